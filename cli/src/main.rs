@@ -1,0 +1,2 @@
+//! The `prism` command.
+fn main() {}

@@ -1,0 +1,224 @@
+//! The one diagnostic type of the toolchain: drawn by miette in the terminal and converted to
+//! LSP diagnostics by `prism-lsp`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, NamedSource, SourceCode};
+use serde::Serialize;
+
+use crate::span::{LineIndex, Span};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Hint,
+    Warning,
+    Error,
+}
+
+/// A labelled region of the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+    /// The primary label marks where the problem is; secondary ones give context.
+    pub primary: bool,
+}
+
+/// A problem found in a source file, with a stable code such as `prism::syntax::expected`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a primary label.
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        Self::new(Severity::Error, code, message, span)
+    }
+
+    /// A warning with a primary label.
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        Self::new(Severity::Warning, code, message, span)
+    }
+
+    fn new(severity: Severity, code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            labels: vec![Label {
+                span,
+                message: String::new(),
+                primary: true,
+            }],
+            help: None,
+        }
+    }
+
+    /// Sets the text of the primary label.
+    pub fn with_label(mut self, text: impl Into<String>) -> Self {
+        if let Some(l) = self.labels.iter_mut().find(|l| l.primary) {
+            l.message = text.into();
+        }
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn with_secondary(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: text.into(),
+            primary: false,
+        });
+        self
+    }
+
+    /// Adds help text.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The span of the primary label (an empty span at 0 if none).
+    pub fn primary_span(&self) -> Span {
+        self.labels
+            .iter()
+            .find(|l| l.primary)
+            .or(self.labels.first())
+            .map(|l| l.span)
+            .unwrap_or_default()
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Attaches the source so miette can draw the diagnostic.
+    pub fn with_source(self, file: &SourceFile) -> Report {
+        Report {
+            diag: self,
+            source: file.named_source(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// A source file: its name and text, shared cheaply.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: Arc<str>,
+    pub text: Arc<str>,
+    lines: Arc<LineIndex>,
+}
+
+impl SourceFile {
+    /// A named source text.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+        let text = text.into();
+        let lines = Arc::new(LineIndex::new(&text));
+        SourceFile {
+            name: name.into(),
+            text,
+            lines,
+        }
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        self.lines.line_col(&self.text, offset)
+    }
+
+    /// The line index of this file.
+    pub fn line_index(&self) -> &LineIndex {
+        &self.lines
+    }
+
+    fn named_source(&self) -> NamedSource<String> {
+        NamedSource::new(self.name.to_string(), self.text.to_string()).with_language("prism")
+    }
+}
+
+/// A diagnostic with its source attached, ready for miette to render.
+#[derive(Debug)]
+pub struct Report {
+    diag: Diagnostic,
+    source: NamedSource<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Hint => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.diag
+            .help
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let text_len = self.source.inner().len();
+        Some(Box::new(self.diag.labels.iter().map(move |l| {
+            let start = (l.span.start as usize).min(text_len);
+            let len = l.span.len().min(text_len - start);
+            let text = (!l.message.is_empty()).then(|| l.message.clone());
+            if l.primary {
+                LabeledSpan::new_primary_with_span(text, (start, len))
+            } else {
+                LabeledSpan::new_with_span(text, (start, len))
+            }
+        })))
+    }
+}
+
+/// Renders diagnostics for a terminal (no colour when `color` is false).
+pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
+    let handler = if color {
+        miette::GraphicalReportHandler::new()
+    } else {
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+    };
+    let mut out = String::new();
+    for d in diags {
+        let report = d.clone().with_source(file);
+        // Writing to a String cannot fail.
+        let _ = handler.render_report(&mut out, &report);
+    }
+    out
+}

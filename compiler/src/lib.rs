@@ -1,0 +1,12 @@
+//! The Prism front end: lexer, parser, syntax tree, diagnostics, YAML patterns and execution
+//! plans. Data flows one way: source → tokens → AST → checked program / plan.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod lexer;
+pub mod parser;
+pub mod span;
+
+pub use diagnostic::{Diagnostic, Severity, SourceFile};
+pub use parser::{Parsed, parse};
+pub use span::Span;

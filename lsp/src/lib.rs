@@ -1,0 +1,1 @@
+//! The Prism language server.

@@ -1,0 +1,1 @@
+//! The Prism runtime: values, the interpreter, builtins, agents and the plan executor.
