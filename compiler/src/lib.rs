@@ -8,5 +8,5 @@ pub mod parser;
 pub mod span;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
-pub use parser::{Parsed, parse};
+pub use parser::{Parsed, parse, parse_expression};
 pub use span::Span;

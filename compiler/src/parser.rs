@@ -15,3 +15,14 @@ pub struct Parsed {
 pub fn parse(source: &str) -> Parsed {
     Parsed { program: Program { stmts: vec![], span: Span::new(0, source.len()) }, diagnostics: vec![] }
 }
+
+/// Parses a single Prism expression (used for expressions embedded in YAML patterns).
+/// Spans are relative to `source`.
+pub fn parse_expression(source: &str) -> Result<crate::ast::Expr, Vec<Diagnostic>> {
+    let _ = source;
+    Err(vec![Diagnostic::error(
+        "prism::syntax::unsupported",
+        "expression parsing is not available yet",
+        Span::new(0, source.len()),
+    )])
+}
