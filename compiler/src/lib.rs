@@ -3,8 +3,12 @@
 
 pub mod ast;
 pub mod diagnostic;
+mod grammar_support;
+pub mod layout;
 pub mod lexer;
 pub mod parser;
+pub mod pattern;
+pub mod plan;
 pub mod span;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};

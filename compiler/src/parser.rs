@@ -1,7 +1,20 @@
-//! The parser API: `parse(source) -> Parsed`.
-use crate::ast::Program;
+//! The parser API: [`parse`] a file into a [`Program`] with every diagnostic found, or
+//! [`parse_expression`] for a lone expression. The grammar lives in `grammar/prism.lalrpop`.
+
+use lalrpop_util::lalrpop_mod;
+
+use crate::ast::{Expr, ExprKind, Program};
 use crate::diagnostic::Diagnostic;
+use crate::grammar_support::{Ctx, codes, syntax_error};
+use crate::layout::layout;
+use crate::lexer::{LexIssue, Spanned, lex_at};
 use crate::span::Span;
+
+lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, dead_code, missing_docs)]
+    grammar,
+    "/prism.rs"
+);
 
 /// The result of parsing one file: a syntax tree (with error nodes where the parser
 /// recovered) and every diagnostic found.
@@ -11,18 +24,80 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Parses Prism source text.
+impl Parsed {
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+fn lex_diagnostics(source: &str, issues: Vec<LexIssue>) -> Vec<Diagnostic> {
+    issues
+        .into_iter()
+        .map(|i| {
+            let text = source
+                .get(i.span.start as usize..i.span.end as usize)
+                .unwrap_or("");
+            Diagnostic::error(codes::LEX, i.error.message(text), i.span)
+                .with_label("this cannot be read")
+        })
+        .collect()
+}
+
+fn tokens(source: &str, start: usize, end: usize, expression: bool) -> (Vec<Spanned>, Vec<Diagnostic>) {
+    let text = source.get(start..end).unwrap_or("");
+    let (raw, issues) = lex_at(text, start);
+    let diags = lex_diagnostics(source, issues);
+    (layout(source, raw, expression), diags)
+}
+
+/// Parses Prism source text. Never fails: syntax errors become diagnostics and error nodes,
+/// and parsing resumes at the next statement.
 pub fn parse(source: &str) -> Parsed {
-    Parsed { program: Program { stmts: vec![], span: Span::new(0, source.len()) }, diagnostics: vec![] }
+    let (toks, mut diagnostics) = tokens(source, 0, source.len(), false);
+    let ctx = Ctx::new(source, &toks);
+    let result = grammar::ProgramParser::new().parse(&ctx, toks.iter().cloned());
+    let program = match result {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.report(syntax_error(e, &toks, source));
+            Program {
+                stmts: Vec::new(),
+                span: Span::new(0, source.len()),
+            }
+        }
+    };
+    diagnostics.extend(ctx.diags.into_inner());
+    diagnostics.sort_by_key(|d| d.primary_span().start);
+    Parsed {
+        program,
+        diagnostics,
+    }
 }
 
 /// Parses a single Prism expression (used for expressions embedded in YAML patterns).
 /// Spans are relative to `source`.
-pub fn parse_expression(source: &str) -> Result<crate::ast::Expr, Vec<Diagnostic>> {
-    let _ = source;
-    Err(vec![Diagnostic::error(
-        "prism::syntax::unsupported",
-        "expression parsing is not available yet",
-        Span::new(0, source.len()),
-    )])
+pub fn parse_expression(source: &str) -> Result<Expr, Vec<Diagnostic>> {
+    let (e, diags) = parse_hole(source, 0, source.len());
+    if diags.iter().any(Diagnostic::is_error) {
+        Err(diags)
+    } else {
+        Ok(e)
+    }
+}
+
+/// Parses the expression in `source[start..end]` (a `${…}` hole), with spans into `source`.
+pub(crate) fn parse_hole(source: &str, start: usize, end: usize) -> (Expr, Vec<Diagnostic>) {
+    let (toks, mut diags) = tokens(source, start, end, true);
+    let ctx = Ctx::new(source, &toks);
+    let result = grammar::SingleExprParser::new().parse(&ctx, toks.iter().cloned());
+    let e = match result {
+        Ok(e) => e,
+        Err(err) => {
+            ctx.report(syntax_error(err, &toks, source));
+            Expr::new(ExprKind::Error, Span::new(start, end))
+        }
+    };
+    diags.extend(ctx.diags.into_inner());
+    (e, diags)
 }

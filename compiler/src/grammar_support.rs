@@ -1,0 +1,826 @@
+//! Helpers called from the actions of `grammar/prism.lalrpop`: node constructors, the
+//! conversions the grammar cannot express (destructuring targets, templates), and the
+//! [`Ctx`] that collects diagnostics while parsing goes on.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use lalrpop_util::{ErrorRecovery, ParseError};
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::lexer::{LexIssue, RawPart, Spanned, Tok};
+
+/// Parsing context shared by every grammar action.
+pub struct Ctx<'a> {
+    pub source: &'a str,
+    pub tokens: &'a [Spanned],
+    pub diags: RefCell<Vec<Diagnostic>>,
+}
+
+/// Diagnostic codes of the parser.
+pub mod codes {
+    pub const EXPECTED: &str = "prism::syntax::expected";
+    pub const LEX: &str = "prism::syntax::token";
+    pub const TARGET: &str = "prism::syntax::assignment-target";
+    pub const BRANCH: &str = "prism::syntax::uncertain-branch";
+    pub const KEYWORD: &str = "prism::syntax::keyword";
+    pub const TEMPLATE: &str = "prism::syntax::template";
+}
+
+/// A span from two byte offsets.
+pub fn sp(l: usize, r: usize) -> Span {
+    Span::new(l, r.max(l))
+}
+
+/// Builds a statement.
+pub fn stmt(kind: StmtKind, l: usize, r: usize) -> Stmt {
+    Stmt {
+        kind,
+        span: sp(l, r),
+    }
+}
+
+/// Builds an expression.
+pub fn expr(kind: ExprKind, l: usize, r: usize) -> Expr {
+    Expr {
+        kind,
+        span: sp(l, r),
+    }
+}
+
+/// Builds a binary expression.
+pub fn binary(op: BinaryOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
+    expr(
+        ExprKind::Binary {
+            op,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        },
+        l,
+        r,
+    )
+}
+
+/// Builds a short-circuiting expression.
+pub fn logical(op: LogicalOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
+    expr(
+        ExprKind::Logical {
+            op,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        },
+        l,
+        r,
+    )
+}
+
+/// Builds a member access.
+pub fn member(o: Expr, p: Ident, optional: bool, confident: bool, l: usize, r: usize) -> Expr {
+    expr(
+        ExprKind::Member {
+            object: Box::new(o),
+            property: p,
+            optional,
+            confident,
+        },
+        l,
+        r,
+    )
+}
+
+/// A block used as a statement.
+pub fn block_stmt(b: Block) -> Stmt {
+    let span = b.span;
+    Stmt {
+        kind: StmtKind::Block(b),
+        span,
+    }
+}
+
+/// Builds an `if` statement.
+pub fn if_stmt(c: Expr, t: Stmt, e: Option<Stmt>, l: usize, r: usize) -> Stmt {
+    stmt(
+        StmtKind::If {
+            cond: c,
+            then: Box::new(t),
+            otherwise: e.map(Box::new),
+        },
+        l,
+        r,
+    )
+}
+
+/// The head of a `for` loop.
+pub enum ForHead {
+    C {
+        init: Option<Box<Stmt>>,
+        cond: Option<Expr>,
+        update: Option<Expr>,
+    },
+    In {
+        binding: Pattern,
+        index: Option<Ident>,
+        iterable: Expr,
+    },
+}
+
+/// Builds a `for` statement.
+pub fn for_stmt(h: ForHead, body: Stmt, l: usize, r: usize) -> Stmt {
+    let body = Box::new(body);
+    let kind = match h {
+        ForHead::C { init, cond, update } => StmtKind::For {
+            init,
+            cond,
+            update,
+            body,
+        },
+        ForHead::In {
+            binding,
+            index,
+            iterable,
+        } => StmtKind::ForIn {
+            binding,
+            index,
+            iterable,
+            body,
+        },
+    };
+    stmt(kind, l, r)
+}
+
+/// A parameter that is a plain name.
+pub fn ident_param(p: Ident) -> Param {
+    let span = p.span;
+    Param {
+        pattern: Pattern::Ident(p),
+        default: None,
+        rest: false,
+        span,
+    }
+}
+
+/// Builds an arrow function.
+pub fn lambda(is_async: bool, params: Vec<Param>, body: FunctionBody, l: usize, r: usize) -> Expr {
+    expr(
+        ExprKind::Function(Arc::new(Function {
+            name: None,
+            params,
+            body,
+            is_async,
+            confidence: None,
+            is_arrow: true,
+            span: sp(l, r),
+        })),
+        l,
+        r,
+    )
+}
+
+fn function(
+    is_async: bool,
+    name: Option<Ident>,
+    params: Vec<Param>,
+    conf: Option<Expr>,
+    body: Block,
+    l: usize,
+    r: usize,
+) -> Arc<Function> {
+    Arc::new(Function {
+        name,
+        params,
+        body: FunctionBody::Block(body),
+        is_async,
+        confidence: conf.map(Box::new),
+        is_arrow: false,
+        span: sp(l, r),
+    })
+}
+
+/// Builds a function declaration.
+pub fn function_decl(
+    is_async: bool,
+    name: Ident,
+    params: Vec<Param>,
+    conf: Option<Expr>,
+    body: Block,
+    l: usize,
+    r: usize,
+) -> Stmt {
+    let f = function(is_async, Some(name), params, conf, body, l, r);
+    stmt(StmtKind::Function(f), l, r)
+}
+
+/// Builds an anonymous function expression.
+pub fn function_expr(
+    is_async: bool,
+    params: Vec<Param>,
+    conf: Option<Expr>,
+    body: Block,
+    l: usize,
+    r: usize,
+) -> Expr {
+    let f = function(is_async, None, params, conf, body, l, r);
+    expr(ExprKind::Function(f), l, r)
+}
+
+/// Builds a method shorthand `name(params) { … }` in an object literal.
+pub fn method(key: PropKey, params: Vec<Param>, body: Block, l: usize, r: usize) -> Property {
+    let name = match &key {
+        PropKey::Static(s) => Some(Ident {
+            name: s.clone(),
+            span: sp(l, l + s.len()),
+        }),
+        PropKey::Computed(_) => None,
+    };
+    let f = function(false, name, params, None, body, l, r);
+    Property::KeyValue {
+        key,
+        value: expr(ExprKind::Function(f), l, r),
+        span: sp(l, r),
+    }
+}
+
+/// Puts an element in front of an array pattern list.
+pub fn prepend(
+    e: Option<PatElem>,
+    mut rest: (Vec<Option<PatElem>>, Option<Box<Pattern>>),
+) -> (Vec<Option<PatElem>>, Option<Box<Pattern>>) {
+    rest.0.insert(0, e);
+    rest
+}
+
+/// Puts an element in front of an array literal list.
+pub fn prepend_elem(e: ArrayElem, mut rest: Vec<ArrayElem>) -> Vec<ArrayElem> {
+    rest.insert(0, e);
+    rest
+}
+
+/// The property key a number literal stands for.
+pub fn number_key(n: f64) -> Arc<str> {
+    if n.fract() == 0.0 && n.abs() < 1e21 {
+        Arc::from(format!("{}", n as i64))
+    } else {
+        Arc::from(format!("{n}"))
+    }
+}
+
+/// An item of an object pattern.
+pub enum ObjPatItem {
+    Prop(PatProp),
+    Rest(Ident),
+}
+
+/// An item of an array or object match pattern.
+pub enum MatchItem<T> {
+    Item(T),
+    Rest(Ident),
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over a token stream of `source`.
+    pub fn new(source: &'a str, tokens: &'a [Spanned]) -> Self {
+        Ctx {
+            source,
+            tokens,
+            diags: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Records a diagnostic.
+    pub fn report(&self, d: Diagnostic) {
+        self.diags.borrow_mut().push(d);
+    }
+
+    /// Records a syntax error the parser recovered from.
+    pub fn recovered(&self, e: ErrorRecovery<usize, Tok, LexIssue>) {
+        let d = syntax_error(e.error, self.tokens, self.source);
+        self.report(d);
+    }
+
+    /// Checks a contextual keyword such as `of`, `from` or `as`.
+    pub fn expect_word(&self, got: &str, want: &str, l: usize, r: usize) {
+        if got != want {
+            self.report(
+                Diagnostic::error(
+                    codes::KEYWORD,
+                    format!("expected `{want}`, found `{got}`"),
+                    sp(l, r),
+                )
+                .with_label(format!("expected `{want}` here")),
+            );
+        }
+    }
+
+    /// An expression used as a statement; `[a, b] = …` and `{a} ~> t = …` become
+    /// destructuring statements.
+    pub fn expression_statement(&self, e: Expr, l: usize, r: usize) -> Stmt {
+        if let ExprKind::Assign {
+            op: AssignOp::Assign,
+            target,
+            value,
+        } = &e.kind
+        {
+            let (inner, threshold) = match &target.kind {
+                ExprKind::Attach { value, confidence } => (&**value, Some((**confidence).clone())),
+                _ => (&**target, None),
+            };
+            if matches!(inner.kind, ExprKind::Array(_) | ExprKind::Object(_)) {
+                match expr_to_pattern(inner) {
+                    Ok(pattern) => {
+                        return stmt(
+                            StmtKind::Destructure {
+                                pattern,
+                                threshold,
+                                value: (**value).clone(),
+                            },
+                            l,
+                            r,
+                        );
+                    }
+                    Err(span) => {
+                        self.report(
+                            Diagnostic::error(
+                                codes::TARGET,
+                                "this cannot be assigned to in a destructuring pattern",
+                                span,
+                            )
+                            .with_label("expected a name, or a nested pattern")
+                            .with_help("a destructuring pattern holds names (`[a, b]`, `{x, y: z}`), optionally with `~> threshold` or `= default`"),
+                        );
+                        return stmt(StmtKind::Error, l, r);
+                    }
+                }
+            }
+        }
+        stmt(StmtKind::Expr(e), l, r)
+    }
+
+    /// `export default expr`
+    pub fn export_default(&self, word: Arc<str>, e: Expr, l: usize, r: usize) -> Stmt {
+        self.expect_word(&word, "default", l, l + word.len() + 7);
+        stmt(StmtKind::ExportDefault(e), l, r)
+    }
+
+    /// Collects `high/medium/low/default` branches, reporting unknown and repeated ones.
+    pub fn branches(&self, items: Vec<Option<(Ident, Block)>>) -> UncertainBranches {
+        let mut b = UncertainBranches::default();
+        for (name, block) in items.into_iter().flatten() {
+            let slot = match &*name.name {
+                "high" => &mut b.high,
+                "medium" => &mut b.medium,
+                "low" => &mut b.low,
+                "default" => &mut b.default,
+                other => {
+                    self.report(
+                        Diagnostic::error(
+                            codes::BRANCH,
+                            format!(
+                                "expected `high`, `medium`, `low` or `default`, found `{other}`"
+                            ),
+                            name.span,
+                        )
+                        .with_label("not a branch of an uncertain statement"),
+                    );
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                self.report(
+                    Diagnostic::error(
+                        codes::BRANCH,
+                        format!("Duplicate '{}' branch in uncertain statement", name.name),
+                        name.span,
+                    )
+                    .with_label("this branch is already given above"),
+                );
+            } else {
+                *slot = Some(block);
+            }
+        }
+        b
+    }
+
+    /// `import … from "source"`
+    #[allow(clippy::too_many_arguments)]
+    pub fn import(
+        &self,
+        default: Option<Ident>,
+        namespace: Option<Ident>,
+        names: Vec<ImportSpec>,
+        from: &str,
+        source: Arc<str>,
+        source_span: Span,
+        l: usize,
+        r: usize,
+    ) -> Stmt {
+        self.expect_word(from, "from", source_span.start as usize, source_span.start as usize);
+        stmt(
+            StmtKind::Import {
+                default,
+                namespace,
+                names,
+                source,
+                source_span,
+            },
+            l,
+            r,
+        )
+    }
+
+    /// `import * as ns from "source"`
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_namespace(
+        &self,
+        as_: &str,
+        ns: Ident,
+        from: &str,
+        source: Arc<str>,
+        source_span: Span,
+        l: usize,
+        r: usize,
+    ) -> Stmt {
+        self.expect_word(as_, "as", ns.span.start as usize, ns.span.start as usize);
+        self.import(None, Some(ns), vec![], from, source, source_span, l, r)
+    }
+
+    /// `a as b` in an import list.
+    pub fn import_spec(&self, imported: Ident, as_: &str, local: Ident) -> ImportSpec {
+        self.expect_word(as_, "as", local.span.start as usize, local.span.start as usize);
+        ImportSpec { imported, local }
+    }
+
+    /// `a as b` in an export list.
+    pub fn export_spec(&self, local: Ident, as_: &str, exported: Ident) -> ExportSpec {
+        self.expect_word(
+            as_,
+            "as",
+            exported.span.start as usize,
+            exported.span.start as usize,
+        );
+        ExportSpec { local, exported }
+    }
+
+    /// Builds an object pattern, checking that a rest element comes last.
+    pub fn object_pattern(&self, items: Vec<ObjPatItem>, l: usize, r: usize) -> Pattern {
+        let mut props = Vec::new();
+        let mut rest = None;
+        for item in items {
+            match item {
+                ObjPatItem::Prop(p) => {
+                    if let Some(Ident { span, .. }) = &rest {
+                        self.rest_not_last(*span);
+                    }
+                    props.push(p)
+                }
+                ObjPatItem::Rest(n) => rest = Some(n),
+            }
+        }
+        Pattern::Object {
+            props,
+            rest,
+            span: sp(l, r),
+        }
+    }
+
+    fn rest_not_last(&self, span: Span) {
+        self.report(
+            Diagnostic::error(codes::TARGET, "a rest element must come last", span)
+                .with_label("move `...rest` to the end"),
+        );
+    }
+
+    /// `target op= value`
+    pub fn assign(&self, op: AssignOp, t: Expr, v: Expr, l: usize, r: usize) -> Expr {
+        let ok = match &t.kind {
+            ExprKind::Ident(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => true,
+            ExprKind::Array(_) | ExprKind::Object(_) => op == AssignOp::Assign,
+            ExprKind::Attach { value, .. } => {
+                op == AssignOp::Assign
+                    && matches!(value.kind, ExprKind::Array(_) | ExprKind::Object(_))
+            }
+            _ => false,
+        };
+        if !ok {
+            self.report(
+                Diagnostic::error(codes::TARGET, "invalid assignment target", t.span)
+                    .with_label("this cannot be assigned to")
+                    .with_help("assign to a name, a property (`o.x`), an element (`a[i]`) or a destructuring pattern"),
+            );
+        }
+        expr(
+            ExprKind::Assign {
+                op,
+                target: Box::new(t),
+                value: Box::new(v),
+            },
+            l,
+            r,
+        )
+    }
+
+    /// `++x`, `x--` …
+    pub fn update(&self, op: UpdateOp, prefix: bool, e: Expr, l: usize, r: usize) -> Expr {
+        if !matches!(
+            e.kind,
+            ExprKind::Ident(_) | ExprKind::Member { .. } | ExprKind::Index { .. }
+        ) {
+            self.report(
+                Diagnostic::error(codes::TARGET, "invalid increment or decrement target", e.span)
+                    .with_label("expected a name, a property or an element"),
+            );
+        }
+        expr(
+            ExprKind::Update {
+                op,
+                prefix,
+                target: Box::new(e),
+            },
+            l,
+            r,
+        )
+    }
+
+    /// A string with `${…}` holes: each hole is parsed as an expression.
+    pub fn template(&self, parts: &[RawPart], l: usize, r: usize) -> Expr {
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                RawPart::Text(t) => out.push(TemplatePart::Text(t.clone())),
+                RawPart::Hole { start, end } => {
+                    let text = self.source.get(*start..*end).unwrap_or("");
+                    if text.trim().is_empty() {
+                        self.report(
+                            Diagnostic::error(
+                                codes::TEMPLATE,
+                                "Empty interpolation expression",
+                                sp(start.saturating_sub(2), end + 1),
+                            )
+                            .with_label("put an expression between `${` and `}`"),
+                        );
+                        continue;
+                    }
+                    let (e, diags) = crate::parser::parse_hole(self.source, *start, *end);
+                    self.diags.borrow_mut().extend(diags);
+                    out.push(TemplatePart::Expr(e));
+                }
+            }
+        }
+        expr(ExprKind::Template(out), l, r)
+    }
+
+    /// An array match pattern.
+    pub fn match_array(&self, items: Vec<MatchItem<MatchElem>>, l: usize, r: usize) -> MatchPattern {
+        let (elems, rest) = self.split_rest(items);
+        MatchPattern::Array {
+            elems,
+            rest,
+            span: sp(l, r),
+        }
+    }
+
+    /// An object match pattern.
+    pub fn match_object(&self, items: Vec<MatchItem<MatchProp>>, l: usize, r: usize) -> MatchPattern {
+        let (props, rest) = self.split_rest(items);
+        MatchPattern::Object {
+            props,
+            rest,
+            span: sp(l, r),
+        }
+    }
+
+    fn split_rest<T>(&self, items: Vec<MatchItem<T>>) -> (Vec<T>, Option<Ident>) {
+        let mut out = Vec::new();
+        let mut rest: Option<Ident> = None;
+        for item in items {
+            match item {
+                MatchItem::Item(t) => {
+                    if let Some(r) = &rest {
+                        self.rest_not_last(r.span);
+                    }
+                    out.push(t)
+                }
+                MatchItem::Rest(n) => rest = Some(n),
+            }
+        }
+        (out, rest)
+    }
+}
+
+/// Converts an array or object literal on the left of `=` into a pattern. On failure, the span
+/// of the part that is not a valid target.
+pub fn expr_to_pattern(e: &Expr) -> Result<Pattern, Span> {
+    match &e.kind {
+        ExprKind::Ident(n) => Ok(Pattern::Ident(Ident {
+            name: n.clone(),
+            span: e.span,
+        })),
+        ExprKind::Placeholder => Ok(Pattern::Ident(Ident {
+            name: Arc::from("_"),
+            span: e.span,
+        })),
+        ExprKind::Array(items) => {
+            let mut elems = Vec::new();
+            let mut rest = None;
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    ArrayElem::Hole => elems.push(None),
+                    ArrayElem::Expr(x) => elems.push(Some(expr_to_elem(x)?)),
+                    ArrayElem::Spread(x) => {
+                        if i + 1 != items.len() {
+                            return Err(x.span);
+                        }
+                        rest = Some(Box::new(expr_to_pattern(x)?));
+                    }
+                }
+            }
+            Ok(Pattern::Array {
+                elems,
+                rest,
+                span: e.span,
+            })
+        }
+        ExprKind::Object(props) => {
+            let mut out = Vec::new();
+            let mut rest = None;
+            for p in props {
+                match p {
+                    Property::Shorthand(id) => out.push(PatProp {
+                        key: id.clone(),
+                        target: Pattern::Ident(id.clone()),
+                        default: None,
+                        threshold: None,
+                    }),
+                    Property::KeyValue {
+                        key: PropKey::Static(k),
+                        value,
+                        span,
+                    } => {
+                        let elem = expr_to_elem(value)?;
+                        out.push(PatProp {
+                            key: Ident {
+                                name: k.clone(),
+                                span: Span::new(span.start as usize, span.start as usize + k.len()),
+                            },
+                            target: elem.target,
+                            default: elem.default,
+                            threshold: elem.threshold,
+                        })
+                    }
+                    Property::KeyValue { span, .. } => return Err(*span),
+                    Property::Spread(x) => match &x.kind {
+                        ExprKind::Ident(n) => {
+                            rest = Some(Ident {
+                                name: n.clone(),
+                                span: x.span,
+                            })
+                        }
+                        _ => return Err(x.span),
+                    },
+                }
+            }
+            Ok(Pattern::Object {
+                props: out,
+                rest,
+                span: e.span,
+            })
+        }
+        _ => Err(e.span),
+    }
+}
+
+fn expr_to_elem(e: &Expr) -> Result<PatElem, Span> {
+    match &e.kind {
+        ExprKind::Attach { value, confidence } => Ok(PatElem {
+            target: expr_to_pattern(value)?,
+            default: None,
+            threshold: Some((**confidence).clone()),
+        }),
+        ExprKind::Assign {
+            op: AssignOp::Assign,
+            target,
+            value,
+        } => Ok(PatElem {
+            target: expr_to_pattern(target)?,
+            default: Some((**value).clone()),
+            threshold: None,
+        }),
+        _ => Ok(PatElem {
+            target: expr_to_pattern(e)?,
+            default: None,
+            threshold: None,
+        }),
+    }
+}
+
+/// Turns a parse error into a diagnostic that says, in words, what was expected.
+pub fn syntax_error(e: ParseError<usize, Tok, LexIssue>, tokens: &[Spanned], source: &str) -> Diagnostic {
+    match e {
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
+            let what = describe_expected(&expected);
+            let after = previous_token(tokens, l)
+                .map(|t| format!(" after {}", t.describe()))
+                .unwrap_or_default();
+            let found = tok.describe();
+            let (l, r) = if matches!(tok, Tok::Newline) {
+                (l, (l + 1).min(source.len()).max(l))
+            } else {
+                (l, r)
+            };
+            let mut d = Diagnostic::error(
+                codes::EXPECTED,
+                format!("expected {what}{after}, found {found}"),
+                sp(l, r),
+            )
+            .with_label(format!("expected {what}"));
+            if let Some(help) = help_for(&tok, &expected) {
+                d = d.with_help(help);
+            }
+            d
+        }
+        ParseError::UnrecognizedEof { location, expected } => {
+            let what = describe_expected(&expected);
+            let at = location.min(source.len());
+            Diagnostic::error(
+                codes::EXPECTED,
+                format!("expected {what}, found the end of the file"),
+                sp(at, at),
+            )
+            .with_label(format!("expected {what}"))
+        }
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error(codes::LEX, "invalid token", sp(location, location + 1))
+        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
+            codes::EXPECTED,
+            format!("unexpected {}", tok.describe()),
+            sp(l, r),
+        ),
+        ParseError::User { error } => Diagnostic::error(
+            codes::LEX,
+            error.error.message(""),
+            error.span,
+        ),
+    }
+}
+
+fn previous_token(tokens: &[Spanned], at: usize) -> Option<&Tok> {
+    let i = tokens.partition_point(|t| t.0 < at);
+    tokens[..i]
+        .iter()
+        .rev()
+        .map(|t| &t.1)
+        .find(|t| !matches!(t, Tok::Newline))
+}
+
+fn help_for(found: &Tok, expected: &[String]) -> Option<String> {
+    let wants = |name: &str| expected.iter().any(|e| e == name);
+    if matches!(found, Tok::Newline) && wants("\")\"") {
+        return Some("a `(` opened earlier is not closed".to_string());
+    }
+    if matches!(found, Tok::Newline) && wants("\"]\"") {
+        return Some("a `[` opened earlier is not closed".to_string());
+    }
+    if matches!(found, Tok::LBracket) || matches!(found, Tok::Comma) && wants("\"]\"") {
+        return Some(
+            "a line that starts with `[` or `(` continues the previous line; end that line with `;`"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// Describes an LR expected-token set in words.
+pub fn describe_expected(expected: &[String]) -> String {
+    let has = |name: &str| expected.iter().any(|e| e == name);
+    if has("Ident") && has("Num") {
+        return "an expression".to_string();
+    }
+    let mut words: Vec<String> = Vec::new();
+    for e in expected {
+        let w = match e.as_str() {
+            "NL" | "\";\"" => "`;` or a line break".to_string(),
+            "Ident" => "a name".to_string(),
+            "Num" => "a number".to_string(),
+            "Str" | "Template" => "a string".to_string(),
+            "\"(if\"" | "\"(=>\"" => "`(`".to_string(),
+            "\"{block\"" => "`{`".to_string(),
+            other => format!("`{}`", other.trim_matches('"')),
+        };
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    match words.len() {
+        0 => "something else".to_string(),
+        1 => words.remove(0),
+        n if n <= 5 => {
+            let last = words.pop().unwrap_or_default();
+            format!("{} or {}", words.join(", "), last)
+        }
+        _ => format!("{}, {} or another token", words[0], words[1]),
+    }
+}

@@ -1,0 +1,357 @@
+//! The layout pass between the lexer and the grammar.
+//!
+//! Prism, like JavaScript, separates statements by line breaks; an expression goes on across a
+//! line break when the next line starts with something that can only continue it (`.`, `?`,
+//! `:`, a binary operator, `(`, `[` …). This pass makes those decisions, and resolves the few
+//! places where an LR(1) grammar cannot tell two readings apart by looking one token ahead:
+//!
+//! * a line break that ends a statement becomes [`Tok::Newline`]; a separator is also put
+//!   before the `}` that closes a block and at the end of the input, so every simple
+//!   statement in the grammar ends with one;
+//! * `{` opening a block becomes [`Tok::BlockBrace`]; `{` opening an object literal or an
+//!   object pattern stays [`Tok::LBrace`] (statement-level `{a, b} = o` is a pattern);
+//! * `(` opening arrow-function parameters becomes [`Tok::LambdaParen`]; `(` around the
+//!   condition of `if`/`while`/`for` becomes [`Tok::CondParen`];
+//! * `match` before a subject becomes [`Tok::Match`], `_` becomes [`Tok::Placeholder`].
+
+use std::sync::Arc;
+
+use crate::lexer::{Spanned, Tok};
+
+/// Which kind of bracket is open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Open {
+    Block,
+    Object,
+    Paren,
+    Bracket,
+}
+
+/// Runs the layout pass. `expression_mode` starts as if an expression is expected (used for
+/// `${…}` holes and expressions embedded in YAML).
+pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spanned> {
+    let closers = matching_closers(&raw);
+    let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut match_brace_pending = false;
+    let mut gap_start = 0usize;
+
+    for i in 0..raw.len() {
+        let (start, ref tok, end) = raw[i];
+        let prev = out.last().map(|t| &t.1);
+        let in_block = matches!(stack.last(), None | Some(Open::Block));
+
+        // Statement separators.
+        if !expression_mode && in_block && prev.is_some_and(ends_statement) {
+            let line_break = source
+                .get(gap_start..start)
+                .is_some_and(|gap| gap.contains('\n'));
+            let closes_block = matches!(tok, Tok::RBrace) && stack.last() == Some(&Open::Block);
+            let continues =
+                continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev));
+            if closes_block || (line_break && !continues) {
+                out.push((gap_start, Tok::Newline, gap_start));
+            }
+        }
+
+        let prev = out.last().map(|t| &t.1);
+        let tok = match tok {
+            Tok::Ident(name) if &**name == "_" => Tok::Placeholder,
+            Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
+                match_brace_pending = true;
+                Tok::Match
+            }
+            Tok::LBrace => {
+                let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
+                let kind = if match_brace_pending && !at_expr {
+                    match_brace_pending = false;
+                    Open::Object
+                } else if at_expr {
+                    Open::Object
+                } else if at_statement_start(prev, expression_mode)
+                    && is_destructuring(&raw, closers[i])
+                {
+                    Open::Object
+                } else {
+                    Open::Block
+                };
+                stack.push(kind);
+                if kind == Open::Block {
+                    Tok::BlockBrace
+                } else {
+                    Tok::LBrace
+                }
+            }
+            Tok::LParen => {
+                stack.push(Open::Paren);
+                let after = closers[i].and_then(|c| raw.get(c + 1)).map(|t| &t.1);
+                let prev_raw = i.checked_sub(1).map(|p| &raw[p].1);
+                if matches!(after, Some(Tok::Arrow)) {
+                    Tok::LambdaParen
+                } else if matches!(prev_raw, Some(Tok::For))
+                    || (matches!(prev_raw, Some(Tok::If | Tok::While))
+                        && !after.is_some_and(continues_condition))
+                {
+                    Tok::CondParen
+                } else {
+                    Tok::LParen
+                }
+            }
+            Tok::LBracket => {
+                stack.push(Open::Bracket);
+                Tok::LBracket
+            }
+            Tok::RBrace | Tok::RParen | Tok::RBracket => {
+                stack.pop();
+                tok.clone()
+            }
+            other => other.clone(),
+        };
+        out.push((start, tok, end));
+        gap_start = end;
+    }
+
+    if !expression_mode && out.last().is_some_and(|t| ends_statement(&t.1)) {
+        let end = source.len();
+        out.push((end, Tok::Newline, end));
+    }
+    out
+}
+
+/// For each opening bracket, the index of its closing bracket.
+fn matching_closers(raw: &[Spanned]) -> Vec<Option<usize>> {
+    let mut closers = vec![None; raw.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, (_, tok, _)) in raw.iter().enumerate() {
+        match tok {
+            Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
+            Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                if let Some(open) = stack.pop() {
+                    closers[open] = Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    closers
+}
+
+fn is_rparen(tok: Option<&Tok>) -> bool {
+    matches!(tok, Some(Tok::RParen))
+}
+
+/// Can a statement end with this token?
+fn ends_statement(tok: &Tok) -> bool {
+    use Tok::*;
+    matches!(
+        tok,
+        Ident(_)
+            | Number(_)
+            | Str(_)
+            | Template(_)
+            | True
+            | False
+            | Null
+            | Undefined
+            | Placeholder
+            | RParen
+            | RBracket
+            | RBrace
+            | Break
+            | Continue
+            | Return
+            | PlusPlus
+            | MinusMinus
+    )
+}
+
+/// Tokens that continue the expression of the previous line.
+fn continues_expression(tok: &Tok) -> bool {
+    use Tok::*;
+    continues_condition(tok)
+        || matches!(
+            tok,
+            Colon
+                | Comma
+                | Semi
+                | RParen
+                | RBracket
+                | RBrace
+                | Arrow
+                | Assign
+                | PlusAssign
+                | MinusAssign
+                | StarAssign
+                | SlashAssign
+                | PercentAssign
+                | StarStarAssign
+                | NullishAssign
+                | AndAssign
+                | OrAssign
+                | Else
+                | Catch
+                | Finally
+                | In
+        )
+}
+
+/// Tokens that, right after `if (…)`, show the parentheses were only part of the condition.
+fn continues_condition(tok: &Tok) -> bool {
+    use Tok::*;
+    matches!(
+        tok,
+        Dot | QuestionDot
+            | TildeDot
+            | Question
+            | TildeQuestion
+            | LParen
+            | LBracket
+            | Plus
+            | Minus
+            | Star
+            | Slash
+            | Percent
+            | StarStar
+            | EqEq
+            | NotEq
+            | EqEqEq
+            | NotEqEq
+            | Lt
+            | LtEq
+            | Gt
+            | GtEq
+            | AndAnd
+            | OrOr
+            | QuestionQuestion
+            | Pipe
+            | Instanceof
+            | TildeArrow
+            | TildeTilde
+            | TildePlus
+            | TildeMinus
+            | TildeStar
+            | TildeSlash
+            | TildeEqEq
+            | TildeNotEq
+            | TildeLt
+            | TildeLtEq
+            | TildeGtEq
+            | TildeAndAnd
+            | TildeOrOr
+            | TildeQuestionQuestion
+            | TildeParallel
+            | TildeGate
+            | TildePipe
+            | TildeThreshold
+    )
+}
+
+/// Does the grammar expect an expression (so `{` opens an object) after `prev`?
+fn expects_expression(prev: Option<&Tok>, len: usize, out: &[Spanned], expr_mode: bool) -> bool {
+    use Tok::*;
+    let Some(prev) = prev else {
+        return expr_mode;
+    };
+    if let Ident(name) = prev {
+        // `export default {…}`
+        return &**name == "default"
+            && len >= 2
+            && matches!(out.get(len - 2).map(|t| &t.1), Some(Export));
+    }
+    if ends_statement(prev) {
+        return false;
+    }
+    !matches!(
+        prev,
+        Semi | Newline | BlockBrace | Else | Do | Try | Finally | Catch | Arrow | Placeholder
+    )
+}
+
+fn at_statement_start(prev: Option<&Tok>, expr_mode: bool) -> bool {
+    match prev {
+        None => !expr_mode,
+        Some(t) => matches!(
+            t,
+            Tok::Semi | Tok::Newline | Tok::BlockBrace | Tok::RBrace | Tok::LBrace
+        ),
+    }
+}
+
+/// `{…} = value` or `{…} ~> t = value` at statement start is a destructuring pattern.
+fn is_destructuring(raw: &[Spanned], closer: Option<usize>) -> bool {
+    let Some(c) = closer else { return false };
+    match raw.get(c + 1).map(|t| &t.1) {
+        Some(Tok::Assign) => true,
+        Some(Tok::TildeArrow) => matches!(raw.get(c + 3).map(|t| &t.1), Some(Tok::Assign)),
+        _ => false,
+    }
+}
+
+/// Is `match` at `i` the start of a match expression (rather than a name)?
+fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option<usize>]) -> bool {
+    use Tok::*;
+    if matches!(prev, Some(Dot | QuestionDot | TildeDot)) {
+        return false;
+    }
+    match raw.get(i + 1).map(|t| &t.1) {
+        Some(
+            Ident(_) | Number(_) | Str(_) | Template(_) | True | False | Null | Undefined | LBrace,
+        ) => true,
+        Some(LParen) => closers[i + 1]
+            .and_then(|c| raw.get(c + 1))
+            .is_some_and(|t| matches!(t.1, LBrace)),
+        _ => false,
+    }
+}
+
+/// An identifier token for a name (used by tests and the formatter).
+pub fn ident(name: &str) -> Tok {
+    Tok::Ident(Arc::from(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::lex;
+
+    fn laid_out(src: &str) -> Vec<Tok> {
+        let (raw, issues) = lex(src);
+        assert!(issues.is_empty());
+        layout(src, raw, false).into_iter().map(|t| t.1).collect()
+    }
+
+    #[test]
+    fn line_breaks_end_statements_unless_the_next_line_continues() {
+        use Tok::*;
+        assert_eq!(
+            laid_out("a\nb"),
+            vec![ident("a"), Newline, ident("b"), Newline]
+        );
+        assert_eq!(
+            laid_out("a\n.b"),
+            vec![ident("a"), Dot, ident("b"), Newline]
+        );
+        assert_eq!(
+            laid_out("a\n[1]"),
+            vec![ident("a"), LBracket, Number(1.0), RBracket, Newline]
+        );
+    }
+
+    #[test]
+    fn braces_are_blocks_or_objects_by_position() {
+        use Tok::*;
+        let toks = laid_out("let o = {a: 1}\n{\nx\n}");
+        assert!(toks.contains(&LBrace));
+        assert!(toks.contains(&BlockBrace));
+        let toks = laid_out("{a, b} = o");
+        assert_eq!(toks[0], LBrace);
+    }
+
+    #[test]
+    fn lambda_and_condition_parens_are_marked() {
+        use Tok::*;
+        assert_eq!(laid_out("(a) => a")[0], LambdaParen);
+        assert_eq!(laid_out("if (a) b")[1], CondParen);
+        assert_eq!(laid_out("if (a) && b {}")[1], LParen);
+    }
+}
