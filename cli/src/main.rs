@@ -1,2 +1,34 @@
-//! The `prism` command.
-fn main() {}
+//! The `prism` command: compile, check, run and format Prism programs and patterns.
+//!
+//! Exit codes: 0 success, 1 runtime error, 2 compile error (or bad usage).
+
+mod commands;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The Prism toolchain.
+#[derive(Parser)]
+#[command(name = "prism", version, about = "The Prism toolchain: run, check, build and format Prism programs and patterns")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Prism program (or `-e CODE`).
+    Run(commands::run::RunArgs),
+    /// Report every diagnostic of the given files; exits non-zero on any error.
+    Check(commands::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Check(args) => commands::check::run(args),
+    }
+}

@@ -1,0 +1,68 @@
+//! `prism run`: run a program.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use prism_compiler::SourceFile;
+use prism_runtime::{Interpreter, Options, run_with_large_stack};
+
+use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime_error};
+
+/// Arguments of `prism run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The program to run.
+    #[arg(required_unless_present = "eval")]
+    pub file: Option<PathBuf>,
+    /// Run this code instead of a file.
+    #[arg(short = 'e', long = "eval", value_name = "CODE", conflicts_with = "file")]
+    pub eval: Option<String>,
+}
+
+/// Runs `prism run`.
+pub fn run(args: RunArgs) -> ExitCode {
+    let (name, text) = match (&args.eval, &args.file) {
+        (Some(code), _) => ("<eval>".to_string(), code.clone()),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(t) => (path.display().to_string(), t),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(EXIT_COMPILE);
+            }
+        },
+        (None, None) => {
+            eprintln!("error: give a file to run or -e CODE");
+            return ExitCode::from(EXIT_COMPILE);
+        }
+    };
+    run_source(&name, &text)
+}
+
+/// Parses and runs one program; the exit code says how it went.
+pub fn run_source(name: &str, text: &str) -> ExitCode {
+    let file = SourceFile::new(name, text);
+    let parsed = prism_compiler::parse(text);
+    print_diagnostics(&parsed.diagnostics, &file);
+    if parsed.has_errors() {
+        return ExitCode::from(EXIT_COMPILE);
+    }
+    let failed = run_with_large_stack(|| {
+        let mut interp = Interpreter::new(Options::default());
+        let outcome = interp.run_program(&parsed.program, &file);
+        // Flush the program's output before the error report.
+        drop(interp);
+        match outcome {
+            Ok(_) => false,
+            Err(err) => {
+                print_runtime_error(&err, &file);
+                true
+            }
+        }
+    });
+    if failed {
+        ExitCode::from(EXIT_RUNTIME)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
