@@ -1,0 +1,604 @@
+//! The parts of a phase (§1.3–1.8): `agents`, `execution`, `groups`, `aggregation`,
+//! `validation`, and the pattern-level `confidence` and `fallback`.
+
+use serde_json::{Map, Value, json};
+
+use crate::pattern::check::Fields;
+use crate::pattern::codes;
+use crate::pattern::ctx::{Ctx, SiteKind};
+use crate::pattern::model::{
+    Agents, Aggregation, Conf, Fallback, Group, Phase, Section, Validation,
+};
+use crate::pattern::yaml::Yaml;
+
+const AGENTS_KEYS: &[&str] = &[
+    "capabilities",
+    "min",
+    "max",
+    "prefer",
+    "exclude",
+    "region",
+    "distribution",
+    "taskTimeout",
+    "retries",
+];
+const EXECUTION_KEYS: &[&str] = &[
+    "strategy",
+    "timeout",
+    "waitForAll",
+    "minResults",
+    "stopOnError",
+    "steps",
+    "minConfidence",
+];
+const AGGREGATION_KEYS: &[&str] = &[
+    "strategy",
+    "method",
+    "threshold",
+    "minVotes",
+    "key",
+    "weights",
+    "conflictResolution",
+    "fields",
+    "arrayStrategy",
+    "deduplication",
+    "deduplicationKey",
+    "by",
+    "expression",
+    "minConfidence",
+];
+const FIELD_KEYS: &[&str] = &[
+    "name",
+    "strategy",
+    "method",
+    "threshold",
+    "minVotes",
+    "key",
+    "weights",
+    "conflictResolution",
+    "arrayStrategy",
+    "deduplication",
+    "deduplicationKey",
+    "by",
+    "expression",
+    "minConfidence",
+];
+const VALIDATION_KEYS: &[&str] = &[
+    "minConfidence",
+    "schema",
+    "maxLatency",
+    "$custom",
+    "onFailure",
+    "onInvalid",
+    "onTimeout",
+    "maxRetries",
+    "retryDelay",
+    "fallback",
+];
+const STRATEGIES: &[&str] = &["voting", "consensus", "merge", "first", "best", "custom"];
+const FIELD_STRATEGIES: &[&str] = &[
+    "voting",
+    "consensus",
+    "merge",
+    "first",
+    "best",
+    "average",
+    "min",
+    "max",
+];
+const POLICIES: &[&str] = &["fail", "retry", "fallback"];
+
+/// Reads the phase keys present in the mapping `f` (the top level or an agent step).
+pub fn phase(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Phase {
+    let mut p = Phase::default();
+    if let Some(a) = f.value("agents") {
+        p.agents = agents(ctx, a, &f.sub("agents"));
+    }
+    if let Some(e) = f.value("execution") {
+        p.execution = execution(ctx, e, &f.sub("execution"));
+    }
+    if let Some(g) = f.value("groups") {
+        p.groups = groups(ctx, g, &f.sub("groups"));
+    }
+    if let Some(a) = f.value("aggregation") {
+        p.aggregation = aggregation(ctx, a, &f.sub("aggregation"));
+        if let Some(agg) = &p.aggregation {
+            ctx.scope.step_alias = Some(agg.alias());
+        }
+    }
+    if let Some(v) = f.value("validation") {
+        p.validation = validation(ctx, v, &f.sub("validation"));
+    }
+    p
+}
+
+/// `agents` (§1.3).
+pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
+    let f = ctx.cx.map(node, path, AGENTS_KEYS)?;
+    let mut config = Map::new();
+    let mut capabilities = Vec::new();
+    if let Some(caps) = ctx.cx.string_list(&f, "capabilities") {
+        for (i, (c, _)) in caps.iter().enumerate() {
+            if c.starts_with('$') {
+                if let Some(item) = f
+                    .get("capabilities")
+                    .and_then(|l| l.as_seq())
+                    .and_then(|l| l.get(i))
+                {
+                    ctx.site(item, SiteKind::Value, &format!("{path}.capabilities[{i}]"));
+                }
+            }
+            capabilities.push(c.clone());
+        }
+    }
+    let min = ctx.cx.int(&f, "min", 0).unwrap_or(1) as u32;
+    let max = ctx.cx.int(&f, "max", 1).map(|m| m as u32);
+    if let Some(m) = max
+        && m < min
+        && let Some(v) = f.value("max")
+    {
+        ctx.cx.bad(
+            format!("`{path}.max` ({m}) is less than `min` ({min})"),
+            v.span,
+            None,
+        );
+    }
+    if let Some(p) = ctx.cx.string_list(&f, "prefer") {
+        config.insert(
+            "prefer".into(),
+            json!(p.into_iter().map(|(s, _)| s).collect::<Vec<_>>()),
+        );
+    }
+    if let Some(x) = f.value("exclude") {
+        if x.as_seq().is_some() || x.as_scalar().is_some() {
+            config.insert("exclude".into(), ctx.value_tree(x, &f.sub("exclude")));
+        } else {
+            ctx.cx.bad(
+                format!("`{path}.exclude` must be a list of names or a reference"),
+                x.span,
+                None,
+            );
+        }
+    }
+    if let Some(r) = f.value("region") {
+        if r.as_scalar().is_some() {
+            config.insert("region".into(), ctx.value_tree(r, &f.sub("region")));
+        } else {
+            ctx.cx
+                .bad(format!("`{path}.region` must be a string"), r.span, None);
+        }
+    }
+    if let Some(d) = f.value("distribution") {
+        let dpath = f.sub("distribution");
+        if let Some(df) = ctx.cx.map(d, &dpath, &["regions", "minPerRegion"]) {
+            ctx.cx.string_list(&df, "regions");
+            ctx.cx.int(&df, "minPerRegion", 1);
+            config.insert("distribution".into(), d.to_json());
+        }
+    }
+    for (key, min) in [("taskTimeout", 1), ("retries", 0)] {
+        if let Some(n) = ctx.cx.int(&f, key, min) {
+            config.insert(key.into(), n.into());
+        }
+    }
+    config.insert("capabilities".into(), json!(capabilities));
+    config.insert("min".into(), min.into());
+    if let Some(m) = max {
+        config.insert("max".into(), m.into());
+    }
+    Some(Agents {
+        capabilities,
+        min,
+        max,
+        config: Value::Object(config),
+        span: node.span,
+    })
+}
+
+/// `execution` (§1.4).
+pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Section> {
+    let f = ctx.cx.map(node, path, EXECUTION_KEYS)?;
+    let kind = match ctx
+        .cx
+        .one_of(&f, "strategy", &["parallel", "sequential", "race", "first"])
+    {
+        Some("first") | Some("race") => "race",
+        Some(k) => k,
+        None => "parallel",
+    };
+    ctx.cx.int(&f, "timeout", 1);
+    ctx.cx.boolean(&f, "waitForAll");
+    ctx.cx.int(&f, "minResults", 1);
+    ctx.cx.boolean(&f, "stopOnError");
+    ctx.cx.number(&f, "minConfidence", 0.0, 1.0);
+    if let Some(steps) = f.value("steps") {
+        match steps.as_seq() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("{path}.steps[{i}]");
+                    if let Some(sf) = ctx.cx.map(item, &p, &["capability", "input", "output"]) {
+                        ctx.cx.string(&sf, "capability");
+                        if let Some(inp) = sf.get("input") {
+                            ctx.value_tree(inp, &sf.sub("input"));
+                        }
+                        ctx.cx.string(&sf, "output");
+                    }
+                }
+            }
+            None => ctx
+                .cx
+                .bad(format!("`{path}.steps` must be a list"), steps.span, None),
+        }
+    }
+    let mut config = node.to_json();
+    if let Value::Object(m) = &mut config {
+        m.insert("strategy".into(), kind.into());
+    }
+    Some(Section {
+        kind: kind.to_string(),
+        config,
+        span: node.span,
+    })
+}
+
+/// `groups` (§1.9).
+pub fn groups(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Vec<Group> {
+    let mut out = Vec::new();
+    let Some(entries) = ctx.cx.any_map(node, path) else {
+        return out;
+    };
+    for (k, v) in entries {
+        let Some(name) = k.key_text() else { continue };
+        let gpath = format!("{path}.{name}");
+        let Some(f) = ctx.cx.map(v, &gpath, &["match", "take"]) else {
+            continue;
+        };
+        ctx.cx.require(&f, "match");
+        let matcher = f
+            .value("match")
+            .and_then(|m| ctx.site(m, SiteKind::Expr, &f.sub("match")))
+            .unwrap_or_default();
+        let take = ctx
+            .cx
+            .one_of(&f, "take", &["first", "last", "all"])
+            .unwrap_or("first");
+        out.push(Group {
+            name: name.to_string(),
+            matcher,
+            take: take.to_string(),
+            span: k.span,
+        });
+    }
+    out
+}
+
+/// `aggregation` (§1.6).
+pub fn aggregation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Aggregation> {
+    let f = ctx.cx.map(node, path, AGGREGATION_KEYS)?;
+    let strategy = match f.value("strategy") {
+        Some(s) => ctx.cx.choice(s, &f.sub("strategy"), STRATEGIES),
+        None if f.has("fields") => Some("fields"),
+        None => {
+            ctx.cx.require(&f, "strategy");
+            None
+        }
+    };
+    if strategy == Some("custom") {
+        if let Some(s) = f.value("strategy") {
+            ctx.cx.bad(
+                format!("`{path}.strategy: custom` is not supported"),
+                s.span,
+                Some("custom aggregation belongs in a .prism pattern".into()),
+            );
+        }
+        return None;
+    }
+    let strategy = strategy.unwrap_or("voting");
+    rules(ctx, &f, path, strategy);
+    if let Some(fields) = f.value("fields") {
+        agg_fields(ctx, fields, &f.sub("fields"), strategy);
+    }
+    let method = match strategy {
+        "voting" => Some(
+            ctx.cx
+                .one_of(
+                    &f,
+                    "method",
+                    &["majority", "plurality", "unanimous", "weighted"],
+                )
+                .unwrap_or("majority"),
+        ),
+        "merge" => Some(
+            ctx.cx
+                .one_of(
+                    &f,
+                    "method",
+                    &["shallow", "deep", "concat", "union", "intersection"],
+                )
+                .unwrap_or("shallow"),
+        ),
+        _ => {
+            if let Some(m) = f.value("method") {
+                ctx.cx.bad(
+                    format!("`{path}.method` applies to voting and merge only"),
+                    m.span,
+                    None,
+                );
+            }
+            None
+        }
+    };
+    let threshold =
+        (strategy == "consensus").then(|| ctx.cx.number(&f, "threshold", 0.0, 1.0).unwrap_or(0.7));
+    let mut config = node.to_json();
+    if let Value::Object(m) = &mut config {
+        m.insert("strategy".into(), strategy.into());
+        if let Some(me) = method {
+            m.insert("method".into(), me.into());
+        }
+        if let Some(t) = threshold {
+            m.insert("threshold".into(), json!(t));
+        }
+    }
+    Some(Aggregation {
+        strategy: strategy.to_string(),
+        method: method.map(str::to_string),
+        threshold,
+        config,
+        span: node.span,
+    })
+}
+
+/// The per-strategy keys shared by `aggregation` and its `fields` entries.
+fn rules(ctx: &mut Ctx<'_>, f: &Fields<'_>, path: &str, strategy: &str) {
+    if strategy != "consensus" {
+        ctx.cx.number(f, "threshold", 0.0, 1.0);
+    }
+    ctx.cx.int(f, "minVotes", 1);
+    ctx.cx.string(f, "key");
+    ctx.cx.boolean(f, "deduplication");
+    ctx.cx.string(f, "deduplicationKey");
+    ctx.cx.number(f, "minConfidence", 0.0, 1.0);
+    let resolutions: &[&str] = match strategy {
+        "consensus" => &["weighted", "highest-confidence", "first"],
+        _ => &["highest-confidence", "last", "majority"],
+    };
+    ctx.cx.one_of(f, "conflictResolution", resolutions);
+    ctx.cx
+        .one_of(f, "arrayStrategy", &["union", "concat", "replace"]);
+    if ctx.cx.one_of(f, "by", &["confidence", "custom"]) == Some("custom") && !f.has("expression") {
+        ctx.cx.error(
+            codes::MISSING_KEY,
+            format!("`{path}.by: custom` needs an `expression`"),
+            f.key_span("by"),
+        );
+    }
+    if let Some(e) = f.value("expression") {
+        ctx.site(e, SiteKind::Expr, &f.sub("expression"));
+    }
+    if let Some(w) = f.value("weights")
+        && let Some(entries) = ctx.cx.any_map(w, &f.sub("weights"))
+    {
+        for (k, v) in entries {
+            let key = k.key_text().unwrap_or_default();
+            if v.as_f64().is_none() {
+                ctx.value_tree(v, &format!("{path}.weights.{key}"));
+                if !v.scalar_text().is_some_and(|t| t.starts_with('$')) {
+                    ctx.cx.bad(
+                        format!("`{path}.weights.{key}` must be a number or an expression"),
+                        v.span,
+                        None,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn agg_fields(ctx: &mut Ctx<'_>, node: &Yaml, path: &str, strategy: &str) {
+    let Some(items) = node.as_seq() else {
+        ctx.cx
+            .bad(format!("`{path}` must be a list"), node.span, None);
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        if item.as_scalar().is_some() && item.as_str().is_some() {
+            continue;
+        }
+        let p = format!("{path}[{i}]");
+        let Some(f) = ctx.cx.map(item, &p, FIELD_KEYS) else {
+            continue;
+        };
+        ctx.cx.require(&f, "name");
+        let s = ctx.cx.one_of(&f, "strategy", FIELD_STRATEGIES);
+        if strategy == "fields" && s.is_none() && !f.has("strategy") {
+            ctx.cx.require(&f, "strategy");
+        }
+        let s = s.unwrap_or(strategy);
+        rules(ctx, &f, &p, s);
+        match s {
+            "voting" => {
+                ctx.cx.one_of(
+                    &f,
+                    "method",
+                    &["majority", "plurality", "unanimous", "weighted"],
+                );
+            }
+            "merge" => {
+                ctx.cx.one_of(
+                    &f,
+                    "method",
+                    &["shallow", "deep", "concat", "union", "intersection"],
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `validation` (§1.8).
+pub fn validation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Validation> {
+    let f = ctx.cx.map(node, path, VALIDATION_KEYS)?;
+    let min_confidence = ctx.cx.number(&f, "minConfidence", 0.0, 1.0);
+    if let Some(s) = f.value("schema") {
+        ctx.cx.any_map(s, &f.sub("schema"));
+    }
+    ctx.cx.int(&f, "maxLatency", 1);
+    ctx.cx.int(&f, "maxRetries", 0);
+    ctx.cx.int(&f, "retryDelay", 0);
+    let mut wants_fallback = false;
+    for key in ["onFailure", "onInvalid", "onTimeout"] {
+        wants_fallback |= ctx.cx.one_of(&f, key, POLICIES) == Some("fallback");
+    }
+    if let Some(c) = f.value("$custom") {
+        let cpath = f.sub("$custom");
+        if let Some(cf) = ctx.cx.map(c, &cpath, &["condition", "action", "value"]) {
+            if ctx.cx.require(&cf, "condition")
+                && let Some(cond) = cf.value("condition")
+            {
+                ctx.site(cond, SiteKind::Expr, &cf.sub("condition"));
+            }
+            ctx.cx.one_of(&cf, "action", &["override", "fail", "retry"]);
+            if let Some(v) = cf.get("value") {
+                ctx.value_tree(v, &cf.sub("value"));
+            }
+        }
+    }
+    match f.value("fallback") {
+        Some(fb) => {
+            let fpath = f.sub("fallback");
+            if let Some(ff) = ctx.cx.map(fb, &fpath, &["type", "value", "maxAge", "to"]) {
+                ctx.cx.require(&ff, "type");
+                ctx.cx
+                    .one_of(&ff, "type", &["default", "cached", "escalate"]);
+                ctx.cx.int(&ff, "maxAge", 0);
+                ctx.cx.string(&ff, "to");
+                if let Some(v) = ff.get("value") {
+                    ctx.value_tree(v, &ff.sub("value"));
+                }
+            }
+        }
+        None if wants_fallback => {
+            ctx.cx.error(
+                codes::MISSING_KEY,
+                format!("`{path}` uses the `fallback` policy but has no `fallback`"),
+                f.head(),
+            );
+        }
+        None => {}
+    }
+    Some(Validation {
+        min_confidence,
+        config: node.to_json(),
+        span: node.span,
+    })
+}
+
+/// `confidence` (§1.7): a method name or `{method, weights, expression}`.
+pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<Conf> {
+    const METHODS: &[&str] = &["average", "min", "max", "weighted", "custom"];
+    if node.as_scalar().is_some() {
+        let m = ctx.cx.choice(node, "confidence", METHODS)?;
+        if m == "custom" {
+            ctx.cx.error(
+                codes::MISSING_KEY,
+                "`confidence: custom` needs an `expression`",
+                node.span,
+            );
+        }
+        return Some(Conf {
+            method: m.to_string(),
+            config: json!({ "method": m }),
+            span: node.span,
+        });
+    }
+    let f = ctx
+        .cx
+        .map(node, "confidence", &["method", "weights", "expression"])?;
+    let method = ctx.cx.one_of(&f, "method", METHODS).unwrap_or("average");
+    if method == "custom" && f.value("expression").is_none() {
+        ctx.cx.error(
+            codes::MISSING_KEY,
+            "`confidence.method: custom` needs an `expression`",
+            f.key_span("method"),
+        );
+    }
+    if let Some(e) = f.value("expression") {
+        ctx.site(
+            e,
+            SiteKind::Names {
+                names,
+                what: "names of a confidence expression",
+            },
+            "confidence.expression",
+        );
+    }
+    if let Some(w) = f.value("weights")
+        && let Some(entries) = ctx.cx.any_map(w, "confidence.weights")
+    {
+        for (k, v) in entries {
+            if v.as_f64().is_none_or(|x| x < 0.0) {
+                let key = k.key_text().unwrap_or_default();
+                ctx.cx.bad(
+                    format!("`confidence.weights.{key}` must be a number ≥ 0"),
+                    v.span,
+                    None,
+                );
+            }
+        }
+    }
+    let mut config = node.to_json();
+    if let Value::Object(m) = &mut config {
+        m.insert("method".into(), method.into());
+    }
+    Some(Conf {
+        method: method.to_string(),
+        config,
+        span: node.span,
+    })
+}
+
+/// Top-level `fallback` (§1.8).
+pub fn fallback(ctx: &mut Ctx<'_>, node: &Yaml) -> Option<Fallback> {
+    let f = ctx.cx.map(
+        node,
+        "fallback",
+        &["condition", "action", "target", "value", "maxRetries"],
+    )?;
+    ctx.cx.require(&f, "action");
+    let action = ctx
+        .cx
+        .one_of(&f, "action", &["default", "retry", "escalate"]);
+    if let Some(c) = f.value("condition") {
+        let names = vec![
+            "confidence".to_string(),
+            "result".to_string(),
+            "input".to_string(),
+        ];
+        ctx.site(
+            c,
+            SiteKind::Names {
+                names,
+                what: "names of `fallback.condition` (confidence, result, input)",
+            },
+            "fallback.condition",
+        );
+    }
+    ctx.cx.string(&f, "target");
+    ctx.cx.int(&f, "maxRetries", 0);
+    if let Some(v) = f.get("value") {
+        ctx.value_tree(v, "fallback.value");
+    }
+    if action == Some("default") && !f.has("value") {
+        ctx.cx.error(
+            codes::MISSING_KEY,
+            "`fallback.action: default` needs a `value`",
+            f.key_span("action"),
+        );
+    }
+    Some(Fallback {
+        action: action?.to_string(),
+        config: node.to_json(),
+        span: node.span,
+    })
+}

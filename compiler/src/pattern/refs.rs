@@ -1,0 +1,364 @@
+//! Reference checks (§1.9): every `$name` of every expression site must be a built-in, an
+//! aggregation alias the pattern has, or a name the pattern defines; bare names of
+//! `$formula`, `fallback.condition` and confidence expressions must be in their scope.
+
+use crate::diagnostic::Diagnostic;
+use crate::pattern::codes;
+use crate::pattern::ctx::{Ctx, Site, SiteKind};
+use crate::pattern::expr::{self, Scan};
+use crate::span::Span;
+
+/// Built-in references available in every YAML pattern.
+pub const BUILTINS: &[&str] = &[
+    "input",
+    "results",
+    "validResults",
+    "totalCount",
+    "avgConfidence",
+    "averageConfidence",
+    "execution",
+    "validation",
+    "final",
+    "result",
+    "steps",
+    "aggregation",
+];
+/// Aggregation aliases.
+pub const ALIASES: &[&str] = &["vote", "consensus", "merged", "first", "best", "aggregated"];
+/// Fields of `$execution`.
+pub const EXECUTION_FIELDS: &[&str] = &[
+    "agentCount",
+    "duration",
+    "startedAt",
+    "attempt",
+    "id",
+    "pattern",
+    "version",
+];
+/// Functions and globals a bare name may always use.
+const GLOBALS: &[&str] = &[
+    "Math",
+    "JSON",
+    "Object",
+    "Array",
+    "String",
+    "Number",
+    "Boolean",
+    "Date",
+    "min",
+    "max",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "sqrt",
+    "pow",
+    "average",
+    "sum",
+    "count",
+    "len",
+    "length",
+    "now",
+    "parseInt",
+    "parseFloat",
+    "isNaN",
+    "synthesize",
+    "majorityVote",
+    "print",
+];
+
+/// What the pattern as a whole provides.
+#[derive(Debug, Clone, Default)]
+pub struct Provided {
+    /// The strategy of the top-level aggregation, if any.
+    pub top_strategy: Option<String>,
+    /// The top-level aggregation's alias.
+    pub top_alias: Option<&'static str>,
+    /// True when the pattern has `steps`.
+    pub has_steps: bool,
+    /// The input field names (for "did you mean `$input.x`").
+    pub input_fields: Vec<String>,
+}
+
+/// Checks every site recorded in `ctx`, and warns where user names shadow built-ins.
+pub fn check(ctx: &mut Ctx<'_>, p: &Provided) {
+    shadowing(ctx);
+    let sites = std::mem::take(&mut ctx.sites);
+    for site in &sites {
+        check_site(ctx, site, p);
+    }
+    ctx.sites = sites;
+}
+
+fn shadowing(ctx: &mut Ctx<'_>) {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for d in &ctx.defined {
+        if seen.contains(&d.name.as_str()) {
+            continue;
+        }
+        seen.push(&d.name);
+        if d.name == "input" {
+            out.push(
+                Diagnostic::error(
+                    codes::BAD_VALUE,
+                    format!("the {} name `input` would hide `$input`", d.what),
+                    d.span,
+                )
+                .with_help("`$input` cannot be shadowed; choose another name"),
+            );
+        } else if BUILTINS.contains(&d.name.as_str()) || ALIASES.contains(&d.name.as_str()) {
+            out.push(
+                Diagnostic::warning(
+                    codes::SHADOW,
+                    format!(
+                        "the {} name `{}` shadows the built-in `${}`",
+                        d.what, d.name, d.name
+                    ),
+                    d.span,
+                )
+                .with_label("`$".to_string() + &d.name + "` now means this"),
+            );
+        }
+    }
+    ctx.cx.diags.extend(out);
+}
+
+/// Where `text` starts in the file, if it appears verbatim inside the scalar's span.
+fn base_of(source: &str, site: &Site) -> Option<usize> {
+    let (s, e) = (site.span.start as usize, site.span.end as usize);
+    source.get(s..e)?.find(site.text.as_str()).map(|i| s + i)
+}
+
+fn check_site(ctx: &mut Ctx<'_>, site: &Site, p: &Provided) {
+    let base = base_of(ctx.source, site);
+    match &site.kind {
+        SiteKind::Value if !site.text.starts_with('$') || site.text.starts_with("$$") => {}
+        SiteKind::Template => {
+            for (s, e) in expr::template_holes(&site.text) {
+                check_expr(ctx, site, &site.text[s..e], base.map(|b| b + s), p, None);
+            }
+        }
+        SiteKind::Names { names, what } => {
+            check_expr(ctx, site, &site.text, base, p, Some((names, what)))
+        }
+        _ => check_expr(ctx, site, &site.text, base, p, None),
+    }
+}
+
+fn check_expr(
+    ctx: &mut Ctx<'_>,
+    site: &Site,
+    text: &str,
+    base: Option<usize>,
+    p: &Provided,
+    bare: Option<(&Vec<String>, &&'static str)>,
+) {
+    let scan: Scan = expr::scan(text);
+    let at = |s: usize, e: usize| match base {
+        Some(b) => Span::new(b + s, b + e),
+        None => site.span,
+    };
+    for r in &scan.refs {
+        if let Some(d) = unknown_ref(ctx, site, &r.name, r.field.as_deref(), p) {
+            ctx.cx.push(d.relabel(at(r.start, r.end)));
+        }
+    }
+    if let Some((names, what)) = bare {
+        for b in &scan.bare {
+            if names.contains(&b.name) || GLOBALS.contains(&b.name.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_NAME,
+                format!("unknown name `{}` in `{}`", b.name, site.path),
+                at(b.start, b.end),
+            )
+            .with_label(format!("not one of the {what}"));
+            let listed = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
+            d = if p.input_fields.contains(&b.name) {
+                d.with_help(format!(
+                    "did you mean `$input.{}`? ({what}: {listed})",
+                    b.name
+                ))
+            } else if let Some(s) = Ctx::did_you_mean(&b.name, names.iter().map(String::as_str)) {
+                d.with_help(s)
+            } else {
+                d.with_help(format!("{what}: {listed}"))
+            };
+            ctx.cx.push(d);
+        }
+    }
+    if let Some(b) = base {
+        let found = expr::check_syntax(text, &scan, b);
+        ctx.cx.diags.extend(found);
+    }
+}
+
+trait Relabel {
+    fn relabel(self, span: Span) -> Self;
+}
+
+impl Relabel for Diagnostic {
+    fn relabel(mut self, span: Span) -> Self {
+        if let Some(l) = self.labels.iter_mut().find(|l| l.primary) {
+            l.span = span;
+        }
+        self
+    }
+}
+
+/// The diagnostic for `$name` at `site`, or `None` when the name is known.
+fn unknown_ref(
+    ctx: &Ctx<'_>,
+    site: &Site,
+    name: &str,
+    field: Option<&str>,
+    p: &Provided,
+) -> Option<Diagnostic> {
+    if ctx.defined.iter().any(|d| d.name == name) {
+        return None;
+    }
+    let err = |msg: String| Diagnostic::error(codes::UNKNOWN_REF, msg, site.span);
+    match name {
+        "item" | "index" if site.scope.items => None,
+        "item" | "index" => Some(err(format!("`${name}` is only bound inside a batch task, `$filter` or `$map`"))),
+        "steps" if !p.has_steps => Some(err("`$steps` used, but the pattern has no `steps`".into())),
+        "aggregation" if p.top_alias.is_none() && site.scope.step_alias.is_none() => Some(
+            err(format!("`$aggregation{}` used, but the pattern has no `aggregation`", field.map(|f| format!(".{f}")).unwrap_or_default()))
+                .with_help("add an `aggregation` (voting, consensus, merge, first, best), or compute the value in `output`"),
+        ),
+        _ if BUILTINS.contains(&name) => None,
+        _ if ALIASES.contains(&name) => {
+            if p.top_alias == Some(alias(name)) || site.scope.step_alias == Some(alias(name)) {
+                return None;
+            }
+            let why = match &p.top_strategy {
+                Some(s) => format!("`${name}` used, but aggregation.strategy is {s}"),
+                None => format!("`${name}` used, but the pattern has no `aggregation`"),
+            };
+            let needs = match name {
+                "vote" => "voting",
+                "merged" => "merge",
+                "aggregated" => "per-field `fields`",
+                other => other,
+            };
+            Some(err(why).with_help(format!("`${name}` is the record of a {needs} aggregation")))
+        }
+        "metadata" => {
+            let target = match field {
+                Some(f) if EXECUTION_FIELDS.contains(&f) => format!("$execution.{f}"),
+                _ => "$execution".to_string(),
+            };
+            Some(
+                err(format!("unknown reference `$metadata{}`", field.map(|f| format!(".{f}")).unwrap_or_default()))
+                    .with_help(format!("did you mean `{target}`?")),
+            )
+        }
+        _ => {
+            let mut known: Vec<&str> = ctx.defined.iter().map(|d| d.name.as_str()).collect();
+            known.extend(BUILTINS);
+            known.extend(p.top_alias);
+            let d = err(format!("unknown reference `${name}`"));
+            Some(match Ctx::did_you_mean(name, known) {
+                Some(s) => d.with_help(s.replacen('`', "`$", 1)),
+                None => d.with_help("references name input fields (`$input.x`), steps, step outputs, groups, or built-ins like `$validResults`"),
+            })
+        }
+    }
+}
+
+fn alias(name: &str) -> &'static str {
+    ALIASES.iter().copied().find(|a| *a == name).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::ctx::Scope;
+
+    fn site(text: &str, kind: SiteKind) -> Site {
+        Site {
+            text: text.into(),
+            span: Span::new(0, text.len()),
+            kind,
+            scope: Scope::default(),
+            path: "output.x".into(),
+        }
+    }
+
+    fn run(sites: Vec<Site>, p: &Provided) -> Vec<(String, &'static str)> {
+        let src = sites.first().map(|s| s.text.clone()).unwrap_or_default();
+        let mut ctx = Ctx::new(&src);
+        ctx.define("summary", Span::default(), "group");
+        ctx.sites = sites;
+        check(&mut ctx, p);
+        ctx.cx
+            .diags
+            .into_iter()
+            .map(|d| (d.message, d.code))
+            .collect()
+    }
+
+    #[test]
+    fn aliases_need_their_aggregation() {
+        let p = Provided {
+            top_strategy: Some("consensus".into()),
+            top_alias: Some("consensus"),
+            ..Provided::default()
+        };
+        let d = run(vec![site("$vote.result", SiteKind::Value)], &p);
+        assert_eq!(
+            d,
+            vec![(
+                "`$vote` used, but aggregation.strategy is consensus".to_string(),
+                codes::UNKNOWN_REF
+            )]
+        );
+        assert!(
+            run(
+                vec![site("$consensus.result && $summary.x", SiteKind::Value)],
+                &p
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn metadata_suggests_execution() {
+        let d = run(
+            vec![site("$metadata.duration", SiteKind::Value)],
+            &Provided::default(),
+        );
+        assert_eq!(d[0].1, codes::UNKNOWN_REF);
+    }
+
+    #[test]
+    fn formula_names_are_siblings() {
+        let kind = SiteKind::Names {
+            names: vec!["entities".into(), "invalid".into()],
+            what: "sibling keys",
+        };
+        let d = run(
+            vec![site("valid.length / (valid.length + invalid.length)", kind)],
+            &Provided::default(),
+        );
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|(_, c)| *c == codes::UNKNOWN_NAME));
+    }
+
+    #[test]
+    fn literals_are_not_references() {
+        assert!(
+            run(
+                vec![site("$$5", SiteKind::Value), site("plain", SiteKind::Value)],
+                &Provided::default()
+            )
+            .is_empty()
+        );
+    }
+}

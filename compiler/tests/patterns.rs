@@ -1,0 +1,94 @@
+//! Compiles every file of `shared/patterns/` and checks it against `expect.tsv`.
+
+use std::path::{Path, PathBuf};
+
+use prism_compiler::pattern::{CompileOptions, CompileOutput, compile_file_with};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns")
+}
+
+struct Expect {
+    path: String,
+    accept: bool,
+    code: String,
+}
+
+fn expectations() -> Vec<Expect> {
+    let text = std::fs::read_to_string(corpus().join("expect.tsv")).expect("expect.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.split('\t');
+            Expect {
+                path: cols.next().unwrap_or_default().to_string(),
+                accept: cols.next() == Some("accept"),
+                code: cols.next().unwrap_or_default().trim().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn compile(rel: &str) -> CompileOutput {
+    let text = std::fs::read_to_string(corpus().join(rel)).expect("pattern file");
+    compile_file_with(rel, &text, &CompileOptions::default())
+}
+
+#[test]
+fn every_pattern_gives_its_expected_verdict() {
+    let mut failures = Vec::new();
+    let all = expectations();
+    for e in &all {
+        let out = compile(&e.path);
+        let errors: Vec<String> = out
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        if e.accept {
+            if !errors.is_empty() || out.plan.is_none() {
+                failures.push(format!("{}: expected accept, got {errors:#?}", e.path));
+            }
+        } else if !out
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.code == e.code)
+        {
+            failures.push(format!("{}: expected {}, got {errors:#?}", e.path, e.code));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} files differ:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}
+
+/// `PATTERN=rel/path cargo test --test patterns dump -- --ignored --nocapture` prints a file's
+/// diagnostics and plan.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(rel) = std::env::var("PATTERN") else {
+        return;
+    };
+    let text = std::fs::read_to_string(corpus().join(&rel)).expect("pattern file");
+    let out = compile(&rel);
+    let file = prism_compiler::SourceFile::new(rel.as_str(), text.as_str());
+    println!(
+        "{}",
+        prism_compiler::diagnostic::render(&out.diagnostics, &file, false)
+    );
+    if let Some(p) = &out.plan {
+        if std::env::var("FORMAT").as_deref() == Ok("dot") {
+            println!("{}", p.to_dot());
+        } else if std::env::var("FORMAT").as_deref() == Ok("mermaid") {
+            println!("{}", p.to_mermaid());
+        } else {
+            println!("{}", p.to_json());
+        }
+    }
+}
