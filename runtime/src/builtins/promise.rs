@@ -1,0 +1,100 @@
+//! `Promise.resolve/reject/all`, `delay` and `sleep`.
+
+use std::time::Duration;
+
+use crate::format;
+use crate::promise::{NativeFuture, PromiseCell, Settled};
+use crate::scope::Env;
+use crate::value::Value;
+
+use super::{arg, error, namespace, set};
+
+pub(crate) fn install(g: &Env) {
+    let promise = namespace(vec![
+        (
+            "resolve",
+            Value::native("Promise.resolve", |_, args, _| {
+                Ok(PromiseCell::resolved(arg(args, 0)))
+            }),
+        ),
+        (
+            "reject",
+            Value::native("Promise.reject", |_, args, _| {
+                let reason = format::display(&arg(args, 0));
+                Ok(PromiseCell::rejected(Value::from(reason)))
+            }),
+        ),
+        (
+            "all",
+            // As in the reference, `Promise.all` waits and gives the array itself (awaiting a
+            // plain array gives it back). Native operations were spawned when created, so
+            // they run concurrently while we wait for the first.
+            Value::native("Promise.all", |it, args, span| {
+                let items = match arg(args, 0).unwrap_confident() {
+                    Value::Array(a) => a.borrow().clone(),
+                    _ => return Err(error("Promise.all() requires an array of promises")),
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for v in items {
+                    out.push(it.await_value(v, span)?);
+                }
+                Ok(Value::array(out))
+            }),
+        ),
+    ]);
+    set(g, "Promise", promise);
+    for name in ["delay", "sleep"] {
+        set(
+            g,
+            name,
+            Value::native(name, |it, args, _| {
+                let Some(ms) = args.first().and_then(Value::as_number) else {
+                    return Err(error("delay() requires a number of milliseconds"));
+                };
+                let ms = if ms.is_finite() {
+                    ms.max(0.0).floor() as u64
+                } else {
+                    0
+                };
+                let fut: NativeFuture = Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    Ok(Settled::default())
+                });
+                it.spawn(fut)
+            }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn promises_and_await() {
+        assert_eq!(
+            run("let p = Promise.resolve(7)\nprint(p)\nprint(await p)"),
+            "[Promise]\n7\n"
+        );
+        assert_eq!(
+            run("print(await Promise.all([Promise.resolve(1), 2, delay(1)]))"),
+            "[1, 2, null]\n"
+        );
+        assert_eq!(
+            run("try {\n  await Promise.reject(\"bad\")\n} catch (e) {\n  print(\"caught\", e)\n}"),
+            "caught bad\n"
+        );
+    }
+
+    #[test]
+    fn delays_run_concurrently() {
+        let start = std::time::Instant::now();
+        assert_eq!(
+            run(
+                "let a = delay(150)\nlet b = delay(150)\nawait Promise.all([a, b])\nprint(\"done\")"
+            ),
+            "done\n"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_millis(280));
+    }
+}

@@ -1,0 +1,117 @@
+//! Runtime errors and the non-local control flow of the evaluator.
+
+use std::fmt;
+
+use prism_compiler::span::Span;
+
+use crate::value::Value;
+
+/// One entry of a runtime error's call stack: the function that was running and where it was
+/// called from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The function's name (`lambda` for anonymous functions).
+    pub name: String,
+    /// The span of the call expression.
+    pub call_span: Span,
+    /// The file the call is in (as given to [`crate::Interpreter::run_program`] or the module
+    /// path).
+    pub file: String,
+}
+
+/// An error that stopped a Prism program (or was caught by `try`).
+#[derive(Debug, Clone)]
+pub struct RuntimeError {
+    /// The message, as the reference words it (`Division by zero`, `Error at line 2, column 6:
+    /// Undefined variable: x`, …).
+    pub message: String,
+    /// The span of the node that failed, if known.
+    pub span: Option<Span>,
+    /// The file `span` is in, if known.
+    pub file: Option<String>,
+    /// The calls that were active, innermost first.
+    pub stack: Vec<Frame>,
+    /// The thrown value, for `throw` and rejected promises.
+    pub value: Option<Value>,
+}
+
+impl RuntimeError {
+    /// An error with a message and the span of the failing node.
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        RuntimeError {
+            message: message.into(),
+            span: Some(span),
+            file: None,
+            stack: Vec::new(),
+            value: None,
+        }
+    }
+
+    /// An error without a position yet (the caller attaches one).
+    pub fn msg(message: impl Into<String>) -> Self {
+        RuntimeError {
+            message: message.into(),
+            span: None,
+            file: None,
+            stack: Vec::new(),
+            value: None,
+        }
+    }
+
+    /// An error carrying a thrown value; its message is the value's text.
+    pub fn thrown(value: Value, span: Span) -> Self {
+        RuntimeError {
+            message: crate::format::display(&value),
+            span: Some(span),
+            file: None,
+            stack: Vec::new(),
+            value: Some(value),
+        }
+    }
+
+    /// Sets the span if none is set yet.
+    pub fn at(mut self, span: Span) -> Self {
+        if self.span.is_none() {
+            self.span = Some(span);
+        }
+        self
+    }
+
+    /// What a `catch (e)` binds: the thrown value, or the message as a string.
+    pub fn catch_value(&self) -> Value {
+        match &self.value {
+            Some(v) => v.clone(),
+            None => Value::str(self.message.clone()),
+        }
+    }
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Why evaluation left the normal path: an error or a jump.
+pub(crate) enum Flow {
+    Error(Box<RuntimeError>),
+    Return(Value),
+    Break,
+    Continue,
+}
+
+impl From<RuntimeError> for Flow {
+    fn from(e: RuntimeError) -> Self {
+        Flow::Error(Box::new(e))
+    }
+}
+
+/// The result of evaluating an expression or statement.
+pub(crate) type Eval<T = Value> = Result<T, Flow>;
+
+/// Shorthand for an error result with a span.
+pub(crate) fn fail<T>(message: impl Into<String>, span: Span) -> Eval<T> {
+    Err(Flow::Error(Box::new(RuntimeError::new(message, span))))
+}

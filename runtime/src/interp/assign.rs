@@ -1,0 +1,253 @@
+//! Assignment (`=`, `+=`, `??=`, …) and `++`/`--` on names, members and indexes.
+//!
+//! Plain assignment to an undeclared name declares it in the current scope. `s += x` and
+//! `s = s + x` append in place when the string is not shared, so building a string piece by
+//! piece stays linear.
+
+use std::rc::Rc;
+
+use prism_compiler::ast::{AssignOp, BinaryOp, Expr, ExprKind, UpdateOp};
+use prism_compiler::span::Span;
+
+use super::Interpreter;
+use crate::error::{Eval, fail};
+use crate::format;
+use crate::scope::{AssignError, Env};
+use crate::value::Value;
+
+fn binary_of(op: AssignOp) -> Option<BinaryOp> {
+    Some(match op {
+        AssignOp::Add => BinaryOp::Add,
+        AssignOp::Sub => BinaryOp::Sub,
+        AssignOp::Mul => BinaryOp::Mul,
+        AssignOp::Div => BinaryOp::Div,
+        AssignOp::Rem => BinaryOp::Rem,
+        AssignOp::Pow => BinaryOp::Pow,
+        AssignOp::Assign | AssignOp::Nullish | AssignOp::And | AssignOp::Or => return None,
+    })
+}
+
+/// True if evaluating `e` cannot run code that reassigns a variable (no calls, assignments,
+/// updates or awaits), so it may be evaluated before the target is read.
+fn is_simple(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Number(_)
+        | ExprKind::String(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Undefined
+        | ExprKind::Ident(_) => true,
+        ExprKind::Template(parts) => parts.iter().all(|p| match p {
+            prism_compiler::ast::TemplatePart::Text(_) => true,
+            prism_compiler::ast::TemplatePart::Expr(x) => is_simple(x),
+        }),
+        ExprKind::Binary { lhs, rhs, op } => {
+            *op != BinaryOp::ConfPipe && is_simple(lhs) && is_simple(rhs)
+        }
+        ExprKind::Unary { expr, .. } => is_simple(expr),
+        ExprKind::Member { object, .. } => is_simple(object),
+        ExprKind::Index { object, index, .. } => is_simple(object) && is_simple(index),
+        ExprKind::Conditional {
+            cond,
+            then,
+            otherwise,
+        } => is_simple(cond) && is_simple(then) && is_simple(otherwise),
+        _ => false,
+    }
+}
+
+/// Appends `rhs` to the string or adds it to the number in `slot`, in place. Returns `None`
+/// (leaving `slot` alone) when the operands need the general `+`.
+fn add_in_place(slot: &mut Value, rhs: &Value) -> Option<Value> {
+    match (slot, rhs) {
+        (Value::Number(a), Value::Number(b)) => {
+            *a += b;
+            Some(Value::Number(*a))
+        }
+        (Value::Str(s), rhs) if !matches!(rhs, Value::Confident(_)) => {
+            format::display_into(Rc::make_mut(s), rhs);
+            Some(Value::Str(s.clone()))
+        }
+        _ => None,
+    }
+}
+
+impl Interpreter {
+    pub(crate) fn eval_assign(
+        &mut self,
+        op: AssignOp,
+        target: &Expr,
+        value: &Expr,
+        env: &Env,
+        span: Span,
+    ) -> Eval {
+        match &target.kind {
+            ExprKind::Ident(name) => {
+                match op {
+                    AssignOp::Assign => {
+                        // `s = s + x` is `s += x`.
+                        if let ExprKind::Binary {
+                            op: BinaryOp::Add,
+                            lhs,
+                            rhs,
+                        } = &value.kind
+                        {
+                            if matches!(&lhs.kind, ExprKind::Ident(n) if n == name)
+                                && is_simple(rhs)
+                            {
+                                return self.add_assign_name(name, rhs, env, target.span, span);
+                            }
+                        }
+                        let v = self.eval(value, env)?;
+                        self.assign_name(name, v.clone(), env, span)?;
+                        Ok(v)
+                    }
+                    AssignOp::Add if is_simple(value) => {
+                        self.add_assign_name(name, value, env, target.span, span)
+                    }
+                    _ => {
+                        let current = match env.lookup(name) {
+                            Some(v) => v,
+                            None => return Err(self.undefined_variable(name, target.span)),
+                        };
+                        let Some(new) = self.combine(op, current, value, env, span)? else {
+                            return Ok(env.lookup(name).unwrap_or_default());
+                        };
+                        self.assign_name(name, new.clone(), env, span)?;
+                        Ok(new)
+                    }
+                }
+            }
+            ExprKind::Member {
+                object, property, ..
+            } => {
+                let o = self.eval(object, env)?;
+                let new = if op == AssignOp::Assign {
+                    self.eval(value, env)?
+                } else {
+                    let current = self.get_member(o.clone(), &property.name, false, false, span)?;
+                    match self.combine(op, current.clone(), value, env, span)? {
+                        Some(v) => v,
+                        None => return Ok(current),
+                    }
+                };
+                self.set_member(&o, &property.name, new.clone(), span)?;
+                Ok(new)
+            }
+            ExprKind::Index { object, index, .. } => {
+                let o = self.eval(object, env)?;
+                let i = self.eval(index, env)?;
+                let new = if op == AssignOp::Assign {
+                    self.eval(value, env)?
+                } else {
+                    let current = self.get_index(o.clone(), i.clone(), false, span)?;
+                    match self.combine(op, current.clone(), value, env, span)? {
+                        Some(v) => v,
+                        None => return Ok(current),
+                    }
+                };
+                self.set_index(&o, &i, new.clone(), span)?;
+                Ok(new)
+            }
+            _ => fail("Invalid assignment target", target.span),
+        }
+    }
+
+    /// The new value of a compound assignment, or `None` when a logical assignment
+    /// (`??=`, `&&=`, `||=`) leaves the target alone.
+    fn combine(
+        &mut self,
+        op: AssignOp,
+        current: Value,
+        value: &Expr,
+        env: &Env,
+        span: Span,
+    ) -> Eval<Option<Value>> {
+        let assign = match op {
+            AssignOp::Nullish => current.is_null(),
+            AssignOp::And => current.is_truthy(),
+            AssignOp::Or => !current.is_truthy(),
+            _ => {
+                let rhs = self.eval(value, env)?;
+                let bin = binary_of(op).unwrap_or(BinaryOp::Add);
+                return self.binary(bin, current, rhs, span).map(Some);
+            }
+        };
+        if assign {
+            self.eval(value, env).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn add_assign_name(
+        &mut self,
+        name: &prism_compiler::ast::Name,
+        rhs: &Expr,
+        env: &Env,
+        name_span: Span,
+        span: Span,
+    ) -> Eval {
+        let r = self.eval(rhs, env)?;
+        match env.update(name, |slot| add_in_place(slot, &r)) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => {
+                let current = env.lookup(name).unwrap_or_default();
+                let new = self.binary(BinaryOp::Add, current, r, span)?;
+                self.assign_name(name, new.clone(), env, span)?;
+                Ok(new)
+            }
+            Err(AssignError::Const) => {
+                fail(format!("Cannot assign to const variable '{name}'"), span)
+            }
+            Err(AssignError::Undefined) => Err(self.undefined_variable(name, name_span)),
+        }
+    }
+
+    /// Plain assignment to a name: the nearest binding, or a new one in `env`.
+    pub(crate) fn assign_name(
+        &mut self,
+        name: &prism_compiler::ast::Name,
+        v: Value,
+        env: &Env,
+        span: Span,
+    ) -> Eval<()> {
+        match env.set(name, v) {
+            Ok(()) => Ok(()),
+            Err(_) => fail(format!("Cannot assign to const variable '{name}'"), span),
+        }
+    }
+
+    pub(crate) fn eval_update(
+        &mut self,
+        op: UpdateOp,
+        prefix: bool,
+        target: &Expr,
+        env: &Env,
+        span: Span,
+    ) -> Eval {
+        let old = self.eval(target, env)?;
+        let delta = if op == UpdateOp::Inc { 1.0 } else { -1.0 };
+        let old_num = super::ops::to_number(old.unwrap_confident());
+        let new = match old.confidence() {
+            Some(c) => Value::confident(Value::Number(old_num + delta), c),
+            None => Value::Number(old_num + delta),
+        };
+        match &target.kind {
+            ExprKind::Ident(name) => self.assign_name(name, new.clone(), env, span)?,
+            ExprKind::Member {
+                object, property, ..
+            } => {
+                let o = self.eval(object, env)?;
+                self.set_member(&o, &property.name, new.clone(), span)?;
+            }
+            ExprKind::Index { object, index, .. } => {
+                let o = self.eval(object, env)?;
+                let i = self.eval(index, env)?;
+                self.set_index(&o, &i, new.clone(), span)?;
+            }
+            _ => return fail("Invalid update target", target.span),
+        }
+        Ok(if prefix { new } else { Value::Number(old_num) })
+    }
+}

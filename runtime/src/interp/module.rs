@@ -1,0 +1,200 @@
+//! Modules: `import … from "./m.prism"` / `"std/name"`, `export`, `export default`.
+//!
+//! A relative path resolves from the importing file's directory (or `Options::base_dir`). Each
+//! module runs once, in its own scope nested in the globals; importing a module that is still
+//! loading is a cycle and an error naming it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use prism_compiler::SourceFile;
+use prism_compiler::ast::{Ident, ImportSpec, Name, Pattern, Stmt, StmtKind};
+use prism_compiler::span::Span;
+
+use super::Interpreter;
+use crate::error::{Eval, Flow, fail};
+use crate::scope::{Env, Scope};
+use crate::value::{Map, ObjectRef, Value};
+
+/// Modules loaded so far and the chain being loaded.
+#[derive(Default)]
+pub(crate) struct ModuleRegistry {
+    loaded: HashMap<String, ObjectRef>,
+    loading: Vec<String>,
+}
+
+impl Interpreter {
+    pub(crate) fn exec_import(
+        &mut self,
+        default: Option<&Ident>,
+        namespace: Option<&Ident>,
+        names: &[ImportSpec],
+        source: &str,
+        span: Span,
+        env: &Env,
+    ) -> Eval<()> {
+        let exports = self.load_module(source, span)?;
+        if let Some(ns) = namespace {
+            env.define(&ns.name, Value::Object(exports.clone()));
+        }
+        if let Some(d) = default {
+            let v = exports.borrow().get("default").cloned();
+            match v {
+                Some(v) => env.define(&d.name, v),
+                None => return fail(format!("Module '{source}' has no default export"), span),
+            }
+        }
+        for spec in names {
+            let v = exports.borrow().get(&*spec.imported.name).cloned();
+            match v {
+                Some(v) => env.define(&spec.local.name, v),
+                None => {
+                    return fail(
+                        format!("Module '{source}' does not export '{}'", spec.imported.name),
+                        spec.imported.span,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load_module(&mut self, source: &str, span: Span) -> Eval<ObjectRef> {
+        let (key, text) = self.resolve_module(source, span)?;
+        if let Some(exports) = self.modules.loaded.get(&key) {
+            return Ok(exports.clone());
+        }
+        if let Some(pos) = self.modules.loading.iter().position(|k| *k == key) {
+            let mut cycle: Vec<&str> = self.modules.loading[pos..]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            cycle.push(&key);
+            return fail(format!("Circular import: {}", cycle.join(" -> ")), span);
+        }
+        let parsed = prism_compiler::parse(&text);
+        let errors: Vec<String> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        if !errors.is_empty() {
+            return fail(
+                format!("Syntax error in module '{source}': {}", errors.join("; ")),
+                span,
+            );
+        }
+        self.files
+            .push(SourceFile::new(key.as_str(), text.as_str()));
+        let file = self.files.len() - 1;
+        let exports: ObjectRef = Rc::new(std::cell::RefCell::new(Map::default()));
+        let env = Scope::child(&self.globals);
+        self.modules.loading.push(key.clone());
+        let saved_file = std::mem::replace(&mut self.file, file);
+        let saved_exports = self.exports.replace(exports.clone());
+        let result = self.exec_program(&parsed.program.stmts, &env);
+        self.exports = saved_exports;
+        self.file = saved_file;
+        self.modules.loading.pop();
+        match result {
+            Ok(_) | Err(Flow::Return(_)) | Err(Flow::Break) | Err(Flow::Continue) => {}
+            Err(Flow::Error(mut e)) => {
+                if e.file.is_none() {
+                    e.file = Some(key.clone());
+                }
+                return Err(Flow::Error(e));
+            }
+        }
+        self.modules.loaded.insert(key, exports.clone());
+        Ok(exports)
+    }
+
+    /// The cache key and source text of an import.
+    fn resolve_module(&self, source: &str, span: Span) -> Eval<(String, String)> {
+        if let Some(name) = source.strip_prefix("std/") {
+            return match prism_stdlib::module_source(name) {
+                Some(text) => Ok((source.to_string(), text.to_string())),
+                None => fail(format!("Cannot find module '{source}'"), span),
+            };
+        }
+        let base: PathBuf = self
+            .files
+            .get(self.file)
+            .map(|f| {
+                Path::new(&*f.name)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default()
+            })
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| self.base_dir.clone())
+            .unwrap_or_default();
+        let mut path = base.join(source);
+        if path.extension().is_none() {
+            path.set_extension("prism");
+        }
+        let key = path
+            .canonicalize()
+            .unwrap_or_else(|_| path.clone())
+            .to_string_lossy()
+            .into_owned();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok((key, text)),
+            Err(e) => fail(format!("Cannot find module '{source}': {e}"), span),
+        }
+    }
+
+    /// Records an export of the module being evaluated.
+    pub(crate) fn export(&mut self, name: &str, v: Value) {
+        if let Some(exports) = &self.exports {
+            exports.borrow_mut().insert(name.into(), v);
+        }
+    }
+
+    /// Exports every name an `export let/const/function` statement declared.
+    pub(crate) fn export_declared(&mut self, stmt: &Stmt, env: &Env) {
+        let mut names: Vec<Name> = Vec::new();
+        match &stmt.kind {
+            StmtKind::Decl { decls, .. } => {
+                for d in decls {
+                    pattern_names(&d.target, &mut names);
+                }
+            }
+            StmtKind::Function(f) => {
+                if let Some(n) = &f.name {
+                    names.push(n.name.clone());
+                }
+            }
+            _ => {}
+        }
+        for n in names {
+            if let Some(v) = env.lookup(&n) {
+                self.export(&n, v);
+            }
+        }
+    }
+}
+
+fn pattern_names(p: &Pattern, out: &mut Vec<Name>) {
+    match p {
+        Pattern::Ident(id) => out.push(id.name.clone()),
+        Pattern::Array { elems, rest, .. } => {
+            for el in elems.iter().flatten() {
+                pattern_names(&el.target, out);
+            }
+            if let Some(r) = rest {
+                pattern_names(r, out);
+            }
+        }
+        Pattern::Object { props, rest, .. } => {
+            for p in props {
+                pattern_names(&p.target, out);
+            }
+            if let Some(r) = rest {
+                out.push(r.name.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! Statements: declarations, blocks, branches, loops (including `uncertain` ones), `try`,
+//! `throw` and the statement value a function body falls off with.
+//!
+//! As in the reference, a statement has a value: an expression statement its expression's, a
+//! declaration or an `if` without a taken branch `0`, a loop its last body value.
+
+use prism_compiler::ast::{Block, DeclKind, Expr, Pattern, Stmt, StmtKind, UncertainBranches};
+
+use super::Interpreter;
+use super::ops::{HIGH, MEDIUM};
+use super::pattern::BindMode;
+use crate::error::{Eval, Flow, RuntimeError, fail};
+use crate::scope::{BindingKind, Env, Scope};
+use crate::value::Value;
+
+/// What a `let`/`const` binds as.
+pub(crate) fn binding_kind(kind: DeclKind) -> BindingKind {
+    match kind {
+        DeclKind::Const => BindingKind::Const,
+        DeclKind::Let | DeclKind::Var => BindingKind::Let,
+    }
+}
+
+/// How one loop iteration ended.
+enum Step {
+    Next(Value),
+    Break,
+}
+
+impl Interpreter {
+    /// Runs a program or module body: imports first, then hoisted functions, then everything.
+    pub(crate) fn exec_program(&mut self, stmts: &[Stmt], env: &Env) -> Eval {
+        for s in stmts {
+            if let StmtKind::Import { .. } = &s.kind {
+                self.exec(s, env)?;
+            }
+        }
+        self.hoist_functions(stmts, env)?;
+        let mut last = Value::Number(0.0);
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Import { .. } => {}
+                StmtKind::Empty => {}
+                _ => {
+                    drop(std::mem::take(&mut last));
+                    last = self.exec(s, env)?;
+                }
+            }
+        }
+        Ok(last)
+    }
+
+    /// Runs statements in `env` (hoisting function declarations); the value of the last one.
+    pub(crate) fn exec_stmts(&mut self, stmts: &[Stmt], env: &Env) -> Eval {
+        if stmts
+            .iter()
+            .any(|s| matches!(s.kind, StmtKind::Function(_)))
+        {
+            self.hoist_functions(stmts, env)?;
+        }
+        let mut last = Value::Number(0.0);
+        for s in stmts {
+            if matches!(s.kind, StmtKind::Empty) {
+                continue;
+            }
+            drop(std::mem::take(&mut last));
+            last = self.exec(s, env)?;
+        }
+        Ok(last)
+    }
+
+    /// Runs a block, in a new scope if it declares anything.
+    pub(crate) fn exec_block(&mut self, block: &Block, env: &Env) -> Eval {
+        if declares(&block.stmts) {
+            let scope = Scope::child(env);
+            self.exec_stmts(&block.stmts, &scope)
+        } else {
+            self.exec_stmts(&block.stmts, env)
+        }
+    }
+
+    fn hoist_functions(&mut self, stmts: &[Stmt], env: &Env) -> Eval<()> {
+        for s in stmts {
+            let f = match &s.kind {
+                StmtKind::Function(f) => f,
+                StmtKind::ExportDecl(inner) => match &inner.kind {
+                    StmtKind::Function(f) => f,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            if let Some(name) = &f.name {
+                let v = self.make_function(f, env)?;
+                env.define(&name.name, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one statement.
+    pub(crate) fn exec(&mut self, s: &Stmt, env: &Env) -> Eval {
+        match &s.kind {
+            StmtKind::Expr(e) => self.eval(e, env),
+            StmtKind::Decl { kind, decls } => {
+                let bk = binding_kind(*kind);
+                for d in decls {
+                    let v = match &d.init {
+                        Some(e) => self.eval(e, env)?,
+                        None => match &d.target {
+                            Pattern::Ident(_) => Value::Number(0.0),
+                            _ => {
+                                return fail(
+                                    "Destructuring declaration requires an initializer",
+                                    d.span,
+                                );
+                            }
+                        },
+                    };
+                    match &d.target {
+                        Pattern::Ident(id) => {
+                            if !env.declare(&id.name, v, bk) {
+                                return fail(
+                                    format!(
+                                        "Variable '{}' already declared in this scope",
+                                        id.name
+                                    ),
+                                    id.span,
+                                );
+                            }
+                        }
+                        pat => self.bind_pattern(pat, v, env, BindMode::Declare(bk), None)?,
+                    }
+                }
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::Function(f) => {
+                let v = self.make_function(f, env)?;
+                if let Some(name) = &f.name {
+                    env.define(&name.name, v.clone());
+                }
+                Ok(v)
+            }
+            StmtKind::Return(e) => {
+                let v = match e {
+                    Some(e) => self.eval(e, env)?,
+                    None => Value::Null,
+                };
+                Err(Flow::Return(v))
+            }
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if self.eval(cond, env)?.is_truthy() {
+                    self.exec_body(then, env)
+                } else if let Some(o) = otherwise {
+                    self.exec_body(o, env)
+                } else {
+                    Ok(Value::Number(0.0))
+                }
+            }
+            StmtKind::Block(b) => self.exec_block(b, env),
+            StmtKind::While { cond, body } => {
+                let mut last = Value::Null;
+                while self.eval(cond, env)?.is_truthy() {
+                    drop(std::mem::take(&mut last));
+                    match self.loop_body(body, env)? {
+                        Step::Next(v) => last = v,
+                        Step::Break => break,
+                    }
+                }
+                Ok(last)
+            }
+            StmtKind::DoWhile { body, cond } => {
+                let mut last = Value::Null;
+                loop {
+                    drop(std::mem::take(&mut last));
+                    match self.loop_body(body, env)? {
+                        Step::Next(v) => last = v,
+                        Step::Break => break,
+                    }
+                    if !self.eval(cond, env)?.is_truthy() {
+                        break;
+                    }
+                }
+                Ok(last)
+            }
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
+                let scope = Scope::child(env);
+                if let Some(init) = init {
+                    self.exec(init, &scope)?;
+                }
+                let mut last = Value::Null;
+                loop {
+                    if let Some(c) = cond {
+                        if !self.eval(c, &scope)?.is_truthy() {
+                            break;
+                        }
+                    }
+                    drop(std::mem::take(&mut last));
+                    match self.loop_body(body, &scope)? {
+                        Step::Next(v) => last = v,
+                        Step::Break => break,
+                    }
+                    if let Some(u) = update {
+                        self.eval(u, &scope)?;
+                    }
+                }
+                Ok(last)
+            }
+            StmtKind::ForIn {
+                binding,
+                index,
+                iterable,
+                body,
+            } => self.exec_for_in(binding, index.as_ref(), iterable, body, env),
+            StmtKind::UncertainIf { cond, branches } => {
+                let c = self.eval(cond, env)?;
+                let Some(confidence) = c.confidence() else {
+                    return fail("Uncertain if requires a confidence expression", cond.span);
+                };
+                match select_branch(branches, confidence) {
+                    Some(b) => self.exec_block(b, env),
+                    None => Ok(Value::Number(0.0)),
+                }
+            }
+            StmtKind::UncertainWhile { cond, branches } => {
+                let mut last = Value::Null;
+                loop {
+                    let c = self.eval(cond, env)?;
+                    if !c.is_truthy() {
+                        break;
+                    }
+                    let Some(b) = select_branch(branches, c.confidence_or_one()) else {
+                        break;
+                    };
+                    drop(std::mem::take(&mut last));
+                    match self.exec_block(b, env) {
+                        Ok(v) => last = v,
+                        Err(Flow::Break) => break,
+                        Err(Flow::Continue) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(last)
+            }
+            StmtKind::UncertainFor {
+                init,
+                cond,
+                update,
+                branches,
+            } => {
+                let scope = Scope::child(env);
+                if let Some(init) = init {
+                    self.exec(init, &scope)?;
+                }
+                let mut confidence = 1.0;
+                let mut last = Value::Null;
+                loop {
+                    if let Some(c) = cond {
+                        let c = self.eval(c, &scope)?;
+                        if let Some(conf) = c.confidence() {
+                            confidence = conf;
+                        }
+                        if !c.is_truthy() {
+                            break;
+                        }
+                    }
+                    let Some(b) = select_branch(branches, confidence) else {
+                        break;
+                    };
+                    drop(std::mem::take(&mut last));
+                    match self.exec_block(b, &scope) {
+                        Ok(v) => last = v,
+                        Err(Flow::Break) => break,
+                        Err(Flow::Continue) => {}
+                        Err(other) => return Err(other),
+                    }
+                    if let Some(u) = update {
+                        self.eval(u, &scope)?;
+                    }
+                }
+                Ok(last)
+            }
+            StmtKind::Break => Err(Flow::Break),
+            StmtKind::Continue => Err(Flow::Continue),
+            StmtKind::Throw(e) => {
+                let v = self.eval(e, env)?;
+                Err(Flow::from(RuntimeError::thrown(v, s.span)))
+            }
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
+                let mut result = self.exec_block(body, env);
+                if let (Err(Flow::Error(e)), Some(c)) = (&result, catch) {
+                    let scope = Scope::child(env);
+                    if let Some(p) = &c.param {
+                        self.bind_pattern(p, e.catch_value(), &scope, BindMode::Define, None)?;
+                    }
+                    result = self.exec_stmts(&c.body.stmts, &scope);
+                }
+                if let Some(f) = finally {
+                    self.exec_block(f, env)?;
+                }
+                result
+            }
+            StmtKind::Destructure {
+                pattern,
+                threshold,
+                value,
+            } => {
+                let v = self.eval(value, env)?;
+                let t = match threshold {
+                    Some(t) => {
+                        Some(self.threshold_in(t, env, "Confidence threshold must be a number")?)
+                    }
+                    None => None,
+                };
+                self.bind_pattern(pattern, v.clone(), env, BindMode::Assign, t)?;
+                Ok(v)
+            }
+            StmtKind::Import {
+                default,
+                namespace,
+                names,
+                source,
+                source_span,
+            } => {
+                self.exec_import(
+                    default.as_ref(),
+                    namespace.as_ref(),
+                    names,
+                    source,
+                    *source_span,
+                    env,
+                )?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDecl(inner) => {
+                let v = self.exec(inner, env)?;
+                self.export_declared(inner, env);
+                Ok(v)
+            }
+            StmtKind::ExportNames(specs) => {
+                for spec in specs {
+                    let v = match env.lookup(&spec.local.name) {
+                        Some(v) => v,
+                        None => {
+                            return Err(self.undefined_variable(&spec.local.name, spec.local.span));
+                        }
+                    };
+                    self.export(&spec.exported.name, v);
+                }
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDefault(e) => {
+                let v = self.eval(e, env)?;
+                self.export("default", v);
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::Empty => Ok(Value::Null),
+            StmtKind::Error => fail("Cannot run a statement with a syntax error", s.span),
+        }
+    }
+
+    /// Evaluates a confidence threshold expression in a scope.
+    pub(crate) fn threshold_in(&mut self, t: &Expr, env: &Env, message: &str) -> Eval<f64> {
+        let v = self.eval(t, env)?;
+        match v.as_number() {
+            Some(n) => Ok(n),
+            None => fail(message, t.span),
+        }
+    }
+
+    /// A branch body: blocks get their own scope if they declare something.
+    fn exec_body(&mut self, s: &Stmt, env: &Env) -> Eval {
+        match &s.kind {
+            StmtKind::Block(b) => self.exec_block(b, env),
+            _ => self.exec(s, env),
+        }
+    }
+
+    fn loop_body(&mut self, body: &Stmt, env: &Env) -> Eval<Step> {
+        match self.exec_body(body, env) {
+            Ok(v) => Ok(Step::Next(v)),
+            Err(Flow::Break) => Ok(Step::Break),
+            Err(Flow::Continue) => Ok(Step::Next(Value::Null)),
+            Err(other) => Err(other),
+        }
+    }
+
+    fn exec_for_in(
+        &mut self,
+        binding: &Pattern,
+        index: Option<&prism_compiler::ast::Ident>,
+        iterable: &Expr,
+        body: &Stmt,
+        env: &Env,
+    ) -> Eval {
+        let it = self.eval(iterable, env)?;
+        let items: ItemSource = match it.unwrap_confident() {
+            Value::Array(a) => ItemSource::Array(a.clone()),
+            Value::Object(o) => {
+                ItemSource::List(o.borrow().keys().map(|k| Value::str(&**k)).collect())
+            }
+            Value::Str(s) => {
+                ItemSource::List(s.chars().map(|c| Value::from(c.to_string())).collect())
+            }
+            other => {
+                return fail(
+                    format!("for...in loop requires an array, got {}", other.type_name()),
+                    iterable.span,
+                );
+            }
+        };
+        let mut last = Value::Null;
+        let mut i = 0usize;
+        loop {
+            let Some(item) = items.get(i) else { break };
+            // A fresh scope per iteration, so closures capture this iteration's binding.
+            let scope = Scope::child(env);
+            match binding {
+                Pattern::Ident(id) => scope.define(&id.name, item),
+                pat => self.bind_pattern(pat, item, &scope, BindMode::Define, None)?,
+            }
+            if let Some(ix) = index {
+                scope.define(&ix.name, Value::Number(i as f64));
+            }
+            drop(std::mem::take(&mut last));
+            let result = match &body.kind {
+                StmtKind::Block(b) => self.exec_stmts(&b.stmts, &scope),
+                _ => self.exec(body, &scope),
+            };
+            match result {
+                Ok(v) => last = v,
+                Err(Flow::Break) => break,
+                Err(Flow::Continue) => {}
+                Err(other) => return Err(other),
+            }
+            i += 1;
+        }
+        Ok(last)
+    }
+}
+
+/// The elements a `for … in` walks: a live array, or a snapshot list.
+enum ItemSource {
+    Array(crate::value::ArrayRef),
+    List(Vec<Value>),
+}
+
+impl ItemSource {
+    fn get(&self, i: usize) -> Option<Value> {
+        match self {
+            ItemSource::Array(a) => a.borrow().get(i).cloned(),
+            ItemSource::List(l) => l.get(i).cloned(),
+        }
+    }
+}
+
+/// True if a block's statements bind names in the block's own scope.
+fn declares(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|s| {
+        matches!(
+            s.kind,
+            StmtKind::Decl { .. }
+                | StmtKind::Function(_)
+                | StmtKind::Import { .. }
+                | StmtKind::ExportDecl(_)
+        )
+    })
+}
+
+/// The branch of an `uncertain` statement for a confidence: its level's, else `default`.
+fn select_branch(branches: &UncertainBranches, confidence: f64) -> Option<&Block> {
+    let level = if confidence >= HIGH {
+        &branches.high
+    } else if confidence >= MEDIUM {
+        &branches.medium
+    } else {
+        &branches.low
+    };
+    level.as_ref().or(branches.default.as_ref())
+}
