@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 
 /// The Prism toolchain.
 #[derive(Parser)]
-#[command(name = "prism", version, about = "The Prism toolchain: run, check, build and format Prism programs and patterns")]
+#[command(
+    name = "prism",
+    version,
+    about = "The Prism toolchain: run, check, build and format Prism programs and patterns"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -414,7 +414,12 @@ impl<'a> Ctx<'a> {
         l: usize,
         r: usize,
     ) -> Stmt {
-        self.expect_word(from, "from", source_span.start as usize, source_span.start as usize);
+        self.expect_word(
+            from,
+            "from",
+            source_span.start as usize,
+            source_span.start as usize,
+        );
         stmt(
             StmtKind::Import {
                 default,
@@ -446,7 +451,12 @@ impl<'a> Ctx<'a> {
 
     /// `a as b` in an import list.
     pub fn import_spec(&self, imported: Ident, as_: &str, local: Ident) -> ImportSpec {
-        self.expect_word(as_, "as", local.span.start as usize, local.span.start as usize);
+        self.expect_word(
+            as_,
+            "as",
+            local.span.start as usize,
+            local.span.start as usize,
+        );
         ImportSpec { imported, local }
     }
 
@@ -526,8 +536,12 @@ impl<'a> Ctx<'a> {
             ExprKind::Ident(_) | ExprKind::Member { .. } | ExprKind::Index { .. }
         ) {
             self.report(
-                Diagnostic::error(codes::TARGET, "invalid increment or decrement target", e.span)
-                    .with_label("expected a name, a property or an element"),
+                Diagnostic::error(
+                    codes::TARGET,
+                    "invalid increment or decrement target",
+                    e.span,
+                )
+                .with_label("expected a name, a property or an element"),
             );
         }
         expr(
@@ -570,7 +584,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// An array match pattern.
-    pub fn match_array(&self, items: Vec<MatchItem<MatchElem>>, l: usize, r: usize) -> MatchPattern {
+    pub fn match_array(
+        &self,
+        items: Vec<MatchItem<MatchElem>>,
+        l: usize,
+        r: usize,
+    ) -> MatchPattern {
         let (elems, rest) = self.split_rest(items);
         MatchPattern::Array {
             elems,
@@ -580,7 +599,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// An object match pattern.
-    pub fn match_object(&self, items: Vec<MatchItem<MatchProp>>, l: usize, r: usize) -> MatchPattern {
+    pub fn match_object(
+        &self,
+        items: Vec<MatchItem<MatchProp>>,
+        l: usize,
+        r: usize,
+    ) -> MatchPattern {
         let (props, rest) = self.split_rest(items);
         MatchPattern::Object {
             props,
@@ -714,7 +738,11 @@ fn expr_to_elem(e: &Expr) -> Result<PatElem, Span> {
 }
 
 /// Turns a parse error into a diagnostic that says, in words, what was expected.
-pub fn syntax_error(e: ParseError<usize, Tok, LexIssue>, tokens: &[Spanned], source: &str) -> Diagnostic {
+pub fn syntax_error(
+    e: ParseError<usize, Tok, LexIssue>,
+    tokens: &[Spanned],
+    source: &str,
+) -> Diagnostic {
     match e {
         ParseError::UnrecognizedToken {
             token: (l, tok, r),
@@ -759,11 +787,9 @@ pub fn syntax_error(e: ParseError<usize, Tok, LexIssue>, tokens: &[Spanned], sou
             format!("unexpected {}", tok.describe()),
             sp(l, r),
         ),
-        ParseError::User { error } => Diagnostic::error(
-            codes::LEX,
-            error.error.message(""),
-            error.span,
-        ),
+        ParseError::User { error } => {
+            Diagnostic::error(codes::LEX, error.error.message(""), error.span)
+        }
     }
 }
 
@@ -793,34 +819,62 @@ fn help_for(found: &Tok, expected: &[String]) -> Option<String> {
     None
 }
 
-/// Describes an LR expected-token set in words.
+/// Describes an LR expected-token set in words: "an expression", or the closing brackets and
+/// separators that would fit, then "an operator" when one would.
 pub fn describe_expected(expected: &[String]) -> String {
     let has = |name: &str| expected.iter().any(|e| e == name);
     if has("Ident") && has("Num") {
         return "an expression".to_string();
     }
-    let mut words: Vec<String> = Vec::new();
-    for e in expected {
-        let w = match e.as_str() {
-            "NL" | "\";\"" => "`;` or a line break".to_string(),
-            "Ident" => "a name".to_string(),
-            "Num" => "a number".to_string(),
-            "Str" | "Template" => "a string".to_string(),
-            "\"(if\"" | "\"(=>\"" => "`(`".to_string(),
-            "\"{block\"" => "`{`".to_string(),
-            other => format!("`{}`", other.trim_matches('"')),
-        };
-        if !words.contains(&w) {
-            words.push(w);
+    const NAMED: &[(&str, &str)] = &[
+        ("\")\"", "`)`"),
+        ("\"]\"", "`]`"),
+        ("\"}\"", "`}`"),
+        ("\",\"", "`,`"),
+        ("\":\"", "`:`"),
+        ("\"=>\"", "`=>`"),
+        ("\"=\"", "`=`"),
+        ("\"{block\"", "`{`"),
+        ("\"{\"", "`{`"),
+        ("\"(\"", "`(`"),
+        ("\"in\"", "`in`"),
+        ("\"while\"", "`while`"),
+        ("\"else\"", "`else`"),
+        ("NL", "`;` or a line break"),
+        ("Ident", "a name"),
+        ("Str", "a string"),
+        ("Num", "a number"),
+    ];
+    let mut words: Vec<&str> = Vec::new();
+    for (token, word) in NAMED {
+        if has(token) && !words.contains(word) {
+            words.push(word);
         }
+    }
+    let operators = has("\"+\"") || has("\"==\"") || has("\"~>\"");
+    if words.iter().any(|w| matches!(*w, "`)`" | "`]`" | "`}`")) {
+        words.retain(|w| matches!(*w, "`)`" | "`]`" | "`}`" | "`,`"));
+    }
+    if words.len() > 3 {
+        words.truncate(3);
+    }
+    let mut words: Vec<String> = words.into_iter().map(String::from).collect();
+    if operators {
+        words.push("an operator".to_string());
+    }
+    if words.is_empty() {
+        words = expected
+            .iter()
+            .take(3)
+            .map(|e| format!("`{}`", e.trim_matches('"')))
+            .collect();
     }
     match words.len() {
         0 => "something else".to_string(),
         1 => words.remove(0),
-        n if n <= 5 => {
+        _ => {
             let last = words.pop().unwrap_or_default();
             format!("{} or {}", words.join(", "), last)
         }
-        _ => format!("{}, {} or another token", words[0], words[1]),
     }
 }

@@ -38,14 +38,24 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
 
     for i in 0..raw.len() {
         let (start, ref tok, end) = raw[i];
+        let line_break = source
+            .get(gap_start..start)
+            .is_some_and(|gap| gap.contains('\n'));
+        // Recovery: a statement keyword at the start of a line cannot be inside brackets, so
+        // a bracket left open above is not closed; resume statement layout.
+        if line_break && starts_statement_only(tok) {
+            while matches!(
+                stack.last(),
+                Some(Open::Paren | Open::Bracket | Open::Object)
+            ) {
+                stack.pop();
+            }
+        }
         let prev = out.last().map(|t| &t.1);
         let in_block = matches!(stack.last(), None | Some(Open::Block));
 
         // Statement separators.
         if !expression_mode && in_block && prev.is_some_and(ends_statement) {
-            let line_break = source
-                .get(gap_start..start)
-                .is_some_and(|gap| gap.contains('\n'));
             let closes_block = matches!(tok, Tok::RBrace) && stack.last() == Some(&Open::Block);
             let continues =
                 continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev));
@@ -138,6 +148,15 @@ fn matching_closers(raw: &[Spanned]) -> Vec<Option<usize>> {
 
 fn is_rparen(tok: Option<&Tok>) -> bool {
     matches!(tok, Some(Tok::RParen))
+}
+
+/// Keywords that only ever start a statement.
+fn starts_statement_only(tok: &Tok) -> bool {
+    use Tok::*;
+    matches!(
+        tok,
+        Let | Const | Var | If | For | While | Return | Uncertain | Import | Export | Try | Throw
+    )
 }
 
 /// Can a statement end with this token?

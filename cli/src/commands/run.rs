@@ -16,7 +16,12 @@ pub struct RunArgs {
     #[arg(required_unless_present = "eval")]
     pub file: Option<PathBuf>,
     /// Run this code instead of a file.
-    #[arg(short = 'e', long = "eval", value_name = "CODE", conflicts_with = "file")]
+    #[arg(
+        short = 'e',
+        long = "eval",
+        value_name = "CODE",
+        conflicts_with = "file"
+    )]
     pub eval: Option<String>,
 }
 

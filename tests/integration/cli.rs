@@ -1,0 +1,89 @@
+//! Behaviour of the `prism` command itself: exit codes, `-e`, several files.
+
+use std::time::Duration;
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::support::{repo, run_prism};
+
+/// The CLI trials.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        Trial::test("cli::run_eval_prints", run_eval_prints),
+        Trial::test("cli::runtime_error_exits_1", runtime_error_exits_1),
+        Trial::test("cli::syntax_error_exits_2", syntax_error_exits_2),
+        Trial::test(
+            "cli::deep_recursion_is_an_error",
+            deep_recursion_is_an_error,
+        ),
+        Trial::test("cli::check_reports_every_file", check_reports_every_file),
+    ]
+}
+
+fn eval(code: &str) -> Result<crate::support::Run, Failed> {
+    Ok(run_prism(
+        &["run", "-e", code],
+        &repo(),
+        Duration::from_secs(30),
+    )?)
+}
+
+fn run_eval_prints() -> Result<(), Failed> {
+    let r = eval("print(1 + 2 ~> 0.5)")?;
+    assert_eq!(r.stdout, "3 ~> 0.50\n");
+    assert_eq!(r.code, Some(0));
+    Ok(())
+}
+
+fn runtime_error_exits_1() -> Result<(), Failed> {
+    let r = eval("function f(x) { return x / 0 }\nprint(\"a\")\nf(1)")?;
+    assert_eq!(r.stdout, "a\n");
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("Division by zero"), "{}", r.stderr);
+    assert!(r.stderr.contains("<eval>:1:"), "span missing: {}", r.stderr);
+    Ok(())
+}
+
+fn syntax_error_exits_2() -> Result<(), Failed> {
+    let r = eval("print(\"before\")\nlet x = 1 ~>\nlet y = (2\nprint(x)")?;
+    assert_eq!(
+        r.stdout, "",
+        "nothing runs when the file has a syntax error"
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains("expected an expression after `~>`"),
+        "{}",
+        r.stderr
+    );
+    Ok(())
+}
+
+fn deep_recursion_is_an_error() -> Result<(), Failed> {
+    let r = eval("function f(n) { return f(n + 1) }\nf(0)")?;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("maximum call depth"),
+        "{}",
+        r.stderr
+    );
+    Ok(())
+}
+
+fn check_reports_every_file() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("a.prism"), "let a = \n")?;
+    std::fs::write(dir.path().join("b.prism"), "print(1))\n")?;
+    std::fs::write(dir.path().join("ok.prism"), "print(1)\n")?;
+    let r = run_prism(
+        &["check", "a.prism", "b.prism", "ok.prism"],
+        dir.path(),
+        Duration::from_secs(30),
+    )?;
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("a.prism"), "{}", r.stderr);
+    assert!(r.stderr.contains("b.prism"), "{}", r.stderr);
+    let ok = run_prism(&["check", "ok.prism"], dir.path(), Duration::from_secs(30))?;
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    Ok(())
+}

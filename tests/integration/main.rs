@@ -1,0 +1,16 @@
+//! The integration test binary: every test here runs the built `prism` binary on data files.
+//! Each data file becomes one named test (libtest-mimic), so `cargo test -- NAME` filters.
+
+mod cli;
+mod conformance;
+mod diagnostics;
+mod support;
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = Vec::new();
+    trials.extend(conformance::trials());
+    trials.extend(diagnostics::trials());
+    trials.extend(cli::trials());
+    libtest_mimic::run(&args, trials).exit();
+}

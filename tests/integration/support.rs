@@ -1,0 +1,100 @@
+//! Running the `prism` binary with a time limit.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
+
+/// The output of one run of `prism`.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    /// `None` when the process was killed after the time limit.
+    pub code: Option<i32>,
+}
+
+/// The built `prism` binary.
+pub fn prism() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_prism"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `../shared` beside the repository.
+pub fn shared() -> PathBuf {
+    repo().join("..").join("shared")
+}
+
+/// Runs `prism ARGS` in `dir` with no stdin, killing it after `limit`.
+pub fn run_prism(args: &[&str], dir: &Path, limit: Duration) -> Result<Run, String> {
+    let mut child = Command::new(prism())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("PRISM_LICENSE_KEY")
+        .env_remove("PARALLAX_LICENSE_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start prism: {e}"))?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let status = child.wait_timeout(limit).map_err(|e| e.to_string())?;
+    let code = match status {
+        Some(s) => s.code(),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    };
+    Ok(Run {
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        code,
+    })
+}
+
+/// Files under `dir` (recursively) whose name ends with `ext`, sorted.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
