@@ -7,6 +7,9 @@ fn main() {
         if std::env::var("AST").is_ok() {
             println!("{:#?}", parsed.program);
         }
-        print!("{}", prism_compiler::diagnostic::render(&parsed.diagnostics, &file, false));
+        print!(
+            "{}",
+            prism_compiler::diagnostic::render(&parsed.diagnostics, &file, false)
+        );
     }
 }

@@ -240,7 +240,11 @@ pub enum PropKey {
 /// An object literal member.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Property {
-    KeyValue { key: PropKey, value: Expr, span: Span },
+    KeyValue {
+        key: PropKey,
+        value: Expr,
+        span: Span,
+    },
     /// `{x}`
     Shorthand(Ident),
     /// `{...o}`

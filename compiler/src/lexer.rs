@@ -767,13 +767,7 @@ mod tests {
             panic!("expected a template, got {toks:?}")
         };
         assert_eq!(parts.len(), 3);
-        assert_eq!(
-            parts[1],
-            RawPart::Hole {
-                start: 5,
-                end: 23
-            }
-        );
+        assert_eq!(parts[1], RawPart::Hole { start: 5, end: 23 });
     }
 
     #[test]

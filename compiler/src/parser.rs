@@ -11,7 +11,14 @@ use crate::lexer::{LexIssue, Spanned, lex_at};
 use crate::span::Span;
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, dead_code, missing_docs)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        unused_parens,
+        unused_imports,
+        dead_code,
+        missing_docs
+    )]
     grammar,
     "/prism.rs"
 );
@@ -44,7 +51,12 @@ fn lex_diagnostics(source: &str, issues: Vec<LexIssue>) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn tokens(source: &str, start: usize, end: usize, expression: bool) -> (Vec<Spanned>, Vec<Diagnostic>) {
+fn tokens(
+    source: &str,
+    start: usize,
+    end: usize,
+    expression: bool,
+) -> (Vec<Spanned>, Vec<Diagnostic>) {
     let text = source.get(start..end).unwrap_or("");
     let (raw, issues) = lex_at(text, start);
     let diags = lex_diagnostics(source, issues);
