@@ -1,6 +1,6 @@
 //! `prism license …`: the subcommands, ready to be mounted by the `prism` binary.
 //!
-//! ```ignore
+//! ```text
 //! #[derive(clap::Subcommand)]
 //! enum Command {
 //!     /// Show, check, install or issue license keys.
@@ -585,4 +585,451 @@ fn issue_cmd(
     }
     writeln!(out, "{key}")?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue::issue;
+    use clap::Parser;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use std::collections::HashMap;
+
+    /// `generatedAt` of the test vectors: the fixed clock of these tests.
+    const NOW: i64 = 1_795_393_914;
+    const EXP: i64 = 2_110_753_914;
+
+    #[derive(Parser)]
+    struct Prism {
+        #[command(subcommand)]
+        cmd: LicenseCommand,
+    }
+
+    fn signer() -> SigningKey {
+        SigningKey::from_bytes(&[42; 32])
+    }
+
+    fn claims(tier: Tier, exp: i64, cluster: Option<&str>) -> Claims {
+        Claims {
+            tier,
+            org: "Test Corp".into(),
+            sub: "org_test_001".into(),
+            iat: NOW,
+            exp,
+            cluster: cluster.map(str::to_owned),
+        }
+    }
+
+    fn key(tier: Tier, exp: i64, cluster: Option<&str>) -> String {
+        issue(&signer(), &claims(tier, exp, cluster))
+    }
+
+    /// A sandbox: temp user/system locations, an environment, the signer's public key as the
+    /// trusted key, the clock fixed at [`NOW`].
+    struct Sandbox {
+        dir: tempfile::TempDir,
+        env: HashMap<String, String>,
+        stdin: String,
+    }
+
+    impl Sandbox {
+        fn new() -> Sandbox {
+            Sandbox {
+                dir: tempfile::tempdir().expect("tempdir"),
+                env: HashMap::new(),
+                stdin: String::new(),
+            }
+        }
+
+        fn set(mut self, name: &str, value: &str) -> Sandbox {
+            self.env.insert(name.into(), value.into());
+            self
+        }
+
+        fn path(&self, rel: &str) -> PathBuf {
+            self.dir.path().join(rel)
+        }
+
+        fn user_file(&self) -> PathBuf {
+            self.path("config/prism/license.key")
+        }
+
+        fn system_file(&self) -> PathBuf {
+            self.path("etc/prism/license.key")
+        }
+
+        fn write(&self, rel: &str, text: &str) -> PathBuf {
+            let path = self.path(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, text).expect("write");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod");
+            }
+            path
+        }
+
+        /// Runs `prism license ARGS…`: (exit code, output with the temp dir shown as `[TMP]`).
+        fn run(&self, args: &[&str]) -> (u8, String) {
+            let argv = std::iter::once("prism").chain(args.iter().copied());
+            let cmd = match Prism::try_parse_from(argv) {
+                Ok(p) => p.cmd,
+                Err(e) => return (2, e.to_string()),
+            };
+            let env = |name: &str| self.env.get(name).cloned();
+            let mut stdin = self.stdin.as_bytes();
+            let mut ctx = Context {
+                env: &env,
+                locations: Locations {
+                    user_file: Some(self.user_file()),
+                    system_file: Some(self.system_file()),
+                },
+                trusted: TrustedKey::from(signer().verifying_key()),
+                now: NOW,
+                stdin: &mut stdin,
+            };
+            let mut out = Vec::new();
+            let code = match run_with(cmd, &mut ctx, &mut out) {
+                Ok(code) => code,
+                Err(e) => {
+                    out.extend_from_slice(format!("error: {e}\n").as_bytes());
+                    e.exit_code()
+                }
+            };
+            let text = String::from_utf8(out).expect("utf8");
+            let tmp = self.dir.path().display().to_string();
+            (code, text.replace(&tmp, "[TMP]"))
+        }
+    }
+
+    #[test]
+    fn status_without_key() {
+        let (code, out) = Sandbox::new().run(&["status"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn status_active_from_env_with_cluster_and_shadowed_variable() {
+        let k = key(Tier::Enterprise, EXP, Some("prod-us-east-1"));
+        let sb = Sandbox::new()
+            .set("PRISM_LICENSE_KEY", &k)
+            .set("PARALLAX_LICENSE_KEY", "ignored");
+        let (code, out) = sb.run(&["status"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn status_enterprise_plus_perpetual_from_user_file() {
+        let sb = Sandbox::new();
+        let k = key(Tier::EnterprisePlus, 0, None);
+        sb.write(
+            "config/prism/license.key",
+            &format!("# Prism license\n{k}\n"),
+        );
+        let (code, out) = sb.run(&["status"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn status_expired_from_license_file_variable() {
+        let sb = Sandbox::new();
+        let path = sb.write("named.key", &key(Tier::Enterprise, NOW - 3600, None));
+        let sb = sb.set("PRISM_LICENSE_FILE", &path.display().to_string());
+        let (code, out) = sb.run(&["status"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn status_invalid_does_not_fall_through() {
+        let sb = Sandbox::new();
+        sb.write(
+            "config/prism/license.key",
+            &key(Tier::Enterprise, EXP, None),
+        );
+        let wrong = issue(
+            &SigningKey::from_bytes(&[1; 32]),
+            &claims(Tier::Enterprise, EXP, None),
+        );
+        let (code, out) = sb.set("PARALLAX_LICENSE_KEY", &wrong).run(&["status"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn status_json() {
+        let k = key(Tier::Enterprise, EXP, Some("prod-us-east-1"));
+        let (code, out) = Sandbox::new()
+            .set("PRISM_LICENSE_KEY", &k)
+            .run(&["status", "--json"]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+        let (_, out) = Sandbox::new().run(&["status", "--json"]);
+        insta::assert_snapshot!("status_json_none", out);
+    }
+
+    #[test]
+    fn status_require() {
+        let open = Sandbox::new();
+        assert_eq!(open.run(&["status", "--require", "lsp"]).0, 0);
+        assert_eq!(open.run(&["status", "--require", "opensource"]).0, 0);
+        let (code, out) = open.run(&["status", "--require", "enterprise"]);
+        assert_eq!(code, 1);
+        assert!(
+            out.ends_with("Required:  enterprise — not granted by Prism Open Source\n"),
+            "{out}"
+        );
+        let (code, out) = open.run(&["status", "--json", "--require", "scheduled_patterns"]);
+        assert_eq!(code, 1);
+        assert!(
+            serde_json::from_str::<Value>(&out).is_ok(),
+            "JSON stays clean: {out}"
+        );
+        let (code, out) = open.run(&["status", "--require", "gold"]);
+        assert_eq!(code, 2);
+        assert!(out.starts_with("error: --require: unknown edition or feature `gold`"));
+
+        let ent = Sandbox::new().set("PRISM_LICENSE_KEY", &key(Tier::Enterprise, EXP, None));
+        assert_eq!(ent.run(&["status", "--require", "enterprise"]).0, 0);
+        assert_eq!(ent.run(&["status", "--require", "pattern_versioning"]).0, 0);
+        assert_eq!(ent.run(&["status", "--require", "enterprise-plus"]).0, 1);
+        assert_eq!(ent.run(&["status", "--require", "multi_region"]).0, 1);
+    }
+
+    #[test]
+    fn verify_verdicts() {
+        let sb = Sandbox::new();
+        let lines: Vec<String> = [
+            key(Tier::Enterprise, EXP, None),
+            key(Tier::EnterprisePlus, 0, Some("prod-us-east-1")),
+            key(Tier::Enterprise, NOW, None),
+            "PARALLAX-ENT-abc123".to_owned(),
+            "a.b".to_owned(),
+        ]
+        .iter()
+        .map(|k| {
+            let (code, out) = sb.run(&["verify", "--", k]);
+            format!("{code} {out}")
+        })
+        .collect();
+        insta::assert_snapshot!(lines.concat());
+    }
+
+    #[test]
+    fn verify_json_and_inputs() {
+        let k = key(Tier::Enterprise, NOW + 10, None);
+        let mut sb = Sandbox::new();
+        let (code, out) = sb.run(&["verify", "--json", &k]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(out);
+        // --at moves the clock for the expiry verdict only: still authentic, exit 0.
+        let (code, out) = sb.run(&["verify", "--at", "2026-11-23T00:32:04Z", &k]);
+        assert_eq!(
+            (code, out.as_str()),
+            (
+                0,
+                "valid, but expired on 2026-11-23T00:32:04Z (would run as Open Source)\n"
+            )
+        );
+        let (code, _) = sb.run(&["verify", "--at", "1795393913", &k]);
+        assert_eq!(code, 0);
+        let (code, out) = sb.run(&["verify", "--at", "soon", &k]);
+        assert_eq!(code, 2, "{out}");
+        // @FILE, a bare file path and standard input.
+        let path = sb.write("k.txt", &format!("# key\n\n{k}\n"));
+        let at_file = format!("@{}", path.display());
+        assert_eq!(sb.run(&["verify", &at_file]).0, 0);
+        assert_eq!(sb.run(&["verify", &path.display().to_string()]).0, 0);
+        let (code, out) = sb.run(&["verify", "@/definitely/missing"]);
+        assert_eq!(code, 2, "{out}");
+        sb.stdin = format!("{k}\n");
+        assert_eq!(sb.run(&["verify", "-"]).0, 0);
+        sb.stdin = String::new();
+        assert_eq!(
+            sb.run(&["verify", "-"]),
+            (2, "error: no key on standard input\n".into())
+        );
+    }
+
+    #[test]
+    fn verify_public_key_flag() {
+        let other = SigningKey::from_bytes(&[3; 32]);
+        let k = issue(&other, &claims(Tier::Enterprise, EXP, None));
+        let sb = Sandbox::new();
+        assert_eq!(
+            sb.run(&["verify", &k]),
+            (1, "invalid: Invalid signature\n".into())
+        );
+        let spki = crate::trusted::spki_b64(&other.verifying_key());
+        assert_eq!(sb.run(&["verify", "--public-key", &spki, &k]).0, 0);
+        let pem = {
+            use ed25519_dalek::pkcs8::EncodePublicKey as _;
+            other
+                .verifying_key()
+                .to_public_key_pem(LineEnding::LF)
+                .expect("pem")
+        };
+        let pem_path = sb.write("pub.pem", &pem);
+        let b64_path = sb.write("pub.b64", &format!("{spki}\n"));
+        for path in [pem_path, b64_path] {
+            let arg = format!("@{}", path.display());
+            assert_eq!(sb.run(&["verify", "--public-key", &arg, &k]).0, 0, "{arg}");
+        }
+        let (code, out) = sb.run(&["verify", "--public-key", "AAAA", &k]);
+        assert_eq!(code, 2, "{out}");
+        // A checked key never grants anything: status still runs as open source.
+        assert!(sb.run(&["status"]).1.starts_with("Edition:   Open Source"));
+    }
+
+    #[test]
+    fn install_writes_user_file_and_shows_status() {
+        let sb = Sandbox::new();
+        let k = key(Tier::Enterprise, EXP, None);
+        let (code, out) = sb.run(&["install", &k]);
+        assert_eq!(code, 0, "{out}");
+        insta::assert_snapshot!(out);
+        assert_eq!(
+            crate::lookup::read_key_file(&sb.user_file()).expect("read"),
+            Some(k.clone())
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode(&sb.user_file()), 0o600);
+            assert_eq!(mode(sb.user_file().parent().expect("dir")), 0o700);
+        }
+    }
+
+    #[test]
+    fn install_notes_shadowing_and_system() {
+        let k = key(Tier::EnterprisePlus, 0, None);
+        let sb = Sandbox::new().set("PARALLAX_LICENSE_KEY", "x.y");
+        let (code, out) = sb.run(&["install", &k]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.ends_with(
+                "note: PARALLAX_LICENSE_KEY takes precedence over \
+                 [TMP]/config/prism/license.key, so the installed key is not used\n"
+            ),
+            "{out}"
+        );
+        let sb = Sandbox::new();
+        let (code, out) = sb.run(&["install", "--system", &k]);
+        assert_eq!(code, 0, "{out}");
+        assert!(sb.system_file().is_file());
+        assert!(out.contains("Edition:   Enterprise Plus\n"), "{out}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let meta = std::fs::metadata(sb.system_file()).expect("meta");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        }
+    }
+
+    #[test]
+    fn install_refuses_invalid_and_expired() {
+        let sb = Sandbox::new();
+        assert_eq!(
+            sb.run(&["install", "PARALLAX-PLUS-1"]),
+            (
+                1,
+                "error: invalid: Legacy prefix-based license key detected. Prefix keys are \
+                 deprecated and no longer grant enterprise features.\n"
+                    .into()
+            )
+        );
+        let expired = key(Tier::Enterprise, NOW - 1, None);
+        let (code, out) = sb.run(&["install", &expired]);
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(
+            out,
+            "error: expired on 2026-11-23T00:31:53Z (use --force to install it anyway)\n"
+        );
+        assert!(!sb.user_file().exists());
+        let (code, out) = sb.run(&["install", "--force", &expired]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains("State:     expired on 2026-11-23T00:31:53Z\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn issue_round_trips() {
+        let sb = Sandbox::new();
+        let pem = signer().to_pkcs8_pem(LineEnding::LF).expect("pem");
+        let pem_path = sb.write("vendor.pem", &pem);
+        let pem_arg = pem_path.display().to_string();
+        let (code, out) = sb.run(&[
+            "issue",
+            "--private-key",
+            &pem_arg,
+            "--tier",
+            "enterprise",
+            "--org",
+            "Test Corp",
+            "--sub",
+            "org_test_001",
+            "--iat",
+            "2026-11-23T00:31:54Z",
+            "--exp",
+            "2036-11-20T00:31:54Z",
+            "--cluster",
+            "prod-us-east-1",
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(
+            out,
+            format!("{}\n", key(Tier::Enterprise, EXP, Some("prod-us-east-1")))
+        );
+
+        let seed_path = sb.path("vendor.seed");
+        std::fs::write(&seed_path, signer().to_bytes()).expect("write seed");
+        let seed_arg = seed_path.display().to_string();
+        let base = ["issue", "--key", &seed_arg, "--tier", "enterprise-plus"];
+        let run_issue = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            sb.run(&args)
+        };
+        let (code, out) = run_issue(&["--org", "O", "--sub", "S", "--exp", "never"]);
+        assert_eq!(code, 0, "{out}");
+        let trusted = TrustedKey::from(signer().verifying_key());
+        let c = verify(out.trim(), &trusted).expect("valid");
+        assert_eq!((c.iat, c.exp, c.tier), (NOW, 0, Tier::EnterprisePlus));
+        let (_, out) = run_issue(&["--org", "O", "--sub", "S"]);
+        let c = verify(out.trim(), &trusted).expect("valid");
+        assert_eq!(c.exp, NOW + DEFAULT_VALIDITY_SECS);
+        assert_eq!(run_issue(&["--org", " ", "--sub", "S"]).0, 2);
+        assert_eq!(
+            run_issue(&["--org", "O", "--sub", "S", "--exp", "later"]).0,
+            2
+        );
+        assert_eq!(run_issue(&["--org", "O"]).0, 2, "--sub is required");
+        let (code, out) = sb.run(&[
+            "issue",
+            "--private-key",
+            "/missing.pem",
+            "--tier",
+            "enterprise",
+            "--org",
+            "O",
+            "--sub",
+            "S",
+        ]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.starts_with("error: cannot read private key file /missing.pem"));
+        let (code, out) = sb.run(&[
+            "issue", "--key", &seed_arg, "--tier", "free", "--org", "O", "--sub", "S",
+        ]);
+        assert_eq!(code, 2);
+        assert!(out.contains("unknown tier `free`"), "{out}");
+    }
 }

@@ -14,6 +14,8 @@
 //!
 //! Nothing here panics on user input, touches the network or limits agents.
 
+#![warn(missing_docs)]
+
 pub mod claims;
 pub mod cli;
 pub mod edition;

@@ -140,6 +140,9 @@ mod tests {
         assert_eq!(format_rfc3339(2_110_753_914), "2036-11-20T00:31:54Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+        // Signed claims may hold any integer: the extremes must not overflow.
+        assert!(format_rfc3339(i64::MAX).ends_with('Z'));
+        assert!(format_rfc3339(i64::MIN).ends_with('Z'));
     }
 
     #[test]
