@@ -3,6 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use prism_compiler::pattern::{CompileOptions, CompileOutput, compile_file_with};
+use serde_json::Value;
+
+#[path = "patterns/shape.rs"]
+mod shape;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns")
@@ -63,6 +67,40 @@ fn every_pattern_gives_its_expected_verdict() {
         "{} of {} files differ:\n{}",
         failures.len(),
         all.len(),
+        failures.join("\n")
+    );
+}
+
+/// Each accepted file's plan has the shape its line in `README.md` gives (top-level agent
+/// group, steps and their kinds, roles, aggregation, groups, confidence, fallback, …).
+#[test]
+fn accepted_plans_have_the_documented_shape() {
+    let readme = std::fs::read_to_string(corpus().join("README.md")).expect("README.md");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (path, shape) in shape::accept_lines(&readme) {
+        let out = compile(&path);
+        let Some(plan) = out.plan else {
+            failures.push(format!("{path}: no plan"));
+            continue;
+        };
+        let json: Value = plan.to_json_value();
+        let warnings: Vec<&str> = out
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| d.code)
+            .collect();
+        checked += 1;
+        for problem in shape::check(&shape, &json, &warnings) {
+            failures.push(format!("{path}: {problem}"));
+        }
+    }
+    assert!(checked >= 120, "only {checked} README lines were read");
+    assert!(
+        failures.is_empty(),
+        "{} shape mismatches:\n{}",
+        failures.len(),
         failures.join("\n")
     );
 }
