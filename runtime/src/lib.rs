@@ -11,8 +11,10 @@
 //! });
 //! ```
 
+pub mod agents;
 mod builtins;
 pub mod error;
+pub mod executor;
 pub mod format;
 mod interp;
 pub mod json;

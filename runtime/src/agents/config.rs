@@ -1,0 +1,496 @@
+//! The agents file (§6): a top-level `agents:` list of `{name, id?, capabilities, expertise?,
+//! region?, labels?, latencyMs?, confidence?}` plus one behaviour (`respond echo choose function
+//! url command llm`), `--agent name=URL`, and the built-in local agents.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::http::{HttpAgent, client};
+use super::llm::{LlmAgent, LlmSpec};
+use super::local::{Behaviour, LocalAgent, name_seed};
+use super::process::{ProcessAgent, ProcessMode, ProcessSpec};
+use super::{AgentInfo, SharedAgent};
+
+const BEHAVIOURS: &[&str] = &[
+    "respond", "echo", "choose", "function", "url", "command", "llm",
+];
+const KEYS: &[&str] = &[
+    "name",
+    "id",
+    "capabilities",
+    "expertise",
+    "region",
+    "labels",
+    "latencyMs",
+    "confidence",
+    "mode",
+    "respond",
+    "echo",
+    "choose",
+    "function",
+    "url",
+    "command",
+    "llm",
+];
+
+/// What can be wrong with an agents file or an `--agent` flag.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentsFileError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not YAML.
+    #[error("{path}: not valid YAML: {message}")]
+    Yaml {
+        /// The path.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An entry is invalid.
+    #[error("{path}: agent {which}: {message}")]
+    Invalid {
+        /// The path.
+        path: PathBuf,
+        /// `#3` or the agent's name.
+        which: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An `--agent` flag is not `name=URL`.
+    #[error("--agent {0}: expected name=URL")]
+    Flag(String),
+}
+
+/// The agents of a run, in agents-file order.
+#[derive(Clone, Default)]
+pub struct AgentSet {
+    /// The agents.
+    pub agents: Vec<SharedAgent>,
+    /// True when these are the built-in local agents.
+    pub builtin: bool,
+    /// The first LLM agent, which `llm()` uses in scripts.
+    pub llm: Option<Arc<LlmAgent>>,
+}
+
+impl std::fmt::Debug for AgentSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSet")
+            .field(
+                "agents",
+                &self
+                    .agents
+                    .iter()
+                    .map(|a| a.info().name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .field("builtin", &self.builtin)
+            .finish()
+    }
+}
+
+impl AgentSet {
+    /// A set of the given agents.
+    pub fn new(agents: Vec<SharedAgent>) -> Self {
+        AgentSet {
+            agents,
+            builtin: false,
+            llm: None,
+        }
+    }
+
+    /// Appends an `--agent name=URL` HTTP agent (every capability).
+    pub fn add_url_flag(&mut self, flag: &str) -> Result<(), AgentsFileError> {
+        let Some((name, url)) = flag.split_once('=') else {
+            return Err(AgentsFileError::Flag(flag.to_string()));
+        };
+        if name.trim().is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(AgentsFileError::Flag(flag.to_string()));
+        }
+        let mut info = AgentInfo::new(name.trim(), Vec::new());
+        info.any_capability = true;
+        if self.builtin {
+            self.agents.clear();
+            self.builtin = false;
+        }
+        self.agents
+            .push(Arc::new(HttpAgent::new(info, url.trim(), client())));
+        Ok(())
+    }
+
+    /// The declared confidences `(lower, expected)` for the static estimate, if any agent
+    /// declares one.
+    pub fn declared_confidence(&self) -> Option<(f64, f64)> {
+        let cs: Vec<f64> = self
+            .agents
+            .iter()
+            .filter_map(|a| a.info().confidence)
+            .collect();
+        if cs.is_empty() {
+            return None;
+        }
+        let lower = cs.iter().copied().fold(f64::INFINITY, f64::min);
+        Some((lower, cs.iter().sum::<f64>() / cs.len() as f64))
+    }
+
+    /// Stops what the agents keep for the run (process agents).
+    pub async fn shutdown(&self) {
+        futures::future::join_all(self.agents.iter().map(|a| a.shutdown())).await;
+    }
+}
+
+/// The built-in local agents `local-1 … local-K`: every capability, the request input back,
+/// confidence 0.8.
+pub fn builtin_agents(k: usize) -> AgentSet {
+    let agents = (1..=k.max(1))
+        .map(|i| {
+            let mut info = AgentInfo::new(format!("local-{i}"), Vec::new());
+            info.any_capability = true;
+            info.confidence = Some(0.8);
+            Arc::new(LocalAgent::new(
+                info,
+                Behaviour::Echo { confidence: 0.8 },
+                None,
+            )) as SharedAgent
+        })
+        .collect();
+    AgentSet {
+        agents,
+        builtin: true,
+        llm: None,
+    }
+}
+
+/// Reads an agents file.
+pub fn load_agents_file(path: &Path) -> Result<AgentSet, AgentsFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AgentsFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_agents(&text, path)
+}
+
+/// Parses the text of an agents file; relative commands run in the file's directory.
+pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError> {
+    let (root, diags) = prism_compiler::pattern::yaml::parse(text);
+    let yaml_err = |message: String| AgentsFileError::Yaml {
+        path: path.to_path_buf(),
+        message,
+    };
+    if let Some(d) = diags.iter().find(|d| d.is_error()) {
+        return Err(yaml_err(d.message.clone()));
+    }
+    let root = root.map(|r| r.to_json()).unwrap_or(Json::Null);
+    let list = match root.get("agents") {
+        Some(Json::Array(a)) => a.clone(),
+        _ => return Err(yaml_err("expected a top-level `agents:` list".into())),
+    };
+    let dir = path.parent().map(Path::to_path_buf);
+    let http = client();
+    let mut set = AgentSet::default();
+    for (i, entry) in list.iter().enumerate() {
+        let which = entry
+            .get("name")
+            .and_then(Json::as_str)
+            .map_or_else(|| format!("#{}", i + 1), str::to_string);
+        let invalid = |message: String| AgentsFileError::Invalid {
+            path: path.to_path_buf(),
+            which: which.clone(),
+            message,
+        };
+        let Some(m) = entry.as_object() else {
+            return Err(invalid("each agent is a mapping".into()));
+        };
+        let agent = build_agent(m, dir.as_deref(), &http, &mut set).map_err(invalid)?;
+        if set.agents.iter().any(|a| a.info().id == agent.info().id) {
+            return Err(invalid(format!(
+                "the id `{}` is used twice",
+                agent.info().id
+            )));
+        }
+        set.agents.push(agent);
+    }
+    Ok(set)
+}
+
+fn build_agent(
+    m: &Map<String, Json>,
+    dir: Option<&Path>,
+    http: &reqwest::Client,
+    set: &mut AgentSet,
+) -> Result<SharedAgent, String> {
+    if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!("unknown key `{k}` (allowed: {})", KEYS.join(", ")));
+    }
+    let name = m
+        .get("name")
+        .and_then(Json::as_str)
+        .ok_or("`name` is required")?
+        .to_string();
+    let mut info = AgentInfo::new(
+        name.clone(),
+        strings(m.get("capabilities"), "capabilities")?,
+    );
+    if let Some(id) = m.get("id") {
+        info.id = scalar_text(id).ok_or("`id` must be a string")?;
+    }
+    if let Some(e) = m.get("expertise") {
+        info.expertise = unit(e, "expertise")?;
+    }
+    info.region = m.get("region").and_then(scalar_text);
+    info.labels = strings(m.get("labels"), "labels")?;
+    if let Some(c) = m.get("confidence") {
+        info.confidence = Some(unit(c, "confidence")?);
+    }
+    let latency = match m.get("latencyMs") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or("`latencyMs` must be a whole number of ms")?,
+        ),
+    };
+    let present: Vec<&str> = BEHAVIOURS
+        .iter()
+        .copied()
+        .filter(|b| m.contains_key(*b))
+        .collect();
+    let behaviour = match present.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("give one behaviour: {}", BEHAVIOURS.join(", "))),
+        many => return Err(format!("give one behaviour, found {}", many.join(" and "))),
+    };
+    let default_conf = info.confidence.unwrap_or(0.8);
+    let v = &m[behaviour];
+    let local = |info: AgentInfo, b: Behaviour| -> SharedAgent {
+        Arc::new(LocalAgent::new(info, b, latency))
+    };
+    Ok(match behaviour {
+        "respond" => {
+            let (value, confidence) = match v {
+                Json::Object(r) if r.contains_key("value") => {
+                    let c = match r.get("confidence") {
+                        Some(c) => unit(c, "respond.confidence")?,
+                        None => default_conf,
+                    };
+                    (r["value"].clone(), c)
+                }
+                other => (other.clone(), default_conf),
+            };
+            if info.confidence.is_none() {
+                info.confidence = Some(confidence);
+            }
+            local(info, Behaviour::Respond { value, confidence })
+        }
+        "echo" => {
+            let confidence = match v.get("confidence") {
+                Some(c) => unit(c, "echo.confidence")?,
+                None => default_conf,
+            };
+            local(info, Behaviour::Echo { confidence })
+        }
+        "choose" => {
+            let (values, seed, confidence) = match v {
+                Json::Array(a) => (a.clone(), None, default_conf),
+                Json::Object(c) => (
+                    c.get("values")
+                        .and_then(Json::as_array)
+                        .cloned()
+                        .ok_or("`choose.values` must be a list")?,
+                    c.get("seed").and_then(Json::as_u64),
+                    match c.get("confidence") {
+                        Some(x) => unit(x, "choose.confidence")?,
+                        None => default_conf,
+                    },
+                ),
+                _ => return Err("`choose` is a list or {values, seed?, confidence?}".into()),
+            };
+            if values.is_empty() {
+                return Err("`choose` needs at least one value".into());
+            }
+            let seed = seed.unwrap_or_else(|| name_seed(&name));
+            local(
+                info,
+                Behaviour::Choose {
+                    values,
+                    seed,
+                    confidence,
+                },
+            )
+        }
+        "function" => {
+            let source = v
+                .as_str()
+                .ok_or("`function` is the source of a Prism function")?
+                .to_string();
+            if prism_compiler::parse(&format!("let f = ({source})")).has_errors() {
+                return Err("`function` does not parse as a Prism function".into());
+            }
+            local(
+                info,
+                Behaviour::Function {
+                    source,
+                    confidence: default_conf,
+                },
+            )
+        }
+        "url" => {
+            let url = v.as_str().ok_or("`url` must be a string")?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "`url` must start with http:// or https://, got {url}"
+                ));
+            }
+            Arc::new(HttpAgent::new(info, url, http.clone()))
+        }
+        "command" => {
+            let (command, shell) = match v {
+                Json::String(s) => (vec![s.clone()], true),
+                Json::Array(a) => (
+                    a.iter()
+                        .map(|x| scalar_text(x).ok_or("`command` items must be strings"))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    false,
+                ),
+                _ => return Err("`command` is a shell string or a list".into()),
+            };
+            if command.is_empty() {
+                return Err("`command` is empty".into());
+            }
+            let mode = match m.get("mode").and_then(Json::as_str) {
+                None | Some("lines") => ProcessMode::Lines,
+                Some("oneshot") => ProcessMode::Oneshot,
+                Some(o) => return Err(format!("`mode` is lines or oneshot, got {o}")),
+            };
+            Arc::new(ProcessAgent::new(
+                info,
+                ProcessSpec {
+                    command,
+                    shell,
+                    cwd: dir.map(Path::to_path_buf),
+                    mode,
+                },
+            ))
+        }
+        _ => {
+            let endpoint = v
+                .get("endpoint")
+                .and_then(Json::as_str)
+                .ok_or("`llm.endpoint` is required")?
+                .to_string();
+            let model = v
+                .get("model")
+                .and_then(Json::as_str)
+                .ok_or("`llm.model` is required")?
+                .to_string();
+            let api_key = v
+                .get("apiKeyEnv")
+                .and_then(Json::as_str)
+                .and_then(|var| std::env::var(var).ok());
+            let temperature = v.get("temperature").and_then(Json::as_f64).unwrap_or(0.0);
+            let agent = Arc::new(LlmAgent::new(
+                info,
+                LlmSpec {
+                    endpoint,
+                    model,
+                    api_key,
+                    temperature,
+                },
+                http.clone(),
+            ));
+            if set.llm.is_none() {
+                set.llm = Some(agent.clone());
+            }
+            agent
+        }
+    })
+}
+
+fn scalar_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<&Json>, key: &str) -> Result<Vec<String>, String> {
+    match v {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|x| scalar_text(x).ok_or_else(|| format!("`{key}` items must be strings")))
+            .collect(),
+        Some(other) => scalar_text(other)
+            .map(|s| vec![s])
+            .ok_or_else(|| format!("`{key}` must be a list of strings")),
+    }
+}
+
+fn unit(v: &Json, key: &str) -> Result<f64, String> {
+    match v.as_f64() {
+        Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{key}` must be a number from 0 to 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_files_are_checked() {
+        let ok = parse_agents(
+            "agents:\n  - name: a\n    capabilities: [x, y]\n    respond: {value: yes, confidence: 0.9}\n  - name: b\n    capabilities: x\n    echo: true\n    latencyMs: 5\n",
+            Path::new("agents.yaml"),
+        );
+        let set = ok.ok();
+        assert_eq!(set.as_ref().map(|s| s.agents.len()), Some(2));
+        assert_eq!(
+            set.as_ref()
+                .map(|s| s.agents[0].info().capabilities.clone()),
+            Some(vec!["x".to_string(), "y".to_string()])
+        );
+        for (text, what) in [
+            ("agents:\n  - name: a\n", "one behaviour"),
+            (
+                "agents:\n  - name: a\n    echo: true\n    url: http://x\n",
+                "found echo and url",
+            ),
+            (
+                "agents:\n  - capabilities: [x]\n    echo: true\n",
+                "`name` is required",
+            ),
+            (
+                "agents:\n  - name: a\n    echo: true\n    colour: red\n",
+                "unknown key `colour`",
+            ),
+            ("agents: 3\n", "top-level `agents:` list"),
+            (
+                "agents:\n  - name: a\n    expertise: 2\n    echo: true\n",
+                "from 0 to 1",
+            ),
+        ] {
+            let err = parse_agents(text, Path::new("agents.yaml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(what), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn builtin_agents_have_every_capability() {
+        let set = builtin_agents(3);
+        assert_eq!(set.agents.len(), 3);
+        assert!(set.agents[2].info().has("anything"));
+        assert_eq!(set.agents[0].info().name, "local-1");
+    }
+}

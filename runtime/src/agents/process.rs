@@ -1,0 +1,392 @@
+//! Process agents (§6). `lines` (default): one process kept for the run, one JSON request per
+//! stdin line and one response per stdout line, matched by `id`; a crash fails the pending
+//! calls and the next call restarts it (at most [`MAX_RESTARTS`] times). `oneshot`: a process
+//! per call whose stdout is a response, or text with a `CONFIDENCE: x` line; a cancelled or
+//! timed-out call kills the process group.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use serde_json::Value as Json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::oneshot;
+
+use super::protocol::{AgentAnswer, AgentRequest, parse_response, parse_text_answer};
+use super::{Agent, AgentError, AgentFuture, AgentInfo, tail};
+
+/// How often a `lines` process is restarted after crashing.
+pub const MAX_RESTARTS: u32 = 3;
+const STDERR_TAIL: usize = 400;
+
+/// How a process agent talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessMode {
+    /// One process for the run, JSON lines both ways.
+    Lines,
+    /// A process per call.
+    Oneshot,
+}
+
+/// The command line of a process agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessSpec {
+    /// A shell command (`sh -c`) or an argv.
+    pub command: Vec<String>,
+    /// True when `command` is one shell string.
+    pub shell: bool,
+    /// Working directory (the agents file's directory).
+    pub cwd: Option<PathBuf>,
+    /// The mode.
+    pub mode: ProcessMode,
+}
+
+type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Result<AgentAnswer, AgentError>>>>>;
+
+struct Running {
+    stdin: ChildStdin,
+    pending: Pending,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    kill: Option<oneshot::Sender<()>>,
+}
+
+/// An agent that is a local process.
+pub struct ProcessAgent {
+    info: AgentInfo,
+    spec: ProcessSpec,
+    running: tokio::sync::Mutex<Option<Running>>,
+    starts: AtomicU32,
+}
+
+impl std::fmt::Debug for ProcessAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessAgent")
+            .field("info", &self.info)
+            .field("spec", &self.spec)
+            .finish()
+    }
+}
+
+impl ProcessAgent {
+    /// A process agent.
+    pub fn new(info: AgentInfo, spec: ProcessSpec) -> Self {
+        ProcessAgent {
+            info,
+            spec,
+            running: tokio::sync::Mutex::new(None),
+            starts: AtomicU32::new(0),
+        }
+    }
+
+    fn command(&self) -> Result<Command, AgentError> {
+        let mut cmd = if self.spec.shell {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(self.spec.command.join(" "));
+            c
+        } else {
+            let Some((prog, args)) = self.spec.command.split_first() else {
+                return Err(AgentError::Process("empty command".into()));
+            };
+            let mut c = Command::new(prog);
+            c.args(args);
+            c
+        };
+        if let Some(dir) = &self.spec.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.env("PRISM_AGENT_NAME", &self.info.name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        cmd.process_group(0);
+        Ok(cmd)
+    }
+
+    async fn call_lines(&self, request: &AgentRequest) -> Result<AgentAnswer, AgentError> {
+        let (tx, rx) = oneshot::channel();
+        let pending = {
+            let mut guard = self.running.lock().await;
+            let dead = guard
+                .as_ref()
+                .is_none_or(|r| !r.alive.load(Ordering::SeqCst));
+            if dead {
+                let n = self.starts.fetch_add(1, Ordering::SeqCst);
+                if n > MAX_RESTARTS {
+                    return Err(AgentError::Process(format!(
+                        "the process crashed and was restarted {MAX_RESTARTS} times"
+                    )));
+                }
+                *guard = Some(self.start_lines()?);
+            }
+            let Some(run) = guard.as_mut() else {
+                return Err(AgentError::Process("the process is not running".into()));
+            };
+            lock(&run.pending).insert(request.id.clone(), tx);
+            let mut line =
+                serde_json::to_string(request).map_err(|e| AgentError::Protocol(e.to_string()))?;
+            line.push('\n');
+            if let Err(e) = run.stdin.write_all(line.as_bytes()).await {
+                lock(&run.pending).remove(&request.id);
+                run.alive.store(false, Ordering::SeqCst);
+                return Err(AgentError::Process(format!(
+                    "cannot write to the process: {e}"
+                )));
+            }
+            let _ = run.stdin.flush().await;
+            run.pending.clone()
+        };
+        let _cleanup = RemoveOnDrop {
+            pending,
+            id: request.id.clone(),
+        };
+        rx.await
+            .unwrap_or_else(|_| Err(AgentError::Process("the process stopped".into())))
+    }
+
+    fn start_lines(&self) -> Result<Running, AgentError> {
+        let mut child = self.command()?.spawn().map_err(|e| {
+            AgentError::Process(format!(
+                "cannot start `{}`: {e}",
+                self.spec.command.join(" ")
+            ))
+        })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(AgentError::Process("no pipes to the process".into()));
+        };
+        let pending: Pending = Arc::default();
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let err_tail = Arc::new(Mutex::new(String::new()));
+        tokio::spawn(collect_stderr(stderr, err_tail.clone()));
+        let (kill_tx, kill_rx) = oneshot::channel();
+        tokio::spawn(read_lines(
+            child,
+            stdout,
+            pending.clone(),
+            alive.clone(),
+            err_tail,
+            kill_rx,
+        ));
+        Ok(Running {
+            stdin,
+            pending,
+            alive,
+            kill: Some(kill_tx),
+        })
+    }
+
+    async fn call_oneshot(&self, request: &AgentRequest) -> Result<AgentAnswer, AgentError> {
+        let mut child = self.command()?.spawn().map_err(|e| {
+            AgentError::Process(format!(
+                "cannot start `{}`: {e}",
+                self.spec.command.join(" ")
+            ))
+        })?;
+        let mut group = KillGroupOnDrop {
+            pid: child.id(),
+            armed: true,
+        };
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(AgentError::Process("no pipes to the process".into()));
+        };
+        let line =
+            serde_json::to_string(request).map_err(|e| AgentError::Protocol(e.to_string()))?;
+        let write = async move {
+            let _ = stdin.write_all(line.as_bytes()).await;
+            let _ = stdin.write_all(b"\n").await;
+            drop(stdin);
+        };
+        let mut out = String::new();
+        let mut err = String::new();
+        let (_, o, e) = tokio::join!(
+            write,
+            stdout.read_to_string(&mut out),
+            stderr.read_to_string(&mut err)
+        );
+        o.map_err(|e| AgentError::Process(format!("cannot read stdout: {e}")))?;
+        let _ = e;
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| AgentError::Process(e.to_string()))?;
+        group.armed = false;
+        if !status.success() {
+            return Err(AgentError::Exit {
+                code: status.code().unwrap_or(-1),
+                stderr: tail(&err, STDERR_TAIL),
+            });
+        }
+        parse_text_answer(&out)
+    }
+}
+
+impl Agent for ProcessAgent {
+    fn info(&self) -> &AgentInfo {
+        &self.info
+    }
+
+    fn analyze<'a>(&'a self, request: &'a AgentRequest) -> AgentFuture<'a> {
+        match self.spec.mode {
+            ProcessMode::Lines => Box::pin(self.call_lines(request)),
+            ProcessMode::Oneshot => Box::pin(self.call_oneshot(request)),
+        }
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let mut guard = self.running.lock().await;
+            if let Some(mut run) = guard.take()
+                && let Some(k) = run.kill.take()
+            {
+                let _ = k.send(());
+            }
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct RemoveOnDrop {
+    pending: Pending,
+    id: String,
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        lock(&self.pending).remove(&self.id);
+    }
+}
+
+/// Kills a one-shot process's whole group unless the call finished.
+struct KillGroupOnDrop {
+    pid: Option<u32>,
+    armed: bool,
+}
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if self.armed
+            && let Some(pid) = self.pid
+        {
+            kill_group(pid);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pid: u32) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    if let Ok(p) = i32::try_from(pid) {
+        let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pid: u32) {}
+
+async fn collect_stderr(stderr: tokio::process::ChildStderr, buf: Arc<Mutex<String>>) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut b = lock(&buf);
+        b.push_str(&line);
+        b.push('\n');
+        if b.len() > 8 * STDERR_TAIL {
+            let cut = b.len() - 2 * STDERR_TAIL;
+            let at = (cut..b.len()).find(|&i| b.is_char_boundary(i)).unwrap_or(0);
+            b.drain(..at);
+        }
+    }
+}
+
+async fn read_lines(
+    mut child: Child,
+    stdout: tokio::process::ChildStdout,
+    pending: Pending,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    err_tail: Arc<Mutex<String>>,
+    mut kill: oneshot::Receiver<()>,
+) {
+    let mut lines = BufReader::new(stdout).lines();
+    let killed = loop {
+        tokio::select! {
+            _ = &mut kill => break true,
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => deliver(&line, &pending),
+                _ => break false,
+            },
+        }
+    };
+    alive.store(false, Ordering::SeqCst);
+    if killed {
+        if let Some(pid) = child.id() {
+            kill_group(pid);
+        }
+        let _ = child.kill().await;
+    }
+    let status = child.wait().await;
+    // Give the stderr reader a moment to drain what the process wrote before dying.
+    tokio::task::yield_now().await;
+    let reason = match status {
+        Ok(s) if killed => format!("the process was stopped ({s})"),
+        Ok(s) => format!(
+            "the process exited ({s}) with calls pending: {}",
+            tail(&lock(&err_tail), STDERR_TAIL)
+        ),
+        Err(e) => format!("the process failed: {e}"),
+    };
+    let waiting: Vec<_> = lock(&pending).drain().collect();
+    for (_, tx) in waiting {
+        let _ = tx.send(Err(AgentError::Process(reason.clone())));
+    }
+}
+
+fn deliver(line: &str, pending: &Pending) {
+    let line = line.trim();
+    if line.is_empty() {
+        return;
+    }
+    let Ok(json) = serde_json::from_str::<Json>(line) else {
+        // A line that is not JSON cannot be matched to a call: if exactly one call is
+        // waiting, it is the answer to that call.
+        let mut p = lock(pending);
+        if p.len() == 1
+            && let Some(id) = p.keys().next().cloned()
+            && let Some(tx) = p.remove(&id)
+        {
+            let _ = tx.send(Err(AgentError::Protocol(format!(
+                "not a JSON line: {}",
+                super::excerpt(line, 200)
+            ))));
+        }
+        return;
+    };
+    let id = match json.get("id") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        _ => {
+            let mut p = lock(pending);
+            if p.len() == 1
+                && let Some(id) = p.keys().next().cloned()
+                && let Some(tx) = p.remove(&id)
+            {
+                let _ = tx.send(parse_response(&json));
+            }
+            return;
+        }
+    };
+    if let Some(tx) = lock(pending).remove(&id) {
+        let _ = tx.send(parse_response(&json));
+    }
+}

@@ -1,0 +1,361 @@
+//! YAML expressions at run time (§1.9): `$reference.path` chains are resolved here against
+//! the run's scope (a reference is a confident value: alone its value, `.confidence` its
+//! confidence, `.result` the value, record fields reserved, other paths read into the value),
+//! replaced by plain identifiers, and the expression is evaluated by the Prism interpreter
+//! with the bare names of its context bound as globals.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value as Json};
+
+use crate::{Interpreter, Options, Value, from_json, to_json};
+
+/// A named value of the run: a record (confident value with fields) or plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// A confident value with record fields (`winner`, `agreement`, `success`, …).
+    Rec(Rec),
+    /// Plain data (`$input`, `$execution`, `$totalCount`, `$item`, …).
+    Plain(Json),
+}
+
+/// A confident value with its record fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rec {
+    /// The value.
+    pub value: Json,
+    /// Its confidence.
+    pub confidence: f64,
+    /// Record fields, readable as `$name.field`.
+    pub fields: Map<String, Json>,
+}
+
+impl Rec {
+    /// A record of a value and confidence without fields.
+    pub fn new(value: Json, confidence: f64) -> Self {
+        Rec {
+            value,
+            confidence,
+            fields: Map::new(),
+        }
+    }
+
+    /// The record as one JSON object (`value`, `confidence` and the fields).
+    pub fn to_json(&self) -> Json {
+        let mut m = self.fields.clone();
+        m.insert("value".into(), self.value.clone());
+        m.insert("confidence".into(), json_num(self.confidence));
+        Json::Object(m)
+    }
+}
+
+/// The names visible to references.
+pub type Scope = HashMap<String, Bound>;
+
+/// A number as JSON (NaN → 0).
+pub fn json_num(x: f64) -> Json {
+    serde_json::Number::from_f64(x).map_or(Json::from(0), Json::Number)
+}
+
+/// Resolves `$name` followed by `path` segments against the scope (`None` when unbound).
+pub fn resolve(scope: &Scope, name: &str, path: &[&str]) -> Option<Json> {
+    let bound = scope.get(name)?;
+    Some(match bound {
+        Bound::Plain(j) => read_path(j, path),
+        Bound::Rec(r) => match path.split_first() {
+            None => r.value.clone(),
+            Some((&"confidence", rest)) => read_path(&json_num(r.confidence), rest),
+            Some((&"result", rest)) | Some((&"value", rest)) => read_path(&r.value, rest),
+            Some((first, rest)) => match r.fields.get(*first) {
+                Some(f) => read_path(f, rest),
+                None => read_path(&r.value, path),
+            },
+        },
+    })
+}
+
+/// Reads a path into JSON; `*` maps the rest of the path over a list; missing → null.
+pub fn read_path(j: &Json, path: &[&str]) -> Json {
+    let Some((first, rest)) = path.split_first() else {
+        return j.clone();
+    };
+    match (j, *first) {
+        (Json::Array(items), "*") => {
+            Json::Array(items.iter().map(|i| read_path(i, rest)).collect())
+        }
+        (Json::Array(items), "length") => Json::from(items.len()),
+        (Json::String(s), "length") => Json::from(s.chars().count()),
+        (Json::Array(items), idx) => match idx.parse::<usize>() {
+            Ok(i) => items.get(i).map_or(Json::Null, |x| read_path(x, rest)),
+            Err(_) => Json::Null,
+        },
+        (Json::Object(m), key) => m.get(key).map_or(Json::Null, |x| read_path(x, rest)),
+        _ => Json::Null,
+    }
+}
+
+/// One `$name.path` chain found in an expression.
+struct Chain {
+    start: usize,
+    end: usize,
+    name: String,
+    path: Vec<String>,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Finds the reference chains: `$name` (inner `-` allowed) and `.seg` / `.*` / `[n]`
+/// segments, stopping before a segment that is called (a method).
+fn chains(text: &str) -> Vec<Chain> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'\'' | b'"' | b'`') {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        let starts_ref = b == b'$'
+            && i + 1 < bytes.len()
+            && is_ident_start(bytes[i + 1])
+            && (i == 0 || !is_ident_char(bytes[i - 1]));
+        if !starts_ref {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        let name_start = i;
+        loop {
+            while i < bytes.len() && is_ident_char(bytes[i]) {
+                i += 1;
+            }
+            if i + 1 < bytes.len() && bytes[i] == b'-' && is_ident_start(bytes[i + 1]) {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let name = text[name_start..i].to_string();
+        let mut path = Vec::new();
+        loop {
+            if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1] == b'*' {
+                path.push("*".to_string());
+                i += 2;
+                continue;
+            }
+            if i + 1 < bytes.len() && bytes[i] == b'.' && is_ident_start(bytes[i + 1]) {
+                let s = i + 1;
+                let mut e = s;
+                while e < bytes.len() && is_ident_char(bytes[e]) {
+                    e += 1;
+                }
+                let mut k = e;
+                while k < bytes.len() && bytes[k] == b' ' {
+                    k += 1;
+                }
+                if bytes.get(k) == Some(&b'(') {
+                    break;
+                }
+                path.push(text[s..e].to_string());
+                i = e;
+                continue;
+            }
+            if bytes.get(i) == Some(&b'[') {
+                let s = i + 1;
+                let mut e = s;
+                while e < bytes.len() && bytes[e].is_ascii_digit() {
+                    e += 1;
+                }
+                if e > s && bytes.get(e) == Some(&b']') {
+                    path.push(text[s..e].to_string());
+                    i = e + 1;
+                    continue;
+                }
+            }
+            break;
+        }
+        out.push(Chain {
+            start,
+            end: i,
+            name,
+            path,
+        });
+    }
+    out
+}
+
+/// Why an expression failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (in `{expr}`)")]
+pub struct ExprError {
+    /// What went wrong.
+    pub message: String,
+    /// The expression.
+    pub expr: String,
+}
+
+/// The result of an expression: its value and, if it has one, its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The value.
+    pub value: Json,
+    /// The confidence of a confident result.
+    pub confidence: Option<f64>,
+}
+
+thread_local! {
+    static INTERP: RefCell<Option<(Interpreter, usize)>> = const { RefCell::new(None) };
+}
+
+/// Evaluates a YAML expression: references from `scope`, bare names from `names`.
+pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
+    let err = |message: String| ExprError {
+        message,
+        expr: text.to_string(),
+    };
+    let mut rewritten = String::with_capacity(text.len() + 8);
+    let mut bindings: Vec<(String, Json)> = Vec::new();
+    let mut last = 0;
+    for (n, c) in chains(text).into_iter().enumerate() {
+        rewritten.push_str(&text[last..c.start]);
+        let ident = format!("__ref{n}");
+        rewritten.push_str(&ident);
+        let path: Vec<&str> = c.path.iter().map(String::as_str).collect();
+        let v = resolve(scope, &c.name, &path).unwrap_or(Json::Null);
+        bindings.push((ident, v));
+        last = c.end;
+    }
+    rewritten.push_str(&text[last..]);
+    let source = format!("({})\n", rewritten.trim());
+    let parsed = prism_compiler::parse(&source);
+    if parsed.has_errors() {
+        let msg = parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map_or_else(|| "syntax error".to_string(), |d| d.message.clone());
+        return Err(err(msg));
+    }
+    let file = prism_compiler::SourceFile::new("<expression>", source.as_str());
+    INTERP.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let fresh = slot.as_ref().is_none_or(|(_, uses)| *uses > 256);
+        if fresh {
+            *slot = Some((
+                Interpreter::new(Options {
+                    output: Box::new(crate::output::CaptureOutput::default()),
+                    ..Options::default()
+                }),
+                0,
+            ));
+        }
+        let Some((interp, uses)) = slot.as_mut() else {
+            return Err(err("no interpreter".into()));
+        };
+        *uses += 1;
+        for (k, v) in names {
+            interp.define_global(k, from_json(v));
+        }
+        for (k, v) in &bindings {
+            interp.define_global(k, from_json(v));
+        }
+        let v: Value = interp
+            .run_program(&parsed.program, &file)
+            .map_err(|e| err(e.message))?;
+        Ok(Evaluated {
+            value: to_json(&v),
+            confidence: v.confidence(),
+        })
+    })
+}
+
+/// Evaluates a condition: its truthiness (Prism rules).
+pub fn eval_bool(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<bool, ExprError> {
+    eval(text, scope, names).map(|e| truthy(&e.value))
+}
+
+/// Prism truthiness of JSON.
+pub fn truthy(j: &Json) -> bool {
+    match j {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|x| x != 0.0 && !x.is_nan()),
+        Json::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// The value of a YAML output scalar: a string starting with `$` is an expression (`$$` a
+/// literal `$`), anything else a literal.
+pub fn eval_value(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
+    match v {
+        Json::String(s) if s.starts_with("$$") => Ok(Evaluated {
+            value: Json::String(s[1..].to_string()),
+            confidence: None,
+        }),
+        Json::String(s) if s.starts_with('$') => eval(s, scope, names),
+        other => Ok(Evaluated {
+            value: other.clone(),
+            confidence: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope() -> Scope {
+        let mut s = Scope::new();
+        s.insert(
+            "input".into(),
+            Bound::Plain(json!({"x": 2, "list": [1, 2, 3]})),
+        );
+        let mut fields = Map::new();
+        fields.insert("winner".into(), json!("yes"));
+        s.insert(
+            "vote".into(),
+            Bound::Rec(Rec {
+                value: json!({"title": "T"}),
+                confidence: 0.75,
+                fields,
+            }),
+        );
+        s.insert("step-one".into(), Bound::Rec(Rec::new(json!(5), 0.5)));
+        s
+    }
+
+    #[test]
+    fn references_follow_the_confident_value_rules() {
+        let s = scope();
+        let v = |t: &str| eval(t, &s, &[]).map(|e| e.value).unwrap_or(json!("ERR"));
+        assert_eq!(v("$input.x + 1"), json!(3));
+        assert_eq!(v("$vote.confidence"), json!(0.75));
+        assert_eq!(v("$vote.winner"), json!("yes"));
+        assert_eq!(v("$vote.title"), json!("T"));
+        assert_eq!(v("$vote.result.title"), json!("T"));
+        assert_eq!(v("$step-one * 2"), json!(10));
+        assert_eq!(v("$input.list.length"), json!(3));
+        assert_eq!(v("$input.list.map(x => x * 2)"), json!([2, 4, 6]));
+        assert_eq!(v("$missing.deep"), json!(null));
+        assert_eq!(
+            eval("confidence > 0.5", &s, &[("confidence", json!(0.7))]).map(|e| e.value),
+            Ok(json!(true))
+        );
+        assert!(eval("1 +", &s, &[]).is_err());
+    }
+}

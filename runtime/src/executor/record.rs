@@ -1,0 +1,325 @@
+//! The execution record (§5): what `prism run --json` prints and persistence stores, and the
+//! per-agent result records of §4.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::expr::json_num;
+
+/// How one agent call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    /// Answered.
+    Ok,
+    /// Failed (HTTP error, protocol error, crash, …).
+    Failed,
+    /// Timed out (per call or phase timeout).
+    TimedOut,
+    /// Cancelled (race won, enough results, run cancelled).
+    Cancelled,
+}
+
+impl CallStatus {
+    /// The word used in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Ok => "ok",
+            CallStatus::Failed => "failed",
+            CallStatus::TimedOut => "timed_out",
+            CallStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One agent's answer (or failure), in the §4 shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentResult {
+    /// The agent's id.
+    pub agent_id: String,
+    /// The agent's name.
+    pub agent_name: String,
+    /// Its capabilities.
+    pub capabilities: Vec<String>,
+    /// Declared expertise.
+    pub expertise: f64,
+    /// The answer's value (`null` on failure).
+    pub result: Json,
+    /// The answer's confidence (0 on failure).
+    pub confidence: f64,
+    /// Reasoning.
+    pub reasoning: Option<String>,
+    /// When the answer arrived (ms since the epoch).
+    pub timestamp: u64,
+    /// How long the call took.
+    pub latency_ms: u64,
+    /// Uncertainties, if given.
+    pub uncertainties: Option<Json>,
+    /// Metadata, if given.
+    pub metadata: Option<Json>,
+    /// Why the call failed.
+    pub error: Option<String>,
+    /// How the call ended.
+    pub status: CallStatus,
+    /// The step it belongs to.
+    pub step: Option<String>,
+    /// Calls made (1 + retries).
+    pub attempts: u32,
+    /// Arrival order in the run (for `first`); not part of the record.
+    pub seq: u64,
+}
+
+impl AgentResult {
+    /// Valid results (§1.6): not failed, confidence > 0, result not null.
+    pub fn is_valid(&self) -> bool {
+        self.error.is_none() && self.confidence > 0.0 && !self.result.is_null()
+    }
+
+    /// The §4 record (plus `step`, `status`, `attempts`).
+    pub fn to_json(&self) -> Json {
+        let mut m = Map::new();
+        m.insert("agentId".into(), json!(self.agent_id));
+        m.insert("agentName".into(), json!(self.agent_name));
+        m.insert("capabilities".into(), json!(self.capabilities));
+        m.insert("expertise".into(), json_num(self.expertise));
+        m.insert("result".into(), self.result.clone());
+        m.insert("confidence".into(), json_num(self.confidence));
+        m.insert(
+            "reasoning".into(),
+            self.reasoning.clone().map_or(Json::Null, Json::String),
+        );
+        m.insert("timestamp".into(), json!(self.timestamp));
+        m.insert("latencyMs".into(), json!(self.latency_ms));
+        if let Some(u) = &self.uncertainties {
+            m.insert("uncertainties".into(), u.clone());
+        }
+        if let Some(md) = &self.metadata {
+            m.insert("metadata".into(), md.clone());
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), json!(e));
+        }
+        m.insert("status".into(), json!(self.status.as_str()));
+        m.insert("attempts".into(), json!(self.attempts));
+        m.insert(
+            "step".into(),
+            self.step.clone().map_or(Json::Null, Json::String),
+        );
+        Json::Object(m)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Still running.
+    Running,
+    /// Finished with a result.
+    Completed,
+    /// Failed.
+    Failed,
+    /// Ended by an escalation.
+    Escalated,
+    /// Stopped by the overall timeout.
+    TimedOut,
+    /// Cancelled (Ctrl-C).
+    Cancelled,
+}
+
+impl RunStatus {
+    /// The word used in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Escalated => "escalated",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One executed step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    /// The step id (or plan node id).
+    pub id: String,
+    /// `completed`, `failed`, `skipped`.
+    pub status: String,
+    /// Its confidence.
+    pub confidence: f64,
+    /// Times it ran.
+    pub attempts: u32,
+    /// How long it took (all attempts).
+    pub duration_ms: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunError {
+    /// A stable code (`prism::run::agents`, …).
+    pub code: String,
+    /// The message.
+    pub message: String,
+    /// The plan node, if any.
+    pub node: Option<String>,
+    /// The source span `[start, end]`, if any.
+    pub span: Option<(u32, u32)>,
+}
+
+/// The execution record of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    /// UUIDv7.
+    pub id: String,
+    /// `{name, version, source, planHash}`.
+    pub pattern: Json,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// `{kind, scheduledFor?}`.
+    pub trigger: Json,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub ended_at: String,
+    /// Duration.
+    pub duration_ms: u64,
+    /// The validated input.
+    pub input: Json,
+    /// `(value, confidence)`, when the run produced one.
+    pub result: Option<(Json, f64)>,
+    /// Every agent call, in call order.
+    pub agent_results: Vec<AgentResult>,
+    /// Executed steps.
+    pub steps: Vec<StepRecord>,
+    /// `metrics`.
+    pub metrics: Json,
+    /// `{target, reason}` for escalated runs.
+    pub escalation: Option<Json>,
+    /// `(code, message)` warnings.
+    pub warnings: Vec<(String, String)>,
+    /// Why the run failed.
+    pub error: Option<RunError>,
+}
+
+impl ExecutionRecord {
+    /// The record as the JSON of §5.
+    pub fn to_json(&self) -> Json {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("pattern".into(), self.pattern.clone());
+        m.insert("status".into(), json!(self.status.as_str()));
+        m.insert("trigger".into(), self.trigger.clone());
+        m.insert("startedAt".into(), json!(self.started_at));
+        m.insert("endedAt".into(), json!(self.ended_at));
+        m.insert("durationMs".into(), json!(self.duration_ms));
+        m.insert("input".into(), self.input.clone());
+        m.insert(
+            "result".into(),
+            self.result.as_ref().map_or(
+                Json::Null,
+                |(v, c)| json!({"value": v, "confidence": json_num(*c)}),
+            ),
+        );
+        m.insert(
+            "agentResults".into(),
+            Json::Array(
+                self.agent_results
+                    .iter()
+                    .map(AgentResult::to_json)
+                    .collect(),
+            ),
+        );
+        m.insert(
+            "steps".into(),
+            Json::Array(
+                self.steps
+                    .iter()
+                    .map(|s| {
+                        let mut o = json!({
+                            "id": s.id,
+                            "status": s.status,
+                            "confidence": json_num(s.confidence),
+                            "attempts": s.attempts,
+                            "durationMs": s.duration_ms,
+                        });
+                        if let (Some(e), Some(obj)) = (&s.error, o.as_object_mut()) {
+                            obj.insert("error".into(), json!(e));
+                        }
+                        o
+                    })
+                    .collect(),
+            ),
+        );
+        m.insert("metrics".into(), self.metrics.clone());
+        if let Some(e) = &self.escalation {
+            m.insert("escalation".into(), e.clone());
+        }
+        m.insert(
+            "warnings".into(),
+            Json::Array(
+                self.warnings
+                    .iter()
+                    .map(|(c, msg)| json!({"code": c, "message": msg}))
+                    .collect(),
+            ),
+        );
+        m.insert(
+            "error".into(),
+            self.error.as_ref().map_or(Json::Null, |e| {
+                let mut o = json!({"code": e.code, "message": e.message});
+                if let Some(obj) = o.as_object_mut() {
+                    if let Some(n) = &e.node {
+                        obj.insert("node".into(), json!(n));
+                    }
+                    if let Some((s, en)) = e.span {
+                        obj.insert("span".into(), json!([s, en]));
+                    }
+                }
+                o
+            }),
+        );
+        Json::Object(m)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// RFC 3339 (UTC, milliseconds) of a time in ms since the epoch.
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

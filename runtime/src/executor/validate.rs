@@ -1,0 +1,410 @@
+//! Validation (§1.8) of a phase's aggregated record — `minConfidence`, `schema`,
+//! `maxLatency`, `$custom`, an aggregation not reached — with the policies `fail`, `retry`
+//! (re-running the phase) and `fallback` (`default`, `cached`, `escalate`); and the top-level
+//! `fallback` (`default`, `retry`, `escalate`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use petgraph::stable_graph::NodeIndex;
+use prism_compiler::plan::{Graph, NodeKind};
+use serde_json::{Value as Json, json};
+
+use super::aggregate::{aggregate as run_aggregation, canon, entries};
+use super::expr::{Bound, Rec, eval_bool, json_num};
+use super::output::render;
+use super::state::{Frame, Run, Stop, lock};
+use super::walk::{Done, walk};
+
+/// Last successful records by pattern, step and input (`{type: cached}` fallbacks).
+static CACHE: LazyLock<Mutex<HashMap<String, (Rec, Instant)>>> = LazyLock::new(Mutex::default);
+
+/// A record literal (§1.8): a mapping with `result` (+ `confidence`, default 0; other keys go
+/// to its `metadata`); any other value v means `{result: v, confidence: 0}`.
+pub fn record_literal(v: &Json) -> Rec {
+    match v {
+        Json::Object(m) if m.contains_key("result") => {
+            let mut rec = Rec::new(
+                m["result"].clone(),
+                m.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
+            );
+            let meta: serde_json::Map<String, Json> = m
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "result" | "confidence"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            rec.fields.insert("metadata".into(), Json::Object(meta));
+            rec
+        }
+        other => Rec::new(other.clone(), 0.0),
+    }
+}
+
+enum Failure {
+    Failure(String),
+    Invalid(String),
+    Timeout(String),
+}
+
+fn first_agent_node(g: &Graph, validate: NodeIndex) -> Option<NodeIndex> {
+    let step = g.node_weight(validate)?.step.clone();
+    g.node_indices().find(|&i| {
+        g.node_weight(i)
+            .is_some_and(|n| n.step == step && matches!(n.kind, NodeKind::AgentGroup { .. }))
+    })
+}
+
+fn reaggregate(
+    run: &Arc<Run>,
+    g: &Graph,
+    step: &Option<String>,
+    frame: &Arc<Frame>,
+) -> Option<Rec> {
+    let config = g.node_indices().find_map(|i| match g.node_weight(i) {
+        Some(n) if n.step == *step => match &n.kind {
+            NodeKind::Aggregate { config } => Some(config.clone()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let results = run.st().phase.get(step).cloned().unwrap_or_default();
+    Some(match config {
+        Some(c) => run_aggregation(&entries(&results), &c, &frame.scope()),
+        None => super::phase::most_confident(&results),
+    })
+}
+
+/// Checks the phase's record, applying the policies.
+pub async fn validate(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    frame: &Arc<Frame>,
+) -> Result<Done, Stop> {
+    let Some(node) = g.node_weight(n) else {
+        return Ok(Done::default());
+    };
+    let NodeKind::Validate { config } = &node.kind else {
+        return Ok(Done::default());
+    };
+    let step = node.step.clone();
+    let max_retries = config.get("maxRetries").and_then(Json::as_u64).unwrap_or(2) as u32;
+    let delay = Duration::from_millis(
+        config
+            .get("retryDelay")
+            .and_then(Json::as_u64)
+            .unwrap_or(1000),
+    );
+    let policy_of = |key: &str| -> String {
+        config
+            .get(key)
+            .and_then(Json::as_str)
+            .or_else(|| config.get("onFailure").and_then(Json::as_str))
+            .unwrap_or("fail")
+            .to_string()
+    };
+    let cache_key = format!(
+        "{}\u{1}{}\u{1}{}",
+        run.plan.meta.name,
+        step.clone().unwrap_or_default(),
+        canon(&run.opts.input)
+    );
+    let mut attempts = 1u32;
+    loop {
+        let mut rec = run.st().phase_rec.get(&step).cloned().unwrap_or_default();
+        let failure = check(run, g, config, &step, frame, &mut rec)?;
+        let Some(failure) = failure else {
+            lock(&CACHE).insert(cache_key, (rec.clone(), Instant::now()));
+            return Ok(accept(run, frame, &step, rec, attempts, "live"));
+        };
+        let (policy, reason) = match failure {
+            Failure::Failure(r) => (policy_of("onFailure"), r),
+            Failure::Invalid(r) => (policy_of("onInvalid"), r),
+            Failure::Timeout(r) => (policy_of("onTimeout"), r),
+        };
+        let fallback_cfg = config.get("fallback");
+        match policy.as_str() {
+            "retry" if attempts <= max_retries => {
+                attempts += 1;
+                run.st().retries += 1;
+                run.warn(
+                    "prism::run::validation",
+                    format!("validation failed ({reason}); retrying"),
+                );
+                tokio::time::sleep(delay).await;
+                if let Some(agent) = first_agent_node(g, n) {
+                    walk(run, g, agent, Some(n), frame.clone(), None).await?;
+                }
+            }
+            "retry" | "fallback" if fallback_cfg.is_some() => {
+                return apply_fallback(
+                    run,
+                    frame,
+                    &step,
+                    fallback_cfg.unwrap_or(&Json::Null),
+                    &cache_key,
+                    attempts,
+                    &reason,
+                );
+            }
+            _ => {
+                return Err(Stop::fail(
+                    "prism::run::validation",
+                    format!("validation failed: {reason}"),
+                    Some(&node.id),
+                ));
+            }
+        }
+    }
+}
+
+fn check(
+    run: &Arc<Run>,
+    g: &Graph,
+    config: &Json,
+    step: &Option<String>,
+    frame: &Arc<Frame>,
+    rec: &mut Rec,
+) -> Result<Option<Failure>, Stop> {
+    if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
+        let late = {
+            let mut st = run.st();
+            let mut late = 0;
+            if let Some(rs) = st.phase.get_mut(step) {
+                for r in rs.iter_mut().filter(|r| r.is_valid() && r.latency_ms > max) {
+                    r.error = Some(format!(
+                        "answered after maxLatency {max} ms ({} ms)",
+                        r.latency_ms
+                    ));
+                    late += 1;
+                }
+            }
+            late
+        };
+        if late > 0 {
+            if let Some(r) = reaggregate(run, g, step, frame) {
+                *rec = r;
+                run.st().phase_rec.insert(step.clone(), rec.clone());
+            }
+            if rec.value.is_null() {
+                return Ok(Some(Failure::Timeout(format!(
+                    "{late} answer(s) came after maxLatency {max} ms"
+                ))));
+            }
+        }
+    }
+    if rec.fields.get("reached") == Some(&Json::Bool(false)) {
+        return Ok(Some(Failure::Failure(
+            "the aggregation was not reached".into(),
+        )));
+    }
+    if let Some(min) = config.get("minConfidence").and_then(Json::as_f64)
+        && rec.confidence < min
+    {
+        return Ok(Some(Failure::Failure(format!(
+            "confidence {:.3} is below minConfidence {min}",
+            rec.confidence
+        ))));
+    }
+    if let Some(schema) = config.get("schema")
+        && let Err(errors) = super::input::validate_input(schema, &rec.value)
+    {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| e.replacen("input", "value", 1))
+            .collect();
+        return Ok(Some(Failure::Invalid(errors.join("; "))));
+    }
+    if let Some(custom) = config.get("$custom") {
+        let cond = custom
+            .get("condition")
+            .and_then(Json::as_str)
+            .unwrap_or("false");
+        let mut scope = frame.scope();
+        scope.insert("result".into(), Bound::Rec(rec.clone()));
+        let names = [
+            ("confidence", json_num(rec.confidence)),
+            ("value", rec.value.clone()),
+        ];
+        let hit = eval_bool(cond, &scope, &names)
+            .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), None))?;
+        if hit {
+            match custom
+                .get("action")
+                .and_then(Json::as_str)
+                .unwrap_or("fail")
+            {
+                "override" => {
+                    *rec = record_literal(custom.get("value").unwrap_or(&Json::Null));
+                    run.st().phase_rec.insert(step.clone(), rec.clone());
+                }
+                _ => {
+                    return Ok(Some(Failure::Failure(format!(
+                        "$custom condition `{cond}` holds"
+                    ))));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn accept(
+    run: &Arc<Run>,
+    frame: &Arc<Frame>,
+    step: &Option<String>,
+    rec: Rec,
+    attempts: u32,
+    source: &str,
+) -> Done {
+    let v = json!({"passed": source == "live", "attempts": attempts, "source": source});
+    let c = rec.confidence;
+    run.st().phase_rec.insert(step.clone(), rec.clone());
+    match step {
+        None => {
+            frame.set("validation", Bound::Plain(v));
+            if let Some(Bound::Rec(_)) = frame.get("aggregation") {
+                frame.set_rec("aggregation", rec.clone());
+            }
+        }
+        Some(s) => {
+            let mut r = rec;
+            let results = run.st().phase.get(step).cloned().unwrap_or_default();
+            super::phase::step_fields(&mut r, s, &results);
+            r.fields.insert("passed".into(), json!(source == "live"));
+            r.fields.insert("attempts".into(), json!(attempts));
+            r.fields.insert("validation".into(), v);
+            super::phase::set_step_record(run, frame, s, r);
+        }
+    }
+    Done {
+        confidence: Some(c),
+        detail: format!("{source} after {attempts} attempt(s)"),
+        ..Done::default()
+    }
+}
+
+fn apply_fallback(
+    run: &Arc<Run>,
+    frame: &Arc<Frame>,
+    step: &Option<String>,
+    fb: &Json,
+    cache_key: &str,
+    attempts: u32,
+    reason: &str,
+) -> Result<Done, Stop> {
+    match fb.get("type").and_then(Json::as_str).unwrap_or("default") {
+        "cached" => {
+            let max_age = fb
+                .get("maxAge")
+                .and_then(Json::as_u64)
+                .map(Duration::from_millis);
+            let hit = lock(&CACHE).get(cache_key).cloned();
+            match hit {
+                Some((rec, at)) if max_age.is_none_or(|m| at.elapsed() <= m) => {
+                    Ok(accept(run, frame, step, rec, attempts, "cached"))
+                }
+                _ => Err(Stop::fail(
+                    "prism::run::validation",
+                    format!("validation failed: {reason}; no cached record"),
+                    None,
+                )),
+            }
+        }
+        "escalate" => Err(Stop::Escalated(json!({
+            "target": fb.get("to").and_then(Json::as_str).unwrap_or("human"),
+            "reason": format!("validation failed: {reason}"),
+        }))),
+        _ => Ok(accept(
+            run,
+            frame,
+            step,
+            record_literal(fb.get("value").unwrap_or(&Json::Null)),
+            attempts,
+            "fallback",
+        )),
+    }
+}
+
+/// The top-level fallback: runs last, `confidence` in its condition is the pattern's.
+pub async fn fallback(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    frame: &Arc<Frame>,
+) -> Result<Done, Stop> {
+    let Some(NodeKind::Fallback { config }) = g.node_weight(n).map(|x| &x.kind) else {
+        return Ok(Done::default());
+    };
+    let cond = config
+        .get("condition")
+        .and_then(Json::as_str)
+        .unwrap_or("true");
+    let holds = |run: &Arc<Run>| -> Result<bool, Stop> {
+        let c = run.st().confidence.unwrap_or(0.0);
+        eval_bool(cond, &frame.scope(), &[("confidence", json_num(c))])
+            .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some("fallback")))
+    };
+    if !holds(run)? {
+        return Ok(Done {
+            detail: "condition does not hold".into(),
+            ..Done::default()
+        });
+    }
+    let action = config
+        .get("action")
+        .and_then(Json::as_str)
+        .unwrap_or("default");
+    match action {
+        "retry" => {
+            let max = config.get("maxRetries").and_then(Json::as_u64).unwrap_or(3);
+            let mut best = (run.st().confidence.unwrap_or(0.0), frame.snapshot());
+            let mut tries = 0;
+            while tries < max && holds(run)? {
+                tries += 1;
+                run.st().retries += 1;
+                walk(run, g, run.plan.entry, Some(n), frame.clone(), None).await?;
+                let c = run.st().confidence.unwrap_or(0.0);
+                if c > best.0 {
+                    best = (c, frame.snapshot());
+                }
+            }
+            frame.restore(best.1);
+            run.st().confidence = Some(best.0);
+            Ok(Done {
+                confidence: Some(best.0),
+                detail: format!("retried {tries} time(s)"),
+                ..Done::default()
+            })
+        }
+        "escalate" => {
+            let c = run.st().confidence.unwrap_or(0.0);
+            let target = config
+                .get("target")
+                .and_then(Json::as_str)
+                .unwrap_or("human");
+            run.st().escalation = Some(
+                json!({"target": target, "reason": format!("fallback condition `{cond}` holds (confidence {c:.3})")}),
+            );
+            Ok(Done {
+                confidence: Some(c),
+                detail: format!("escalated to {target}"),
+                ..Done::default()
+            })
+        }
+        _ => {
+            let v = render(
+                config.get("value").unwrap_or(&Json::Null),
+                &frame.scope(),
+                &[],
+            )
+            .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some("fallback")))?;
+            run.st().fallback_output = Some(v);
+            Ok(Done {
+                detail: "default output".into(),
+                ..Done::default()
+            })
+        }
+    }
+}
