@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use prism_compiler::ast::Name;
 
@@ -36,7 +37,7 @@ const INDEX_THRESHOLD: usize = 12;
 
 #[derive(Default)]
 struct Vars {
-    list: Vec<Binding>,
+    list: SmallVec<[Binding; 4]>,
     index: Option<FxHashMap<Name, u32>>,
 }
 
@@ -44,7 +45,11 @@ impl Vars {
     fn position(&self, name: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(name).map(|&i| i as usize),
-            None => self.list.iter().position(|b| &*b.name == name),
+            // Names from the parser are interned, so the pointer test usually decides.
+            None => self
+                .list
+                .iter()
+                .position(|b| std::ptr::eq(b.name.as_ptr(), name.as_ptr()) || &*b.name == name),
         }
     }
 
@@ -102,7 +107,7 @@ impl Scope {
     pub fn child_with_capacity(parent: &Env, n: usize) -> Env {
         Rc::new(Scope {
             vars: RefCell::new(Vars {
-                list: Vec::with_capacity(n),
+                list: SmallVec::with_capacity(n),
                 index: None,
             }),
             parent: Some(parent.clone()),

@@ -260,15 +260,15 @@ impl Value {
         if self.is_null() || other.is_null() {
             return false;
         }
-        if matches!(self, Number(_)) || matches!(other, Number(_)) {
-            if let (Some(a), Some(b)) = (loose_number(self), loose_number(other)) {
-                return a == b;
-            }
+        if (matches!(self, Number(_)) || matches!(other, Number(_)))
+            && let (Some(a), Some(b)) = (loose_number(self), loose_number(other))
+        {
+            return a == b;
         }
-        if let (Str(s), Bool(false)) | (Bool(false), Str(s)) = (self, other) {
-            if s.is_empty() {
-                return true;
-            }
+        if let (Str(s), Bool(false)) | (Bool(false), Str(s)) = (self, other)
+            && s.is_empty()
+        {
+            return true;
         }
         if matches!(self, Str(_)) || matches!(other, Str(_)) {
             return crate::format::display(self) == crate::format::display(other);

@@ -56,16 +56,41 @@ fn is_simple(e: &Expr) -> bool {
     }
 }
 
-/// Appends `rhs` to the string or adds it to the number in `slot`, in place. Returns `None`
-/// (leaving `slot` alone) when the operands need the general `+`.
-fn add_in_place(slot: &mut Value, rhs: &Value) -> Option<Value> {
-    match (slot, rhs) {
-        (Value::Number(a), Value::Number(b)) => {
-            *a += b;
+/// The operands of a left-nested `+` chain `name + a + b + …` after `name`, if `e` is one
+/// whose leftmost operand is `name` and whose other operands are simple.
+fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut Vec<&'a Expr>) -> bool {
+    match &e.kind {
+        ExprKind::Ident(n) => &**n == name,
+        ExprKind::Binary {
+            op: BinaryOp::Add,
+            lhs,
+            rhs,
+        } if is_simple(rhs) => {
+            let ok = add_chain(lhs, name, out);
+            out.push(rhs);
+            ok
+        }
+        _ => false,
+    }
+}
+
+/// Adds every value of `rhs` to the string or number in `slot`, in place. Returns `None`
+/// (leaving `slot` alone) when some step needs the general `+`.
+fn add_in_place(slot: &mut Value, rhs: &[Value]) -> Option<Value> {
+    match slot {
+        Value::Number(a) if rhs.iter().all(|r| matches!(r, Value::Number(_))) => {
+            for r in rhs {
+                if let Value::Number(b) = r {
+                    *a += b;
+                }
+            }
             Some(Value::Number(*a))
         }
-        (Value::Str(s), rhs) if !matches!(rhs, Value::Confident(_)) => {
-            format::display_into(Rc::make_mut(s), rhs);
+        Value::Str(s) if !rhs.iter().any(|r| matches!(r, Value::Confident(_))) => {
+            let buf = Rc::make_mut(s);
+            for r in rhs {
+                format::display_into(buf, r);
+            }
             Some(Value::Str(s.clone()))
         }
         _ => None,
@@ -85,25 +110,24 @@ impl Interpreter {
             ExprKind::Ident(name) => {
                 match op {
                     AssignOp::Assign => {
-                        // `s = s + x` is `s += x`.
-                        if let ExprKind::Binary {
-                            op: BinaryOp::Add,
-                            lhs,
-                            rhs,
-                        } = &value.kind
-                        {
-                            if matches!(&lhs.kind, ExprKind::Ident(n) if n == name)
-                                && is_simple(rhs)
-                            {
-                                return self.add_assign_name(name, rhs, env, target.span, span);
+                        // `s = s + a + b` appends `a` and `b` in place.
+                        let mut operands = Vec::new();
+                        if matches!(
+                            value.kind,
+                            ExprKind::Binary {
+                                op: BinaryOp::Add,
+                                ..
                             }
+                        ) && add_chain(value, name, &mut operands)
+                        {
+                            return self.add_assign_name(name, &operands, env, target.span, span);
                         }
                         let v = self.eval(value, env)?;
                         self.assign_name(name, v.clone(), env, span)?;
                         Ok(v)
                     }
                     AssignOp::Add if is_simple(value) => {
-                        self.add_assign_name(name, value, env, target.span, span)
+                        self.add_assign_name(name, &[value], env, target.span, span)
                     }
                     _ => {
                         let current = match env.lookup(name) {
@@ -183,17 +207,22 @@ impl Interpreter {
     fn add_assign_name(
         &mut self,
         name: &prism_compiler::ast::Name,
-        rhs: &Expr,
+        operands: &[&Expr],
         env: &Env,
         name_span: Span,
         span: Span,
     ) -> Eval {
-        let r = self.eval(rhs, env)?;
-        match env.update(name, |slot| add_in_place(slot, &r)) {
+        let mut values: smallvec::SmallVec<[Value; 2]> = smallvec::SmallVec::new();
+        for x in operands {
+            values.push(self.eval(x, env)?);
+        }
+        match env.update(name, |slot| add_in_place(slot, &values)) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => {
-                let current = env.lookup(name).unwrap_or_default();
-                let new = self.binary(BinaryOp::Add, current, r, span)?;
+                let mut new = env.lookup(name).unwrap_or_default();
+                for r in values {
+                    new = self.binary(BinaryOp::Add, new, r, span)?;
+                }
                 self.assign_name(name, new.clone(), env, span)?;
                 Ok(new)
             }

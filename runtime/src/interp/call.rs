@@ -5,6 +5,13 @@ use std::rc::Rc;
 
 use prism_compiler::ast::{Arg, Expr, ExprKind, FunctionBody, Pattern};
 use prism_compiler::span::Span;
+use smallvec::SmallVec;
+
+/// Frames kept in a runtime error's stack (the innermost ones).
+const MAX_FRAMES: usize = 32;
+
+/// Call arguments (inline for the common short lists).
+pub(crate) type Args = SmallVec<[Value; 4]>;
 
 use super::Interpreter;
 use super::access::with_confidence;
@@ -45,8 +52,8 @@ impl Interpreter {
         self.call_value(&f, args, span)
     }
 
-    pub(crate) fn eval_args(&mut self, args: &[Arg], env: &Env) -> Eval<Vec<Value>> {
-        let mut out = Vec::with_capacity(args.len());
+    pub(crate) fn eval_args(&mut self, args: &[Arg], env: &Env) -> Eval<Args> {
+        let mut out = Args::with_capacity(args.len());
         for a in args {
             match a {
                 Arg::Expr(x) => out.push(self.eval(x, env)?),
@@ -77,7 +84,7 @@ impl Interpreter {
         &mut self,
         receiver: Value,
         name: &str,
-        args: Vec<Value>,
+        args: Args,
         confident: bool,
         span: Span,
     ) -> Eval {
@@ -138,11 +145,11 @@ impl Interpreter {
         args: Vec<Value>,
         span: Span,
     ) -> Result<Value, RuntimeError> {
-        to_result(self.call_value(f, args, span))
+        to_result(self.call_value(f, Args::from_vec(args), span))
     }
 
     /// Calls any callable value.
-    pub(crate) fn call_value(&mut self, f: &Value, args: Vec<Value>, span: Span) -> Eval {
+    pub(crate) fn call_value(&mut self, f: &Value, args: Args, span: Span) -> Eval {
         match f {
             Value::Function(c) => self.call_closure(c, args, span),
             Value::Native(n) => (n.imp)(self, &args, span).map_err(|e| Flow::from(e.at(span))),
@@ -161,7 +168,7 @@ impl Interpreter {
         }
     }
 
-    fn call_closure(&mut self, c: &Rc<Closure>, args: Vec<Value>, span: Span) -> Eval {
+    fn call_closure(&mut self, c: &Rc<Closure>, args: Args, span: Span) -> Eval {
         if self.depth >= self.max_call_depth {
             return fail("Maximum call depth exceeded", span);
         }
@@ -177,11 +184,13 @@ impl Interpreter {
                 if e.file.is_none() {
                     e.file = self.files.get(c.file).map(|f| f.name.to_string());
                 }
-                e.stack.push(Frame {
-                    name: c.name().to_string(),
-                    call_span: span,
-                    file: self.file_name(),
-                });
+                if e.stack.len() < MAX_FRAMES {
+                    e.stack.push(Frame {
+                        name: c.name().to_string(),
+                        call_span: span,
+                        file: self.file_name(),
+                    });
+                }
                 Err(Flow::Error(e))
             }
         };
@@ -195,7 +204,7 @@ impl Interpreter {
         result
     }
 
-    fn invoke(&mut self, c: &Rc<Closure>, args: Vec<Value>) -> Eval {
+    fn invoke(&mut self, c: &Rc<Closure>, args: Args) -> Eval {
         let f = &*c.func;
         let env = Scope::child_with_capacity(&c.env, f.params.len());
         let mut args = args.into_iter();
@@ -206,10 +215,10 @@ impl Interpreter {
                 break;
             }
             let mut v = args.next().unwrap_or_default();
-            if v.is_null() {
-                if let Some(d) = &p.default {
-                    v = self.eval(d, &env)?;
-                }
+            if v.is_null()
+                && let Some(d) = &p.default
+            {
+                v = self.eval(d, &env)?;
             }
             self.bind_param(&p.pattern, v, &env)?;
         }
@@ -237,5 +246,63 @@ pub(crate) fn to_result(r: Eval) -> Result<Value, RuntimeError> {
         Ok(v) | Err(Flow::Return(v)) => Ok(v),
         Err(Flow::Break) | Err(Flow::Continue) => Ok(Value::Null),
         Err(Flow::Error(e)) => Err(*e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn parameters_defaults_rest_and_pipelines() {
+        assert_eq!(
+            run("function f(a, b = 2, ...r) { return [a, b, r] }\nprint(f(1), f(1, 3, 4, 5))"),
+            "[1, 2, []] [1, 3, [4, 5]]\n"
+        );
+        assert_eq!(
+            run("let d = x => x * 2\nprint(5 |> d, 5 |> d(_) + 1, [1, 2] |> _.length)"),
+            "10 11 2\n"
+        );
+        assert!(
+            run("print(_)")
+                .contains("Placeholder (_) can only be used within pipeline expressions")
+        );
+    }
+
+    #[test]
+    fn confident_functions_and_methods_carry_confidence() {
+        assert_eq!(
+            run("let f = (x => x) ~> 0.5\nprint(f(2 ~> 0.5), ([1, 2] ~> 0.4).length)"),
+            "2 ~> 0.25 2 ~> 0.40\n"
+        );
+    }
+
+    #[test]
+    fn async_functions_return_promises() {
+        assert_eq!(
+            run("async function f() { return 3 }\nlet p = f()\nprint(p, await p)"),
+            "[Promise] 3\n"
+        );
+        assert_eq!(
+            run("async function g() { throw \"no\" }\ntry { await g() } catch (e) { print(e) }"),
+            "no\n"
+        );
+    }
+
+    #[test]
+    fn deep_recursion_reports_max_depth() {
+        let out = run(
+            "function d(n) { return n == 0 ? 0 : 1 + d(n - 1) }\nprint(d(10000))\nprint(d(1000000))",
+        );
+        assert!(out.starts_with("10000\n"), "{out}");
+        assert!(out.contains("ERROR: Maximum call depth exceeded"), "{out}");
+    }
+
+    #[test]
+    fn undefined_variable_names_line_and_column() {
+        assert_eq!(
+            run("print(1)\n  print(nope)"),
+            "1\nERROR: Error at line 2, column 8: Undefined variable: nope\n"
+        );
     }
 }

@@ -16,10 +16,10 @@ impl Interpreter {
             if !self.match_pattern(&arm.pattern, &v, &scope, None)? {
                 continue;
             }
-            if let Some(g) = &arm.guard {
-                if !self.eval(g, &scope)?.is_truthy() {
-                    continue;
-                }
+            if let Some(g) = &arm.guard
+                && !self.eval(g, &scope)?.is_truthy()
+            {
+                continue;
             }
             return self.eval(&arm.body, &scope);
         }
@@ -34,10 +34,8 @@ impl Interpreter {
         env: &Env,
         threshold: Option<f64>,
     ) -> Eval<bool> {
-        if let Some(t) = threshold {
-            if value.confidence_or_one() < t {
-                return Ok(false);
-            }
+        if threshold.is_some_and(|t| value.confidence_or_one() < t) {
+            return Ok(false);
         }
         let inner = value.unwrap_confident();
         match pattern {
@@ -77,11 +75,11 @@ impl Interpreter {
                         return Ok(false);
                     }
                 }
-                if let Some(rest) = rest {
-                    if &*rest.name != "_" {
-                        let remaining = items[elems.len()..].to_vec();
-                        env.define(&rest.name, Value::array(remaining));
-                    }
+                if let Some(rest) = rest
+                    && &*rest.name != "_"
+                {
+                    let remaining = items[elems.len()..].to_vec();
+                    env.define(&rest.name, Value::array(remaining));
                 }
                 Ok(true)
             }
@@ -117,19 +115,44 @@ impl Interpreter {
                         return Ok(false);
                     }
                 }
-                if let Some(rest) = rest {
-                    if &*rest.name != "_" {
-                        let mut remaining = Map::default();
-                        for (k, v) in map.iter() {
-                            if !props.iter().any(|p| *p.key.name == **k) {
-                                remaining.insert(k.clone(), v.clone());
-                            }
+                if let Some(rest) = rest
+                    && &*rest.name != "_"
+                {
+                    let mut remaining = Map::default();
+                    for (k, v) in map.iter() {
+                        if !props.iter().any(|p| *p.key.name == **k) {
+                            remaining.insert(k.clone(), v.clone());
                         }
-                        env.define(&rest.name, Value::object(remaining));
                     }
+                    env.define(&rest.name, Value::object(remaining));
                 }
                 Ok(true)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn patterns_guards_and_thresholds() {
+        assert_eq!(
+            run("print(match [1, 2, 3] { [a, ...rest] => rest, _ => 0 })"),
+            "[2, 3]\n"
+        );
+        assert_eq!(
+            run("print(match {t: \"e\", m: \"x\"} { {t: \"e\", m} => m, _ => \"ok\" })"),
+            "x\n"
+        );
+        assert_eq!(
+            run("print(match 5 { x if x > 9 => \"big\", _ => \"small\" }, match 1 { 2 => 0 })"),
+            "small null\n"
+        );
+        assert_eq!(
+            run("print(match {s: 90 ~> 0.7} { {s: v ~> 0.8} => \"high\", _ => \"low\" })"),
+            "low\n"
+        );
     }
 }

@@ -198,3 +198,69 @@ fn pattern_names(p: &Pattern, out: &mut Vec<Name>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{CaptureOutput, Interpreter, Options};
+
+    fn run_file(dir: &std::path::Path, main: &str) -> String {
+        let path = dir.join("main.prism");
+        let _ = std::fs::write(&path, main);
+        let name = path.to_string_lossy().into_owned();
+        let main = main.to_string();
+        crate::run_with_large_stack(move || {
+            let parsed = prism_compiler::parse(&main);
+            let file = prism_compiler::SourceFile::new(name.as_str(), main.as_str());
+            let capture = CaptureOutput::new();
+            let mut interp = Interpreter::new(Options {
+                output: Box::new(capture.clone()),
+                ..Options::default()
+            });
+            match interp.run_program(&parsed.program, &file) {
+                Ok(_) => capture.stdout_text(),
+                Err(e) => format!("{}ERROR: {}\n", capture.stdout_text(), e.message),
+            }
+        })
+    }
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("prism-modules-{tag}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn imports_named_default_and_renamed_exports_once() {
+        let dir = temp_dir("basic");
+        let _ = std::fs::write(
+            dir.join("m.prism"),
+            "print(\"loading m\")\nexport const a = 1\nexport function twice(x) { return x * 2 }\nlet hidden = 3\nexport { hidden as shown }\nexport default \"dflt\"\n",
+        );
+        let out = run_file(
+            &dir,
+            "import {a, twice, shown as s} from \"./m.prism\"\nimport d from \"./m\"\nimport * as ns from \"./m.prism\"\nprint(a, twice(4), s, d, ns.a)\n",
+        );
+        assert_eq!(out, "loading m\n1 8 3 dflt 1\n");
+    }
+
+    #[test]
+    fn cycles_and_missing_names_are_errors() {
+        let dir = temp_dir("cycle");
+        let _ = std::fs::write(
+            dir.join("a.prism"),
+            "import {b} from \"./b.prism\"\nexport let a = 1\n",
+        );
+        let _ = std::fs::write(
+            dir.join("b.prism"),
+            "import {a} from \"./a.prism\"\nexport let b = 2\n",
+        );
+        let out = run_file(&dir, "import {a} from \"./a.prism\"\nprint(a)\n");
+        assert!(out.contains("Circular import"), "{out}");
+        assert!(
+            out.contains("a.prism -> ") && out.contains("b.prism"),
+            "{out}"
+        );
+        let out = run_file(&dir, "import {zzz} from \"./nothere.prism\"\n");
+        assert!(out.contains("Cannot find module"), "{out}");
+    }
+}

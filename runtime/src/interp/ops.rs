@@ -185,7 +185,7 @@ impl Interpreter {
             ConfThreshold => threshold_filter(l, r, span),
             ConfPipe => {
                 if r.unwrap_confident().is_callable() {
-                    let result = self.call_value(&r, vec![l.unwrap_confident().clone()], span)?;
+                    let result = self.call(&r, vec![l.unwrap_confident().clone()], span)?;
                     return Ok(match result {
                         Value::Confident(_) => result,
                         plain => Value::confident(plain, lc),
@@ -227,7 +227,7 @@ fn number_binary(op: BinaryOp, a: f64, b: f64, span: Span) -> Eval {
             if b == 0.0 {
                 return fail("Modulo by zero", span);
             }
-            Value::Number(a % b)
+            Value::Number(js_rem(a, b))
         }
         Pow => Value::Number(js_pow(a, b)),
         Lt => Value::Bool(a < b),
@@ -239,6 +239,21 @@ fn number_binary(op: BinaryOp, a: f64, b: f64, span: Span) -> Eval {
         In => Value::Bool(false),
         _ => return fail(format!("Unknown binary operator: {}", op.as_str()), span),
     })
+}
+
+/// JavaScript `%` (the sign follows the dividend), with a fast path for integers.
+fn js_rem(a: f64, b: f64) -> f64 {
+    const LIMIT: f64 = 9_007_199_254_740_992.0;
+    if a.fract() == 0.0 && b.fract() == 0.0 && a.abs() < LIMIT && b.abs() < LIMIT {
+        let r = (a as i64 % b as i64) as f64;
+        if r == 0.0 && a.is_sign_negative() {
+            -0.0
+        } else {
+            r
+        }
+    } else {
+        a % b
+    }
 }
 
 /// `Math.pow` semantics (`1 ** NaN` is NaN in JavaScript, unlike `powf`).
@@ -326,5 +341,56 @@ fn threshold_filter(l: Value, r: Value, span: Span) -> Eval {
         Ok(Value::confident(l.unwrap_confident().clone(), lc))
     } else {
         Ok(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn ordinary_operators_take_the_minimum_confidence() {
+        assert_eq!(
+            run("let a = 10 ~> 0.9\nlet b = 4 ~> 0.6\nprint(a + b, a * 2, a > 5)"),
+            "14 ~> 0.60 20 ~> 0.90 true ~> 0.90\n"
+        );
+        assert_eq!(
+            run("print(-(3 ~> 0.5), 7 % -3, -7 % 3)"),
+            "-3 ~> 0.50 1 -1\n"
+        );
+    }
+
+    #[test]
+    fn confidence_operators_count_plain_values_as_certain() {
+        assert_eq!(
+            run("print(1 ~+ 2, true ~&& (false ~> 0.4), 7 ~?? 8, (1 ~> 0.2) ~?? 8)"),
+            "3 ~> 1.00 false ~> 0.40 7 8\n"
+        );
+        assert_eq!(
+            run(
+                "print((1 ~> 0.9) ~||> (2 ~> 0.95), 1 ~||> (2 ~> 0.5), (5 ~> 0.6) ~@> \"go\", 9 ~@> \"go\")"
+            ),
+            "2 ~> 0.95 1 5 ~> 0.30 go\n"
+        );
+        assert_eq!(
+            run("print((1 ~> 0.8) ~~ (2 ~> 0.9), 4 ~|> (x => x * 2), (3 ~> 0.5) ~|> (x => x + 1))"),
+            "2 ~> 0.80 8 ~> 1.00 4 ~> 0.50\n"
+        );
+        assert_eq!(
+            run("print(true ~> 0.8 ~? \"a\" : \"b\", (false ~> 0.5) ~? \"a\" : (\"b\" ~> 0.5))"),
+            "a ~> 0.80 b ~> 0.25\n"
+        );
+    }
+
+    #[test]
+    fn operator_errors() {
+        assert!(run("print(1 / 0)").contains("ERROR: Division by zero"));
+        assert!(run("print(1 % 0)").contains("ERROR: Modulo by zero"));
+        assert!(run("print(\"a\" - 1)").contains("ERROR: Cannot apply - to string and number"));
+        assert!(run("print(5 ~> \"x\")").contains("ERROR: Confidence value must be a number"));
+        assert_eq!(
+            run("print(\"b\" > \"a\", null == 0, null == null, typeof (1 ~> 0.5))"),
+            "true false true number\n"
+        );
     }
 }

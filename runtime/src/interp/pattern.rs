@@ -42,10 +42,10 @@ impl Interpreter {
                 for (i, el) in elems.iter().enumerate() {
                     let Some(el) = el else { continue };
                     let mut v = items.get(i).cloned().unwrap_or_default();
-                    if v.is_null() {
-                        if let Some(d) = &el.default {
-                            v = self.eval(d, env)?;
-                        }
+                    if v.is_null()
+                        && let Some(d) = &el.default
+                    {
+                        v = self.eval(d, env)?;
                     }
                     let t = match &el.threshold {
                         Some(t) => Some(self.threshold_in(
@@ -144,5 +144,27 @@ impl Interpreter {
             }
             BindMode::Assign => self.assign_name(&id.name, v, env, id.span),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn destructuring_with_defaults_rest_and_thresholds() {
+        assert_eq!(
+            run("let [a, b = 5, ...r] = [1, null, 3, 4]\nprint(a, b, r)"),
+            "1 5 [3, 4]\n"
+        );
+        assert_eq!(
+            run("let {x, y: {z}, ...o} = {x: 1, y: {z: 2}, w: 3}\nprint(x, z, o)"),
+            "1 2 { w: 3 }\n"
+        );
+        assert_eq!(
+            run("let p = 0\nlet q = 0;\n[p ~> 0.8, q] = [1 ~> 0.5, 2]\nprint(p, q)"),
+            "null 2\n"
+        );
+        assert!(run("let [a] = 5").contains("Cannot destructure non-array value"));
     }
 }

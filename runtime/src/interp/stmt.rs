@@ -198,10 +198,10 @@ impl Interpreter {
                 }
                 let mut last = Value::Null;
                 loop {
-                    if let Some(c) = cond {
-                        if !self.eval(c, &scope)?.is_truthy() {
-                            break;
-                        }
+                    if let Some(c) = cond
+                        && !self.eval(c, &scope)?.is_truthy()
+                    {
+                        break;
                     }
                     drop(std::mem::take(&mut last));
                     match self.loop_body(body, &scope)? {
@@ -489,4 +489,62 @@ fn select_branch(branches: &UncertainBranches, confidence: f64) -> Option<&Block
         &branches.low
     };
     level.as_ref().or(branches.default.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn assignment_declares_and_scopes_nest() {
+        assert_eq!(run("x = 1\n{ let y = 2\n x = x + y }\nprint(x)"), "3\n");
+        assert!(run("let a = 1\nlet a = 2").contains("already declared"));
+        assert!(run("const c = 1\nc = 2").contains("const"));
+        assert_eq!(run("for i = 0; i < 2; i++ { print(i) }"), "0\n1\n");
+    }
+
+    #[test]
+    fn closures_capture_a_fresh_binding_per_iteration() {
+        assert_eq!(
+            run("let fs = []\nfor x in [1, 2, 3] { fs.push(() => x) }\nprint(fs.map(f => f()))"),
+            "[1, 2, 3]\n"
+        );
+    }
+
+    #[test]
+    fn try_catch_finally_and_throw() {
+        assert_eq!(
+            run("try { throw {code: 7} } catch (e) { print(e.code) } finally { print(\"f\") }"),
+            "7\nf\n"
+        );
+        assert_eq!(
+            run("function f() { try { return 1 } finally { print(\"cleanup\") } }\nprint(f())"),
+            "cleanup\n1\n"
+        );
+        assert!(run("throw \"boom\"").contains("ERROR: boom"));
+    }
+
+    #[test]
+    fn uncertain_statements() {
+        assert_eq!(
+            run("uncertain if (1 ~> 0.6) { high { print(\"h\") } medium { print(\"m\") } }"),
+            "m\n"
+        );
+        assert_eq!(
+            run("uncertain if (1 ~> 0.1) { high { print(\"h\") } default { print(\"d\") } }"),
+            "d\n"
+        );
+        assert!(
+            run("uncertain if (1) { high { print(\"h\") } }")
+                .contains("requires a confidence expression")
+        );
+    }
+
+    #[test]
+    fn function_bodies_return_null_when_empty() {
+        assert_eq!(
+            run("function f() {}\nfunction g() { return }\nprint(f(), g())"),
+            "null null\n"
+        );
+    }
 }
