@@ -130,3 +130,79 @@ fn dump() {
         }
     }
 }
+
+fn snapshot_name(path: &str) -> String {
+    path.trim_end_matches(".yaml")
+        .trim_end_matches(".yml")
+        .replace('/', "__")
+}
+
+/// Snapshots of what a user sees: every plan's JSON and every file's rendered diagnostics.
+#[test]
+fn plan_and_diagnostic_snapshots() {
+    for e in expectations() {
+        let text = std::fs::read_to_string(corpus().join(&e.path)).expect("pattern file");
+        let out = compile(&e.path);
+        let name = snapshot_name(&e.path);
+        if let Some(plan) = &out.plan {
+            insta::assert_snapshot!(format!("plan__{name}"), plan.to_json());
+        }
+        if !out.diagnostics.is_empty() {
+            let file = prism_compiler::SourceFile::new(e.path.as_str(), text.as_str());
+            let rendered = prism_compiler::diagnostic::render(&out.diagnostics, &file, false);
+            insta::assert_snapshot!(format!("diagnostics__{name}"), rendered);
+        }
+    }
+}
+
+/// Every emitter runs on every plan; generated Prism parses.
+#[test]
+fn emitters_run_on_every_plan() {
+    for e in expectations() {
+        let Some(plan) = compile(&e.path).plan else {
+            continue;
+        };
+        assert!(plan.to_dot().starts_with("digraph"), "{}", e.path);
+        assert!(plan.to_mermaid().starts_with("flowchart TD"), "{}", e.path);
+        let src = plan.to_prism();
+        let parsed = prism_compiler::parse(&src);
+        let errors: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: generated Prism does not parse: {errors:?}\n{src}",
+            e.path
+        );
+        let back = compile_file_with("generated.prism", &src, &CompileOptions::default());
+        let plan_back = back
+            .plan
+            .unwrap_or_else(|| panic!("{}: {:?}", e.path, back.diagnostics));
+        assert_eq!(plan_back.meta.name, plan.meta.name);
+        assert_eq!(plan_back.meta.version, plan.meta.version);
+    }
+}
+
+/// Compiling the whole corpus many times stays fast.
+#[test]
+fn compiling_is_fast() {
+    let files: Vec<(String, String)> = expectations()
+        .into_iter()
+        .map(|e| {
+            let text = std::fs::read_to_string(corpus().join(&e.path)).expect("pattern file");
+            (e.path, text)
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    for _ in 0..5 {
+        for (path, text) in &files {
+            let _ = compile_file_with(path, text, &CompileOptions::default());
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!("compiled {} files in {elapsed:?}", files.len() * 5);
+    assert!(elapsed.as_secs() < 20, "{elapsed:?}");
+}

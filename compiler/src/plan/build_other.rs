@@ -71,11 +71,8 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
             .unwrap_or_default(),
     };
     let span = o.output.as_ref().map_or(o.meta.name.span, |out| out.span);
-    let out = b.add("output", NodeKind::Output { value: json!({"result": format!("${{{result}}}"), "roles": o.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()}) }, None, span);
+    let out = b.add("output", NodeKind::Output { value: json!({"result": format!("${result}"), "roles": o.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()}) }, None, span);
     b.g.add_edge(conf, out, Edge::Control);
-    if let Some(&producer) = b.names.get(&result) {
-        b.g.add_edge(producer, out, Edge::Data { name: result });
-    }
     b.exit = Some(out);
     b
 }
