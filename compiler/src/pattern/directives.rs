@@ -159,7 +159,7 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
         }
     }
     if let Some(n) = map.get("maxRuns")
-        && !n.as_u64().is_some_and(|n| n >= 1)
+        && n.as_u64().is_none_or(|n| n < 1)
     {
         diags.push(invalid(
             format!("`maxRuns` must be a whole number ≥ 1, found {n}"),
@@ -256,7 +256,7 @@ fn versioning(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
     };
     unknown_keys(map, &["keepHistory", "rollback"], "versioning", span, diags);
     if let Some(n) = map.get("keepHistory")
-        && !n.as_u64().is_some_and(|n| n >= 1)
+        && n.as_u64().is_none_or(|n| n < 1)
     {
         diags.push(invalid(
             format!("`keepHistory` must be a whole number ≥ 1, found {n}"),

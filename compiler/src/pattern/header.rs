@@ -404,7 +404,7 @@ fn agents(
             at,
         ));
     }
-    if tag.is_none() && !lo.is_some_and(|n| n >= 1) {
+    if tag.is_none() && lo.is_none_or(|n| n < 1) {
         return None;
     }
     let capabilities: Vec<String> = config

@@ -113,10 +113,10 @@ fn field_schema(cx: &mut Checker, v: &Yaml, path: &str) -> Value {
         return json!({});
     };
     let mut out = Map::new();
-    if let Some(t) = f.value("type") {
-        if let Value::Object(m) = type_name(cx, t, &f.sub("type")) {
-            out.extend(m);
-        }
+    if let Some(t) = f.value("type")
+        && let Value::Object(m) = type_name(cx, t, &f.sub("type"))
+    {
+        out.extend(m);
     }
     if let Some(d) = cx.string(&f, "description") {
         out.insert("description".into(), d.into());
@@ -181,18 +181,18 @@ fn field_schema(cx: &mut Checker, v: &Yaml, path: &str) -> Value {
             r.span,
         ));
     }
-    if let Some(props) = f.value("properties") {
-        if let Some(entries) = cx.any_map(props, &f.sub("properties")) {
-            let mut ps = Map::new();
-            for (k, v) in entries {
-                let Some(name) = k.key_text() else { continue };
-                ps.insert(
-                    name.to_string(),
-                    field(cx, v, &format!("{path}.properties.{name}")).0,
-                );
-            }
-            out.insert("properties".into(), Value::Object(ps));
+    if let Some(props) = f.value("properties")
+        && let Some(entries) = cx.any_map(props, &f.sub("properties"))
+    {
+        let mut ps = Map::new();
+        for (k, v) in entries {
+            let Some(name) = k.key_text() else { continue };
+            ps.insert(
+                name.to_string(),
+                field(cx, v, &format!("{path}.properties.{name}")).0,
+            );
         }
+        out.insert("properties".into(), Value::Object(ps));
     }
     Value::Object(out)
 }

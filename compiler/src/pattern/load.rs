@@ -205,12 +205,11 @@ fn directives(
         DirectiveKind::Persistence,
         DirectiveKind::Versioning,
     ] {
-        if let Some((k, v)) = f.node.get_entry(kind.key()) {
-            if let Some(d) =
+        if let Some((k, v)) = f.node.get_entry(kind.key())
+            && let Some(d) =
                 directives::check(kind, &v.to_json(), k.span, v.span, &mut ctx.cx.diags)
-            {
-                out.push(d);
-            }
+        {
+            out.push(d);
         }
     }
     directives::check_with_pattern(&out, &version.value, version.span, input, &mut ctx.cx.diags);

@@ -74,7 +74,7 @@ impl CompileOutput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// A YAML pattern.
-    Yaml(YamlPattern),
+    Yaml(Box<YamlPattern>),
     /// An org chart.
     OrgChart(OrgChart),
     /// An annotated `.prism` pattern.
@@ -159,7 +159,7 @@ pub fn load_file(path: &Path, text: &str) -> (Option<Loaded>, Vec<Diagnostic>) {
     let loaded = if orgchart::is_org_chart(&root) {
         orgchart::load(&mut ctx, &root).map(Loaded::OrgChart)
     } else {
-        load::load(&mut ctx, &root).map(Loaded::Yaml)
+        load::load(&mut ctx, &root).map(|p| Loaded::Yaml(Box::new(p)))
     };
     diags.extend(ctx.cx.diags);
     (loaded, diags)

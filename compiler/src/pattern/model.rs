@@ -212,7 +212,7 @@ pub enum StepKind {
     /// Calls agents (its own or the inherited top-level selection).
     Agent {
         /// The effective phase (own keys over inherited defaults).
-        phase: Phase,
+        phase: Box<Phase>,
         /// True when `agents` came from the top level.
         inherited: bool,
         /// `input`, as JSON.

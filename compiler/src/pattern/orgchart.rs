@@ -602,10 +602,10 @@ fn steps_texts(workflow: &Yaml) -> Vec<(String, Span, bool)> {
             }
         } else if let Some(items) = n.as_seq() {
             items.iter().for_each(|i| walk(i, key, out));
-        } else if let Some(t) = n.scalar_text() {
-            if key == "check" || t.contains("${") {
-                out.push((t.to_string(), n.span, key == "check"));
-            }
+        } else if let Some(t) = n.scalar_text()
+            && (key == "check" || t.contains("${"))
+        {
+            out.push((t.to_string(), n.span, key == "check"));
         }
     }
     let mut out = Vec::new();

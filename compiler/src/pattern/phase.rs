@@ -119,14 +119,13 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
     let mut capabilities = Vec::new();
     if let Some(caps) = ctx.cx.string_list(&f, "capabilities") {
         for (i, (c, _)) in caps.iter().enumerate() {
-            if c.starts_with('$') {
-                if let Some(item) = f
+            if c.starts_with('$')
+                && let Some(item) = f
                     .get("capabilities")
                     .and_then(|l| l.as_seq())
                     .and_then(|l| l.get(i))
-                {
-                    ctx.site(item, SiteKind::Value, &format!("{path}.capabilities[{i}]"));
-                }
+            {
+                ctx.site(item, SiteKind::Value, &format!("{path}.capabilities[{i}]"));
             }
             capabilities.push(c.clone());
         }

@@ -299,13 +299,13 @@ fn agent_step(ctx: &mut Ctx<'_>, f: &Fields<'_>, top: &Phase) -> StepKind {
     for g in &own.groups {
         ctx.define(&g.name, g.span, "group");
     }
-    let phase = Phase {
+    let phase = Box::new(Phase {
         agents: own.agents.or_else(|| top.agents.clone()),
         execution: own.execution.or_else(|| top.execution.clone()),
         groups: own.groups,
         aggregation: own.aggregation.or_else(|| top.aggregation.clone()),
         validation: own.validation.or_else(|| top.validation.clone()),
-    };
+    });
     let input = f.get("input").map(|i| ctx.value_tree(i, &f.sub("input")));
     let instructions = ctx.cx.string(f, "instructions");
     StepKind::Agent {

@@ -842,7 +842,7 @@ fn nested(b: &Builder, body: &[Step]) -> (SubPlan, HashMap<String, NodeIndex>, V
     let exit = exits
         .last()
         .map(|e| e.0)
-        .or_else(|| nb.g.node_indices().last());
+        .or_else(|| nb.g.node_indices().next_back());
     let names = std::mem::take(&mut nb.names);
     let outer = std::mem::take(&mut nb.outer_refs);
     (
