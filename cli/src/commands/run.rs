@@ -23,6 +23,9 @@ pub struct RunArgs {
         conflicts_with = "file"
     )]
     pub eval: Option<String>,
+    /// Pattern options (YAML and annotated `.prism` patterns).
+    #[command(flatten)]
+    pub pattern: super::run_pattern::PatternArgs,
 }
 
 /// Runs `prism run`.
@@ -30,6 +33,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     let (name, text) = match (&args.eval, &args.file) {
         (Some(code), _) => ("<eval>".to_string(), code.clone()),
         (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(t) if super::run_pattern::is_pattern(path, &t) => {
+                return super::run_pattern::run_pattern(path, &t, &args.pattern);
+            }
             Ok(t) => (path.display().to_string(), t),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", path.display());

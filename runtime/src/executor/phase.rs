@@ -649,7 +649,10 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
     let out = match fb {
         Some(v) => v,
         None => {
-            let finished = run.st().finished.clone().or_else(|| run.st().last.clone());
+            let finished = {
+                let st = run.st();
+                st.finished.clone().or_else(|| st.last.clone())
+            };
             if let Some(f) = finished {
                 frame.set_rec("final", f);
             }

@@ -93,25 +93,11 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
             Some(&node.id),
         ));
     };
-    let (start, end) = (body.start as usize, (body.end as usize).min(source.len()));
-    let mut text: String = source
-        .get(..start)
-        .unwrap_or_default()
-        .chars()
-        .map(|c| {
-            if c == '\n' {
-                '\n'
-            } else if c.is_ascii() {
-                ' '
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    // Keep byte offsets: pad multi-byte characters of the header.
-    let pad = start.saturating_sub(text.len());
-    text.push_str(&" ".repeat(pad));
-    text.push_str(source.get(start..end).unwrap_or_default());
+    let _ = body;
+    let text = match prism_compiler::pattern::header::find_header(&source) {
+        Some((span, _)) => prism_compiler::pattern::header::blank(&source, span),
+        None => source.to_string(),
+    };
     let results = run.st().phase.get(&None).cloned().unwrap_or_default();
     let called: Vec<SharedAgent> = {
         let ids: Vec<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
