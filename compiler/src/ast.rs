@@ -152,36 +152,36 @@ pub enum StmtKind {
     },
     /// `for x in xs`, `for x, i in xs`, `for (const x of xs)`.
     ForIn {
-        binding: Pattern,
+        binding: Box<Pattern>,
         index: Option<Ident>,
         iterable: Expr,
         body: Box<Stmt>,
     },
     UncertainIf {
         cond: Expr,
-        branches: UncertainBranches,
+        branches: Box<UncertainBranches>,
     },
     UncertainWhile {
         cond: Expr,
-        branches: UncertainBranches,
+        branches: Box<UncertainBranches>,
     },
     UncertainFor {
         init: Option<Box<Stmt>>,
         cond: Option<Expr>,
         update: Option<Expr>,
-        branches: UncertainBranches,
+        branches: Box<UncertainBranches>,
     },
     Break,
     Continue,
     Throw(Expr),
     Try {
         body: Block,
-        catch: Option<CatchClause>,
+        catch: Option<Box<CatchClause>>,
         finally: Option<Block>,
     },
     /// `[a, b] ~> 0.7 = value` and `{a, b} = value` at statement level.
     Destructure {
-        pattern: Pattern,
+        pattern: Box<Pattern>,
         threshold: Option<Expr>,
         value: Expr,
     },
@@ -594,5 +594,27 @@ impl Expr {
     /// Builds an expression node.
     pub fn new(kind: ExprKind, span: Span) -> Self {
         Expr { kind, span }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "Expr {} ExprKind {} Stmt {} StmtKind {} Pattern {} Block {} Branches {} Ident {} Param {} Property {}",
+            std::mem::size_of::<Expr>(),
+            std::mem::size_of::<ExprKind>(),
+            std::mem::size_of::<Stmt>(),
+            std::mem::size_of::<StmtKind>(),
+            std::mem::size_of::<Pattern>(),
+            std::mem::size_of::<Block>(),
+            std::mem::size_of::<UncertainBranches>(),
+            std::mem::size_of::<Ident>(),
+            std::mem::size_of::<Param>(),
+            std::mem::size_of::<Property>(),
+        );
     }
 }

@@ -62,19 +62,6 @@ pub fn binary(op: BinaryOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
     )
 }
 
-/// Builds a short-circuiting expression.
-pub fn logical(op: LogicalOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::Logical {
-            op,
-            lhs: Box::new(a),
-            rhs: Box::new(b),
-        },
-        l,
-        r,
-    )
-}
-
 /// Builds a member access.
 pub fn member(o: Expr, p: Ident, optional: bool, confident: bool, l: usize, r: usize) -> Expr {
     expr(
@@ -126,9 +113,9 @@ pub enum ForHead {
 }
 
 /// Builds a `for` statement.
-pub fn for_stmt(h: ForHead, body: Stmt, l: usize, r: usize) -> Stmt {
+pub fn for_stmt(h: Box<ForHead>, body: Stmt, l: usize, r: usize) -> Stmt {
     let body = Box::new(body);
-    let kind = match h {
+    let kind = match *h {
         ForHead::C { init, cond, update } => StmtKind::For {
             init,
             cond,
@@ -140,7 +127,7 @@ pub fn for_stmt(h: ForHead, body: Stmt, l: usize, r: usize) -> Stmt {
             index,
             iterable,
         } => StmtKind::ForIn {
-            binding,
+            binding: Box::new(binding),
             index,
             iterable,
             body,
@@ -244,8 +231,8 @@ pub fn method(key: PropKey, params: Vec<Param>, body: Block, l: usize, r: usize)
 /// Puts an element in front of an array pattern list.
 pub fn prepend(
     e: Option<PatElem>,
-    mut rest: (Vec<Option<PatElem>>, Option<Box<Pattern>>),
-) -> (Vec<Option<PatElem>>, Option<Box<Pattern>>) {
+    mut rest: Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)>,
+) -> Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)> {
     rest.0.insert(0, e);
     rest
 }
@@ -263,6 +250,76 @@ pub fn number_key(n: f64) -> Arc<str> {
     } else {
         Arc::from(format!("{n}"))
     }
+}
+
+/// An infix operator of the flat operator chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfixOp {
+    Binary(BinaryOp),
+    Logical(LogicalOp),
+}
+
+impl InfixOp {
+    /// Binding power: higher binds tighter (the reference's precedence levels).
+    fn precedence(self) -> u8 {
+        use BinaryOp::*;
+        match self {
+            InfixOp::Logical(LogicalOp::Or) => 1,
+            InfixOp::Binary(ConfOr | ConfParallel | ConfGate) => 1,
+            InfixOp::Logical(LogicalOp::Nullish) => 2,
+            InfixOp::Binary(ConfCoalesce) => 3,
+            InfixOp::Logical(LogicalOp::And) | InfixOp::Binary(ConfAnd) => 4,
+            InfixOp::Binary(Eq | NotEq | StrictEq | StrictNotEq | ConfEq | ConfNotEq) => 5,
+            InfixOp::Binary(Lt | LtEq | Gt | GtEq | ConfLt | ConfLtEq | ConfGtEq | Instanceof | In) => 6,
+            InfixOp::Binary(Add | Sub | ConfAdd | ConfSub) => 7,
+            InfixOp::Binary(Mul | Div | Rem | ConfMul | ConfDiv) => 8,
+            InfixOp::Binary(Pow) => 9,
+            InfixOp::Binary(ConfChain | ConfThreshold | ConfPipe) => 0,
+        }
+    }
+
+    fn right_assoc(self) -> bool {
+        self == InfixOp::Binary(BinaryOp::Pow)
+    }
+
+    fn apply(self, lhs: Expr, rhs: Expr) -> Expr {
+        let span = lhs.span.to(rhs.span);
+        let kind = match self {
+            InfixOp::Binary(op) => ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            InfixOp::Logical(op) => ExprKind::Logical {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+        };
+        Expr { kind, span }
+    }
+}
+
+/// Arranges `first op1 e1 op2 e2 …` into a tree by precedence (operator precedence parsing).
+fn climb_from(first: Expr, rest: &mut std::iter::Peekable<std::vec::IntoIter<(InfixOp, Expr)>>, min: u8) -> Expr {
+    let mut lhs = first;
+    while let Some(&(op, _)) = rest.peek() {
+        let prec = op.precedence();
+        if prec < min {
+            break;
+        }
+        let Some((op, mut rhs)) = rest.next() else { break };
+        while let Some(&(next, _)) = rest.peek() {
+            let np = next.precedence();
+            if np > prec || (np == prec && next.right_assoc()) {
+                rhs = climb_from(rhs, rest, if np > prec { prec + 1 } else { prec });
+            } else {
+                break;
+            }
+        }
+        lhs = op.apply(lhs, rhs);
+    }
+    lhs
 }
 
 /// An item of an object pattern.
@@ -285,6 +342,14 @@ impl<'a> Ctx<'a> {
             tokens,
             diags: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Builds the tree of a flat operator chain.
+    pub fn climb(&self, first: Expr, rest: Vec<(InfixOp, Expr)>) -> Expr {
+        if rest.is_empty() {
+            return first;
+        }
+        climb_from(first, &mut rest.into_iter().peekable(), 0)
     }
 
     /// Records a diagnostic.
@@ -330,7 +395,7 @@ impl<'a> Ctx<'a> {
                     Ok(pattern) => {
                         return stmt(
                             StmtKind::Destructure {
-                                pattern,
+                                pattern: Box::new(pattern),
                                 threshold,
                                 value: (**value).clone(),
                             },
@@ -363,9 +428,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Collects `high/medium/low/default` branches, reporting unknown and repeated ones.
-    pub fn branches(&self, items: Vec<Option<(Ident, Block)>>) -> UncertainBranches {
+    pub fn branches(&self, items: Vec<Option<Box<(Ident, Block)>>>) -> UncertainBranches {
         let mut b = UncertainBranches::default();
-        for (name, block) in items.into_iter().flatten() {
+        for item in items.into_iter().flatten() {
+            let (name, block) = *item;
             let slot = match &*name.name {
                 "high" => &mut b.high,
                 "medium" => &mut b.medium,
@@ -472,11 +538,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// Builds an object pattern, checking that a rest element comes last.
-    pub fn object_pattern(&self, items: Vec<ObjPatItem>, l: usize, r: usize) -> Pattern {
+    pub fn object_pattern(&self, items: Vec<Box<ObjPatItem>>, l: usize, r: usize) -> Pattern {
         let mut props = Vec::new();
         let mut rest = None;
         for item in items {
-            match item {
+            match *item {
                 ObjPatItem::Prop(p) => {
                     if let Some(Ident { span, .. }) = &rest {
                         self.rest_not_last(*span);

