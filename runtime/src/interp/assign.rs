@@ -58,7 +58,7 @@ fn is_simple(e: &Expr) -> bool {
 
 /// The operands of a left-nested `+` chain `name + a + b + …` after `name`, if `e` is one
 /// whose leftmost operand is `name` and whose other operands are simple.
-fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut Vec<&'a Expr>) -> bool {
+fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut smallvec::SmallVec<[&'a Expr; 4]>) -> bool {
     match &e.kind {
         ExprKind::Ident(n) => &**n == name,
         ExprKind::Binary {
@@ -111,7 +111,8 @@ impl Interpreter {
                 match op {
                     AssignOp::Assign => {
                         // `s = s + a + b` appends `a` and `b` in place.
-                        let mut operands = Vec::new();
+                        let mut operands: smallvec::SmallVec<[&Expr; 4]> =
+                            smallvec::SmallVec::new();
                         if matches!(
                             value.kind,
                             ExprKind::Binary {
@@ -255,8 +256,22 @@ impl Interpreter {
         env: &Env,
         span: Span,
     ) -> Eval {
-        let old = self.eval(target, env)?;
         let delta = if op == UpdateOp::Inc { 1.0 } else { -1.0 };
+        if let ExprKind::Ident(name) = &target.kind {
+            // Fast path: a plain number updated in place.
+            let updated = env.update(name, |slot| match slot {
+                Value::Number(n) => {
+                    let old = *n;
+                    *n += delta;
+                    Some(old)
+                }
+                _ => None,
+            });
+            if let Ok(Some(old)) = updated {
+                return Ok(Value::Number(if prefix { old + delta } else { old }));
+            }
+        }
+        let old = self.eval(target, env)?;
         let old_num = super::ops::to_number(old.unwrap_confident());
         let new = match old.confidence() {
             Some(c) => Value::confident(Value::Number(old_num + delta), c),

@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn patterns_guards_and_thresholds() {
         assert_eq!(
-            run("print(match [1, 2, 3] { [a, ...rest] => rest, _ => 0 })"),
+            run("let xs = [1, 2, 3]\nprint(match xs { [a, ...rest] => rest, _ => 0 })"),
             "[2, 3]\n"
         );
         assert_eq!(
