@@ -74,6 +74,14 @@ fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut smallvec::SmallVec<[&'a Expr
     }
 }
 
+/// The span of the leftmost operand of a `+` chain (where reading the name would fail).
+fn leftmost_span(e: &Expr) -> Span {
+    match &e.kind {
+        ExprKind::Binary { lhs, .. } => leftmost_span(lhs),
+        _ => e.span,
+    }
+}
+
 /// Adds every value of `rhs` to the string or number in `slot`, in place. Returns `None`
 /// (leaving `slot` alone) when some step needs the general `+`.
 fn add_in_place(slot: &mut Value, rhs: &[Value]) -> Option<Value> {
@@ -121,7 +129,13 @@ impl Interpreter {
                             }
                         ) && add_chain(value, name, &mut operands)
                         {
-                            return self.add_assign_name(name, &operands, env, target.span, span);
+                            return self.add_assign_name(
+                                name,
+                                &operands,
+                                env,
+                                leftmost_span(value),
+                                span,
+                            );
                         }
                         let v = self.eval(value, env)?;
                         self.assign_name(name, v.clone(), env, span)?;
@@ -293,5 +307,32 @@ impl Interpreter {
             _ => return fail("Invalid update target", target.span),
         }
         Ok(if prefix { new } else { Value::Number(old_num) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::run;
+
+    #[test]
+    fn compound_and_chained_assignment() {
+        assert_eq!(
+            run(
+                "let s = \"a\"\ns += 1\ns = s + \"b\" + 2\nlet n = 1\nn = n + 2 + 3\nn++\nprint(s, n, n--, --n)"
+            ),
+            "a1b2 7 7 5\n"
+        );
+        assert_eq!(
+            run("let o = {a: 1}\no.a += 2\no[\"b\"] = 5\nlet xs = [1]\nxs[2] = 3\nprint(o, xs)"),
+            "{ a: 3, b: 5 } [1, null, 3]\n"
+        );
+        assert_eq!(
+            run("let t = 1 ~> 0.5\nt = t + 1\nlet u = null\nu ??= 4\nprint(t, u)"),
+            "2 ~> 0.50 4\n"
+        );
+        assert_eq!(
+            run("x = x + 1"),
+            "ERROR: Error at line 1, column 4: Undefined variable: x\n"
+        );
     }
 }
