@@ -119,7 +119,14 @@ pub fn percent(confidence: f64) -> String {
     s
 }
 
+/// Containers nested deeper than this print as `[...]` (keeps the native stack bounded).
+const MAX_DEPTH: usize = 10_000;
+
 fn write_display(out: &mut String, v: &Value, seen: &mut Vec<usize>) {
+    if seen.len() > MAX_DEPTH {
+        out.push_str("[...]");
+        return;
+    }
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

@@ -52,30 +52,45 @@ impl Interpreter {
 
     /// Runs statements in `env` (hoisting function declarations); the value of the last one.
     pub(crate) fn exec_stmts(&mut self, stmts: &[Stmt], env: &Env) -> Eval {
-        if stmts
+        let hoist = stmts
             .iter()
-            .any(|s| matches!(s.kind, StmtKind::Function(_)))
-        {
+            .any(|s| matches!(s.kind, StmtKind::Function(_)));
+        self.exec_list(stmts, env, hoist)
+    }
+
+    fn exec_list(&mut self, stmts: &[Stmt], env: &Env, hoist: bool) -> Eval {
+        if hoist {
             self.hoist_functions(stmts, env)?;
         }
         let mut last = Value::Number(0.0);
         for s in stmts {
-            if matches!(s.kind, StmtKind::Empty) {
-                continue;
-            }
             drop(std::mem::take(&mut last));
-            last = self.exec(s, env)?;
+            last = match &s.kind {
+                StmtKind::Expr(e) => self.eval(e, env)?,
+                StmtKind::Empty => continue,
+                _ => self.exec(s, env)?,
+            };
         }
         Ok(last)
     }
 
     /// Runs a block, in a new scope if it declares anything.
     pub(crate) fn exec_block(&mut self, block: &Block, env: &Env) -> Eval {
-        if declares(&block.stmts) {
+        let (mut decl, mut hoist) = (false, false);
+        for s in &block.stmts {
+            match s.kind {
+                StmtKind::Function(_) => (decl, hoist) = (true, true),
+                StmtKind::Decl { .. } | StmtKind::Import { .. } | StmtKind::ExportDecl(_) => {
+                    decl = true
+                }
+                _ => {}
+            }
+        }
+        if decl {
             let scope = Scope::child(env);
-            self.exec_stmts(&block.stmts, &scope)
+            self.exec_list(&block.stmts, &scope, hoist)
         } else {
-            self.exec_stmts(&block.stmts, env)
+            self.exec_list(&block.stmts, env, hoist)
         }
     }
 
@@ -464,19 +479,6 @@ impl ItemSource {
             ItemSource::List(l) => l.get(i).cloned(),
         }
     }
-}
-
-/// True if a block's statements bind names in the block's own scope.
-fn declares(stmts: &[Stmt]) -> bool {
-    stmts.iter().any(|s| {
-        matches!(
-            s.kind,
-            StmtKind::Decl { .. }
-                | StmtKind::Function(_)
-                | StmtKind::Import { .. }
-                | StmtKind::ExportDecl(_)
-        )
-    })
 }
 
 /// The branch of an `uncertain` statement for a confidence: its level's, else `default`.
