@@ -64,10 +64,12 @@ impl Interpreter {
         }
         let mut last = Value::Number(0.0);
         for s in stmts {
+            if matches!(s.kind, StmtKind::Empty) {
+                continue;
+            }
             drop(std::mem::take(&mut last));
             last = match &s.kind {
                 StmtKind::Expr(e) => self.eval(e, env)?,
-                StmtKind::Empty => continue,
                 _ => self.exec(s, env)?,
             };
         }
@@ -539,6 +541,16 @@ mod tests {
         assert!(
             run("uncertain if (1) { high { print(\"h\") } }")
                 .contains("requires a confidence expression")
+        );
+    }
+
+    #[test]
+    fn function_bodies_return_their_last_value() {
+        assert_eq!(
+            run(
+                "function f() { 42; }\nfunction g(x) { if (x) { 1 } else { 2 }; }\nprint(f(), g(false))"
+            ),
+            "42 2\n"
         );
     }
 
