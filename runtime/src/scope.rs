@@ -37,7 +37,7 @@ const INDEX_THRESHOLD: usize = 12;
 
 #[derive(Default)]
 struct Vars {
-    list: SmallVec<[Binding; 4]>,
+    list: SmallVec<[Binding; 2]>,
     index: Option<FxHashMap<Name, u32>>,
 }
 
