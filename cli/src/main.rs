@@ -27,6 +27,10 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Report every diagnostic of the given files; exits non-zero on any error.
     Check(commands::check::CheckArgs),
+    /// Format Prism files in place (`--check`: list the files that would change; `-`: stdin).
+    Fmt(commands::fmt::FmtArgs),
+    /// Run the language server over standard input and output.
+    Lsp(commands::lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +38,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Fmt(args) => commands::fmt::run(args),
+        Command::Lsp(args) => commands::lsp::run(args),
     }
 }

@@ -2,7 +2,9 @@
 //! plans. Data flows one way: source → tokens → AST → checked program / plan.
 
 pub mod ast;
+pub mod comments;
 pub mod diagnostic;
+pub mod format;
 pub mod gate;
 mod grammar_support;
 pub mod layout;

@@ -1,0 +1,146 @@
+//! `prism fmt`: format Prism files in place, check that they are formatted, or format stdin.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use prism_compiler::SourceFile;
+use prism_compiler::format::format;
+
+use crate::report::{EXIT_COMPILE, print_diagnostics};
+
+/// Arguments of `prism fmt`.
+#[derive(Args)]
+pub struct FmtArgs {
+    /// Files and folders to format (folders are searched for .prism files); `-` formats
+    /// standard input to standard output. Default: the current folder.
+    pub paths: Vec<PathBuf>,
+    /// Change nothing: list the files that are not formatted and exit 1 if there are any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Runs `prism fmt`.
+pub fn run(args: FmtArgs) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        if paths.len() > 1 {
+            eprintln!("error: `-` (standard input) cannot be combined with files");
+            return ExitCode::from(EXIT_COMPILE);
+        }
+        return stdin(args.check);
+    }
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            walk(p, &mut files);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files.sort();
+    let mut failed = false;
+    let mut unformatted = 0usize;
+    for path in &files {
+        match format_file(path, args.check) {
+            Ok(true) => {
+                unformatted += 1;
+                if args.check {
+                    println!("{}", path.display());
+                }
+            }
+            Ok(false) => {}
+            Err(()) => failed = true,
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_COMPILE)
+    } else if args.check && unformatted > 0 {
+        eprintln!("{unformatted} file(s) would be reformatted");
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Formats one file; `Ok(true)` when its text changes (or would change with `check`).
+fn format_file(path: &Path, check: bool) -> Result<bool, ()> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", path.display());
+    })?;
+    let formatted = match format(&text) {
+        Ok(f) => f,
+        Err(diags) => {
+            print_diagnostics(&diags, &SourceFile::new(path.display().to_string(), text));
+            eprintln!("error: {} has syntax errors; not formatted", path.display());
+            return Err(());
+        }
+    };
+    if formatted == text {
+        return Ok(false);
+    }
+    if !check {
+        std::fs::write(path, &formatted).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+        })?;
+    }
+    Ok(true)
+}
+
+/// `prism fmt -`: standard input to standard output.
+fn stdin(check: bool) -> ExitCode {
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        eprintln!("error: cannot read standard input: {e}");
+        return ExitCode::from(EXIT_COMPILE);
+    }
+    match format(&text) {
+        Ok(formatted) if check => {
+            if formatted == text {
+                ExitCode::SUCCESS
+            } else {
+                println!("<stdin>");
+                ExitCode::from(1)
+            }
+        }
+        Ok(formatted) => {
+            let mut out = std::io::stdout();
+            if out
+                .write_all(formatted.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return ExitCode::from(EXIT_COMPILE);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            print_diagnostics(&diags, &SourceFile::new("<stdin>", text));
+            ExitCode::from(EXIT_COMPILE)
+        }
+    }
+}
+
+/// The `.prism` files under a folder (hidden folders, `target` and `node_modules` skipped).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                walk(&path, out);
+            }
+        } else if name.ends_with(".prism") {
+            out.push(path);
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Statements and blocks.
+
+use crate::ast::*;
+use crate::comments::Comment;
+use crate::span::Span;
+
+use super::Formatter;
+use super::doc::{Doc, broken_group, concat, group, indent, text};
+use super::expr::{ASSIGN, Lead, POSTFIX, lead};
+use super::lines::Lines;
+
+impl Formatter<'_> {
+    /// A whole file.
+    pub(super) fn program(&mut self, stmts: &[Stmt]) -> Doc {
+        let mut lines = self.statements(stmts);
+        let rest = self.take_before(u32::MAX);
+        lines.comments(self, &rest);
+        lines.finish()
+    }
+
+    /// The lines of a statement list, with the comments before each statement.
+    fn statements(&mut self, stmts: &[Stmt]) -> Lines {
+        let mut lines = Lines::new();
+        for s in stmts {
+            if matches!(s.kind, StmtKind::Empty) {
+                continue;
+            }
+            let leading = self.take_before(s.span.start);
+            lines.comments(self, &leading);
+            let d = self.stmt(s);
+            lines.item(self, s.span, d, needs_semicolon(s), "");
+        }
+        lines
+    }
+
+    /// `{ … }` with its statements and the comments before its `}`.
+    pub(super) fn block(&mut self, b: &Block) -> Doc {
+        let mut lines = self.statements(&b.stmts);
+        let dangling = self.take_before(b.span.end.saturating_sub(1));
+        lines.comments(self, &dangling);
+        braced(lines)
+    }
+
+    /// A statement without the comments around it.
+    pub(super) fn stmt(&mut self, s: &Stmt) -> Doc {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                let d = self.expr(e, ASSIGN);
+                if matches!(lead(e, ASSIGN), Lead::Brace | Lead::Function) {
+                    concat(vec![text("("), d, text(")")])
+                } else {
+                    d
+                }
+            }
+            StmtKind::Decl { kind, decls } => self.decl(*kind, decls),
+            StmtKind::Function(f) => self.function(f),
+            StmtKind::Return(None) => text("return"),
+            StmtKind::Return(Some(e)) => concat(vec![text("return "), self.expr(e, ASSIGN)]),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => self.if_stmt(cond, then, otherwise.as_deref()),
+            StmtKind::Block(b) => self.block(b),
+            StmtKind::While { cond, body } => {
+                let c = self.cond("while", cond);
+                let b = self.body(body);
+                concat(vec![c, b])
+            }
+            StmtKind::DoWhile { body, cond } => {
+                let b = match &body.kind {
+                    StmtKind::Block(b) => self.block(b),
+                    _ => self.stmt(body),
+                };
+                let c = self.cond(" while", cond);
+                concat(vec![text("do "), b, c])
+            }
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
+                let head = self.for_head("for", init.as_deref(), cond.as_ref(), update.as_ref());
+                let b = self.body(body);
+                concat(vec![head, b])
+            }
+            StmtKind::ForIn {
+                binding,
+                index,
+                iterable,
+                body,
+            } => self.for_in(s.span, binding, index.as_ref(), iterable, body),
+            StmtKind::UncertainIf { cond, branches } => {
+                let c = self.cond("uncertain if", cond);
+                let b = self.branches(branches);
+                concat(vec![c, text(" "), b])
+            }
+            StmtKind::UncertainWhile { cond, branches } => {
+                let c = self.cond("uncertain while", cond);
+                let b = self.branches(branches);
+                concat(vec![c, text(" "), b])
+            }
+            StmtKind::UncertainFor {
+                init,
+                cond,
+                update,
+                branches,
+            } => {
+                let head = self.for_head(
+                    "uncertain for",
+                    init.as_deref(),
+                    cond.as_ref(),
+                    update.as_ref(),
+                );
+                let b = self.branches(branches);
+                concat(vec![head, text(" "), b])
+            }
+            StmtKind::Break => text("break"),
+            StmtKind::Continue => text("continue"),
+            StmtKind::Throw(e) => concat(vec![text("throw "), self.expr(e, ASSIGN)]),
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
+                let mut parts = vec![text("try "), self.block(body)];
+                if let Some(c) = catch {
+                    parts.push(text(" catch "));
+                    if let Some(p) = &c.param {
+                        parts.push(text("("));
+                        parts.push(self.pattern(p, false));
+                        parts.push(text(") "));
+                    }
+                    parts.push(self.block(&c.body));
+                }
+                if let Some(f) = finally {
+                    parts.push(text(" finally "));
+                    parts.push(self.block(f));
+                }
+                concat(parts)
+            }
+            StmtKind::Destructure {
+                pattern,
+                threshold,
+                value,
+            } => {
+                let mut parts = vec![self.pattern(pattern, true)];
+                if let Some(t) = threshold {
+                    parts.push(text(" ~> "));
+                    parts.push(self.expr(t, POSTFIX));
+                }
+                parts.push(text(" = "));
+                parts.push(self.expr(value, ASSIGN));
+                concat(parts)
+            }
+            StmtKind::Import {
+                default,
+                namespace,
+                names,
+                source_span,
+                ..
+            } => {
+                let from = text(format!(" from {}", self.slice(*source_span)));
+                if let Some(d) = default {
+                    concat(vec![text(format!("import {}", d.name)), from])
+                } else if let Some(ns) = namespace {
+                    concat(vec![text(format!("import * as {}", ns.name)), from])
+                } else if names.is_empty() {
+                    text(format!("import {}", self.slice(*source_span)))
+                } else {
+                    let items = names
+                        .iter()
+                        .map(|n| {
+                            if n.imported.name == n.local.name {
+                                text(n.local.name.to_string())
+                            } else {
+                                text(format!("{} as {}", n.imported.name, n.local.name))
+                            }
+                        })
+                        .collect();
+                    concat(vec![
+                        text("import "),
+                        self.simple_list(items, "{", "}", true),
+                        from,
+                    ])
+                }
+            }
+            StmtKind::ExportDecl(inner) => concat(vec![text("export "), self.stmt(inner)]),
+            StmtKind::ExportNames(names) => {
+                let items = names
+                    .iter()
+                    .map(|n| {
+                        if n.local.name == n.exported.name {
+                            text(n.local.name.to_string())
+                        } else {
+                            text(format!("{} as {}", n.local.name, n.exported.name))
+                        }
+                    })
+                    .collect();
+                concat(vec![
+                    text("export "),
+                    self.simple_list(items, "{", "}", true),
+                ])
+            }
+            StmtKind::ExportDefault(e) => {
+                concat(vec![text("export default "), self.expr(e, ASSIGN)])
+            }
+            StmtKind::Empty => text(";"),
+            StmtKind::Error => text(self.slice(s.span).trim().to_string()),
+        }
+    }
+
+    fn decl(&mut self, kind: DeclKind, decls: &[Declarator]) -> Doc {
+        let kw = match kind {
+            DeclKind::Let => "let ",
+            DeclKind::Const => "const ",
+            DeclKind::Var => "var ",
+        };
+        let mut rest = Vec::new();
+        let mut first = Doc::Nil;
+        for (i, d) in decls.iter().enumerate() {
+            let mut parts = vec![self.pattern(&d.target, false)];
+            if let Some(init) = &d.init {
+                parts.push(text(" = "));
+                parts.push(self.expr(init, ASSIGN));
+            }
+            if i == 0 {
+                first = concat(parts);
+            } else {
+                rest.push(text(","));
+                rest.push(Doc::Line);
+                rest.push(concat(parts));
+            }
+        }
+        group(concat(vec![text(kw), first, indent(concat(rest))]))
+    }
+
+    /// `function name(params) ~> c { … }`
+    pub(super) fn function(&mut self, f: &Function) -> Doc {
+        let mut parts = Vec::new();
+        if f.is_async {
+            parts.push(text("async "));
+        }
+        parts.push(text("function"));
+        if let Some(n) = &f.name {
+            parts.push(text(format!(" {}", n.name)));
+        }
+        parts.push(self.params(&f.params, body_start(f)));
+        if let Some(c) = &f.confidence {
+            parts.push(text(" ~> "));
+            parts.push(self.expr(c, POSTFIX));
+        }
+        parts.push(text(" "));
+        parts.push(self.function_body(&f.body));
+        concat(parts)
+    }
+
+    /// `keyword (cond)`
+    fn cond(&mut self, keyword: &str, cond: &Expr) -> Doc {
+        concat(vec![
+            text(format!("{keyword} (")),
+            self.expr(cond, ASSIGN),
+            text(")"),
+        ])
+    }
+
+    /// The body of `if`/`while`/`for`: a block, or a statement on the same line.
+    fn body(&mut self, body: &Stmt) -> Doc {
+        match &body.kind {
+            StmtKind::Block(b) => concat(vec![text(" "), self.block(b)]),
+            _ => concat(vec![text(" "), self.stmt(body)]),
+        }
+    }
+
+    fn if_stmt(&mut self, cond: &Expr, then: &Stmt, otherwise: Option<&Stmt>) -> Doc {
+        let c = self.cond("if", cond);
+        let t = self.body(then);
+        let mut parts = vec![c, t];
+        if let Some(o) = otherwise {
+            parts.push(text(" else"));
+            parts.push(self.body(o));
+        }
+        concat(parts)
+    }
+
+    /// `for (init; cond; update)`
+    fn for_head(
+        &mut self,
+        keyword: &str,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+    ) -> Doc {
+        let mut parts = vec![text(format!("{keyword} ("))];
+        if let Some(i) = init {
+            parts.push(self.stmt(i));
+        }
+        parts.push(text(";"));
+        if let Some(c) = cond {
+            parts.push(text(" "));
+            parts.push(self.expr(c, ASSIGN));
+        }
+        parts.push(text(";"));
+        if let Some(u) = update {
+            parts.push(text(" "));
+            parts.push(self.expr(u, ASSIGN));
+        }
+        parts.push(text(")"));
+        concat(parts)
+    }
+
+    /// `for x in xs`, `for x, i in xs`, `for (const x of xs)`: the way the source wrote it.
+    fn for_in(
+        &mut self,
+        span: Span,
+        binding: &Pattern,
+        index: Option<&Ident>,
+        iterable: &Expr,
+        body: &Stmt,
+    ) -> Doc {
+        let head = self.slice(Span::new(
+            span.start as usize,
+            binding.span().start as usize,
+        ));
+        let after = index.map_or(binding.span().end, |i| i.span.end);
+        let between = self.slice(Span::new(after as usize, iterable.span.start as usize));
+        let is_block = matches!(body.kind, StmtKind::Block(_));
+        let paren = head.contains('(') || !is_block;
+        let kw = head
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .find(|w| matches!(*w, "let" | "const" | "var"));
+        let kw = match (index, binding) {
+            (Some(_), _) => None,
+            (None, Pattern::Ident(_)) => kw,
+            (None, _) => Some(kw.unwrap_or("const")),
+        };
+        let word = if between
+            .split_whitespace()
+            .any(|w| w.trim_end_matches(')') == "of")
+        {
+            "of"
+        } else {
+            "in"
+        };
+        let mut parts = vec![text(if paren { "for (" } else { "for " })];
+        if let Some(k) = kw {
+            parts.push(text(format!("{k} ")));
+        }
+        parts.push(self.pattern(binding, false));
+        if let Some(i) = index {
+            parts.push(text(format!(", {}", i.name)));
+        }
+        parts.push(text(format!(" {word} ")));
+        parts.push(self.expr(iterable, ASSIGN));
+        if paren {
+            parts.push(text(")"));
+        }
+        parts.push(self.body(body));
+        concat(parts)
+    }
+
+    /// The `high/medium/low/default` branches, one per line, in source order.
+    fn branches(&mut self, b: &UncertainBranches) -> Doc {
+        let mut list: Vec<(&str, &Block)> = [
+            ("high", &b.high),
+            ("medium", &b.medium),
+            ("low", &b.low),
+            ("default", &b.default),
+        ]
+        .into_iter()
+        .filter_map(|(n, b)| b.as_ref().map(|b| (n, b)))
+        .collect();
+        list.sort_by_key(|(_, b)| b.span.start);
+        let mut lines = Lines::new();
+        for (name, block) in list {
+            let leading: Vec<Comment> = self.take_before(block.span.start);
+            lines.comments(self, &leading);
+            let d = concat(vec![text(format!("{name} ")), self.block(block)]);
+            lines.item(self, block.span, d, false, "");
+        }
+        braced(lines)
+    }
+}
+
+/// `{`, the lines indented, `}`; `{}` when empty.
+pub(super) fn braced(lines: Lines) -> Doc {
+    if lines.is_empty() {
+        return text("{}");
+    }
+    broken_group(concat(vec![
+        text("{"),
+        indent(concat(vec![Doc::HardLine, lines.finish()])),
+        Doc::HardLine,
+        text("}"),
+    ]))
+}
+
+/// Where a function's body starts (the end of its parameter list, for comments).
+pub(super) fn body_start(f: &Function) -> u32 {
+    match &f.body {
+        FunctionBody::Block(b) => b.span.start,
+        FunctionBody::Expr(e) => e.span.start,
+    }
+}
+
+/// Does the statement end like an expression (so a next line starting with `(` or `[` would
+/// continue it unless a `;` ends it)? Statements ending with a block do not.
+fn needs_semicolon(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::Function(_)
+        | StmtKind::Block(_)
+        | StmtKind::UncertainIf { .. }
+        | StmtKind::UncertainWhile { .. }
+        | StmtKind::UncertainFor { .. }
+        | StmtKind::Try { .. }
+        | StmtKind::Empty => false,
+        StmtKind::If {
+            then, otherwise, ..
+        } => needs_semicolon(otherwise.as_deref().unwrap_or(then)),
+        StmtKind::While { body, .. }
+        | StmtKind::For { body, .. }
+        | StmtKind::ForIn { body, .. } => needs_semicolon(body),
+        StmtKind::ExportDecl(inner) => needs_semicolon(inner),
+        _ => true,
+    }
+}

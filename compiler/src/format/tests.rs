@@ -1,0 +1,137 @@
+//! Formatter tests: layout rules, comments, and the round trip over the conformance suite.
+
+use std::path::{Path, PathBuf};
+
+use super::{FormatOptions, format, format_with};
+
+fn fmt(src: &str) -> String {
+    match format(src) {
+        Ok(s) => s,
+        Err(d) => panic!("refused: {d:?}\n{src}"),
+    }
+}
+
+/// The syntax tree of `src` as text, with every span blanked out.
+fn tree(src: &str) -> String {
+    let parsed = crate::parse(src);
+    let text = format!("{:#?}", parsed.program.stmts);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("Span {") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let close = after.find('}').map_or(after.len(), |c| c + 1);
+        out.push_str("Span");
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Formats `src` and checks the two promises: same tree, and a fixed point.
+fn check_round_trip(name: &str, src: &str) -> Result<(), String> {
+    let once = format(src).map_err(|d| format!("{name}: refused: {d:?}"))?;
+    let parsed = crate::parse(&once);
+    if parsed.has_errors() {
+        return Err(format!(
+            "{name}: formatted text does not parse: {:?}\n{once}",
+            parsed.diagnostics
+        ));
+    }
+    if tree(src) != tree(&once) {
+        return Err(format!("{name}: the tree changed\n--- formatted:\n{once}"));
+    }
+    let twice = format(&once).map_err(|d| format!("{name}: second pass refused: {d:?}"))?;
+    if twice != once {
+        return Err(format!(
+            "{name}: not idempotent\n--- once:\n{once}\n--- twice:\n{twice}"
+        ));
+    }
+    let narrow = format_with(
+        src,
+        FormatOptions {
+            width: 30,
+            indent: 2,
+        },
+    )
+    .map_err(|d| format!("{name}: refused at width 30: {d:?}"))?;
+    if tree(src) != tree(&narrow) {
+        return Err(format!("{name}: the tree changed at width 30\n{narrow}"));
+    }
+    let narrow_twice = format_with(
+        &narrow,
+        FormatOptions {
+            width: 30,
+            indent: 2,
+        },
+    )
+    .map_err(|d| format!("{name}: refused at width 30: {d:?}"))?;
+    if narrow_twice != narrow {
+        return Err(format!(
+            "{name}: not idempotent at width 30\n{narrow}\n---\n{narrow_twice}"
+        ));
+    }
+    if comment_count(src) != comment_count(&once) {
+        return Err(format!("{name}: comments lost\n{once}"));
+    }
+    Ok(())
+}
+
+fn comment_count(src: &str) -> usize {
+    crate::comments::comments(src).len()
+}
+
+fn prism_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            prism_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "prism") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn conformance_files_keep_their_tree_and_are_a_fixed_point() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let mut files = Vec::new();
+    prism_files(&root, &mut files);
+    assert!(
+        !files.is_empty(),
+        "no conformance files under {}",
+        root.display()
+    );
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for f in &files {
+        let Ok(src) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        if crate::parse(&src).has_errors() {
+            continue;
+        }
+        checked += 1;
+        if let Err(e) = check_round_trip(&f.display().to_string(), &src) {
+            failures.push(e);
+        }
+    }
+    assert!(checked > 100, "only {checked} files parsed");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn spacing_around_confidence_operators() {
+    assert_eq!(
+        fmt("let a=1~>0.9\nlet b=a~+2~&&c~??d"),
+        "let a = 1 ~> 0.9\nlet b = a ~+ 2 ~&& c ~?? d\n"
+    );
+}

@@ -1,0 +1,139 @@
+//! Open documents: their text (kept in sync incrementally), line index and analysis.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
+
+use crate::analysis::Analysis;
+use crate::position::LineIndex;
+
+/// What an open document holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// A Prism program (possibly an annotated pattern).
+    Prism,
+    /// A YAML pattern (top-level `name` and `input` or `structure`).
+    YamlPattern,
+    /// Any other file (other YAML): ignored.
+    Other,
+}
+
+/// One open document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub uri: Uri,
+    pub text: String,
+    pub version: i32,
+    pub lines: LineIndex,
+    pub kind: DocKind,
+    /// The analysis of a Prism document (computed on each change).
+    pub analysis: Option<Arc<Analysis>>,
+}
+
+impl Document {
+    /// A document with its first text.
+    pub fn new(uri: Uri, language: &str, text: String, version: i32) -> Self {
+        let mut d = Document {
+            kind: kind_of(&uri, language, &text),
+            uri,
+            lines: LineIndex::new(&text),
+            text,
+            version,
+            analysis: None,
+        };
+        d.refresh();
+        d
+    }
+
+    /// Applies edits in order (a change without a range replaces the whole text). Ranges
+    /// outside the text are clamped, never trusted.
+    pub fn apply(&mut self, changes: Vec<TextDocumentContentChangeEvent>, version: i32) {
+        for c in changes {
+            match c.range {
+                None => self.text = c.text,
+                Some(r) => {
+                    let start = self.lines.offset(&self.text, r.start);
+                    let end = self.lines.offset(&self.text, r.end).max(start);
+                    self.text.replace_range(start..end, &c.text);
+                }
+            }
+            self.lines = LineIndex::new(&self.text);
+        }
+        self.version = version;
+        if self.kind != DocKind::Prism {
+            self.kind = kind_of(&self.uri, "", &self.text);
+        }
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        self.analysis = (self.kind == DocKind::Prism).then(|| Arc::new(Analysis::new(&self.text)));
+    }
+
+    /// The file path of a `file:` URI.
+    pub fn path(&self) -> Option<PathBuf> {
+        uri_path(&self.uri)
+    }
+}
+
+/// The local path of a `file:` URI.
+pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    if uri.scheme().as_str() != "file" {
+        return None;
+    }
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+/// A path for compiling: the real one, or a made-up one with the right extension.
+pub fn compile_path(uri: &Uri, kind: DocKind) -> PathBuf {
+    uri_path(uri).unwrap_or_else(|| {
+        PathBuf::from(match kind {
+            DocKind::Prism => "untitled.prism",
+            _ => "untitled.yaml",
+        })
+    })
+}
+
+fn kind_of(uri: &Uri, language: &str, text: &str) -> DocKind {
+    let path = uri.path().as_str().to_ascii_lowercase();
+    if language == "prism" || path.ends_with(".prism") {
+        DocKind::Prism
+    } else if (language == "yaml" || path.ends_with(".yaml") || path.ends_with(".yml"))
+        && is_yaml_pattern(text)
+    {
+        DocKind::YamlPattern
+    } else {
+        DocKind::Other
+    }
+}
+
+/// Does this YAML text look like a pattern: top-level `name:` and `input:` or `structure:`?
+pub fn is_yaml_pattern(text: &str) -> bool {
+    let mut name = false;
+    let mut body = false;
+    for line in text.lines() {
+        let key = line.split(':').next().unwrap_or("");
+        if line.starts_with(' ') || line.starts_with('\t') || !line.contains(':') {
+            continue;
+        }
+        match key.trim_matches(|c| c == '"' || c == '\'') {
+            "name" => name = true,
+            "input" | "structure" => body = true,
+            _ => {}
+        }
+    }
+    name && body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_patterns_are_told_apart() {
+        assert!(is_yaml_pattern("name: x\ninput:\n  a: string\n"));
+        assert!(is_yaml_pattern("name: x\nstructure:\n  roles: []\n"));
+        assert!(!is_yaml_pattern("name: x\non: push\njobs:\n  input: 1\n"));
+    }
+}
