@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 runtime error, 2 compile error (or bad usage).
 
 mod commands;
+mod format;
 mod report;
 
 use std::process::ExitCode;
@@ -27,10 +28,15 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Report every diagnostic of the given files; exits non-zero on any error.
     Check(commands::check::CheckArgs),
+    /// Compile programs and patterns, report diagnostics (human, JSON or GitHub), emit plans.
+    Build(commands::build::BuildArgs),
     /// Format Prism files in place (`--check`: list the files that would change; `-`: stdin).
     Fmt(commands::fmt::FmtArgs),
     /// Run the language server over standard input and output.
     Lsp(commands::lsp::LspArgs),
+    /// Show, verify, install or issue license keys.
+    #[command(subcommand)]
+    License(commands::license::LicenseCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::License(cmd) => commands::license::run(cmd),
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
     }

@@ -76,7 +76,15 @@ mod tests {
                 "prism::license::versioning"
             ]
         );
-        assert!(diags.iter().all(|d| d.is_error() && d.primary_span() == Span::new(3, 9)));
-        assert!(diags[0].message.contains("scheduled_patterns"), "{}", diags[0].message);
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.is_error() && d.primary_span() == Span::new(3, 9))
+        );
+        assert!(
+            diags[0].message.contains("scheduled_patterns"),
+            "{}",
+            diags[0].message
+        );
     }
 }

@@ -270,7 +270,9 @@ impl InfixOp {
             InfixOp::Binary(ConfCoalesce) => 3,
             InfixOp::Logical(LogicalOp::And) | InfixOp::Binary(ConfAnd) => 4,
             InfixOp::Binary(Eq | NotEq | StrictEq | StrictNotEq | ConfEq | ConfNotEq) => 5,
-            InfixOp::Binary(Lt | LtEq | Gt | GtEq | ConfLt | ConfLtEq | ConfGtEq | Instanceof | In) => 6,
+            InfixOp::Binary(
+                Lt | LtEq | Gt | GtEq | ConfLt | ConfLtEq | ConfGtEq | Instanceof | In,
+            ) => 6,
             InfixOp::Binary(Add | Sub | ConfAdd | ConfSub) => 7,
             InfixOp::Binary(Mul | Div | Rem | ConfMul | ConfDiv) => 8,
             InfixOp::Binary(Pow) => 9,
@@ -301,14 +303,20 @@ impl InfixOp {
 }
 
 /// Arranges `first op1 e1 op2 e2 …` into a tree by precedence (operator precedence parsing).
-fn climb_from(first: Expr, rest: &mut std::iter::Peekable<std::vec::IntoIter<(InfixOp, Expr)>>, min: u8) -> Expr {
+fn climb_from(
+    first: Expr,
+    rest: &mut std::iter::Peekable<std::vec::IntoIter<(InfixOp, Expr)>>,
+    min: u8,
+) -> Expr {
     let mut lhs = first;
     while let Some(&(op, _)) = rest.peek() {
         let prec = op.precedence();
         if prec < min {
             break;
         }
-        let Some((op, mut rhs)) = rest.next() else { break };
+        let Some((op, mut rhs)) = rest.next() else {
+            break;
+        };
         while let Some(&(next, _)) = rest.peek() {
             let np = next.precedence();
             if np > prec || (np == prec && next.right_assoc()) {

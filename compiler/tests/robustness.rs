@@ -15,15 +15,68 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 const FRAGMENTS: &[&str] = &[
-    "(", ")", "{", "}", "[", "]", ",", ";", "\n", "~>", "<~", "~||>", "~??", "=>", "...", "\"",
-    "'", "```", "${", "/*", "*/", "//", "uncertain", "if", "high", "match", "_", "let", "=", "?",
-    ":", "function", "async", "await", "for", "in", "of", "import", "export", "default", "0.5",
-    "1e", ".", "?.", "~.", "|>", "**", "++", "try", "catch", "\\", "\u{1F600}", "\0",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ";",
+    "\n",
+    "~>",
+    "<~",
+    "~||>",
+    "~??",
+    "=>",
+    "...",
+    "\"",
+    "'",
+    "```",
+    "${",
+    "/*",
+    "*/",
+    "//",
+    "uncertain",
+    "if",
+    "high",
+    "match",
+    "_",
+    "let",
+    "=",
+    "?",
+    ":",
+    "function",
+    "async",
+    "await",
+    "for",
+    "in",
+    "of",
+    "import",
+    "export",
+    "default",
+    "0.5",
+    "1e",
+    ".",
+    "?.",
+    "~.",
+    "|>",
+    "**",
+    "++",
+    "try",
+    "catch",
+    "\\",
+    "\u{1F600}",
+    "\0",
 ];
 
 fn mutate(rng: &mut Rng, src: &str) -> String {
@@ -63,7 +116,9 @@ fn corpus() -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -99,7 +154,10 @@ fn mutated_programs_never_panic() {
         let base = &corpus[rng.below(corpus.len())];
         let src = mutate(&mut rng, base);
         let result = std::panic::catch_unwind(|| parse_all(&src));
-        assert!(result.is_ok(), "round {round}: the parser panicked on:\n{src}");
+        assert!(
+            result.is_ok(),
+            "round {round}: the parser panicked on:\n{src}"
+        );
     }
 }
 
@@ -121,5 +179,8 @@ fn deep_nesting_is_reported_not_crashed() {
         .stack_size(64 * 1024 * 1024)
         .spawn(move || prism_compiler::parse(&src).diagnostics.len());
     let joined = handle.map(|h| h.join());
-    assert!(matches!(joined, Ok(Ok(_))), "deep nesting crashed the parser");
+    assert!(
+        matches!(joined, Ok(Ok(_))),
+        "deep nesting crashed the parser"
+    );
 }

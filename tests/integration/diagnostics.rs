@@ -1,4 +1,4 @@
-//! Snapshots of what `prism check` prints for the programs in `tests/diagnostics/`: the
+//! Snapshots of what `prism check` prints for the programs and patterns in `tests/diagnostics/`: the
 //! rendered diagnostics a user sees (file, line, column, source line, label, help).
 
 use std::path::Path;
@@ -11,7 +11,9 @@ use crate::support::{files_with_ext, repo, run_prism};
 /// One trial per file in `tests/diagnostics/`.
 pub fn trials() -> Vec<Trial> {
     let root = repo().join("tests/diagnostics");
-    files_with_ext(&root, ".prism")
+    let mut files = files_with_ext(&root, ".prism");
+    files.extend(files_with_ext(&root, ".yaml"));
+    files
         .into_iter()
         .map(|path| {
             let stem = path

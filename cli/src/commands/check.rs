@@ -1,27 +1,37 @@
-//! `prism check`: report every diagnostic of the given files.
+//! `prism check`: report every diagnostic of the given files (programs and patterns).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use prism_compiler::SourceFile;
+use prism_compiler::pattern::CompileOptions;
+use prism_license::License;
 
+use super::compile::{collect_files, compile};
+use crate::format::{Format, diagnostic_github, diagnostic_json};
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
 /// Arguments of `prism check`.
 #[derive(Args)]
 pub struct CheckArgs {
-    /// Files to check.
+    /// Files and folders to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// Runs `prism check`.
 pub fn run(args: CheckArgs) -> ExitCode {
+    let options = CompileOptions::from_env();
+    let license = License::current();
+    license.warn_once(&mut std::io::stderr());
     let mut errors = 0usize;
     let mut warnings = 0usize;
-    for path in &args.files {
-        let text = match std::fs::read_to_string(path) {
+    let mut json = Vec::new();
+    for (_, path) in collect_files(&args.files) {
+        let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", path.display());
@@ -29,19 +39,29 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 continue;
             }
         };
-        let parsed = prism_compiler::parse(&text);
-        let file = SourceFile::new(path.display().to_string(), text.as_str());
-        print_diagnostics(&parsed.diagnostics, &file);
-        errors += parsed.diagnostics.iter().filter(|d| d.is_error()).count();
-        warnings += parsed.diagnostics.iter().filter(|d| !d.is_error()).count();
+        let c = compile(&path, &text, &options, license);
+        match args.format {
+            Format::Human => print_diagnostics(&c.diagnostics, &c.file),
+            Format::Github => {
+                for d in &c.diagnostics {
+                    println!("{}", diagnostic_github(d, &c.file));
+                }
+            }
+            Format::Json => json.extend(c.diagnostics.iter().map(|d| diagnostic_json(d, &c.file))),
+        }
+        errors += c.errors();
+        warnings += c.warnings();
+    }
+    if args.format == Format::Json {
+        println!("{}", serde_json::Value::Array(json));
+    } else if errors > 0 {
+        eprintln!("{errors} error(s), {warnings} warning(s)");
+    } else if warnings > 0 {
+        eprintln!("{warnings} warning(s)");
     }
     if errors > 0 {
-        eprintln!("{errors} error(s), {warnings} warning(s)");
         ExitCode::from(EXIT_COMPILE)
     } else {
-        if warnings > 0 {
-            eprintln!("{warnings} warning(s)");
-        }
         ExitCode::SUCCESS
     }
 }
