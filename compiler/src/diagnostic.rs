@@ -149,7 +149,7 @@ impl SourceFile {
     }
 
     fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(self.name.to_string(), self.text.to_string()).with_language("prism")
+        NamedSource::new(&*self.name, self.text.to_string()).with_language("prism")
     }
 }
 

@@ -113,6 +113,7 @@ pub enum ForHead {
 }
 
 /// Builds a `for` statement.
+#[allow(clippy::boxed_local)] // the grammar hands over a boxed head
 pub fn for_stmt(h: Box<ForHead>, body: Stmt, l: usize, r: usize) -> Stmt {
     let body = Box::new(body);
     let kind = match *h {
@@ -229,6 +230,7 @@ pub fn method(key: PropKey, params: Vec<Param>, body: Block, l: usize, r: usize)
 }
 
 /// Puts an element in front of an array pattern list.
+#[allow(clippy::type_complexity)]
 pub fn prepend(
     e: Option<PatElem>,
     mut rest: Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)>,
@@ -546,6 +548,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Builds an object pattern, checking that a rest element comes last.
+    #[allow(clippy::vec_box)] // boxed by the grammar to keep parser stack entries small
     pub fn object_pattern(&self, items: Vec<Box<ObjPatItem>>, l: usize, r: usize) -> Pattern {
         let mut props = Vec::new();
         let mut rest = None;

@@ -73,18 +73,15 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
             }
             Tok::LBrace => {
                 let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
-                let kind = if match_brace_pending && !at_expr {
+                let match_brace = match_brace_pending && !at_expr;
+                if match_brace {
                     match_brace_pending = false;
-                    Open::Object
-                } else if at_expr {
-                    Open::Object
-                } else if at_statement_start(prev, expression_mode)
-                    && is_destructuring(&raw, closers[i])
-                {
-                    Open::Object
-                } else {
-                    Open::Block
-                };
+                }
+                let object = match_brace
+                    || at_expr
+                    || (at_statement_start(prev, expression_mode)
+                        && is_destructuring(&raw, closers[i]));
+                let kind = if object { Open::Object } else { Open::Block };
                 stack.push(kind);
                 if kind == Open::Block {
                     Tok::BlockBrace

@@ -14,6 +14,7 @@ lalrpop_mod!(
     #[allow(
         clippy::all,
         clippy::pedantic,
+        clippy::unwrap_used,
         unused_parens,
         unused_imports,
         dead_code,

@@ -90,7 +90,11 @@ pub fn run(args: BuildArgs) -> ExitCode {
     let mut io_errors = 0usize;
     for (base, path) in &files {
         match std::fs::read_to_string(path) {
-            Ok(text) => results.push((base.clone(), path.clone(), compile(path, &text, &options, license))),
+            Ok(text) => results.push((
+                base.clone(),
+                path.clone(),
+                compile(path, &text, &options, license),
+            )),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", path.display());
                 io_errors += 1;
@@ -163,7 +167,10 @@ fn summary(
     warnings: usize,
     started: Instant,
 ) {
-    let programs = results.iter().filter(|(_, _, c)| c.kind == FileKind::Program).count();
+    let programs = results
+        .iter()
+        .filter(|(_, _, c)| c.kind == FileKind::Program)
+        .count();
     let mut line = format!(
         "checked {} file(s): {plans} plan(s), {programs} program(s); {errors} error(s), {warnings} warning(s)",
         results.len()
@@ -175,7 +182,13 @@ fn summary(
     eprintln!("{line}");
 }
 
-fn write_emitted(out: &Path, base: &Path, path: &Path, emit: Emit, text: &str) -> std::io::Result<()> {
+fn write_emitted(
+    out: &Path,
+    base: &Path,
+    path: &Path,
+    emit: Emit,
+    text: &str,
+) -> std::io::Result<()> {
     let rel = path.strip_prefix(base).unwrap_or(path);
     let stem = rel.with_extension("");
     let target = out.join(format!("{}.{}", stem.display(), emit.extension()));

@@ -57,10 +57,12 @@ pub struct PatternArgs {
 pub fn is_pattern(path: &Path, text: &str) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
         Some("yaml") | Some("yml") => true,
-        Some("prism") => prism_compiler::pattern::header::find_header(text).is_some_and(|(_, tags)| {
-            tags.iter()
-                .any(|t| matches!(t.name.as_str(), "name" | "agents" | "minAgents" | "input"))
-        }),
+        Some("prism") => {
+            prism_compiler::pattern::header::find_header(text).is_some_and(|(_, tags)| {
+                tags.iter()
+                    .any(|t| matches!(t.name.as_str(), "name" | "agents" | "minAgents" | "input"))
+            })
+        }
         _ => false,
     }
 }

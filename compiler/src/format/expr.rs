@@ -638,8 +638,12 @@ impl Formatter<'_> {
         span: Option<Span>,
         build: impl FnOnce(&mut Self) -> Doc,
     ) -> Elem {
-        let leading = span.map(|s| self.take_before(s.start)).unwrap_or_default();
+        let mut leading = span.map(|s| self.take_before(s.start)).unwrap_or_default();
         let doc = build(self);
+        // Comments inside the element that nothing inside took go before it.
+        if let Some(s) = span {
+            leading.extend(self.take_within(s));
+        }
         let trailing = span.map(|s| self.take_trailing(s.end)).unwrap_or_default();
         Elem {
             leading,

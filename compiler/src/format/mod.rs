@@ -145,6 +145,10 @@ impl<'a> Formatter<'a> {
             if self.used[i] || !gap.chars().all(|ch| matches!(ch, ' ' | '\t' | ',' | ';')) {
                 break;
             }
+            // A block comment with code after it on the line belongs to that code.
+            if c.kind == CommentKind::Block && !self.newline_after(&c) && !self.closer_after(&c) {
+                break;
+            }
             out.push(c);
             self.mark_used(i);
             pos = c.span.end as usize;
@@ -164,6 +168,14 @@ impl<'a> Formatter<'a> {
                 .chars()
                 .find(|ch| !matches!(ch, ' ' | '\t'))
                 .is_none_or(|ch| ch == '\n' || ch == '\r')
+    }
+
+    /// Is the comment followed, on its line, by a closing bracket or separator?
+    fn closer_after(&self, c: &Comment) -> bool {
+        let rest = self.src.get(c.span.end as usize..).unwrap_or("");
+        rest.chars()
+            .find(|ch| !matches!(ch, ' ' | '\t'))
+            .is_some_and(|ch| matches!(ch, ')' | ']' | '}' | ',' | ';'))
     }
 
     /// Does the source hold a blank line between two offsets?
@@ -221,6 +233,19 @@ fn first_char(d: &Doc) -> Option<char> {
         Doc::Group { doc, .. } | Doc::Indent(doc) => first_char(doc),
         Doc::IfBreak(_, flat) => first_char(flat),
         _ => None,
+    }
+}
+
+/// Does the document hold a line break that is always printed?
+fn has_hard_line(d: &Doc) -> bool {
+    match d {
+        Doc::HardLine | Doc::BreakParent => true,
+        Doc::Text(s) => s.contains('\n'),
+        Doc::Concat(parts) => parts.iter().any(has_hard_line),
+        Doc::Group { doc, broken } => *broken || has_hard_line(doc),
+        Doc::Indent(doc) | Doc::Hug(doc) => has_hard_line(doc),
+        Doc::IfBreak(a, b) => has_hard_line(a) || has_hard_line(b),
+        _ => false,
     }
 }
 

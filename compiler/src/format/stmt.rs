@@ -376,11 +376,50 @@ impl Formatter<'_> {
         for (name, block) in list {
             let leading: Vec<Comment> = self.take_before(block.span.start);
             lines.comments(self, &leading);
-            let d = concat(vec![text(format!("{name} ")), self.block(block)]);
+            let body = self.branch_body(block);
+            let d = concat(vec![text(format!("{name} ")), body]);
             lines.item(self, block.span, d, false, "");
         }
         braced(lines)
     }
+}
+
+impl Formatter<'_> {
+    /// A branch block: `{ stmt }` on one line when it holds one short simple statement and no
+    /// comment, else a block.
+    fn branch_body(&mut self, b: &Block) -> Doc {
+        let has_comment = self
+            .comments
+            .iter()
+            .any(|c| c.span.start >= b.span.start && c.span.start < b.span.end);
+        if let [s] = b.stmts.as_slice()
+            && !has_comment
+            && needs_semicolon(s)
+            && !matches!(s.kind, StmtKind::If { .. } | StmtKind::While { .. } | StmtKind::For { .. } | StmtKind::ForIn { .. } | StmtKind::DoWhile { .. })
+        {
+            let d = self.stmt(s);
+            if !super::has_hard_line(&d) {
+                return group(concat(vec![
+                    text("{"),
+                    indent(concat(vec![Doc::Line, d])),
+                    Doc::Line,
+                    text("}"),
+                ]));
+            }
+            return braced_doc(d);
+        }
+        self.block(b)
+    }
+}
+
+/// A block holding one statement's document.
+fn braced_doc(d: Doc) -> Doc {
+    broken_group(concat(vec![
+        text("{"),
+        indent(concat(vec![Doc::HardLine, d])),
+        Doc::HardLine,
+        text("}"),
+    ]))
 }
 
 /// `{`, the lines indented, `}`; `{}` when empty.

@@ -135,3 +135,108 @@ fn spacing_around_confidence_operators() {
         "let a = 1 ~> 0.9\nlet b = a ~+ 2 ~&& c ~?? d\n"
     );
 }
+
+fn testdata(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/format/testdata")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn snapshot_comments_and_layout() {
+    let src = testdata("comments.prism");
+    if let Err(e) = check_round_trip("comments.prism", &src) {
+        panic!("{e}");
+    }
+    insta::assert_snapshot!("comments", fmt(&src));
+}
+
+#[test]
+fn snapshot_real_programs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (name, rel) in [
+        ("confidence_tour", "examples/confidence_tour.prism"),
+        (
+            "uncertainty_router",
+            "examples/patterns/uncertainty-router.prism",
+        ),
+    ] {
+        let Ok(src) = std::fs::read_to_string(root.join(rel)) else {
+            continue;
+        };
+        if let Err(e) = check_round_trip(rel, &src) {
+            panic!("{e}");
+        }
+        insta::assert_snapshot!(name, fmt(&src));
+    }
+}
+
+/// Each case must keep its tree and be a fixed point; the expected text is checked too.
+#[test]
+fn tricky_layouts_keep_their_meaning() {
+    let cases: &[(&str, &str)] = &[
+        ("return;\n(x)", "return\nx\n"),
+        ("f()\n;(g || h)()\nlet q = 1\n;[q].map(print)", "f();\n(g || h)()\nlet q = 1;\n[q].map(print)\n"),
+        ("let f = x => ({a: 1})", "let f = x => ({ a: 1 })\n"),
+        (
+            "let n = - -x\nlet m = ~ -x\nlet k = -(-2) ** 2",
+            "let n = - -x\nlet m = ~ -x\nlet k = - -2 ** 2\n",
+        ),
+        ("[a, b] ~> 0.7 = pair", "[a, b] ~> 0.7 = pair\n"),
+        (
+            "{a: a = 1, b: c ~> 0.5} = o",
+            "{ a: a = 1, b: c ~> 0.5 } = o\n",
+        ),
+        (
+            "uncertain while (c) { high { go() } default { break } }",
+            "uncertain while (c) {\n  high { go() }\n  default { break }\n}\n",
+        ),
+        (
+            "for x, i in xs { print(x) }",
+            "for x, i in xs {\n  print(x)\n}\n",
+        ),
+        (
+            "for (const x of xs) print(x)",
+            "for (const x of xs) print(x)\n",
+        ),
+        (
+            "if x > 1 { a() } else if y { b() } else c()",
+            "if (x > 1) {\n  a()\n} else if (y) {\n  b()\n} else c()\n",
+        ),
+        (
+            "let v = (a ~> 0.5) ~> 0.6\nlet w = (a ~~ b) ~> 0.2",
+            "let v = (a ~> 0.5) ~> 0.6\nlet w = (a ~~ b) ~> 0.2\n",
+        ),
+        ("let h = [1, , 3, ,]", "let h = [1, , 3, ,]\n"),
+        (
+            "print(match [1, 2] { [a, b] => a, _ => 0 })",
+            "print(match ([1, 2]) {\n  [a, b] => a,\n  _ => 0,\n})\n",
+        ),
+        ("x = a |> f(_, 1) ~|> g", "x = a |> f(_, 1) ~|> g\n"),
+        (
+            "let s = 1 ~||> 2 ~@> 3 ~?? 4 ~|| 5",
+            "let s = 1 ~||> 2 ~@> (3 ~?? 4) ~|| 5\n",
+        ),
+    ];
+    for (src, want) in cases {
+        if let Err(e) = check_round_trip(src, src) {
+            panic!("{e}");
+        }
+        assert_eq!(&fmt(src), want, "formatting {src:?}");
+    }
+}
+
+#[test]
+fn files_with_syntax_errors_are_refused() {
+    let err = format("let = 1\nprint((").expect_err("refused");
+    assert!(err.len() >= 2, "{err:?}");
+}
+
+#[test]
+fn long_lines_break_at_the_width() {
+    let src = "let total = firstValue ~+ secondValue ~+ thirdValue ~+ fourthValue ~+ fifthValue ~+ sixthValue ~+ seventhValue\n";
+    let out = fmt(src);
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    assert!(out.lines().count() > 2, "{out}");
+}

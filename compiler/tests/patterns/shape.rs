@@ -296,6 +296,7 @@ fn check_steps(seg: &str, plan: &Value) -> Option<String> {
     None
 }
 
+#[allow(clippy::cmp_owned)] // compares the JSON text of numbers
 fn check_roles(seg: &str, plan: &Value) -> Option<String> {
     for part in seg.strip_prefix("roles ")?.split(", ") {
         let (role, count) = part.split_once('×')?;

@@ -96,11 +96,7 @@ pub fn switch(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
         return Ok(Done::default());
     };
     let scope = frame.scope();
-    let text = if value.starts_with('$') {
-        value.clone()
-    } else {
-        value.clone()
-    };
+    let text = value.clone();
     let v = eval(&text, &scope, &[]).map_err(expr_fail(node))?;
     let mut chosen = None;
     for (label, cond) in cases.iter().filter(|(l, _)| l != "default") {

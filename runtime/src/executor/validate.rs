@@ -42,7 +42,7 @@ pub fn record_literal(v: &Json) -> Rec {
 }
 
 enum Failure {
-    Failure(String),
+    Unmet(String),
     Invalid(String),
     Timeout(String),
 }
@@ -119,7 +119,7 @@ pub async fn validate(
             return Ok(accept(run, frame, &step, rec, attempts, "live"));
         };
         let (policy, reason) = match failure {
-            Failure::Failure(r) => (policy_of("onFailure"), r),
+            Failure::Unmet(r) => (policy_of("onFailure"), r),
             Failure::Invalid(r) => (policy_of("onInvalid"), r),
             Failure::Timeout(r) => (policy_of("onTimeout"), r),
         };
@@ -195,14 +195,14 @@ fn check(
         }
     }
     if rec.fields.get("reached") == Some(&Json::Bool(false)) {
-        return Ok(Some(Failure::Failure(
+        return Ok(Some(Failure::Unmet(
             "the aggregation was not reached".into(),
         )));
     }
     if let Some(min) = config.get("minConfidence").and_then(Json::as_f64)
         && rec.confidence < min
     {
-        return Ok(Some(Failure::Failure(format!(
+        return Ok(Some(Failure::Unmet(format!(
             "confidence {:.3} is below minConfidence {min}",
             rec.confidence
         ))));
@@ -240,7 +240,7 @@ fn check(
                     run.st().phase_rec.insert(step.clone(), rec.clone());
                 }
                 _ => {
-                    return Ok(Some(Failure::Failure(format!(
+                    return Ok(Some(Failure::Unmet(format!(
                         "$custom condition `{cond}` holds"
                     ))));
                 }
