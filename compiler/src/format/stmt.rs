@@ -395,7 +395,14 @@ impl Formatter<'_> {
         if let [s] = b.stmts.as_slice()
             && !has_comment
             && needs_semicolon(s)
-            && !matches!(s.kind, StmtKind::If { .. } | StmtKind::While { .. } | StmtKind::For { .. } | StmtKind::ForIn { .. } | StmtKind::DoWhile { .. })
+            && !matches!(
+                s.kind,
+                StmtKind::If { .. }
+                    | StmtKind::While { .. }
+                    | StmtKind::For { .. }
+                    | StmtKind::ForIn { .. }
+                    | StmtKind::DoWhile { .. }
+            )
         {
             let d = self.stmt(s);
             if !super::has_hard_line(&d) {

@@ -177,7 +177,10 @@ fn snapshot_real_programs() {
 fn tricky_layouts_keep_their_meaning() {
     let cases: &[(&str, &str)] = &[
         ("return;\n(x)", "return\nx\n"),
-        ("f()\n;(g || h)()\nlet q = 1\n;[q].map(print)", "f();\n(g || h)()\nlet q = 1;\n[q].map(print)\n"),
+        (
+            "f()\n;(g || h)()\nlet q = 1\n;[q].map(print)",
+            "f();\n(g || h)()\nlet q = 1;\n[q].map(print)\n",
+        ),
         ("let f = x => ({a: 1})", "let f = x => ({ a: 1 })\n"),
         (
             "let n = - -x\nlet m = ~ -x\nlet k = -(-2) ** 2",

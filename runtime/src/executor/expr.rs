@@ -53,8 +53,11 @@ impl Rec {
 /// The names visible to references.
 pub type Scope = HashMap<String, Bound>;
 
-/// A number as JSON (NaN → 0).
+/// A number as JSON: integral values as integers, NaN and infinities as 0.
 pub fn json_num(x: f64) -> Json {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 {
+        return Json::from(x as i64);
+    }
     serde_json::Number::from_f64(x).map_or(Json::from(0), Json::Number)
 }
 

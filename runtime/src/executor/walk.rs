@@ -89,6 +89,11 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
             Err(Stop::Cancelled)
         }
     };
+    // A walk that ended because its calls were cancelled was cancelled, whatever it says.
+    let outcome = match outcome {
+        Err(Stop::Failed(_)) | Ok(()) if user_cancel.is_cancelled() => Err(Stop::Cancelled),
+        other => other,
+    };
     agents.shutdown().await;
     finish(&run, started_ms, input, outcome)
 }
