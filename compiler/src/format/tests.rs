@@ -213,13 +213,13 @@ fn tricky_layouts_keep_their_meaning() {
         ),
         ("let h = [1, , 3, ,]", "let h = [1, , 3, ,]\n"),
         (
-            "print(match [1, 2] { [a, b] => a, _ => 0 })",
+            "print(match ([1, 2]) { [a, b] => a, _ => 0 })",
             "print(match ([1, 2]) {\n  [a, b] => a,\n  _ => 0,\n})\n",
         ),
         ("x = a |> f(_, 1) ~|> g", "x = a |> f(_, 1) ~|> g\n"),
         (
-            "let s = 1 ~||> 2 ~@> 3 ~?? 4 ~|| 5",
-            "let s = 1 ~||> 2 ~@> (3 ~?? 4) ~|| 5\n",
+            "let s = 1 ~||> 2 ~@> (3 ~?? 4) ~|| 5",
+            "let s = 1 ~||> 2 ~@> 3 ~?? 4 ~|| 5\n",
         ),
     ];
     for (src, want) in cases {
