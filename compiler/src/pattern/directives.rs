@@ -145,18 +145,28 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
     if let Some(tz) = map.get("timezone") {
         match tz.as_str() {
             Some(name) if is_timezone(name) => {}
-            _ => diags.push(invalid(format!("unknown timezone {tz}"), span)),
+            _ => diags.push(
+                invalid(format!("unknown timezone {tz}"), span)
+                    .with_help("use an IANA time zone name such as `UTC` or `Europe/Berlin`"),
+            ),
         }
     }
-    for key in ["start", "end"] {
-        if let Some(t) = map.get(key)
-            && !t.as_str().is_some_and(is_rfc3339)
-        {
-            diags.push(invalid(
-                format!("`{key}` must be an RFC 3339 time, found {t}"),
-                span,
-            ));
+    let mut times = [None, None];
+    for (slot, key) in times.iter_mut().zip(["start", "end"]) {
+        if let Some(t) = map.get(key) {
+            *slot = t.as_str().and_then(parse_rfc3339);
+            if slot.is_none() {
+                diags.push(invalid(
+                    format!("`{key}` must be an RFC 3339 time, found {t}"),
+                    span,
+                ));
+            }
         }
+    }
+    if let [Some(start), Some(end)] = times
+        && end <= start
+    {
+        diags.push(invalid("`end` must be later than `start`", span));
     }
     if let Some(n) = map.get("maxRuns")
         && n.as_u64().is_none_or(|n| n < 1)
@@ -352,175 +362,127 @@ fn duration_ms(s: &str) -> Option<u64> {
     n.checked_mul(factor)
 }
 
-/// Checks a cron expression: 5 fields (6 with leading seconds), lists, ranges, steps, month
-/// and day names, or one of `@hourly @daily @weekly @monthly @yearly`.
-pub fn check_cron(expr: &str) -> Result<(), String> {
+/// Parses a cron expression the way `prism serve` evaluates it: 5 fields (6 with leading
+/// seconds), lists, ranges, steps, month and day names, `@hourly @daily @weekly @monthly
+/// @yearly` (and `@annually`, `@midnight`). Croner's extensions (`L`, `W`, `#`, `+`) are
+/// accepted too. The error is the `<why>` of `Invalid cron expression: X (<why>)`.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    use croner::parser::{CronParser, Seconds, Year};
     let expr = expr.trim();
+    let expr = if expr.eq_ignore_ascii_case("@midnight") {
+        "@daily"
+    } else {
+        expr
+    };
     if let Some(m) = expr.strip_prefix('@') {
-        return match m {
-            "hourly" | "daily" | "weekly" | "monthly" | "yearly" | "annually" | "midnight" => {
-                Ok(())
-            }
-            _ => Err(format!("unknown macro @{m}")),
-        };
+        const MACROS: &[&str] = &["hourly", "daily", "weekly", "monthly", "yearly", "annually"];
+        if !MACROS.iter().any(|k| k.eq_ignore_ascii_case(m)) {
+            return Err(format!(
+                "unknown macro @{m}; use @hourly, @daily, @weekly, @monthly or @yearly"
+            ));
+        }
+    } else {
+        let n = expr.split_whitespace().count();
+        if n != 5 && n != 6 {
+            return Err(format!("expected 5 fields (or 6 with seconds), found {n}"));
+        }
     }
+    let parser = CronParser::builder()
+        .seconds(Seconds::Optional)
+        .year(Year::Disallowed)
+        .build();
+    let cron = parser.parse(expr).map_err(|e| {
+        let why = cron_error_text(e);
+        match bad_cron_field(&parser, expr) {
+            Some((name, field)) => format!("{name} `{field}`: {why}"),
+            None => why,
+        }
+    })?;
+    // Impossible dates (`0 0 31 2 *`) parse but never fire.
+    let reference = chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0);
+    if let Some(t) = reference
+        && cron.find_next_occurrence(&t, false).is_err()
+    {
+        return Err("it matches no date".to_string());
+    }
+    Ok(cron)
+}
+
+fn cron_error_text(e: croner::errors::CronError) -> String {
+    use croner::errors::CronError;
+    let text = match e {
+        CronError::EmptyPattern => "empty expression".to_string(),
+        CronError::InvalidPattern(m)
+        | CronError::IllegalCharacters(m)
+        | CronError::ComponentError(m) => m,
+        other => other.to_string(),
+    };
+    let text = text
+        .trim_end_matches('.')
+        .replace("CronPattern contains", "contains");
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or(text.clone(), |c| c.to_lowercase().chain(chars).collect())
+}
+
+/// The first field that is invalid on its own (every other field `*`), with its name.
+fn bad_cron_field<'e>(
+    parser: &croner::parser::CronParser,
+    expr: &'e str,
+) -> Option<(&'static str, &'e str)> {
+    const FIVE: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+    const SIX: [&str; 6] = [
+        "second",
+        "minute",
+        "hour",
+        "day of month",
+        "month",
+        "day of week",
+    ];
     let fields: Vec<&str> = expr.split_whitespace().collect();
-    const MONTHS: &[&str] = &[
-        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-    ];
-    const DAYS: &[&str] = &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-    let specs: Vec<(&str, u32, u32, &[&str], u32)> = vec![
-        ("minute", 0, 59, &[], 0),
-        ("hour", 0, 23, &[], 0),
-        ("day of month", 1, 31, &[], 0),
-        ("month", 1, 12, MONTHS, 1),
-        ("day of week", 0, 7, DAYS, 0),
-    ];
-    let (fields, specs) = match fields.len() {
-        5 => (fields, specs),
-        6 => {
-            let mut s = vec![("second", 0, 59, &[][..], 0)];
-            s.extend(specs);
-            (fields, s)
-        }
-        n => return Err(format!("expected 5 fields (or 6 with seconds), found {n}")),
+    let names: &[&str] = match fields.len() {
+        5 => &FIVE,
+        6 => &SIX,
+        _ => return None,
     };
-    for (field, (what, lo, hi, names, base)) in fields.iter().zip(specs) {
-        for item in field.split(',') {
-            check_cron_item(item, lo, hi, names, base)
-                .map_err(|e| format!("{what} `{field}`: {e}"))?;
-        }
-    }
-    Ok(())
+    (0..fields.len()).find_map(|i| {
+        let alone: Vec<&str> = (0..fields.len())
+            .map(|j| if i == j { fields[i] } else { "*" })
+            .collect();
+        parser
+            .parse(&alone.join(" "))
+            .is_err()
+            .then(|| (names[i], fields[i]))
+    })
 }
 
-fn check_cron_item(item: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<(), String> {
-    let (range, step) = match item.split_once('/') {
-        Some((r, s)) => (r, Some(s)),
-        None => (item, None),
-    };
-    if let Some(s) = step {
-        match s.parse::<u32>() {
-            Ok(n) if n >= 1 && n <= hi => {}
-            _ => return Err(format!("bad step `{s}`")),
-        }
-    }
-    if range == "*" || range == "?" {
-        return Ok(());
-    }
-    let value = |t: &str| -> Result<u32, String> {
-        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(t)) {
-            return Ok(i as u32 + base);
-        }
-        match t.parse::<u32>() {
-            Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-            Ok(v) => Err(format!("{v} is outside {lo}-{hi}")),
-            Err(_) => Err(format!("`{t}` is not a number")),
-        }
-    };
-    match range.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (value(a)?, value(b)?);
-            if a > b {
-                return Err(format!("range {a}-{b} runs backwards"));
-            }
-        }
-        None => {
-            value(range)?;
-        }
-    }
-    Ok(())
+/// Checks a cron expression (see [`parse_cron`]).
+pub fn check_cron(expr: &str) -> Result<(), String> {
+    parse_cron(expr).map(|_| ())
 }
 
-/// IANA zone names: `UTC`, `GMT`, `Etc/…` and `Area/Location` with a known area. (We keep no
-/// copy of the tz database; the runtime rejects a zone it cannot load.)
+/// The IANA time zone of that name (`Europe/Berlin`, `UTC`, `Etc/GMT+2`, …), from the tz
+/// database compiled into `chrono-tz`.
+pub fn parse_timezone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok()
+}
+
+/// IANA zone names known to the tz database (see [`parse_timezone`]).
 pub fn is_timezone(name: &str) -> bool {
-    const AREAS: &[&str] = &[
-        "Africa",
-        "America",
-        "Antarctica",
-        "Arctic",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-        "Etc",
-        "US",
-        "Canada",
-        "Brazil",
-        "Chile",
-        "Mexico",
-    ];
-    if matches!(name, "UTC" | "GMT" | "Z" | "Zulu" | "Universal") {
-        return true;
-    }
-    let Some((area, rest)) = name.split_once('/') else {
-        return false;
-    };
-    AREAS.contains(&area)
-        && !rest.is_empty()
-        && rest.split('/').all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
-        })
+    parse_timezone(name).is_some()
+}
+
+/// An RFC 3339 time (`2024-01-31T12:00:00Z`, optional fraction, `±HH:MM` offset) as UTC.
+pub fn parse_rfc3339(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// `2024-01-31T12:00:00Z`, with optional fraction and `±HH:MM` offset.
 pub fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        b.get(r.clone())
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-    };
-    let num =
-        |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok()).unwrap_or(99);
-    if b.len() < 20
-        || !digits(0..4)
-        || b[4] != b'-'
-        || !digits(5..7)
-        || b[7] != b'-'
-        || !digits(8..10)
-    {
-        return false;
-    }
-    if !matches!(b[10], b'T' | b't' | b' ')
-        || !digits(11..13)
-        || b[13] != b':'
-        || !digits(14..16)
-        || b[16] != b':'
-        || !digits(17..19)
-    {
-        return false;
-    }
-    if !(1..=12).contains(&num(5..7))
-        || !(1..=31).contains(&num(8..10))
-        || num(11..13) > 23
-        || num(14..16) > 59
-        || num(17..19) > 60
-    {
-        return false;
-    }
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    match b.get(i) {
-        Some(b'Z' | b'z') => i + 1 == b.len(),
-        Some(b'+' | b'-') => {
-            i + 6 == b.len() && digits(i + 1..i + 3) && b[i + 3] == b':' && digits(i + 4..i + 6)
-        }
-        _ => false,
-    }
+    parse_rfc3339(s).is_some()
 }
 
 #[cfg(test)]
@@ -536,13 +498,71 @@ mod tests {
 
     #[test]
     fn cron_expressions() {
-        assert!(check_cron("0 2 * * *").is_ok());
-        assert!(check_cron("*/15 9-17 * JAN-MAR mon-fri").is_ok());
-        assert!(check_cron("0 0 2 * * *").is_ok());
-        assert!(check_cron("@daily").is_ok());
-        assert!(check_cron("61 * * * *").is_err());
-        assert!(check_cron("* * *").is_err());
-        assert!(check_cron("5-1 * * * *").is_err());
+        for ok in [
+            "0 2 * * *",
+            "*/15 9-17 * JAN-MAR mon-fri",
+            "0 0 2 * * *",
+            "*/10 * * * * *",
+            "0 9 * * 1,3,5",
+            "0 0 1-7 * SUN",
+            "@hourly",
+            "@daily",
+            "@weekly",
+            "@monthly",
+            "@yearly",
+            "@midnight",
+        ] {
+            assert!(check_cron(ok).is_ok(), "{ok}: {:?}", check_cron(ok));
+        }
+        for bad in [
+            "61 * * * *",
+            "* * *",
+            "* * * * * * *",
+            "5-1 * * * *",
+            "0 25 * * *",
+            "0 0 * FOO *",
+            "*/0 * * * *",
+            "@fortnightly",
+            "",
+        ] {
+            assert!(check_cron(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn cron_errors_say_why() {
+        let why = |e: &str| check_cron(e).expect_err("invalid");
+        assert_eq!(
+            why("* * *"),
+            "expected 5 fields (or 6 with seconds), found 3"
+        );
+        assert!(why("@fortnightly").starts_with("unknown macro @fortnightly"));
+        assert_eq!(why("61 * * * *"), "minute `61`: number out of bounds");
+        assert_eq!(
+            why("0 0 * * * 5-1"),
+            "day of week `5-1`: range out of bounds"
+        );
+        assert_eq!(
+            why("0 0 * FOO *"),
+            "month `FOO`: contains illegal character 'F' in part 'FOO'"
+        );
+        assert_eq!(why("*/0 * * * *"), "minute `*/0`: step cannot be zero");
+        assert_eq!(why("0 0 31 2 *"), "it matches no date");
+    }
+
+    #[test]
+    fn timezones_come_from_the_tz_database() {
+        for tz in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+2",
+        ] {
+            assert!(is_timezone(tz), "{tz}");
+        }
+        for tz in ["Mars/Base", "Europe/Berlinn", "CEST-ish", ""] {
+            assert!(!is_timezone(tz), "{tz}");
+        }
     }
 
     #[test]
@@ -587,6 +607,33 @@ mod tests {
                 json!({"cron": "@hourly", "start": "2024-01-01T00:00:00Z"})
             )
             .is_empty()
+        );
+        assert_eq!(
+            errors(
+                DirectiveKind::Schedule,
+                json!({"interval": "1s", "start": "2024-01-02T00:00:00Z", "end": "2024-01-01T00:00:00+01:00"})
+            ),
+            vec!["`end` must be later than `start`"]
+        );
+        assert_eq!(
+            errors(
+                DirectiveKind::Schedule,
+                json!({"interval": "1s", "end": "tomorrow"})
+            ),
+            vec!["`end` must be an RFC 3339 time, found \"tomorrow\""]
+        );
+        assert_eq!(
+            errors(
+                DirectiveKind::Schedule,
+                json!({"interval": "1s", "timezone": "Europe/Berlinn"})
+            ),
+            vec!["unknown timezone \"Europe/Berlinn\""]
+        );
+        assert_eq!(
+            errors(DirectiveKind::Schedule, json!({"cron": "0 2 * * * * *"})),
+            vec![
+                "Invalid cron expression: 0 2 * * * * * (expected 5 fields (or 6 with seconds), found 7)"
+            ]
         );
     }
 
