@@ -313,7 +313,9 @@ fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option
         Some(
             Ident(_) | Number(_) | Str(_) | Template(_) | True | False | Null | Undefined | LBrace,
         ) => true,
-        Some(LParen) => closers[i + 1]
+        // `match (x) {` and `match [a, b] {`; `match(x)` and `match[0]` alone are a call and
+        // an index of a variable named `match`.
+        Some(LParen | LBracket) => closers[i + 1]
             .and_then(|c| raw.get(c + 1))
             .is_some_and(|t| matches!(t.1, LBrace)),
         _ => false,
@@ -351,6 +353,19 @@ mod tests {
             laid_out("a\n[1]"),
             vec![ident("a"), LBracket, Number(1.0), RBracket, Newline]
         );
+    }
+
+    #[test]
+    fn match_starts_an_expression_only_before_a_subject_and_its_block() {
+        use Tok::*;
+        let toks = laid_out("match [1, 2] { [a, b] => a, _ => 0 }");
+        assert_eq!(toks[0], Match);
+        let toks = laid_out("match (x) { _ => 0 }");
+        assert_eq!(toks[0], Match);
+        // A variable named `match`, indexed or called.
+        assert_eq!(laid_out("match[0]")[0], ident("match"));
+        assert_eq!(laid_out("match(1)")[0], ident("match"));
+        assert_eq!(laid_out("a.match")[2], ident("match"));
     }
 
     #[test]

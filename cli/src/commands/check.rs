@@ -7,7 +7,7 @@ use clap::Args;
 use prism_compiler::pattern::CompileOptions;
 use prism_license::License;
 
-use super::compile::{collect_files, compile};
+use super::compile::{collect_files, compile, is_yaml, strict_warnings};
 use crate::format::{Format, diagnostic_github, diagnostic_json};
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
@@ -20,6 +20,10 @@ pub struct CheckArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also warn about names declared implicitly by assignment (`x = 1` without `let`), which
+    /// the newest reference implementation rejects.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs `prism check`.
@@ -39,7 +43,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 continue;
             }
         };
-        let c = compile(&path, &text, &options, license);
+        let mut c = compile(&path, &text, &options, license);
+        if args.strict && !is_yaml(&path) {
+            c.diagnostics.extend(strict_warnings(&text));
+            c.diagnostics.sort_by_key(|d| d.primary_span().start);
+        }
         match args.format {
             Format::Human => print_diagnostics(&c.diagnostics, &c.file),
             Format::Github => {

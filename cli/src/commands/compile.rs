@@ -79,7 +79,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
     let file = SourceFile::new(path.display().to_string(), text);
     let kind = kind_of(path, text);
     let (mut diagnostics, plan) = match kind {
-        FileKind::Program => (prism_compiler::parse(text).diagnostics, None),
+        FileKind::Program => (prism_lsp::analysis::Analysis::new(text).diagnostics(), None),
         FileKind::Pattern => {
             let out = compile_file_with(path, text, options);
             let mut diags = out.diagnostics;
@@ -103,6 +103,11 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
         diagnostics,
         plan,
     }
+}
+
+/// The `--strict` warnings of a program: names declared by a plain assignment.
+pub fn strict_warnings(text: &str) -> Vec<Diagnostic> {
+    prism_lsp::analysis::Analysis::new(text).implicit_declarations()
 }
 
 /// The files named on the command line: files as given, directories searched for `.prism`,

@@ -131,6 +131,8 @@ pub mod codes {
     pub const ARITY: &str = "prism::lint::arity";
     /// A variable that is never read.
     pub const UNUSED: &str = "prism::lint::unused";
+    /// `x = 1` to a name nothing declared (reported by `prism check --strict` only).
+    pub const IMPLICIT: &str = "prism::lint::implicit-declaration";
 }
 
 impl Analysis {
@@ -159,6 +161,28 @@ impl Analysis {
         all.extend(self.lints.iter().cloned());
         all.sort_by_key(|d| d.primary_span().start);
         all
+    }
+
+    /// `--strict`: a warning for each name declared by a plain assignment (`x = 1` where no
+    /// `let`, `const`, parameter or import declares `x`). Prism accepts these, as the earlier
+    /// reference releases and real patterns do; the newest reference rejects them.
+    pub fn implicit_declarations(&self) -> Vec<Diagnostic> {
+        self.symbols
+            .iter()
+            .filter(|s| s.kind == SymbolKind::Implicit)
+            .map(|s| {
+                Diagnostic::warning(
+                    codes::IMPLICIT,
+                    format!("`{}` is declared implicitly by this assignment", s.name),
+                    s.span,
+                )
+                .with_label("first assigned here without `let`")
+                .with_help(format!(
+                    "write `let {} = …` (the newest reference rejects undeclared assignment)",
+                    s.name
+                ))
+            })
+            .collect()
     }
 
     /// The occurrence of a name at a byte offset (the cursor may sit right after the name).

@@ -87,3 +87,26 @@ fn names_survive_an_unrecoverable_error_at_the_end() {
     assert_eq!(ids.len(), 1, "{:?}", a.symbols);
     assert_eq!(a.symbols[ids[0]].keys.len(), 2);
 }
+
+#[test]
+fn strict_reports_each_implicit_declaration_once() {
+    let a = Analysis::new(
+        "let a = 1\na = 2\nresults = [a]\nif (true) { total = 1 } else { total = 2 }\nfunction f(p) { p = 3; inner = p; return inner }\nprint(results, total, f(1))\n",
+    );
+    let names: Vec<String> = a
+        .implicit_declarations()
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, codes::IMPLICIT);
+            d.message.clone()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "`results` is declared implicitly by this assignment",
+            "`total` is declared implicitly by this assignment",
+            "`inner` is declared implicitly by this assignment",
+        ]
+    );
+}
