@@ -626,6 +626,23 @@ async fn next(
             return Ok(Some(*t));
         }
     }
+    // Several control successors: the dead ends (org-chart roles) run first, in order.
+    let plain: Vec<NodeIndex> = outs
+        .iter()
+        .filter(|(_, e)| matches!(e, Edge::Control))
+        .map(|(t, _)| *t)
+        .collect();
+    if plain.len() > 1 {
+        let (ends, rest): (Vec<NodeIndex>, Vec<NodeIndex>) =
+            plain.into_iter().partition(|t| control_out(g, *t).is_empty());
+        for t in ends {
+            walk(run, g, t, None, frame.clone(), None).await?;
+        }
+        if let Some(t) = rest.first() {
+            return Ok(Some(*t));
+        }
+        return Ok(None);
+    }
     Ok(outs
         .iter()
         .find(|(_, e)| matches!(e, Edge::Control))

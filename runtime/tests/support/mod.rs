@@ -68,7 +68,8 @@ fn redact(j: &mut Json) {
         Json::Object(m) => {
             for (k, v) in m.iter_mut() {
                 match k.as_str() {
-                    "id" | "startedAt" | "endedAt" | "durationMs" | "executionTimeMs"
+                    "id" if v.as_str().is_some_and(|s| s.len() == 36) => *v = json!("[redacted]"),
+                    "startedAt" | "endedAt" | "durationMs" | "executionTimeMs"
                     | "timestamp" | "latencyMs" | "planHash" | "source" | "executionId" => {
                         if !v.is_null() && !v.is_object() {
                             *v = json!("[redacted]");
