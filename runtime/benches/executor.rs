@@ -17,16 +17,26 @@ const PATTERN: &str = "name: fan-out\ninput: {}\nagents:\n  capabilities: [vote]
 
 fn plan() -> Arc<Plan> {
     let out = compile_file("bench.yaml", PATTERN);
-    Arc::new(out.plan.unwrap_or_else(|| panic!("the bench pattern compiles: {:?}", out.diagnostics)))
+    Arc::new(
+        out.plan
+            .unwrap_or_else(|| panic!("the bench pattern compiles: {:?}", out.diagnostics)),
+    )
 }
 
 fn agents(n: usize) -> AgentSet {
     let list: Vec<SharedAgent> = (0..n)
         .map(|i| {
-            let value = if i % 3 == 0 { json!("no") } else { json!("yes") };
+            let value = if i % 3 == 0 {
+                json!("no")
+            } else {
+                json!("yes")
+            };
             Arc::new(LocalAgent::new(
                 AgentInfo::new(format!("agent-{i}"), vec!["vote".into()]),
-                Behaviour::Respond { value, confidence: 0.8 },
+                Behaviour::Respond {
+                    value,
+                    confidence: 0.8,
+                },
                 None,
             )) as SharedAgent
         })
@@ -40,7 +50,10 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap_or_else(|e| panic!("tokio: {e}"));
     let plan = plan();
-    for (name, n) in [("parallel_voting_10000_agents", 10_000), ("per_call_overhead_1_agent", 1)] {
+    for (name, n) in [
+        ("parallel_voting_10000_agents", 10_000),
+        ("per_call_overhead_1_agent", 1),
+    ] {
         let set = agents(n);
         let mut g = c.benchmark_group("executor");
         if n > 1 {
@@ -48,7 +61,10 @@ fn bench(c: &mut Criterion) {
         }
         g.bench_function(name, |b| {
             b.iter(|| {
-                let opts = RunOptions { agents: set.clone(), ..RunOptions::default() };
+                let opts = RunOptions {
+                    agents: set.clone(),
+                    ..RunOptions::default()
+                };
                 let record = rt.block_on(execute(plan.clone(), opts));
                 assert_eq!(record.status, RunStatus::Completed);
                 assert_eq!(record.agent_results.len(), n);
