@@ -19,6 +19,35 @@ pub struct Frame {
     pub file: String,
 }
 
+/// What kind of error stopped a program. Resource limits and cancellation are *fatal*: `try`
+/// does not catch them, `finally` blocks do not run and async functions do not turn them into
+/// rejected promises, so an untrusted script cannot outlive its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A thrown value or a failed operation (catchable).
+    #[default]
+    Error,
+    /// Calls nested deeper than [`crate::Options::max_call_depth`] (catchable).
+    CallDepth,
+    /// The run took more steps than [`crate::RunLimits::max_steps`] allows (fatal).
+    StepLimit,
+    /// The run's wall time passed [`crate::RunLimits::timeout`] (fatal).
+    Timeout,
+    /// The run's cancellation token was cancelled (fatal).
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// True for kinds that `try` does not catch.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::StepLimit | ErrorKind::Timeout | ErrorKind::Cancelled
+        )
+    }
+}
+
 /// An error that stopped a Prism program (or was caught by `try`).
 #[derive(Debug, Clone)]
 pub struct RuntimeError {
@@ -33,6 +62,8 @@ pub struct RuntimeError {
     pub stack: Vec<Frame>,
     /// The thrown value, for `throw` and rejected promises.
     pub value: Option<Value>,
+    /// What kind of error this is.
+    pub kind: ErrorKind,
 }
 
 impl RuntimeError {
@@ -44,6 +75,7 @@ impl RuntimeError {
             file: None,
             stack: Vec::new(),
             value: None,
+            kind: ErrorKind::Error,
         }
     }
 
@@ -55,6 +87,7 @@ impl RuntimeError {
             file: None,
             stack: Vec::new(),
             value: None,
+            kind: ErrorKind::Error,
         }
     }
 
@@ -66,7 +99,21 @@ impl RuntimeError {
             file: None,
             stack: Vec::new(),
             value: Some(value),
+            kind: ErrorKind::Error,
         }
+    }
+
+    /// An error of a given kind.
+    pub fn of_kind(kind: ErrorKind, message: impl Into<String>, span: Span) -> Self {
+        RuntimeError {
+            kind,
+            ..RuntimeError::new(message, span)
+        }
+    }
+
+    /// True if `try` must not catch this error (limits and cancellation).
+    pub fn is_fatal(&self) -> bool {
+        self.kind.is_fatal()
     }
 
     /// Sets the span if none is set yet.

@@ -13,6 +13,7 @@
 
 pub mod agents;
 mod builtins;
+pub mod embed;
 pub mod error;
 pub mod executor;
 pub mod format;
@@ -26,8 +27,8 @@ pub mod value;
 #[cfg(test)]
 mod test_support;
 
-pub use error::{Frame, RuntimeError};
-pub use interp::{DEFAULT_MAX_CALL_DEPTH, Interpreter, Options};
+pub use error::{ErrorKind, Frame, RuntimeError};
+pub use interp::{DEFAULT_MAX_CALL_DEPTH, Interpreter, Options, RunLimits};
 pub use json::{from_json, to_json};
 pub use output::{CaptureOutput, Output, StdOutput};
 pub use value::Value;

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use tokio::runtime::{Handle, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::error::RuntimeError;
+use crate::error::{ErrorKind, RuntimeError};
 use crate::value::Value;
 
 /// What a native future settles with: a JSON value and, optionally, its confidence.
@@ -29,6 +29,28 @@ pub struct Settled {
 /// A native asynchronous operation: resolves with a [`Settled`] or rejects with a message.
 pub type NativeFuture = Pin<Box<dyn Future<Output = Result<Settled, String>> + Send>>;
 
+/// A native asynchronous operation that resolves with thread-safe data, confidences at any
+/// depth included (embedders' async functions).
+pub type DataFuture =
+    Pin<Box<dyn Future<Output = Result<crate::embed::Data, String>> + Send + 'static>>;
+
+/// What ends a wait early besides the promise settling.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StopOn {
+    /// The run's deadline.
+    pub deadline: Option<std::time::Instant>,
+    /// The run's cancellation.
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
+}
+
+/// Why a wait did not give a value.
+pub(crate) enum WaitError {
+    /// The promise was rejected with this reason.
+    Rejected(Value),
+    /// The run's deadline passed or it was cancelled (the kind says which).
+    Stopped(crate::error::ErrorKind),
+}
+
 /// The state of a promise.
 pub enum PromiseState {
     /// Fulfilled with a value.
@@ -37,6 +59,8 @@ pub enum PromiseState {
     Rejected(Value),
     /// A spawned native operation not awaited yet.
     Pending(JoinHandle<Result<Settled, String>>),
+    /// A spawned native operation resolving with thread-safe data, not awaited yet.
+    PendingData(JoinHandle<Result<crate::embed::Data, String>>),
 }
 
 /// A promise value's shared cell.
@@ -101,47 +125,121 @@ impl AsyncRuntime {
         })))
     }
 
-    /// Waits for a promise: its value, or its rejection reason as the error.
-    pub(crate) fn wait(&mut self, cell: &PromiseCell) -> Result<Value, Value> {
+    /// Spawns a native operation resolving with thread-safe data and returns its promise.
+    pub(crate) fn spawn_data(&mut self, fut: DataFuture) -> Result<Value, RuntimeError> {
+        let handle = self.handle()?;
+        let task = handle.spawn(fut);
+        Ok(Value::Promise(Rc::new(PromiseCell {
+            state: RefCell::new(Some(PromiseState::PendingData(task))),
+        })))
+    }
+
+    /// Waits for a promise: its value, or its rejection reason as the error. `stop` ends the
+    /// wait early (the native operation is aborted and the promise rejected).
+    pub(crate) fn wait(&mut self, cell: &PromiseCell, stop: &StopOn) -> Result<Value, WaitError> {
         let state = cell.state.borrow_mut().take();
         let settled = match state {
-            Some(PromiseState::Pending(task)) => self.block_on_task(task),
-            Some(s) => s,
-            None => PromiseState::Rejected(Value::str("Promise is already being awaited")),
+            Some(PromiseState::Pending(task)) => self.block_on_task(task, stop).map(|r| match r {
+                Ok(Ok(settled)) => {
+                    let v = crate::json::from_json(&settled.value);
+                    PromiseState::Resolved(match settled.confidence {
+                        Some(c) => Value::confident(v, c),
+                        None => v,
+                    })
+                }
+                Ok(Err(msg)) => PromiseState::Rejected(Value::str(msg)),
+                Err(reason) => PromiseState::Rejected(reason),
+            }),
+            Some(PromiseState::PendingData(task)) => {
+                self.block_on_task(task, stop).map(|r| match r {
+                    Ok(Ok(data)) => PromiseState::Resolved(data.to_value()),
+                    Ok(Err(msg)) => PromiseState::Rejected(Value::str(msg)),
+                    Err(reason) => PromiseState::Rejected(reason),
+                })
+            }
+            Some(s) => Ok(s),
+            None => Ok(PromiseState::Rejected(Value::str(
+                "Promise is already being awaited",
+            ))),
+        };
+        let settled = match settled {
+            Ok(s) => s,
+            Err(kind) => {
+                *cell.state.borrow_mut() = Some(PromiseState::Rejected(Value::str(
+                    "The awaiting run was stopped",
+                )));
+                return Err(WaitError::Stopped(kind));
+            }
         };
         let result = match &settled {
             PromiseState::Resolved(v) => Ok(v.clone()),
-            PromiseState::Rejected(v) => Err(v.clone()),
-            PromiseState::Pending(_) => Err(Value::str("Promise did not settle")),
+            PromiseState::Rejected(v) => Err(WaitError::Rejected(v.clone())),
+            PromiseState::Pending(_) | PromiseState::PendingData(_) => {
+                Err(WaitError::Rejected(Value::str("Promise did not settle")))
+            }
         };
         *cell.state.borrow_mut() = Some(settled);
         result
     }
 
-    fn block_on_task(&mut self, task: JoinHandle<Result<Settled, String>>) -> PromiseState {
+    /// Blocks on a spawned task until it ends or `stop` fires. `Ok(Err(reason))` when the
+    /// task cannot be awaited or failed; `Err(kind)` when `stop` fired first.
+    fn block_on_task<T: Send + 'static>(
+        &mut self,
+        task: JoinHandle<T>,
+        stop: &StopOn,
+    ) -> Result<Result<T, Value>, ErrorKind> {
         if Handle::try_current().is_ok() {
             task.abort();
-            return PromiseState::Rejected(Value::str(
+            return Ok(Err(Value::str(
                 "Cannot await a native operation inside an async context; run the interpreter on its own thread",
-            ));
+            )));
         }
-        let outcome = match &self.owned {
-            Some(rt) => rt.block_on(task),
-            None => match &self.handle {
-                Some(h) => h.block_on(task),
-                None => return PromiseState::Rejected(Value::str("No async runtime")),
-            },
+        let handle = match (&self.owned, &self.handle) {
+            (Some(rt), _) => rt.handle().clone(),
+            (None, Some(h)) => h.clone(),
+            (None, None) => return Ok(Err(Value::str("No async runtime"))),
         };
-        match outcome {
-            Ok(Ok(settled)) => {
-                let v = crate::json::from_json(&settled.value);
-                PromiseState::Resolved(match settled.confidence {
-                    Some(c) => Value::confident(v, c),
-                    None => v,
-                })
+        let outcome = if stop.deadline.is_none() && stop.cancel.is_none() {
+            Ok(block_on(&self.owned, &handle, task))
+        } else {
+            let (deadline, cancel) = (stop.deadline, stop.cancel.clone());
+            let abort = task.abort_handle();
+            let raced = async move {
+                let cancelled = async {
+                    match &cancel {
+                        Some(c) => c.cancelled().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let timed_out = async {
+                    match deadline {
+                        Some(d) => {
+                            tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    r = task => Ok(r),
+                    _ = cancelled => Err(ErrorKind::Cancelled),
+                    _ = timed_out => Err(ErrorKind::Timeout),
+                }
+            };
+            let r = block_on(&self.owned, &handle, raced);
+            if r.is_err() {
+                abort.abort();
             }
-            Ok(Err(msg)) => PromiseState::Rejected(Value::str(msg)),
-            Err(e) => PromiseState::Rejected(Value::str(format!("Async task failed: {e}"))),
-        }
+            r
+        }?;
+        Ok(outcome.map_err(|e| Value::str(format!("Async task failed: {e}"))))
+    }
+}
+
+/// Runs a future to completion on the owned runtime, or through a handle.
+fn block_on<F: Future>(owned: &Option<Runtime>, handle: &Handle, fut: F) -> F::Output {
+    match owned {
+        Some(rt) => rt.block_on(fut),
+        None => handle.block_on(fut),
     }
 }

@@ -40,6 +40,11 @@ pub use state::TraceEvent;
 /// Called as each plan node completes (`--trace`, progress displays).
 pub type TraceFn = Arc<dyn Fn(&TraceEvent) + Send + Sync>;
 
+/// Prepares the interpreter of each `.prism` pattern script (embedders' native functions,
+/// globals, output and limits): called after the pattern builtins are installed and before
+/// the injected globals (`input`, `agentResults`, …) are bound.
+pub type ScriptSetup = Arc<dyn Fn(&mut crate::Interpreter) + Send + Sync>;
+
 /// Where a `.prism` script's `print` goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ScriptOutput {
@@ -82,6 +87,8 @@ pub struct RunOptions {
     pub script_output: ScriptOutput,
     /// `--allow-commands` (org-chart `verify.command` oracles).
     pub allow_commands: bool,
+    /// Prepares each script's interpreter (embedding).
+    pub script_setup: Option<ScriptSetup>,
 }
 
 impl Default for RunOptions {
@@ -100,6 +107,7 @@ impl Default for RunOptions {
             backoff: Duration::from_secs(1),
             script_output: ScriptOutput::Stdout,
             allow_commands: false,
+            script_setup: None,
         }
     }
 }

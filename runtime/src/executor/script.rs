@@ -203,12 +203,21 @@ fn script_thread(job: ScriptJob) -> ScriptOutcome {
         ScriptOutput::Stderr => Box::new(StderrOutput),
         ScriptOutput::Discard => Box::new(crate::CaptureOutput::default()),
     };
+    // The run's token is cancelled by its timeout and by cancellation: the script stops then
+    // instead of running on after the run has ended.
     let mut interp = Interpreter::new(Options {
         output,
         runtime: Some(job.handle.clone()),
+        limits: crate::RunLimits {
+            cancel: Some(job.run.opts.cancel.clone()),
+            ..crate::RunLimits::default()
+        },
         ..Options::default()
     });
     install_pattern_builtins(&mut interp, job.run.opts.agents.llm.clone());
+    if let Some(setup) = &job.run.opts.script_setup {
+        setup(&mut interp);
+    }
     for (k, v) in &job.globals {
         interp.define_global(k, from_json(v));
     }

@@ -16,7 +16,7 @@ pub(crate) type Args = SmallVec<[Value; 4]>;
 use super::Interpreter;
 use super::access::with_confidence;
 use crate::builtins;
-use crate::error::{Eval, Flow, Frame, RuntimeError, fail};
+use crate::error::{ErrorKind, Eval, Flow, Frame, RuntimeError, fail};
 use crate::promise::PromiseCell;
 use crate::scope::{Env, Scope};
 use crate::value::{Closure, Value};
@@ -169,8 +169,13 @@ impl Interpreter {
     }
 
     fn call_closure(&mut self, c: &Rc<Closure>, args: Args, span: Span) -> Eval {
+        self.tick(span)?;
         if self.depth >= self.max_call_depth {
-            return fail("Maximum call depth exceeded", span);
+            return Err(Flow::from(RuntimeError::of_kind(
+                ErrorKind::CallDepth,
+                "Maximum call depth exceeded",
+                span,
+            )));
         }
         self.depth += 1;
         let caller_file = std::mem::replace(&mut self.file, c.file);
@@ -197,6 +202,8 @@ impl Interpreter {
         if c.func.is_async {
             return Ok(match result {
                 Ok(v) => PromiseCell::resolved(v),
+                // Limits and cancellation stop the run; they never become rejections.
+                Err(Flow::Error(e)) if e.is_fatal() => return Err(Flow::Error(e)),
                 Err(Flow::Error(e)) => PromiseCell::rejected(e.catch_value()),
                 Err(_) => PromiseCell::resolved(Value::Null),
             });

@@ -6,6 +6,7 @@
 
 mod access;
 mod assign;
+mod budget;
 mod call;
 mod expr;
 mod matching;
@@ -20,12 +21,13 @@ use prism_compiler::SourceFile;
 use prism_compiler::ast::{self, Name};
 use prism_compiler::span::Span;
 
-use crate::error::{Flow, RuntimeError};
+use crate::error::{ErrorKind, Flow, RuntimeError};
 use crate::output::{Output, StdOutput};
-use crate::promise::{AsyncRuntime, NativeFuture};
+use crate::promise::{AsyncRuntime, NativeFuture, WaitError};
 use crate::scope::{Env, Scope};
 use crate::value::{ObjectRef, Value};
 
+pub use budget::RunLimits;
 pub(crate) use module::ModuleRegistry;
 pub(crate) use ops::{js_pow, to_number};
 
@@ -45,6 +47,8 @@ pub struct Options {
     /// A tokio runtime for native asynchronous work; one is created on first use if `None`.
     /// The interpreter blocks on it at `await`, so it must not be called from async code.
     pub runtime: Option<tokio::runtime::Handle>,
+    /// Step, time and cancellation limits (none by default).
+    pub limits: RunLimits,
 }
 
 impl Default for Options {
@@ -54,6 +58,7 @@ impl Default for Options {
             output: Box::new(StdOutput::new()),
             base_dir: None,
             runtime: None,
+            limits: RunLimits::default(),
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct Interpreter {
     pub(crate) exports: Option<ObjectRef>,
     pub(crate) modules: ModuleRegistry,
     pub(crate) asyncrt: AsyncRuntime,
+    /// Steps left before the limits are checked again (see [`budget`]).
+    pub(crate) fuel: u32,
+    pub(crate) budget: budget::Budget,
 }
 
 impl Interpreter {
@@ -82,6 +90,7 @@ impl Interpreter {
     pub fn new(options: Options) -> Self {
         let globals = Scope::root();
         crate::builtins::install(&globals);
+        let (budget, fuel) = budget::Budget::start(options.limits);
         Interpreter {
             output: options.output,
             max_call_depth: options.max_call_depth,
@@ -94,7 +103,20 @@ impl Interpreter {
             exports: None,
             modules: ModuleRegistry::default(),
             asyncrt: AsyncRuntime::with_handle(options.runtime),
+            fuel,
+            budget,
         }
+    }
+
+    /// Replaces where `print` and `console.*` write.
+    pub fn set_output(&mut self, output: Box<dyn Output>) {
+        self.output.flush();
+        self.output = output;
+    }
+
+    /// Flushes the program's output.
+    pub fn flush_output(&mut self) {
+        self.output.flush();
     }
 
     /// Binds a global name (for embedding: injected inputs, agents, host functions).
@@ -137,13 +159,31 @@ impl Interpreter {
         self.call(f, args.to_vec(), span)
     }
 
-    /// Waits for a value if it is a promise: its result, or its rejection as an error.
+    /// Waits for a value if it is a promise: its result, or its rejection as an error. The
+    /// wait ends early, with a fatal error, when the run's timeout passes or it is cancelled.
     pub fn await_value(&mut self, v: Value, span: Span) -> Result<Value, RuntimeError> {
         match &v {
-            Value::Promise(p) => match self.asyncrt.wait(p) {
-                Ok(v) => Ok(v),
-                Err(reason) => Err(RuntimeError::thrown(reason, span)),
-            },
+            Value::Promise(p) => {
+                let stop = crate::promise::StopOn {
+                    deadline: self.budget.deadline(),
+                    cancel: self.budget.cancel().cloned(),
+                };
+                match self.asyncrt.wait(p, &stop) {
+                    Ok(v) => Ok(v),
+                    Err(WaitError::Rejected(reason)) => Err(RuntimeError::thrown(reason, span)),
+                    Err(WaitError::Stopped(ErrorKind::Timeout)) => Err(RuntimeError::of_kind(
+                        ErrorKind::Timeout,
+                        format!(
+                            "Timed out after {} ms",
+                            self.budget.timeout().map_or(0, |t| t.as_millis())
+                        ),
+                        span,
+                    )),
+                    Err(WaitError::Stopped(kind)) => {
+                        Err(RuntimeError::of_kind(kind, "Cancelled", span))
+                    }
+                }
+            }
             _ => Ok(v),
         }
     }
@@ -151,6 +191,12 @@ impl Interpreter {
     /// Spawns a native asynchronous operation and returns its promise.
     pub fn spawn(&mut self, fut: NativeFuture) -> Result<Value, RuntimeError> {
         self.asyncrt.spawn(fut)
+    }
+
+    /// Spawns a native asynchronous operation resolving with thread-safe data and returns
+    /// its promise.
+    pub fn spawn_data(&mut self, fut: crate::promise::DataFuture) -> Result<Value, RuntimeError> {
+        self.asyncrt.spawn_data(fut)
     }
 
     /// Writes a line to the program's standard output.

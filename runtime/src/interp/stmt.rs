@@ -257,6 +257,7 @@ impl Interpreter {
                     let Some(b) = select_branch(branches, c.confidence_or_one()) else {
                         break;
                     };
+                    self.tick(s.span)?;
                     drop(std::mem::take(&mut last));
                     match self.exec_block(b, env) {
                         Ok(v) => last = v,
@@ -292,6 +293,7 @@ impl Interpreter {
                     let Some(b) = select_branch(branches, confidence) else {
                         break;
                     };
+                    self.tick(s.span)?;
                     drop(std::mem::take(&mut last));
                     match self.exec_block(b, &scope) {
                         Ok(v) => last = v,
@@ -317,12 +319,20 @@ impl Interpreter {
                 finally,
             } => {
                 let mut result = self.exec_block(body, env);
-                if let (Err(Flow::Error(e)), Some(c)) = (&result, catch) {
+                if let (Err(Flow::Error(e)), Some(c)) = (&result, catch)
+                    && !e.is_fatal()
+                {
                     let scope = Scope::child(env);
                     if let Some(p) = &c.param {
                         self.bind_pattern(p, e.catch_value(), &scope, BindMode::Define, None)?;
                     }
                     result = self.exec_stmts(&c.body.stmts, &scope);
+                }
+                if let Err(Flow::Error(e)) = &result
+                    && e.is_fatal()
+                {
+                    // Limits and cancellation are not catchable and skip `finally`.
+                    return result;
                 }
                 if let Some(f) = finally {
                     self.exec_block(f, env)?;
@@ -406,6 +416,7 @@ impl Interpreter {
     }
 
     fn loop_body(&mut self, body: &Stmt, env: &Env) -> Eval<Step> {
+        self.tick(body.span)?;
         match self.exec_body(body, env) {
             Ok(v) => Ok(Step::Next(v)),
             Err(Flow::Break) => Ok(Step::Break),
@@ -442,6 +453,7 @@ impl Interpreter {
         let mut i = 0usize;
         loop {
             let Some(item) = items.get(i) else { break };
+            self.tick(body.span)?;
             // A fresh scope per iteration, so closures capture this iteration's binding.
             let scope = Scope::child(env);
             match binding {
