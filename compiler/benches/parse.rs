@@ -1,6 +1,7 @@
 //! Lexing + parsing throughput on a generated Prism file of more than 5 MB.
 //!
-//! `cargo bench -p prism-compiler --bench parse` reports MB/s (criterion's throughput).
+//! `cargo bench -p prism-compiler --bench parse` reports MB/s (criterion's throughput), and the
+//! time to compile the whole pattern corpus of `../shared/patterns/`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -68,5 +69,41 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Compiling every YAML pattern of the shared corpus (what `prism build` does per file, without
+/// the I/O): load, check, build the plan, estimate confidence.
+fn patterns(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns");
+    let Ok(tsv) = std::fs::read_to_string(root.join("expect.tsv")) else {
+        eprintln!(
+            "skipping the pattern corpus bench: {} not found",
+            root.display()
+        );
+        return;
+    };
+    let files: Vec<(String, String)> = tsv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next())
+        .filter_map(|p| {
+            let path = root.join(p);
+            let text = std::fs::read_to_string(&path).ok()?;
+            Some((path.display().to_string(), text))
+        })
+        .collect();
+    let options = prism_compiler::pattern::CompileOptions::default();
+    let mut group = c.benchmark_group("patterns");
+    group.throughput(Throughput::Elements(files.len() as u64));
+    group.bench_function(format!("compile {} corpus files", files.len()), |b| {
+        b.iter(|| {
+            for (path, text) in &files {
+                std::hint::black_box(prism_compiler::pattern::compile_file_with(
+                    path, text, &options,
+                ));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, patterns);
 criterion_main!(benches);

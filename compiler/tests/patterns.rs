@@ -185,24 +185,3 @@ fn emitters_run_on_every_plan() {
         assert_eq!(plan_back.meta.version, plan.meta.version);
     }
 }
-
-/// Compiling the whole corpus many times stays fast.
-#[test]
-fn compiling_is_fast() {
-    let files: Vec<(String, String)> = expectations()
-        .into_iter()
-        .map(|e| {
-            let text = std::fs::read_to_string(corpus().join(&e.path)).expect("pattern file");
-            (e.path, text)
-        })
-        .collect();
-    let start = std::time::Instant::now();
-    for _ in 0..5 {
-        for (path, text) in &files {
-            let _ = compile_file_with(path, text, &CompileOptions::default());
-        }
-    }
-    let elapsed = start.elapsed();
-    eprintln!("compiled {} files in {elapsed:?}", files.len() * 5);
-    assert!(elapsed.as_secs() < 20, "{elapsed:?}");
-}
