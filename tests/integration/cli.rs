@@ -17,6 +17,11 @@ pub fn trials() -> Vec<Trial> {
             deep_recursion_is_an_error,
         ),
         Trial::test("cli::check_reports_every_file", check_reports_every_file),
+        Trial::test(
+            "cli::check_strict_warns_about_implicit_declarations",
+            check_strict_warns_about_implicit_declarations,
+        ),
+        Trial::test("cli::match_on_an_array_literal", match_on_an_array_literal),
     ]
 }
 
@@ -85,5 +90,41 @@ fn check_reports_every_file() -> Result<(), Failed> {
     assert!(r.stderr.contains("b.prism"), "{}", r.stderr);
     let ok = run_prism(&["check", "ok.prism"], dir.path(), Duration::from_secs(30))?;
     assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    Ok(())
+}
+
+fn check_strict_warns_about_implicit_declarations() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("p.prism"),
+        "let a = 1\nresults = [a]\nprint(results)\n",
+    )?;
+    let plain = run_prism(&["check", "p.prism"], dir.path(), Duration::from_secs(30))?;
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(!plain.stderr.contains("implicit"), "{}", plain.stderr);
+    let strict = run_prism(
+        &["check", "--strict", "p.prism"],
+        dir.path(),
+        Duration::from_secs(30),
+    )?;
+    // A warning, not an error: the program is valid Prism.
+    assert_eq!(strict.code, Some(0), "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains("prism::lint::implicit-declaration")
+            && strict
+                .stderr
+                .contains("`results` is declared implicitly by this assignment")
+            && strict.stderr.contains("p.prism:2:1"),
+        "{}",
+        strict.stderr
+    );
+    Ok(())
+}
+
+fn match_on_an_array_literal() -> Result<(), Failed> {
+    let r = eval(
+        "let match = [7]\nprint(match[0])\nprint(match [1, 2, 3] { [a, b, c] => a + b + c, _ => 0 })",
+    )?;
+    assert_eq!(r.stdout, "7\n6\n", "{}", r.stderr);
     Ok(())
 }
