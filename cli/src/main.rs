@@ -34,6 +34,8 @@ enum Command {
     Fmt(commands::fmt::FmtArgs),
     /// Run the language server over standard input and output.
     Lsp(commands::lsp::LspArgs),
+    /// Run scheduled patterns on time until stopped (needs `scheduled_patterns`).
+    Serve(commands::serve::ServeArgs),
     /// Show, verify, install or issue license keys.
     #[command(subcommand)]
     License(commands::license::LicenseCommand),
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::License(cmd) => commands::license::run(cmd),
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Lsp(args) => commands::lsp::run(args),

@@ -4,6 +4,7 @@
 mod cli;
 mod conformance;
 mod diagnostics;
+mod serve;
 mod support;
 
 fn main() {
@@ -12,5 +13,6 @@ fn main() {
     trials.extend(conformance::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
+    trials.extend(serve::trials());
     libtest_mimic::run(&args, trials).exit();
 }

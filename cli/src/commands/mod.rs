@@ -8,3 +8,4 @@ pub mod license;
 pub mod lsp;
 pub mod run;
 pub mod run_pattern;
+pub mod serve;
