@@ -22,7 +22,7 @@ use prism_runtime::agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_runtime::executor::record::rfc3339;
 use prism_runtime::executor::{RunOptions, ScriptOutput, largest_min};
 use prism_serve::{Event, Job, ServeOptions, serve};
-use prism_store::{Retention, Store};
+use prism_store::{Location, Retention, Store};
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
@@ -36,9 +36,9 @@ pub struct ServeArgs {
     /// patterns (default: the current directory). Patterns without `schedule` are ignored.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// The store for schedule state, and for the execution records of patterns with
-    /// `persistence` (`sqlite:PATH` or `postgres://…`; default: a pattern's own
-    /// `persistence.store`, else `<data dir>/prism/prism.db`).
+    /// The store for schedule state, and for the execution records of patterns whose
+    /// `persistence` names no store (`sqlite:PATH` or `postgres://…`; default: $PRISM_STORE,
+    /// else `<data dir>/prism/prism.db`).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// On Ctrl-C / SIGTERM, how long runs in flight may go on before they are cancelled.
@@ -231,10 +231,13 @@ fn make_job(
         Some(config) => {
             let retention =
                 Retention::from_json(config.get("retention")).map_err(|e| e.to_string())?;
-            let own = config.get("store").and_then(Json::as_str);
-            let target = match (&args.store, own) {
-                (Some(_), _) | (None, None) => store.clone(),
-                (None, Some(url)) => match record_stores.get(url) {
+            // The directive's own store, else the serve store (as `prism run` does).
+            let target = match config.get("store").and_then(Json::as_str) {
+                None => store.clone(),
+                Some(url) if Location::parse(url).is_ok_and(|l| &l == store.location()) => {
+                    store.clone()
+                }
+                Some(url) => match record_stores.get(url) {
                     Some(s) => s.clone(),
                     None => {
                         let s = Arc::new(
