@@ -39,6 +39,14 @@ enum Command {
     /// Show, verify, install or issue license keys.
     #[command(subcommand)]
     License(commands::license::LicenseCommand),
+    /// List persisted runs (`history [PATTERN]`) or show one (`history show ID`).
+    History(commands::history::HistoryArgs),
+    /// Publish a pattern version to the store.
+    Publish(commands::publish::PublishArgs),
+    /// List the published versions of a pattern.
+    Versions(commands::versions::VersionsArgs),
+    /// Make a published version the active one.
+    Rollback(commands::rollback::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +57,10 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::License(cmd) => commands::license::run(cmd),
+        Command::History(args) => commands::history::run(args),
+        Command::Publish(args) => commands::publish::run(args),
+        Command::Versions(args) => commands::versions::run(args),
+        Command::Rollback(args) => commands::rollback::run(args),
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
     }

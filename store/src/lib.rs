@@ -15,6 +15,7 @@ mod error;
 mod location;
 mod migrations;
 mod model;
+pub mod persist;
 mod postgres;
 mod retention;
 mod schedule;
@@ -27,11 +28,12 @@ use serde_json::Value;
 use crate::backend::Backend;
 
 pub use crate::error::{Result, StoreError};
-pub use crate::location::Location;
+pub use crate::location::{Location, STORE_ENV};
 pub use crate::model::{
     NewVersion, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredRecord,
     StoredVersion, format_time_ms, now_ms, parse_time_ms,
 };
+pub use crate::persist::{Persisted, Persistence, Recorder, persist_record};
 pub use crate::retention::Retention;
 pub use crate::schedule::ScheduleState;
 

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use crate::error::{Result, StoreError};
 
+/// The environment variable naming the store when neither a flag nor the directive does.
+pub const STORE_ENV: &str = "PRISM_STORE";
+
 /// A parsed store address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Location {
     /// An SQLite database file.
     Sqlite(PathBuf),
@@ -39,11 +42,14 @@ impl Location {
         Ok(Location::Sqlite(dir.join("prism").join("prism.db")))
     }
 
-    /// `url` if given, else the default store.
+    /// `url` if given, else `$PRISM_STORE` (when set and not empty), else the default store.
     pub fn resolve(url: Option<&str>) -> Result<Location> {
         match url {
             Some(u) => Location::parse(u),
-            None => Location::default_sqlite(),
+            None => match std::env::var(STORE_ENV) {
+                Ok(u) if !u.trim().is_empty() => Location::parse(&u),
+                _ => Location::default_sqlite(),
+            },
         }
     }
 }

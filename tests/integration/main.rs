@@ -4,6 +4,7 @@
 mod cli;
 mod conformance;
 mod diagnostics;
+mod store;
 mod serve;
 mod support;
 
@@ -13,6 +14,7 @@ fn main() {
     trials.extend(conformance::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
+    trials.extend(store::trials());
     trials.extend(serve::trials());
     libtest_mimic::run(&args, trials).exit();
 }

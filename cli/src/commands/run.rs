@@ -12,7 +12,8 @@ use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime
 /// Arguments of `prism run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The program to run.
+    /// The program or pattern to run, or a published pattern `NAME@VERSION|RANGE` (`NAME`:
+    /// its active version).
     #[arg(required_unless_present = "eval")]
     pub file: Option<PathBuf>,
     /// Run this code instead of a file.
@@ -38,6 +39,17 @@ pub fn run(args: RunArgs) -> ExitCode {
             }
             Ok(t) => (path.display().to_string(), t),
             Err(e) => {
+                // `NAME@VERSION|RANGE`, or a bare `NAME`: a published pattern (versioning).
+                let arg = path.to_string_lossy();
+                if let Some((name, spec)) = super::pattern_store::parse_ref(&arg) {
+                    return super::run_pattern::run_stored(name, Some(spec), &args.pattern);
+                }
+                if super::pattern_store::is_bare_name(&arg)
+                    && let Some(code) =
+                        super::run_pattern::run_active_if_published(&arg, &args.pattern)
+                {
+                    return code;
+                }
                 eprintln!("error: cannot read {}: {e}", path.display());
                 return ExitCode::from(EXIT_COMPILE);
             }

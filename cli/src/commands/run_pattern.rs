@@ -10,14 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use prism_compiler::pattern::{Loaded, compile_file, load_file};
+use prism_compiler::pattern::directives::DirectiveKind;
+use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
 use prism_compiler::{Diagnostic, SourceFile};
+use prism_license::{Directive, License};
 use prism_runtime::agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_runtime::executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
 };
 use serde_json::Value as Json;
 
+use super::compile::compile;
+use super::pattern_store::{fail, open, require_directive, with_causes};
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, color, print_diagnostics};
 
 /// The pattern options of `prism run`.
@@ -50,6 +54,11 @@ pub struct PatternArgs {
     /// Overall timeout in milliseconds (default: the pattern's `@timeout`, else none).
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
+    /// The store for `NAME@VERSION` and for records when the pattern's `persistence` names
+    /// none (`sqlite:PATH` or `postgres://…`; default: $PRISM_STORE, else
+    /// `<data dir>/prism/prism.db`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// True for files `prism run` treats as patterns: `.yaml`/`.yml`, and `.prism` files with a
@@ -102,17 +111,129 @@ struct Progress {
     last: Mutex<String>,
 }
 
+/// Where the pattern text came from.
+enum Origin {
+    /// A file given to `prism run`: its `versioning.rollback` is followed.
+    File,
+    /// A published version (with its stored content hash): run as stored.
+    Stored(String),
+}
+
 /// Compiles and runs a pattern file.
 pub fn run_pattern(path: &Path, text: &str, args: &PatternArgs) -> ExitCode {
-    let file = SourceFile::new(path.display().to_string(), text);
-    let compiled = compile_file(path, text);
-    let has_errors = compiled.has_errors();
+    run_pattern_from(path, text, args, Origin::File)
+}
+
+/// Runs a published version of `name`: `spec` is a version or a semver range (the newest
+/// matching version runs), `None` the active version. Needs `pattern_versioning`.
+pub fn run_stored(name: &str, spec: Option<&str>, args: &PatternArgs) -> ExitCode {
+    if let Err(code) = require_directive(Directive::Versioning) {
+        return code;
+    }
+    let store = match open(args.store.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let stored = match store.resolve_version(name, spec) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            let published = store.versions(name).unwrap_or_default();
+            let wanted = spec.map_or("an active version".to_string(), |s| format!("`{s}`"));
+            if published.is_empty() {
+                eprintln!(
+                    "error: no published versions of `{name}` in {}",
+                    store.location()
+                );
+            } else {
+                let list: Vec<&str> = published.iter().map(|v| v.version.as_str()).collect();
+                eprintln!(
+                    "error: no published version of `{name}` matches {wanted}; published: {}",
+                    list.join(", ")
+                );
+            }
+            return ExitCode::from(EXIT_COMPILE);
+        }
+        Err(e) => return fail(&e),
+    };
+    drop(store);
+    if !args.json {
+        eprintln!("running {name}@{} from the store", stored.info.version);
+    }
+    let path = PathBuf::from(&stored.info.file_name);
+    run_pattern_from(
+        &path,
+        &stored.source,
+        args,
+        Origin::Stored(stored.info.content_hash.clone()),
+    )
+}
+
+/// For `prism run NAME` when no file NAME exists: runs the active published version if the
+/// license grants versioning and one is published; `None` otherwise (the caller reports the
+/// missing file).
+pub fn run_active_if_published(name: &str, args: &PatternArgs) -> Option<ExitCode> {
+    if License::current().check(Directive::Versioning).is_err() {
+        return None;
+    }
+    let store = prism_store::Store::open_url(args.store.as_deref()).ok()?;
+    let published = store.versions(name).ok()?;
+    if !published.iter().any(|v| v.active) {
+        return None;
+    }
+    drop(store);
+    Some(run_stored(name, None, args))
+}
+
+fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin) -> ExitCode {
+    let license = License::current();
+    license.warn_once(&mut std::io::stderr());
+    let compiled = compile(path, text, &CompileOptions::default(), license);
+    let file = compiled.file.clone();
+    let has_errors = compiled.errors() > 0;
     if has_errors || !args.json {
         print_diagnostics(&compiled.diagnostics, &file);
     }
     let Some(plan) = compiled.plan.filter(|_| !has_errors) else {
         return ExitCode::from(EXIT_COMPILE);
     };
+    match &origin {
+        Origin::File => {
+            let rollback = plan
+                .directives()
+                .iter()
+                .find(|d| d.kind == DirectiveKind::Versioning)
+                .and_then(|d| d.config.get("rollback"))
+                .and_then(Json::as_str);
+            if let Some(version) = rollback {
+                eprintln!(
+                    "warning: `versioning.rollback: {version}` in {}: running the stored {}@{version}, not this file",
+                    path.display(),
+                    plan.meta.name
+                );
+                let exact = format!("={version}");
+                return run_stored(&plan.meta.name, Some(&exact), args);
+            }
+        }
+        Origin::Stored(hash) if *hash != plan.meta.source_hash => {
+            eprintln!(
+                "warning: the stored source of {}@{} does not match its content hash ({hash})",
+                plan.meta.name, plan.meta.version
+            );
+        }
+        Origin::Stored(_) => {}
+    }
+    let persistence = plan
+        .directives()
+        .iter()
+        .find(|d| d.kind == DirectiveKind::Persistence)
+        .map(|d| {
+            let mut config = d.config.clone();
+            if let (Some(store), Some(map)) = (&args.store, config.as_object_mut()) {
+                map.entry("store")
+                    .or_insert_with(|| Json::from(store.clone()));
+            }
+            config
+        });
     let input = match read_input(args.input.as_deref()) {
         Ok(v) => v,
         Err(e) => {
@@ -208,7 +329,24 @@ pub fn run_pattern(path: &Path, text: &str, args: &PatternArgs) -> ExitCode {
         eprint!("\r\x1b[2K");
     }
     runtime.shutdown_timeout(Duration::from_millis(500));
-    report(&record, args.json, &file)
+    // The record is committed before the run reports anything.
+    let saved = persistence.map(|config| prism_store::persist_record(&config, &record.to_json()));
+    let code = report(&record, args.json, &file);
+    match saved {
+        Some(Err(e)) => {
+            eprintln!("error: the run's record was not saved: {}", with_causes(&e));
+            ExitCode::from(EXIT_RUNTIME)
+        }
+        Some(Ok(Some(done))) if !args.json => {
+            let pruned = match done.pruned {
+                0 => String::new(),
+                n => format!(" ({n} older record(s) removed by retention)"),
+            };
+            eprintln!("saved run {} to {}{pruned}", done.summary.id, done.location);
+            code
+        }
+        _ => code,
+    }
 }
 
 fn trace_line(ev: &TraceEvent) -> String {
