@@ -34,6 +34,8 @@ enum Command {
     Fmt(commands::fmt::FmtArgs),
     /// Run the language server over standard input and output.
     Lsp(commands::lsp::LspArgs),
+    /// Start an interactive prompt (reads lines from standard input when it is not a terminal).
+    Repl(commands::repl::ReplArgs),
     /// Run scheduled patterns on time until stopped (needs `scheduled_patterns`).
     Serve(commands::serve::ServeArgs),
     /// Show, verify, install or issue license keys.
@@ -63,5 +65,6 @@ fn main() -> ExitCode {
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
+        Command::Repl(args) => commands::repl::run(args),
     }
 }

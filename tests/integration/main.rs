@@ -4,8 +4,10 @@
 mod cli;
 mod conformance;
 mod diagnostics;
+mod repl;
 mod store;
 mod serve;
+mod stdlib;
 mod support;
 
 fn main() {
@@ -16,5 +18,7 @@ fn main() {
     trials.extend(cli::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
+    trials.extend(stdlib::trials());
+    trials.extend(repl::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -79,7 +79,13 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
     let file = SourceFile::new(path.display().to_string(), text);
     let kind = kind_of(path, text);
     let (mut diagnostics, plan) = match kind {
-        FileKind::Program => (prism_lsp::analysis::Analysis::new(text).diagnostics(), None),
+        FileKind::Program => {
+            let analysis = prism_lsp::analysis::Analysis::new(text);
+            let mut diags = analysis.diagnostics();
+            diags.extend(prism_stdlib::check_imports(&analysis.program));
+            diags.sort_by_key(|d| d.primary_span().start);
+            (diags, None)
+        }
         FileKind::Pattern => {
             let out = compile_file_with(path, text, options);
             let mut diags = out.diagnostics;

@@ -10,6 +10,8 @@ pub mod lsp;
 pub mod pattern_store;
 pub mod publish;
 pub mod rollback;
+pub mod repl;
+pub mod repl_input;
 pub mod run;
 pub mod run_pattern;
 pub mod serve;

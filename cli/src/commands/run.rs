@@ -66,8 +66,10 @@ pub fn run(args: RunArgs) -> ExitCode {
 pub fn run_source(name: &str, text: &str) -> ExitCode {
     let file = SourceFile::new(name, text);
     let parsed = prism_compiler::parse(text);
-    print_diagnostics(&parsed.diagnostics, &file);
-    if parsed.has_errors() {
+    let mut diagnostics = parsed.diagnostics.clone();
+    diagnostics.extend(prism_stdlib::check_imports(&parsed.program));
+    print_diagnostics(&diagnostics, &file);
+    if diagnostics.iter().any(|d| d.is_error()) {
         return ExitCode::from(EXIT_COMPILE);
     }
     let failed = run_with_large_stack(|| {
