@@ -4,10 +4,9 @@
 mod cli;
 mod conformance;
 mod diagnostics;
-mod repl;
+mod examples;
 mod store;
 mod serve;
-mod stdlib;
 mod support;
 
 fn main() {
@@ -16,9 +15,8 @@ fn main() {
     trials.extend(conformance::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
+    trials.extend(examples::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
-    trials.extend(stdlib::trials());
-    trials.extend(repl::trials());
     libtest_mimic::run(&args, trials).exit();
 }
