@@ -5,8 +5,10 @@ mod cli;
 mod conformance;
 mod diagnostics;
 mod examples;
+mod repl;
 mod store;
 mod serve;
+mod stdlib;
 mod support;
 
 fn main() {
@@ -18,5 +20,7 @@ fn main() {
     trials.extend(examples::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
+    trials.extend(stdlib::trials());
+    trials.extend(repl::trials());
     libtest_mimic::run(&args, trials).exit();
 }
