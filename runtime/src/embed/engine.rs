@@ -117,6 +117,22 @@ pub enum Stream {
 }
 
 /// A function that receives every line a script prints.
+///
+/// ```
+/// # use prism_runtime::embed as prism_lang;
+/// use std::sync::Arc;
+/// use prism_lang::{Engine, OutputMode, PrintFn, Stream};
+///
+/// let log: PrintFn = Arc::new(|stream, line| {
+///     if stream == Stream::Stderr {
+///         eprintln!("script warning: {line}");
+///     }
+/// });
+/// let mut engine = Engine::new();
+/// engine.set_output(OutputMode::Callback(log));
+/// assert_eq!(engine.run("print('to the callback')")?.stdout(), "");
+/// # Ok::<(), prism_lang::Error>(())
+/// ```
 pub type PrintFn = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 
 /// Where `print` and `console.*` write.
