@@ -1,6 +1,6 @@
 //! Every example in `examples/` runs out of the box (built-in or `agents.yaml` local agents, the
 //! inputs' defaults) and prints what its snapshot shows: programs their output, patterns their
-//! result and confidence.
+//! result and confidence. Rust examples (`examples/embed/`) are built and run by `.ci/run`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,9 +14,14 @@ pub fn trials() -> Vec<Trial> {
     let root = repo().join("examples");
     let mut files = files_with_ext(&root, ".prism");
     files.extend(files_with_ext(&root, ".yaml"));
+    // Files of a Rust example (a folder with a Cargo.toml, such as `examples/embed/`) are run
+    // by that program with its own agents, not by `prism run`.
     files.retain(|p| {
-        !p.components().any(|c| c.as_os_str() == "target")
-            && p.file_name().is_some_and(|n| n != "agents.yaml")
+        let in_rust_example = p
+            .ancestors()
+            .take_while(|a| *a != root)
+            .any(|a| a.join("Cargo.toml").is_file());
+        !in_rust_example && p.file_name().is_some_and(|n| n != "agents.yaml")
     });
     files
         .into_iter()
