@@ -56,9 +56,22 @@ pub fn check(
     value_span: Span,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Directive> {
+    check_spanned(kind, value, key_span, value_span, &|_| None, diags)
+}
+
+/// [`check`], with the span of each setting's value (`span_of("timezone")`) where the source
+/// has one (YAML mappings), so a diagnostic points at the setting rather than the directive.
+pub fn check_spanned(
+    kind: DirectiveKind,
+    value: &Value,
+    key_span: Span,
+    value_span: Span,
+    span_of: &dyn Fn(&str) -> Option<Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Directive> {
     let before = diags.len();
     let config = match kind {
-        DirectiveKind::Schedule => schedule(value, value_span, diags),
+        DirectiveKind::Schedule => schedule(value, value_span, span_of, diags),
         DirectiveKind::Persistence => persistence(value, value_span, diags),
         DirectiveKind::Versioning => versioning(value, value_span, diags),
     };
@@ -92,7 +105,13 @@ fn unknown_keys(
     }
 }
 
-fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
+fn schedule(
+    value: &Value,
+    span: Span,
+    span_of: &dyn Fn(&str) -> Option<Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
+    let at = |key: &str| span_of(key).unwrap_or(span);
     let map = match value {
         Value::String(cron) => {
             if let Err(why) = check_cron(cron) {
@@ -125,20 +144,20 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
             if let Err(why) = check_cron(cron) {
                 diags.push(invalid(
                     format!("Invalid cron expression: {cron} ({why})"),
-                    span,
+                    at("cron"),
                 ));
             }
         }
         (Some(other), None) => diags.push(invalid(
             format!("Invalid cron expression: {other} (not a string)"),
-            span,
+            at("cron"),
         )),
         (None, Some(interval)) => match interval_ms(interval) {
             Some(ms) if ms >= 1000 => {}
-            Some(_) => diags.push(invalid("interval must be at least 1s", span)),
+            Some(_) => diags.push(invalid("interval must be at least 1s", at("interval"))),
             None => diags.push(invalid(
                 format!("invalid interval {interval}: use 90s, 15m, 2h, 1d or milliseconds"),
-                span,
+                at("interval"),
             )),
         },
     }
@@ -146,7 +165,7 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
         match tz.as_str() {
             Some(name) if is_timezone(name) => {}
             _ => diags.push(
-                invalid(format!("unknown timezone {tz}"), span)
+                invalid(format!("unknown timezone {tz}"), at("timezone"))
                     .with_help("use an IANA time zone name such as `UTC` or `Europe/Berlin`"),
             ),
         }
@@ -158,7 +177,7 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
             if slot.is_none() {
                 diags.push(invalid(
                     format!("`{key}` must be an RFC 3339 time, found {t}"),
-                    span,
+                    at(key),
                 ));
             }
         }
@@ -166,14 +185,14 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
     if let [Some(start), Some(end)] = times
         && end <= start
     {
-        diags.push(invalid("`end` must be later than `start`", span));
+        diags.push(invalid("`end` must be later than `start`", at("end")));
     }
     if let Some(n) = map.get("maxRuns")
         && n.as_u64().is_none_or(|n| n < 1)
     {
         diags.push(invalid(
             format!("`maxRuns` must be a whole number ≥ 1, found {n}"),
-            span,
+            at("maxRuns"),
         ));
     }
     for (key, allowed) in [
@@ -185,14 +204,14 @@ fn schedule(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
         {
             diags.push(invalid(
                 format!("`{key}` must be one of {}, found {v}", allowed.join(", ")),
-                span,
+                at(key),
             ));
         }
     }
     if let Some(input) = map.get("input")
         && !input.is_object()
     {
-        diags.push(invalid("`schedule.input` must be a mapping", span));
+        diags.push(invalid("`schedule.input` must be a mapping", at("input")));
     }
     let mut out = map.clone();
     out.entry("timezone").or_insert_with(|| Value::from("UTC"));

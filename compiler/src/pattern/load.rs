@@ -206,8 +206,14 @@ fn directives(
         DirectiveKind::Versioning,
     ] {
         if let Some((k, v)) = f.node.get_entry(kind.key())
-            && let Some(d) =
-                directives::check(kind, &v.to_json(), k.span, v.span, &mut ctx.cx.diags)
+            && let Some(d) = directives::check_spanned(
+                kind,
+                &v.to_json(),
+                k.span,
+                v.span,
+                &|key| v.get(key).map(|n| n.span),
+                &mut ctx.cx.diags,
+            )
         {
             out.push(d);
         }
