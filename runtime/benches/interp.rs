@@ -1,8 +1,12 @@
 //! Interpreter throughput on four workloads: recursive calls, an arithmetic loop, array
-//! pipelines and string building.
+//! pipelines and string building — and the loop again with a step limit, a timeout and a
+//! cancellation token set, to show what enforcing limits costs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use prism_runtime::{CaptureOutput, Interpreter, Options};
+use std::time::Duration;
+
+use prism_runtime::{CaptureOutput, Interpreter, Options, RunLimits};
+use tokio_util::sync::CancellationToken;
 
 const FIB: &str = r#"
 function fib(n) {
@@ -32,11 +36,12 @@ for (let i = 0; i < 100000; i++) { s += "ab" + i }
 print(s.length)
 "#;
 
-fn run(source: &str) {
+fn run(source: &str, limits: RunLimits) {
     let parsed = prism_compiler::parse(source);
     let file = prism_compiler::SourceFile::new("bench.prism", source);
     let mut interp = Interpreter::new(Options {
         output: Box::new(CaptureOutput::new()),
+        limits,
         ..Options::default()
     });
     if let Err(e) = interp.run_program(&parsed.program, &file) {
@@ -53,8 +58,16 @@ fn workloads(c: &mut Criterion) {
         ("map_filter_reduce_100k", MAP_FILTER_REDUCE),
         ("string_build_100k", STRING_BUILD),
     ] {
-        group.bench_function(name, |b| b.iter(|| run(source)));
+        group.bench_function(name, |b| b.iter(|| run(source, RunLimits::default())));
     }
+    let limits = RunLimits {
+        max_steps: Some(u64::MAX / 2),
+        timeout: Some(Duration::from_secs(3600)),
+        cancel: Some(CancellationToken::new()),
+    };
+    group.bench_function("arith_loop_1m_limited", |b| {
+        b.iter(|| run(LOOP, limits.clone()))
+    });
     group.finish();
 }
 
