@@ -53,7 +53,7 @@ start_test_postgres() {
     # Something already answers there: try another port.
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
     if _pg_as_owner "$bin/pg_ctl" -D "$PRISM_PG_DIR/data" -l "$PRISM_PG_DIR/server.log" -w -t 60 \
-      -o "-p $port -k $PRISM_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null; then
+      -o "-p $port -k $PRISM_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PRISM_PG_FSYNC:-off} -c max_connections=200" start >/dev/null; then
       break
     fi
     if [ "$tries" -ge 5 ]; then

@@ -45,6 +45,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_status TEXT,
         updated_at BIGINT NOT NULL
     );",
+    // 2: retention walks a pattern's records newest first by (started_at, id).
+    "CREATE INDEX execution_records_by_pattern_start_id
+        ON execution_records (pattern, started_at, id);
+    DROP INDEX execution_records_by_pattern;",
 ];
 
 /// The newest schema version this build knows.

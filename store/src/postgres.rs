@@ -218,9 +218,10 @@ impl Backend for PostgresBackend {
             if let Some(max) = retention.max_records {
                 let max = i64::try_from(max).unwrap_or(i64::MAX);
                 pruned += tx.execute(
-                    "DELETE FROM execution_records WHERE pattern = $1 AND id NOT IN (
-                       SELECT id FROM execution_records WHERE pattern = $1
-                       ORDER BY started_at DESC, id DESC LIMIT $2)",
+                    "DELETE FROM execution_records WHERE pattern = $1
+                       AND (started_at, id) <= (
+                         SELECT started_at, id FROM execution_records WHERE pattern = $1
+                         ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET $2)",
                     &[&s.pattern, &max],
                 )?;
             }

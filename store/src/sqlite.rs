@@ -236,9 +236,10 @@ impl Backend for SqliteBackend {
         if let Some(max) = retention.max_records {
             pruned += tx
                 .execute(
-                    "DELETE FROM execution_records WHERE pattern = ?1 AND id NOT IN (
-                       SELECT id FROM execution_records WHERE pattern = ?1
-                       ORDER BY started_at DESC, id DESC LIMIT ?2)",
+                    "DELETE FROM execution_records WHERE pattern = ?1
+                       AND (started_at, id) <= (
+                         SELECT started_at, id FROM execution_records WHERE pattern = ?1
+                         ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?2)",
                     params![s.pattern, i64::try_from(max).unwrap_or(i64::MAX)],
                 )
                 .ctx(&path)?;

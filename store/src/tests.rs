@@ -549,3 +549,91 @@ fn a_bad_postgres_server_is_an_error_not_a_panic() {
     ));
     assert!(matches!(err, Err(StoreError::Postgres(_))));
 }
+
+#[test]
+fn retention_by_count_breaks_ties_by_id() {
+    both("retention_ties", |s| {
+        let keep2 = Retention {
+            max_records: Some(2),
+            max_age_ms: None,
+        };
+        let at = now_ms();
+        for id in ["t1", "t3", "t2", "t5", "t4"] {
+            s.write_record(&record(id, "tie", at, "completed", None), &keep2)
+                .expect("write");
+        }
+        let ids: Vec<String> = s
+            .list_records(&RecordQuery {
+                pattern: Some("tie".into()),
+                limit: 10,
+            })
+            .expect("list")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["t5", "t4"]);
+    });
+}
+
+#[test]
+fn a_version_1_database_is_migrated_in_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(migrations::SCHEMA_VERSION_TABLE)
+            .expect("schema_version");
+        conn.execute_batch(migrations::MIGRATIONS[0]).expect("v1");
+        conn.execute("INSERT INTO schema_version VALUES (1, 0)", [])
+            .expect("at v1");
+        conn.execute(
+            "INSERT INTO execution_records (id, pattern, version, status, trigger_kind, started_at, record)
+             VALUES ('old', 'p', '1.0.0', 'completed', 'manual', 1, '{\"id\": \"old\"}')",
+            [],
+        )
+        .expect("a v1 row");
+    }
+    let s = Store::open(&Location::Sqlite(path.clone())).expect("migrate");
+    assert_eq!(s.schema_version().expect("version"), migrations::LATEST);
+    assert!(s.get_record("old").expect("get").is_some());
+    drop(s);
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'execution_records' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .expect("indexes");
+    assert!(indexes.contains(&"execution_records_by_pattern_start_id".to_string()));
+    assert!(!indexes.contains(&"execution_records_by_pattern".to_string()));
+}
+
+#[test]
+fn concurrent_opens_of_a_fresh_postgres_database_migrate_once() {
+    let Some(pg) = postgres("concurrent_opens") else {
+        return;
+    };
+    let Location::Postgres(url) = pg.store.location().clone() else {
+        return;
+    };
+    drop(pg.store);
+    // A fresh schema in the same database: drop the tables the first open created.
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+    c.batch_execute(
+        "DROP TABLE execution_records, pattern_versions, schedule_state, schema_version",
+    )
+    .expect("reset");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || Store::open(&Location::Postgres(url)).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread").expect("open");
+    }
+    let rows: i64 = c
+        .query_one("SELECT COUNT(*) FROM schema_version", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, migrations::LATEST);
+    drop(pg._db);
+}
