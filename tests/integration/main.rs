@@ -6,9 +6,9 @@ mod conformance;
 mod diagnostics;
 mod examples;
 mod repl;
-mod store;
 mod serve;
 mod stdlib;
+mod store;
 mod support;
 
 fn main() {
