@@ -35,6 +35,7 @@ start_test_postgres() {
     echo "error: no initdb after installing postgresql" >&2
     return 1
   fi
+  PRISM_PG_BIN="$bin"
   PRISM_PG_DIR="$(mktemp -d /tmp/prism-pg.XXXXXX)"
   PRISM_PG_USER="$(id -un)"
   if [ "$(id -u)" = 0 ]; then
@@ -61,7 +62,6 @@ start_test_postgres() {
       return 1
     fi
   done
-  PRISM_PG_BIN="$bin"
   "$bin/createdb" -h 127.0.0.1 -p "$port" -U prism prism_test
   export PRISM_TEST_POSTGRES_URL="postgres://prism@127.0.0.1:$port/prism_test"
   export PRISM_REQUIRE_POSTGRES=1

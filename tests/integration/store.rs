@@ -35,6 +35,10 @@ pub fn trials() -> Vec<Trial> {
         ),
         Trial::test("store::retention_prunes", retention_prunes),
         Trial::test(
+            "store::concurrent_runs_share_one_file",
+            concurrent_runs_share_one_file,
+        ),
+        Trial::test(
             "store::sigkill_loses_no_completed_record",
             sigkill_loses_no_completed_record,
         ),
@@ -395,6 +399,30 @@ fn retention_prunes() -> Result<(), Failed> {
     let aged = history_json(&sb, &["aged"])?;
     if ids(&aged) != [last["id"].as_str().unwrap_or("?")] {
         return Err(format!("maxAge 1s kept {:?}", ids(&aged)).into());
+    }
+    Ok(())
+}
+
+fn concurrent_runs_share_one_file() -> Result<(), Failed> {
+    let sb = Sandbox::licensed()?;
+    sb.write("agents.yaml", QUICK_AGENTS)?;
+    sb.write("many.yaml", &quick_pattern("many", "persistence: true"))?;
+    // Six processes write to the same SQLite file at once (WAL + busy timeout).
+    let children = (0..6)
+        .map(|_| sb.spawn(&["run", "many.yaml", "--input", r#"{"topic": "t"}"#, "--json"]))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut written = Vec::new();
+    for child in children {
+        let rec = finish(child, Duration::from_secs(60))?
+            .expect(0, "concurrent run")?
+            .json()?;
+        written.push(rec["id"].as_str().unwrap_or("?").to_string());
+    }
+    let mut stored = ids(&history_json(&sb, &["many"])?);
+    stored.sort();
+    written.sort();
+    if stored != written {
+        return Err(format!("stored {stored:?}, written {written:?}").into());
     }
     Ok(())
 }
