@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
@@ -50,8 +51,55 @@ impl Rec {
     }
 }
 
-/// The names visible to references.
-pub type Scope = HashMap<String, Bound>;
+/// The names visible to references. Values are shared: flattening a frame chain (done for
+/// every expression a node evaluates) copies pointers, not the agents' answers, so a phase
+/// over 10,000 agents does not clone its results for each output field.
+#[derive(Debug, Clone, Default)]
+pub struct Scope(HashMap<String, Arc<Bound>>);
+
+impl Scope {
+    /// An empty scope.
+    pub fn new() -> Self {
+        Scope::default()
+    }
+
+    /// The value bound to `name`.
+    pub fn get(&self, name: &str) -> Option<&Bound> {
+        self.0.get(name).map(|b| &**b)
+    }
+
+    /// Binds `name` (replacing an earlier binding).
+    pub fn insert(&mut self, name: String, value: Bound) {
+        self.0.insert(name, Arc::new(value));
+    }
+
+    /// Every binding, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Bound)> {
+        self.0.iter().map(|(k, v)| (k, &**v))
+    }
+
+    /// Copies every binding of `other` into this scope (shared, not cloned).
+    pub fn extend_from(&mut self, other: &Scope) {
+        for (k, v) in &other.0 {
+            self.0.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+impl IntoIterator for Scope {
+    type Item = (String, Bound);
+    type IntoIter = std::iter::Map<
+        std::collections::hash_map::IntoIter<String, Arc<Bound>>,
+        fn((String, Arc<Bound>)) -> (String, Bound),
+    >;
+
+    /// Owned bindings (a value still shared elsewhere is cloned).
+    fn into_iter(self) -> Self::IntoIter {
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k, Arc::unwrap_or_clone(v)))
+    }
+}
 
 /// A number as JSON: integral values as integers, NaN and infinities as 0.
 pub fn json_num(x: f64) -> Json {

@@ -104,9 +104,7 @@ impl Frame {
     /// The flattened scope (inner names win).
     pub fn scope(&self) -> Scope {
         let mut s = self.parent.as_ref().map(|p| p.scope()).unwrap_or_default();
-        for (k, v) in lock(&self.vars).iter() {
-            s.insert(k.clone(), v.clone());
-        }
+        s.extend_from(&lock(&self.vars));
         s
     }
 }
@@ -147,6 +145,9 @@ pub struct State {
     pub fallback_output: Option<Json>,
     /// An escalation that does not stop the run (fallback `escalate`).
     pub escalation: Option<Json>,
+    /// An escalation a pattern script asked for with `escalate(…)`: its error ends the run
+    /// escalated instead of failed.
+    pub script_escalation: Option<Json>,
     /// Per-site counts of backward jumps.
     pub jumps: HashMap<(usize, usize, usize), u32>,
     /// The answers of the previous org-chart step (for `aggregate`).
