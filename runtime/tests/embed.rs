@@ -12,6 +12,17 @@ use prism_runtime::embed::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// Hosts share engines and sessions between threads and move results across them.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+    shareable::<prism_runtime::embed::Session>();
+    shareable::<prism_runtime::embed::Outcome>();
+    shareable::<Data>();
+    shareable::<Error>();
+    shareable::<Pattern>();
+};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Ticket {
     id: u32,

@@ -159,6 +159,7 @@ pub type PrintFn = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 #[non_exhaustive]
 pub enum OutputMode {
     /// Kept in memory and returned with each result ([`Outcome::stdout`]) — the default.
+    /// What a failed run printed is dropped with it; use [`OutputMode::Callback`] to keep it.
     #[default]
     Capture,
     /// Written to the process's standard output and standard error.
@@ -536,7 +537,8 @@ impl Engine {
         self
     }
 
-    /// Runs async native functions on this tokio runtime instead of one per run.
+    /// Runs async native functions on this tokio runtime (with its time driver enabled, for
+    /// timeouts) instead of one per run.
     ///
     /// ```
     /// # use prism_runtime::embed as prism_lang;
