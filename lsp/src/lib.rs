@@ -55,6 +55,9 @@ pub fn run_stdio() -> std::io::Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+            // Standard input is read on a blocking thread that only returns when the client
+            // closes the pipe; after `exit` the process must end without waiting for that.
+            runtime.shutdown_background();
             Ok(())
         })?;
     worker

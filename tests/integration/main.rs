@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod diagnostics;
 mod examples;
+mod lsp;
 mod repl;
 mod serve;
 mod stdlib;
@@ -18,6 +19,7 @@ fn main() {
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
     trials.extend(examples::trials());
+    trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
     trials.extend(stdlib::trials());
