@@ -22,6 +22,10 @@ pub fn trials() -> Vec<Trial> {
             check_strict_warns_about_implicit_declarations,
         ),
         Trial::test("cli::match_on_an_array_literal", match_on_an_array_literal),
+        Trial::test(
+            "cli::build_estimates_with_the_agents_file",
+            build_estimates_with_the_agents_file,
+        ),
     ]
 }
 
@@ -126,5 +130,52 @@ fn match_on_an_array_literal() -> Result<(), Failed> {
         "let match = [7]\nprint(match[0])\nprint(match [1, 2, 3] { [a, b, c] => a + b + c, _ => 0 })",
     )?;
     assert_eq!(r.stdout, "7\n6\n", "{}", r.stderr);
+    Ok(())
+}
+
+/// `prism build --agents FILE` assumes the agents' declared confidences in the static estimate.
+fn build_estimates_with_the_agents_file() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: p\ninput: {}\nagents:\n  capabilities: [x]\n  min: 2\naggregation:\n  strategy: first\noutput:\n  answer: $first.result\n",
+    )?;
+    std::fs::write(
+        dir.path().join("team.yaml"),
+        "agents:\n  - name: a\n    capabilities: [x]\n    respond: {value: 1, confidence: 0.9}\n  - name: b\n    capabilities: [x]\n    respond: {value: 1, confidence: 0.5}\n",
+    )?;
+    let output_estimate = |args: &[&str]| -> Result<serde_json::Value, Failed> {
+        let r = run_prism(args, dir.path(), Duration::from_secs(30))?;
+        if r.code != Some(0) {
+            return Err(format!("exit {:?}: {}", r.code, r.stderr).into());
+        }
+        let plan: serde_json::Value = serde_json::from_str(&r.stdout)?;
+        let nodes = plan["nodes"].as_array().ok_or("no nodes")?;
+        let out = nodes
+            .iter()
+            .find(|n| n["kind"] == "Output")
+            .ok_or("no output node")?;
+        Ok(out["confidence"]["estimate"].clone())
+    };
+    let default = output_estimate(&["build", "--emit", "json", "p.yaml"])?;
+    assert_eq!(default, serde_json::json!({"lower": 0.0, "expected": 0.7}));
+    let assumed = output_estimate(&["build", "--emit", "json", "--agents", "team.yaml", "p.yaml"])?;
+    assert_eq!(
+        assumed["expected"],
+        serde_json::json!(0.7),
+        "mean of 0.9 and 0.5: {assumed}"
+    );
+    assert_eq!(
+        assumed["lower"],
+        serde_json::json!(0.5),
+        "the least confident agent: {assumed}"
+    );
+    let missing = run_prism(
+        &["build", "--agents", "nope.yaml", "p.yaml"],
+        dir.path(),
+        Duration::from_secs(30),
+    )?;
+    assert_eq!(missing.code, Some(2));
+    assert!(missing.stderr.contains("nope.yaml"), "{}", missing.stderr);
     Ok(())
 }

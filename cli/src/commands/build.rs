@@ -64,6 +64,10 @@ pub struct BuildArgs {
     /// Folders searched for `pattern:` references (before PRISM_PATTERNS_PATH).
     #[arg(long = "patterns", value_name = "DIR")]
     pub patterns: Vec<PathBuf>,
+    /// Agents file whose declared confidences (`confidence:` or `respond.confidence`) the
+    /// static confidence estimate assumes (default: lower 0, expected 0.7).
+    #[arg(long, value_name = "FILE")]
+    pub agents: Option<PathBuf>,
 }
 
 /// Runs `prism build`.
@@ -73,6 +77,15 @@ pub fn run(args: BuildArgs) -> ExitCode {
     let mut dirs = args.patterns.clone();
     dirs.append(&mut options.pattern_dirs);
     options.pattern_dirs = dirs;
+    if let Some(file) = &args.agents {
+        match prism_runtime::agents::load_agents_file(file) {
+            Ok(set) => options.agent_confidence = set.declared_confidence(),
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return ExitCode::from(EXIT_COMPILE);
+            }
+        }
+    }
     let license = License::current();
     license.warn_once(&mut std::io::stderr());
 
