@@ -318,13 +318,15 @@ fn print_event(event: Event) {
             schedule,
             next,
             runs,
-        } => match next {
-            Some(t) => eprintln!(
-                "serve: {job}: {schedule}, next run {} ({runs} run(s) so far)",
-                time(t)
-            ),
-            None => eprintln!("serve: {job}: {schedule}, has ended ({runs} run(s))"),
-        },
+        } => {
+            // Without a next run, `Ended` follows at once and says so.
+            if let Some(t) = next {
+                eprintln!(
+                    "serve: {job}: {schedule}, next run {} ({runs} run(s) so far)",
+                    time(t)
+                );
+            }
+        }
         Event::Missed {
             job,
             count,
