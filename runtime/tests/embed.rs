@@ -598,15 +598,15 @@ fn pattern_timeout_stops_the_script_thread() {
         .run_pattern_blocking(&pattern, &())
         .expect_err("times out");
     assert!(matches!(err, Error::Timeout(_)), "{err}");
-    std::thread::sleep(Duration::from_millis(50));
-    let after = iterations.load(Ordering::SeqCst);
-    assert!(after > 0, "the script ran");
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        iterations.load(Ordering::SeqCst),
-        after,
-        "the script stopped with its run"
-    );
+    assert!(iterations.load(Ordering::SeqCst) > 0, "the script ran");
+    // A script still running would keep counting; give a loaded machine a few tries to
+    // reach the script's next check.
+    let stopped = (0..20).any(|_| {
+        let before = iterations.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        iterations.load(Ordering::SeqCst) == before
+    });
+    assert!(stopped, "the script stopped with its run");
 }
 
 #[test]

@@ -32,8 +32,8 @@ use crate::interp::DEFAULT_MAX_CALL_DEPTH;
 /// let mut engine = Engine::new();
 /// engine.set_limits(
 ///     Limits::default()
-///         .with_max_steps(1_000_000)
-///         .with_timeout(Duration::from_millis(200))
+///         .with_max_steps(100_000)
+///         .with_timeout(Duration::from_secs(30))
 ///         .with_max_call_depth(500),
 /// );
 /// let err = engine.run("function f(n) { return f(n + 1) }\nf(0)").unwrap_err();
