@@ -8,7 +8,7 @@ mod report;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// The Prism toolchain.
 #[derive(Parser)]
@@ -36,6 +36,9 @@ enum Command {
     Lsp(commands::lsp::LspArgs),
     /// Start an interactive prompt (reads lines from standard input when it is not a terminal).
     Repl(commands::repl::ReplArgs),
+    /// Generate documentation from the command's definition (`__doc cli` writes docs/cli.md).
+    #[command(name = "__doc", hide = true)]
+    Doc(commands::doc::DocArgs),
     /// Run scheduled patterns on time until stopped (needs `scheduled_patterns`).
     Serve(commands::serve::ServeArgs),
     /// Show, verify, install or issue license keys.
@@ -66,5 +69,6 @@ fn main() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
         Command::Repl(args) => commands::repl::run(args),
+        Command::Doc(args) => commands::doc::run(args, Cli::command()),
     }
 }

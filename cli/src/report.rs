@@ -53,10 +53,14 @@ pub fn print_runtime_error(err: &RuntimeError, file: &SourceFile) {
     if same_file {
         eprint!("{}", render(&[diag], file, color()));
     } else {
+        // A standard module's source is inside the binary, not on disk.
         let text = err
             .file
             .as_deref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|f| match f.strip_prefix("std/") {
+                Some(name) => prism_stdlib::module_source(name).map(str::to_string),
+                None => std::fs::read_to_string(f).ok(),
+            })
             .unwrap_or_default();
         let other = SourceFile::new(err.file.clone().unwrap_or_default(), text);
         eprint!("{}", render(&[diag], &other, color()));

@@ -119,7 +119,8 @@ pub fn check_imports(program: &Program) -> Vec<Diagnostic> {
                 )
                 .with_label("no default export")
                 .with_help(format!(
-                    "import names instead: import {{{}}} from \"{source}\"",
+                    "standard modules have named exports only: import * as {} from \"{source}\", or import {{{}}} from \"{source}\"",
+                    d.name,
                     exported.first().map(String::as_str).unwrap_or("name")
                 )),
             );

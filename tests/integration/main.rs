@@ -4,6 +4,7 @@
 mod cli;
 mod conformance;
 mod diagnostics;
+mod docs;
 mod examples;
 mod lsp;
 mod repl;
@@ -24,5 +25,6 @@ fn main() {
     trials.extend(serve::trials());
     trials.extend(stdlib::trials());
     trials.extend(repl::trials());
+    trials.extend(docs::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -30,6 +30,10 @@ pub fn trials() -> Vec<Trial> {
         "stdlib::unknown_imports_fail_before_running",
         unknown_imports_fail_before_running,
     ));
+    trials.push(Trial::test(
+        "stdlib::errors_inside_a_module_show_its_source",
+        errors_inside_a_module_show_its_source,
+    ));
     trials
 }
 
@@ -65,6 +69,22 @@ fn unknown_imports_fail_before_running() -> Result<(), Failed> {
         "<eval>:2:9",
         "there is no standard module `std/nope`",
         "<eval>:3:17",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle} in:\n{}", run.stderr);
+    }
+    Ok(())
+}
+
+/// An error thrown inside a standard module points at the module's own line.
+fn errors_inside_a_module_show_its_source() -> Result<(), Failed> {
+    let code = "import {consensusVote} from \"std/patterns\"\nconsensusVote([\"a\", \"b\"], {conflictResolution: \"loudest\"})\n";
+    let run = run_prism(&["run", "-e", code], &repo(), Duration::from_secs(30))?;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    for needle in [
+        "consensusVote: conflictResolution must be",
+        "╭─[std/patterns:",
+        "throw \"consensusVote: conflictResolution",
+        "in consensusVote called at 2:1",
     ] {
         assert!(run.stderr.contains(needle), "{needle} in:\n{}", run.stderr);
     }

@@ -3,15 +3,16 @@
 pub mod build;
 pub mod check;
 pub mod compile;
+pub mod doc;
 pub mod fmt;
 pub mod history;
 pub mod license;
 pub mod lsp;
 pub mod pattern_store;
 pub mod publish;
-pub mod rollback;
 pub mod repl;
 pub mod repl_input;
+pub mod rollback;
 pub mod run;
 pub mod run_pattern;
 pub mod serve;
