@@ -304,3 +304,17 @@ async fn org_charts_assign_review_and_finish() {
     assert_eq!(v["patternName"], json!("team"));
     assert_eq!(r.agent_results.len(), 2);
 }
+
+#[tokio::test]
+async fn org_chart_output_names_a_step_result() {
+    let text = "name: team\nstructure:\n  name: team\n  roles:\n    writer:\n      capabilities: [write]\n    reviewer:\n      capabilities: [review]\nworkflow:\n  name: ship\n  input:\n    topic: string\n  steps:\n    - type: assign\n      role: writer\n      task: \"Write about ${input.topic}\"\n    - type: review\n      reviewer: reviewer\n  output: step_0_result\n";
+    let agents = vec![
+        respond("w", &["write"], json!("a draft"), 0.9),
+        respond("r", &["review"], json!({"approved": true}), 0.8),
+    ];
+    let r = run("team.yaml", text, agents, json!({"topic": "rust"})).await;
+    assert_eq!(r.status, RunStatus::Completed, "{:?}", r.error);
+    let v: Value = r.result.map(|x| x.0).unwrap_or_default();
+    assert_eq!(v["result"]["result"], json!("a draft"), "{v}");
+    assert_eq!(v["result"]["role"], json!("writer"), "{v}");
+}

@@ -345,18 +345,49 @@ pub async fn sub_pattern(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
         .and_then(|r| r.get("path"))
         .and_then(Json::as_str)
         .ok_or_else(|| fail(format!("pattern `{name}` was not resolved")))?;
-    let text =
-        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {path}: {e}")))?;
-    let compiled = prism_compiler::pattern::compile_file(path, &text);
-    let plan = compiled
-        .plan
-        .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
     let sub_input = match input {
         Some(shape) => {
             super::output::render(shape, &frame.scope(), &[]).map_err(expr_fail(node))?
         }
         None => run.opts.input.clone(),
     };
+    let (value, conf, results) = run_sub_pattern(run, name, path, sub_input, node.step.clone())
+        .await
+        .map_err(|e| match e {
+            Stop::Failed(mut err) => {
+                err.node = Some(node.id.clone());
+                Stop::Failed(err)
+            }
+            other => other,
+        })?;
+    let mut rec = Rec::new(value, conf);
+    if let Some(s) = &node.step {
+        super::phase::step_fields(&mut rec, s, &results);
+        set_step_record(run, frame, s, rec);
+    }
+    Ok(Done {
+        confidence: Some(conf),
+        detail: format!("pattern {name}"),
+        ..Done::default()
+    })
+}
+
+/// Runs a composed pattern from its resolved file with the same agents and options: its
+/// output, confidence and agent results (recorded in this run under `step`).
+pub async fn run_sub_pattern(
+    run: &Arc<Run>,
+    name: &str,
+    path: &str,
+    sub_input: Json,
+    step: Option<String>,
+) -> Result<(Json, f64, Vec<super::record::AgentResult>), Stop> {
+    let fail = |m: String| Stop::fail("prism::run::pattern", m, None);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {path}: {e}")))?;
+    let compiled = prism_compiler::pattern::compile_file(path, &text);
+    let plan = compiled
+        .plan
+        .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
     let (loaded, _) = prism_compiler::pattern::load_file(std::path::Path::new(path), &text);
     let mut opts = run.opts.clone();
     opts.input = sub_input;
@@ -390,28 +421,16 @@ pub async fn sub_pattern(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
     {
         let mut st = run.st();
         st.results.extend(results.iter().cloned().map(|mut r| {
-            r.step = node.step.clone();
+            r.step = step.clone();
             r
         }));
         st.retries += retries;
     }
     match outcome {
-        Ok(()) => {}
-        Err(Stop::Failed(e)) => {
-            return Err(fail(format!("pattern `{name}` failed: {}", e.message)));
-        }
-        Err(other) => return Err(other),
+        Ok(()) => Ok((value, conf, results)),
+        Err(Stop::Failed(e)) => Err(fail(format!("pattern `{name}` failed: {}", e.message))),
+        Err(other) => Err(other),
     }
-    let mut rec = Rec::new(value, conf);
-    if let Some(s) = &node.step {
-        super::phase::step_fields(&mut rec, s, &results);
-        set_step_record(run, frame, s, rec);
-    }
-    Ok(Done {
-        confidence: Some(conf),
-        detail: format!("pattern {name}"),
-        ..Done::default()
-    })
 }
 
 /// `onError {type: fail|continue|default, value}` for a failed step.

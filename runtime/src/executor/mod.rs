@@ -18,6 +18,7 @@ pub mod natives;
 mod org;
 pub mod output;
 mod phase;
+pub mod plan_natives;
 pub mod record;
 mod script;
 mod state;

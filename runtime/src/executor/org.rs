@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use petgraph::Direction;
 use petgraph::stable_graph::NodeIndex;
+use petgraph::visit::EdgeRef;
 use prism_compiler::plan::{Edge, Graph, Node, NodeKind};
 use serde_json::{Map, Value as Json, json};
 
@@ -63,6 +64,17 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
     else {
         return Ok(Done::default());
     };
+    let chosen = fill_role(run, role, selection)
+        .map_err(|m| Stop::fail("prism::run::agents", m, Some(&node.id)))?;
+    Ok(Done {
+        detail: chosen.join(", "),
+        ..Done::default()
+    })
+}
+
+/// Fills `role` from its selection (capabilities, `agentType` preferred, min/max instances),
+/// agents no other role uses first; returns the chosen agents' names.
+pub fn fill_role(run: &Run, role: &str, selection: &Json) -> Result<Vec<String>, String> {
     let caps: Vec<String> = selection
         .get("capabilities")
         .and_then(Json::as_array)
@@ -84,13 +96,8 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
         .unwrap_or_default();
     let want = sel.max.unwrap_or(sel.min).max(sel.min);
     sel.max = None;
-    let candidates = select_agents(&run.opts.agents.agents, &sel).map_err(|e| {
-        Stop::fail(
-            "prism::run::agents",
-            format!("role `{role}`: {}", e.message),
-            Some(&node.id),
-        )
-    })?;
+    let candidates = select_agents(&run.opts.agents.agents, &sel)
+        .map_err(|e| format!("role `{role}`: {}", e.message))?;
     let used: Vec<String> = run
         .st()
         .roles
@@ -108,16 +115,9 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
         );
     }
     let chosen: Vec<SharedAgent> = fresh.into_iter().chain(shared).take(want).collect();
-    let detail = chosen
-        .iter()
-        .map(|a| a.info().name.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
-    run.st().roles.insert(role.clone(), chosen);
-    Ok(Done {
-        detail,
-        ..Done::default()
-    })
+    let names = chosen.iter().map(|a| a.info().name.clone()).collect();
+    run.st().roles.insert(role.to_string(), chosen);
+    Ok(names)
 }
 
 fn names(frame: &Frame) -> Vec<(String, Json)> {
@@ -139,6 +139,13 @@ fn names(frame: &Frame) -> Vec<(String, Json)> {
 fn interpolate(text: &str, frame: &Frame) -> Json {
     let owned = names(frame);
     let ns: Vec<(&str, Json)> = owned.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    interpolate_with(text, &ns)
+}
+
+/// `${…}` holes over the given names (`input`, step results): objects as JSON, a hole that
+/// fails to evaluate as empty; a lone hole yields the value.
+pub fn interpolate_with(text: &str, ns: &[(&str, Json)]) -> Json {
+    let ns = ns.to_vec();
     let scope = super::expr::Scope::new();
     let t = text.trim();
     if t.starts_with("${") && t.ends_with('}') && t[2..].find('}') == Some(t.len() - 3) {
@@ -247,22 +254,47 @@ pub async fn task(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
         return Ok(Done::default());
     };
     let step = node.step.clone().unwrap_or_default();
-    let no_agent = || {
-        Stop::fail(
-            "prism::run::agents",
-            format!("role `{role}` has no agents"),
-            Some(&node.id),
-        )
+    let text = match task.as_deref().map(|t| interpolate(t, frame)) {
+        Some(Json::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+        None => None,
     };
-    let input = run.opts.input.clone();
     let subject = run.st().last.clone().map_or(Json::Null, |r| r.value);
-    let (value, conf, answers) = match action.as_str() {
+    let (value, conf, answers) = run_task(run, action, role, text, &step, subject)
+        .await
+        .map_err(|m| Stop::fail("prism::run::agents", m, Some(&node.id)))?;
+    let rec = Rec::new(value, conf);
+    frame.set_rec(&format!("{step}_result"), rec.clone());
+    let mut st = run.st();
+    st.last = Some(rec);
+    st.last_answers = answers;
+    Ok(Done {
+        confidence: Some(conf),
+        detail: format!("{action} → {role}"),
+        ..Done::default()
+    })
+}
+
+/// What an org-chart task produced: its value, confidence and the answers it got.
+pub type TaskOutcome = (Json, f64, Vec<AgentResult>);
+
+/// Runs one org-chart task for `role`: `assign` sends `text` (default `analyze`) to the
+/// role's next agent and applies the role's confidence policy; `review`/`approve` judge
+/// `subject`; `select` asks every agent of the role and keeps the most confident answer.
+pub async fn run_task(
+    run: &Arc<Run>,
+    action: &str,
+    role: &str,
+    text: Option<String>,
+    step: &str,
+    subject: Json,
+) -> Result<TaskOutcome, String> {
+    let step = step.to_string();
+    let no_agent = || format!("role `{role}` has no agents");
+    let input = run.opts.input.clone();
+    Ok(match action {
         "assign" => {
-            let text = match task.as_deref().map(|t| interpolate(t, frame)) {
-                Some(Json::String(s)) => s,
-                Some(other) => other.to_string(),
-                None => "analyze".into(),
-            };
+            let text = text.unwrap_or_else(|| "analyze".into());
             let agent = next_agent(run, role).ok_or_else(no_agent)?;
             let mut r = ask(run, agent, role, &text, input.clone(), &step).await;
             let (policy, reports) = policy_of(run, role);
@@ -350,16 +382,6 @@ pub async fn task(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
             let best = super::phase::most_confident(&all);
             (best.value, best.confidence, all)
         }
-    };
-    let rec = Rec::new(value, conf);
-    frame.set_rec(&format!("{step}_result"), rec.clone());
-    let mut st = run.st();
-    st.last = Some(rec);
-    st.last_answers = answers;
-    Ok(Done {
-        confidence: Some(conf),
-        detail: format!("{action} → {role}"),
-        ..Done::default()
     })
 }
 
@@ -413,10 +435,17 @@ pub fn join_parallel(run: &Arc<Run>, g: &Graph, n: NodeIndex, frame: &Arc<Frame>
     let mut values = Vec::new();
     let mut confs = Vec::new();
     let mut answers = Vec::new();
-    for e in g.edges_directed(n, Direction::Outgoing) {
-        if let Edge::Branch { label } = e.weight()
-            && let Some(Bound::Rec(r)) = frame.get(&format!("{label}_result"))
-        {
+    // Branches in workflow order (petgraph lists a node's edges newest first).
+    let mut branches: Vec<(usize, String)> = g
+        .edges_directed(n, Direction::Outgoing)
+        .filter_map(|e| match e.weight() {
+            Edge::Branch { label } => Some((e.target().index(), label.clone())),
+            _ => None,
+        })
+        .collect();
+    branches.sort();
+    for (_, label) in branches {
+        if let Some(Bound::Rec(r)) = frame.get(&format!("{label}_result")) {
             values.push(r.value.clone());
             confs.push(r.confidence);
         }
@@ -448,7 +477,10 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
     let name = value
         .get("result")
         .and_then(Json::as_str)
-        .map(|s| s.trim_start_matches("${").trim_end_matches('}').to_string())
+        .map(|s| {
+            let s = s.strip_prefix("${").map_or(s, |x| x.trim_end_matches('}'));
+            s.trim_start_matches('$').to_string()
+        })
         .unwrap_or_default();
     let result = match frame.get(&name) {
         Some(Bound::Rec(r)) => r.value,

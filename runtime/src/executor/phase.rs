@@ -27,33 +27,42 @@ fn expr_fail(node: &Node) -> impl Fn(super::expr::ExprError) -> Stop + '_ {
 
 /// Strings of a list value, evaluating `$…` entries.
 fn names_list(v: Option<&Json>, scope: &Scope) -> Result<Vec<String>, super::expr::ExprError> {
-    let mut out = Vec::new();
     let items: Vec<Json> = match v {
         Some(Json::Array(a)) => a.clone(),
         Some(Json::String(s)) => vec![Json::String(s.clone())],
         _ => Vec::new(),
     };
+    let mut evaluated = Vec::new();
+    for item in items {
+        evaluated.push(match item {
+            Json::String(s) if s.starts_with('$') => eval(&s, scope, &[])?.value,
+            other => other,
+        });
+    }
+    Ok(names_of(&evaluated))
+}
+
+/// Capability or agent names from evaluated list entries: strings, lists of names or of agent
+/// records (their `agentId`); null entries add nothing.
+pub fn names_of(items: &[Json]) -> Vec<String> {
+    let mut out = Vec::new();
     for item in items {
         match item {
-            Json::String(s) if s.starts_with('$') => match eval(&s, scope, &[])?.value {
-                Json::Array(a) => out.extend(a.iter().map(|x| {
-                    match x {
-                        Json::String(s) => s.clone(),
-                        other => other
-                            .get("agentId")
-                            .and_then(Json::as_str)
-                            .map_or_else(|| other.to_string(), str::to_string),
-                    }
-                })),
-                Json::String(s) => out.push(s),
-                Json::Null => {}
-                other => out.push(other.to_string()),
-            },
-            Json::String(s) => out.push(s),
+            Json::Array(a) => out.extend(a.iter().map(|x| {
+                match x {
+                    Json::String(s) => s.clone(),
+                    other => other
+                        .get("agentId")
+                        .and_then(Json::as_str)
+                        .map_or_else(|| other.to_string(), str::to_string),
+                }
+            })),
+            Json::String(s) => out.push(s.clone()),
+            Json::Null => {}
             other => out.push(other.to_string()),
         }
     }
-    Ok(out)
+    out
 }
 
 /// The task of a phase: the step's `instructions` (a template), else `input.task`, else
@@ -105,69 +114,119 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
     } else {
         let caps = names_list(selection.get("capabilities"), &scope).map_err(expr_fail(node))?;
         let exclude = names_list(selection.get("exclude"), &scope).map_err(expr_fail(node))?;
-        let sel = Selection::from_config(selection, caps, exclude);
-        let agents = select_agents(&run.opts.agents.agents, &sel)
-            .map_err(|e| Stop::fail("prism::run::agents", e.message, Some(&node.id)))?;
         let pattern_input = run.opts.input.clone();
         let req_input = match input {
             Some(shape) => render(shape, &scope, &[]).map_err(expr_fail(node))?,
             None => pattern_input.clone(),
         };
         let task = task_text(task.as_deref(), &scope, &pattern_input).map_err(expr_fail(node))?;
-        let extra = &run.plan.meta.extra;
-        let template = RequestTemplate {
-            task,
-            input: req_input,
-            pattern: run.pattern_ref(),
-            step: step.map(str::to_string),
-            role: role.clone(),
-            context: json!({
-                "executionId": run.id,
-                "previous": null,
-                "thread": extra.get("threads").cloned().unwrap_or(Json::Null),
-                "workspace": run.opts.workspace.as_ref().map_or_else(
-                    || extra.get("workspace").cloned().unwrap_or(Json::Null),
-                    |w| json!({"path": w.display().to_string()})),
-                "routing": extra.get("context").and_then(|c| c.get("routing")).cloned().unwrap_or(Json::Null),
-            }),
-        };
-        let policy = CallPolicy {
-            timeout: Duration::from_millis(
-                selection
-                    .get("taskTimeout")
-                    .and_then(Json::as_u64)
-                    .unwrap_or(30_000),
-            ),
-            retries: selection.get("retries").and_then(Json::as_u64).unwrap_or(2) as u32,
-            backoff: run.opts.backoff,
-            cancel: run.opts.cancel.clone(),
-        };
-        let exec = Execution::from_config(execution);
-        let seq = || run.next_seq();
-        let out = if let Some(pipe) = execution.get("steps").and_then(Json::as_array) {
-            return pipeline(run, node, frame, &agents, pipe, &template, &policy, &exec).await;
-        } else if exec.strategy == "sequential" {
-            let make = |_: usize, prev: &Json| template.request(run.request_id(), prev);
-            dispatch::sequential(&agents, &make, &policy, &exec, step, &seq).await
-        } else {
-            let reqs = agents
-                .iter()
-                .map(|_| template.request(run.request_id(), &Json::Null))
-                .collect();
-            dispatch::parallel(&agents, reqs, &policy, &exec, step, &seq).await
-        };
-        {
-            let mut st = run.st();
-            st.results.extend(out.results.iter().cloned());
-            st.retries += out.retries;
+        let template = request_template(run, task, req_input, step, role.clone());
+        if let Some(pipe) = execution.get("steps").and_then(Json::as_array) {
+            let agents = select(run, selection, caps, exclude)
+                .map_err(|m| Stop::fail("prism::run::agents", m, Some(&node.id)))?;
+            return pipeline(
+                run, node, frame, &agents, pipe, &template, selection, execution,
+            )
+            .await;
         }
-        if let Some(f) = out.failure {
-            run.st().phase.insert(node.step.clone(), out.results);
-            return Err(Stop::fail("prism::run::agents", f, Some(&node.id)));
+        match dispatch(run, selection, caps, exclude, execution, &template).await {
+            Ok(results) => results,
+            Err((results, message)) => {
+                run.st().phase.insert(node.step.clone(), results);
+                return Err(Stop::fail("prism::run::agents", message, Some(&node.id)));
+            }
         }
-        out.results
     };
     Ok(finish_group(run, node, frame, results))
+}
+
+/// The agents a selection picks (§1.3), or why there are too few.
+pub fn select(
+    run: &Run,
+    selection: &Json,
+    capabilities: Vec<String>,
+    exclude: Vec<String>,
+) -> Result<Vec<crate::agents::SharedAgent>, String> {
+    let sel = Selection::from_config(selection, capabilities, exclude);
+    select_agents(&run.opts.agents.agents, &sel).map_err(|e| e.message)
+}
+
+/// The parts every request of a phase shares.
+pub fn request_template(
+    run: &Run,
+    task: String,
+    input: Json,
+    step: Option<&str>,
+    role: Option<String>,
+) -> RequestTemplate {
+    let extra = &run.plan.meta.extra;
+    RequestTemplate {
+        task,
+        input,
+        pattern: run.pattern_ref(),
+        step: step.map(str::to_string),
+        role,
+        context: json!({
+            "executionId": run.id,
+            "previous": null,
+            "thread": extra.get("threads").cloned().unwrap_or(Json::Null),
+            "workspace": run.opts.workspace.as_ref().map_or_else(
+                || extra.get("workspace").cloned().unwrap_or(Json::Null),
+                |w| json!({"path": w.display().to_string()})),
+            "routing": extra.get("context").and_then(|c| c.get("routing")).cloned().unwrap_or(Json::Null),
+        }),
+    }
+}
+
+fn call_policy(run: &Run, selection: &Json) -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(
+            selection
+                .get("taskTimeout")
+                .and_then(Json::as_u64)
+                .unwrap_or(30_000),
+        ),
+        retries: selection.get("retries").and_then(Json::as_u64).unwrap_or(2) as u32,
+        backoff: run.opts.backoff,
+        cancel: run.opts.cancel.clone(),
+    }
+}
+
+/// Selection and dispatch of one phase (`parallel`, `sequential` or `race`; pipelines are
+/// [`pipeline_calls`]): every result, recorded in the run, or the results so far and why the
+/// phase failed.
+pub async fn dispatch(
+    run: &Run,
+    selection: &Json,
+    capabilities: Vec<String>,
+    exclude: Vec<String>,
+    execution: &Json,
+    template: &RequestTemplate,
+) -> Result<Vec<AgentResult>, (Vec<AgentResult>, String)> {
+    let agents = select(run, selection, capabilities, exclude).map_err(|m| (Vec::new(), m))?;
+    let policy = call_policy(run, selection);
+    let exec = Execution::from_config(execution);
+    let seq = || run.next_seq();
+    let step = template.step.as_deref();
+    let out = if exec.strategy == "sequential" {
+        let make = |_: usize, prev: &Json| template.request(run.request_id(), prev);
+        dispatch::sequential(&agents, &make, &policy, &exec, step, &seq).await
+    } else {
+        let reqs = agents
+            .iter()
+            .map(|_| template.request(run.request_id(), &Json::Null))
+            .collect();
+        dispatch::parallel(&agents, reqs, &policy, &exec, step, &seq).await
+    };
+    {
+        let mut st = run.st();
+        st.results.extend(out.results.iter().cloned());
+        st.retries += out.retries;
+    }
+    match out.failure {
+        Some(f) => Err((out.results, f)),
+        None => Ok(out.results),
+    }
 }
 
 fn finish_group(
@@ -326,39 +385,84 @@ async fn pipeline(
     agents: &[crate::agents::SharedAgent],
     entries_: &[Json],
     template: &RequestTemplate,
-    policy: &CallPolicy,
-    exec: &Execution,
+    selection: &Json,
+    execution: &Json,
 ) -> Result<Done, Stop> {
+    let scope = frame.scope();
+    let outcome =
+        pipeline_calls(run, agents, entries_, template, selection, execution, scope).await;
+    let (results, rec, outputs) = match outcome {
+        Ok(r) => r,
+        Err((results, message)) => {
+            run.st().phase.insert(node.step.clone(), results);
+            return Err(Stop::fail("prism::run::agents", message, Some(&node.id)));
+        }
+    };
+    for (name, r) in outputs {
+        frame.set_rec(&name, r);
+    }
+    let done = finish_group(run, node, frame, results.clone());
+    run.st().phase_rec.insert(node.step.clone(), rec.clone());
+    if let Some(s) = &node.step {
+        let mut r = rec.clone();
+        step_fields(&mut r, s, &results);
+        set_step_record(run, frame, s, r);
+    }
+    Ok(Done {
+        confidence: Some(rec.confidence),
+        ..done
+    })
+}
+
+/// What a pipeline produced: every result, its record (the last value, the chain's minimum
+/// confidence) and the records its entries name with `output`.
+pub type PipelineOutcome = (Vec<AgentResult>, Rec, Vec<(String, Rec)>);
+
+/// A `sequential` pipeline of `steps: [{capability, input, output}]`: each entry goes to the
+/// first selected agent with its capability, its `input` rendered with `$previous` (the last
+/// answer) and the entries' outputs so far in scope.
+pub async fn pipeline_calls(
+    run: &Run,
+    agents: &[crate::agents::SharedAgent],
+    entries_: &[Json],
+    template: &RequestTemplate,
+    selection: &Json,
+    execution: &Json,
+    mut scope: Scope,
+) -> Result<PipelineOutcome, (Vec<AgentResult>, String)> {
+    let policy = call_policy(run, selection);
+    let exec = Execution::from_config(execution);
     let mut previous = Json::Null;
     let mut results = Vec::new();
+    let mut outputs = Vec::new();
     let mut min_conf = f64::INFINITY;
     for (i, e) in entries_.iter().enumerate() {
         let cap = e.get("capability").and_then(Json::as_str);
-        let agent = agents
+        let Some(agent) = agents
             .iter()
             .find(|a| cap.is_none_or(|c| a.info().has(c)))
             .cloned()
-            .ok_or_else(|| {
-                Stop::fail(
-                    "prism::run::agents",
-                    format!(
-                        "pipeline entry {}: no selected agent has `{}`",
-                        i + 1,
-                        cap.unwrap_or_default()
-                    ),
-                    Some(&node.id),
-                )
-            })?;
-        let mut scope = frame.scope();
+        else {
+            return Err((
+                results,
+                format!(
+                    "pipeline entry {}: no selected agent has `{}`",
+                    i + 1,
+                    cap.unwrap_or_default()
+                ),
+            ));
+        };
         scope.insert("previous".into(), Bound::Plain(previous.clone()));
         let mut t = template.clone();
         if let Some(inp) = e.get("input") {
-            t.input =
-                render(inp, &scope, &[("previous", previous.clone())]).map_err(expr_fail(node))?;
+            match render(inp, &scope, &[("previous", previous.clone())]) {
+                Ok(v) => t.input = v,
+                Err(err) => return Err((results, err.to_string())),
+            }
         }
         let req = t.request(run.request_id(), &previous);
         let (r, retries) =
-            dispatch::call_agent(agent, req, policy.clone(), node.step.clone(), || {
+            dispatch::call_agent(agent, req, policy.clone(), template.step.clone(), || {
                 run.next_seq()
             })
             .await;
@@ -372,35 +476,23 @@ async fn pipeline(
             previous = r.result.clone();
             min_conf = min_conf.min(r.confidence);
             if let Some(name) = e.get("output").and_then(Json::as_str) {
-                frame.set_rec(name, Rec::new(r.result.clone(), r.confidence));
+                let rec = Rec::new(r.result.clone(), r.confidence);
+                scope.insert(name.to_string(), Bound::Rec(rec.clone()));
+                outputs.push((name.to_string(), rec));
             }
         }
         results.push(r);
         if !ok && exec.stop_on_error {
-            run.st().phase.insert(node.step.clone(), results.clone());
-            return Err(Stop::fail(
-                "prism::run::agents",
-                format!(
-                    "pipeline stopped at entry {}{}",
-                    i + 1,
-                    dispatch::errors_of(&results)
-                ),
-                Some(&node.id),
-            ));
+            let message = format!(
+                "pipeline stopped at entry {}{}",
+                i + 1,
+                dispatch::errors_of(&results)
+            );
+            return Err((results, message));
         }
     }
-    let done = finish_group(run, node, frame, results.clone());
     let rec = Rec::new(previous, if min_conf.is_finite() { min_conf } else { 0.0 });
-    run.st().phase_rec.insert(node.step.clone(), rec.clone());
-    if let Some(s) = &node.step {
-        let mut r = rec.clone();
-        step_fields(&mut r, s, &results);
-        set_step_record(run, frame, s, r);
-    }
-    Ok(Done {
-        confidence: Some(rec.confidence),
-        ..done
-    })
+    Ok((results, rec, outputs))
 }
 
 /// A result group: `match` per valid result, `take` first, last or all.

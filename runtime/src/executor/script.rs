@@ -184,12 +184,17 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
                 ..Done::default()
             })
         }
-        Err((message, span)) => Err(Stop::Failed(super::record::RunError {
-            code: "prism::runtime".into(),
-            message,
-            node: Some(node.id.clone()),
-            span: span.map(|s| (s.start, s.end)),
-        })),
+        Err((message, span)) => {
+            if let Some(info) = run.st().script_escalation.take() {
+                return Err(Stop::Escalated(info));
+            }
+            Err(Stop::Failed(super::record::RunError {
+                code: "prism::runtime".into(),
+                message,
+                node: Some(node.id.clone()),
+                span: span.map(|s| (s.start, s.end)),
+            }))
+        }
     }
 }
 
@@ -215,6 +220,7 @@ fn script_thread(job: ScriptJob) -> ScriptOutcome {
         ..Options::default()
     });
     install_pattern_builtins(&mut interp, job.run.opts.agents.llm.clone());
+    super::plan_natives::install(&mut interp, job.run.clone());
     if let Some(setup) = &job.run.opts.script_setup {
         setup(&mut interp);
     }

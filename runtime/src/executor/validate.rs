@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use super::aggregate::{aggregate as run_aggregation, canon, entries};
 use super::expr::{Bound, Rec, eval_bool, json_num};
 use super::output::render;
+use super::record::AgentResult;
 use super::state::{Frame, Run, Stop, lock};
 use super::walk::{Done, walk};
 
@@ -41,10 +42,134 @@ pub fn record_literal(v: &Json) -> Rec {
     }
 }
 
-enum Failure {
+/// Why a record fails validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Not reached, below `minConfidence`, or a `$custom` condition holds (`onFailure`).
     Unmet(String),
+    /// The value does not match `schema` (`onInvalid`).
     Invalid(String),
+    /// Answers came after `maxLatency` (`onTimeout`).
     Timeout(String),
+}
+
+impl Failure {
+    /// The reason, for messages.
+    pub fn reason(&self) -> &str {
+        match self {
+            Failure::Unmet(r) | Failure::Invalid(r) | Failure::Timeout(r) => r,
+        }
+    }
+
+    /// The policy that applies: `onInvalid`/`onTimeout` default to `onFailure`, that to `fail`.
+    pub fn policy(&self, config: &Json) -> String {
+        let key = match self {
+            Failure::Unmet(_) => "onFailure",
+            Failure::Invalid(_) => "onInvalid",
+            Failure::Timeout(_) => "onTimeout",
+        };
+        config
+            .get(key)
+            .and_then(Json::as_str)
+            .or_else(|| config.get("onFailure").and_then(Json::as_str))
+            .unwrap_or("fail")
+            .to_string()
+    }
+}
+
+/// Marks the valid results that came after `max` ms as failed; returns how many.
+pub fn mark_late(results: &mut [AgentResult], max: u64) -> usize {
+    let mut late = 0;
+    for r in results
+        .iter_mut()
+        .filter(|r| r.is_valid() && r.latency_ms > max)
+    {
+        r.error = Some(format!(
+            "answered after maxLatency {max} ms ({} ms)",
+            r.latency_ms
+        ));
+        late += 1;
+    }
+    late
+}
+
+/// The checks on the record itself, in order: an aggregation not reached, `minConfidence`,
+/// `schema`.
+pub fn check_record(config: &Json, rec: &Rec) -> Option<Failure> {
+    if rec.fields.get("reached") == Some(&Json::Bool(false)) {
+        return Some(Failure::Unmet("the aggregation was not reached".into()));
+    }
+    if let Some(min) = config.get("minConfidence").and_then(Json::as_f64)
+        && rec.confidence < min
+    {
+        return Some(Failure::Unmet(format!(
+            "confidence {:.3} is below minConfidence {min}",
+            rec.confidence
+        )));
+    }
+    if let Some(schema) = config.get("schema")
+        && let Err(errors) = super::input::validate_input(schema, &rec.value)
+    {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| e.replacen("input", "value", 1))
+            .collect();
+        return Some(Failure::Invalid(errors.join("; ")));
+    }
+    None
+}
+
+/// The key of the last successful record of a phase for this pattern and input.
+pub fn cache_key(run: &Run, step: Option<&str>) -> String {
+    format!(
+        "{}\u{1}{}\u{1}{}",
+        run.plan.meta.name,
+        step.unwrap_or_default(),
+        canon(&run.opts.input)
+    )
+}
+
+/// Remembers a record that passed validation (for `{type: cached}` fallbacks).
+pub fn remember(key: String, rec: &Rec) {
+    lock(&CACHE).insert(key, (rec.clone(), Instant::now()));
+}
+
+/// What a validation fallback decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fallen {
+    /// Accept this record, from `cached` or `fallback`.
+    Accept(Rec, &'static str),
+    /// Fail the run with this message.
+    Fail(String),
+    /// End the run escalated.
+    Escalate(Json),
+}
+
+/// The validation `fallback` (`default`, `cached`, `escalate`) after a failure for `reason`.
+pub fn fallback_outcome(fb: &Json, cache_key: &str, reason: &str) -> Fallen {
+    match fb.get("type").and_then(Json::as_str).unwrap_or("default") {
+        "cached" => {
+            let max_age = fb
+                .get("maxAge")
+                .and_then(Json::as_u64)
+                .map(Duration::from_millis);
+            let hit = lock(&CACHE).get(cache_key).cloned();
+            match hit {
+                Some((rec, at)) if max_age.is_none_or(|m| at.elapsed() <= m) => {
+                    Fallen::Accept(rec, "cached")
+                }
+                _ => Fallen::Fail(format!("validation failed: {reason}; no cached record")),
+            }
+        }
+        "escalate" => Fallen::Escalate(json!({
+            "target": fb.get("to").and_then(Json::as_str).unwrap_or("human"),
+            "reason": format!("validation failed: {reason}"),
+        })),
+        _ => Fallen::Accept(
+            record_literal(fb.get("value").unwrap_or(&Json::Null)),
+            "fallback",
+        ),
+    }
 }
 
 fn first_agent_node(g: &Graph, validate: NodeIndex) -> Option<NodeIndex> {
@@ -96,33 +221,16 @@ pub async fn validate(
             .and_then(Json::as_u64)
             .unwrap_or(1000),
     );
-    let policy_of = |key: &str| -> String {
-        config
-            .get(key)
-            .and_then(Json::as_str)
-            .or_else(|| config.get("onFailure").and_then(Json::as_str))
-            .unwrap_or("fail")
-            .to_string()
-    };
-    let cache_key = format!(
-        "{}\u{1}{}\u{1}{}",
-        run.plan.meta.name,
-        step.clone().unwrap_or_default(),
-        canon(&run.opts.input)
-    );
+    let cache_key = cache_key(run, step.as_deref());
     let mut attempts = 1u32;
     loop {
         let mut rec = run.st().phase_rec.get(&step).cloned().unwrap_or_default();
         let failure = check(run, g, config, &step, frame, &mut rec)?;
         let Some(failure) = failure else {
-            lock(&CACHE).insert(cache_key, (rec.clone(), Instant::now()));
+            remember(cache_key, &rec);
             return Ok(accept(run, frame, &step, rec, attempts, "live"));
         };
-        let (policy, reason) = match failure {
-            Failure::Unmet(r) => (policy_of("onFailure"), r),
-            Failure::Invalid(r) => (policy_of("onInvalid"), r),
-            Failure::Timeout(r) => (policy_of("onTimeout"), r),
-        };
+        let (policy, reason) = (failure.policy(config), failure.reason().to_string());
         let fallback_cfg = config.get("fallback");
         match policy.as_str() {
             "retry" if attempts <= max_retries => {
@@ -168,20 +276,11 @@ fn check(
     rec: &mut Rec,
 ) -> Result<Option<Failure>, Stop> {
     if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
-        let late = {
-            let mut st = run.st();
-            let mut late = 0;
-            if let Some(rs) = st.phase.get_mut(step) {
-                for r in rs.iter_mut().filter(|r| r.is_valid() && r.latency_ms > max) {
-                    r.error = Some(format!(
-                        "answered after maxLatency {max} ms ({} ms)",
-                        r.latency_ms
-                    ));
-                    late += 1;
-                }
-            }
-            late
-        };
+        let late = run
+            .st()
+            .phase
+            .get_mut(step)
+            .map_or(0, |rs| mark_late(rs, max));
         if late > 0 {
             if let Some(r) = reaggregate(run, g, step, frame) {
                 *rec = r;
@@ -194,27 +293,8 @@ fn check(
             }
         }
     }
-    if rec.fields.get("reached") == Some(&Json::Bool(false)) {
-        return Ok(Some(Failure::Unmet(
-            "the aggregation was not reached".into(),
-        )));
-    }
-    if let Some(min) = config.get("minConfidence").and_then(Json::as_f64)
-        && rec.confidence < min
-    {
-        return Ok(Some(Failure::Unmet(format!(
-            "confidence {:.3} is below minConfidence {min}",
-            rec.confidence
-        ))));
-    }
-    if let Some(schema) = config.get("schema")
-        && let Err(errors) = super::input::validate_input(schema, &rec.value)
-    {
-        let errors: Vec<String> = errors
-            .iter()
-            .map(|e| e.replacen("input", "value", 1))
-            .collect();
-        return Ok(Some(Failure::Invalid(errors.join("; "))));
+    if let Some(f) = check_record(config, rec) {
+        return Ok(Some(f));
     }
     if let Some(custom) = config.get("$custom") {
         let cond = custom
@@ -294,36 +374,10 @@ fn apply_fallback(
     attempts: u32,
     reason: &str,
 ) -> Result<Done, Stop> {
-    match fb.get("type").and_then(Json::as_str).unwrap_or("default") {
-        "cached" => {
-            let max_age = fb
-                .get("maxAge")
-                .and_then(Json::as_u64)
-                .map(Duration::from_millis);
-            let hit = lock(&CACHE).get(cache_key).cloned();
-            match hit {
-                Some((rec, at)) if max_age.is_none_or(|m| at.elapsed() <= m) => {
-                    Ok(accept(run, frame, step, rec, attempts, "cached"))
-                }
-                _ => Err(Stop::fail(
-                    "prism::run::validation",
-                    format!("validation failed: {reason}; no cached record"),
-                    None,
-                )),
-            }
-        }
-        "escalate" => Err(Stop::Escalated(json!({
-            "target": fb.get("to").and_then(Json::as_str).unwrap_or("human"),
-            "reason": format!("validation failed: {reason}"),
-        }))),
-        _ => Ok(accept(
-            run,
-            frame,
-            step,
-            record_literal(fb.get("value").unwrap_or(&Json::Null)),
-            attempts,
-            "fallback",
-        )),
+    match fallback_outcome(fb, cache_key, reason) {
+        Fallen::Accept(rec, source) => Ok(accept(run, frame, step, rec, attempts, source)),
+        Fallen::Fail(message) => Err(Stop::fail("prism::run::validation", message, None)),
+        Fallen::Escalate(info) => Err(Stop::Escalated(info)),
     }
 }
 

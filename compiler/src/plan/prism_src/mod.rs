@@ -1,171 +1,57 @@
-//! Readable Prism source from a plan: an annotated `.prism` pattern (§4) with the plan's name,
-//! version, description and input in its header. A single-phase plan keeps its agent group as
-//! `@agents` (so the pattern dispatches the same way and compiles back to the same
-//! Input → AgentGroup → Script → Output shape); groups, aggregation, confidence and output
-//! become script code over `agentResults`. Multi-step plans and org charts call their agents
-//! step by step through `agentList[i].analyze(task, data)`.
+//! Readable Prism source from a plan: an annotated `.prism` pattern (§4) that runs like the
+//! YAML pattern or org chart it came from. The header carries the name, version,
+//! description, input schema and directives, and — for a single-phase pattern whose
+//! selection `@agents` can say exactly — the agent group, so the pattern compiles back to the
+//! same Input → AgentGroup → Script → Output shape. The script has one `const` per step,
+//! named as in the YAML, with a comment naming each step; control flow, references and
+//! output shapes are plain Prism, while selection and dispatch, the §1.6 aggregation
+//! records, validation and the org-chart role policy call the plan executor's own
+//! implementation through the natives documented in the runtime's `plan_natives` module.
+//! A `.prism` pattern is its own Prism.
 
+mod expr;
+mod org;
+mod yaml;
+
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::plan::{NodeKind, Plan};
+use crate::pattern::Loaded;
+use crate::plan::Plan;
 
 /// Renders the plan as an annotated Prism pattern.
 pub fn render(plan: &Plan) -> String {
-    let mut out = String::new();
-    header(plan, &mut out);
-    out.push_str(PRELUDE);
-    let top = plan
-        .nodes()
-        .find(|(_, n)| n.id == "agents" && n.step.is_none())
-        .map(|(_, n)| n);
-    if top.is_some() {
-        out.push_str("\nconst validResults = agentResults.filter(r => r.error == null && r.confidence > 0 && r.result != null)\n");
-    } else {
-        out.push_str("\nconst validResults = []\n");
-    }
-    out.push_str("const totalCount = validResults.length\nconst avgConfidence = meanConfidence(validResults)\nconst averageConfidence = avgConfidence\n");
-    let mut names: Vec<String> = vec![
-        "validResults".into(),
-        "totalCount".into(),
-        "avgConfidence".into(),
-        "averageConfidence".into(),
-        "input".into(),
-    ];
-    for (_, n) in plan.nodes() {
-        let var = n.step.as_deref().map(ident);
-        match &n.kind {
-            NodeKind::Group {
-                name,
-                matcher,
-                take,
-            } if n.step.is_none() => {
-                let pick = match take.as_str() {
-                    "all" => "members",
-                    "last" => "members.length > 0 ? members[members.length - 1] : null",
-                    _ => "members.length > 0 ? members[0] : null",
-                };
-                let _ = writeln!(
-                    out,
-                    "\n// group `{name}`: {matcher}\nconst {v} = (() => {{\n  const members = validResults.filter(r => {{\n    const result = r.result\n    const confidence = r.confidence\n    const agentId = r.agentId\n    return {m}\n  }})\n  return {pick}\n}})()",
-                    v = ident(name),
-                    m = expression(matcher),
-                );
-                names.push(ident(name));
-            }
-            NodeKind::Aggregate { config } if n.step.is_none() => {
-                let strategy = config["strategy"].as_str().unwrap_or("voting");
-                let _ = writeln!(
-                    out,
-                    "\n// aggregation: {}\nconst aggregation = aggregate(validResults, {})",
-                    strategy,
-                    literal(config)
-                );
-                let alias = crate::pattern::model::alias_of(strategy);
-                let _ = writeln!(out, "const {alias} = aggregation");
-                names.push(alias.into());
-            }
-            NodeKind::AgentGroup {
-                selection,
-                task,
-                role,
-                ..
-            } if n.step.is_some() || role.is_some() => {
-                let v = var
-                    .clone()
-                    .or_else(|| role.as_deref().map(ident))
-                    .unwrap_or_default();
-                let task = task
-                    .as_deref()
-                    .map_or("input.task ?? \"analyze\"".to_string(), |t| {
-                        serde_json::to_string(t).unwrap_or_default()
-                    });
-                if role.is_some() {
-                    let _ = writeln!(
-                        out,
-                        "\n// role `{}`\nconst role_{v} = selectAgents({})",
-                        role.as_deref().unwrap_or_default(),
-                        literal(selection)
-                    );
-                } else {
-                    let _ = writeln!(
-                        out,
-                        "\n// step `{}`\nconst {v} = await callAgents(selectAgents({}), {task}, input)",
-                        n.step.as_deref().unwrap_or_default(),
-                        literal(selection)
-                    );
-                    names.push(v);
-                }
-            }
-            NodeKind::Aggregate { config } => {
-                if let Some(v) = &var {
-                    let _ = writeln!(
-                        out,
-                        "const {v}_record = aggregate({v}, {})",
-                        literal(config)
-                    );
-                }
-            }
-            NodeKind::Task { action, role, task } => {
-                let v = var.clone().unwrap_or_default();
-                let text = task
-                    .as_deref()
-                    .map_or("JSON.stringify(previous)".to_string(), interpolation);
-                let _ = writeln!(
-                    out,
-                    "\n// {action} by `{role}`\nconst {v}_result = await callAgents(role_{r}.slice(0, 1), {text}, input)\nprevious = {v}_result",
-                    r = ident(role)
-                );
-                names.push(format!("{v}_result"));
-            }
-            NodeKind::Switch { .. }
-            | NodeKind::Gate { .. }
-            | NodeKind::Loop { .. }
-            | NodeKind::Batch { .. }
-            | NodeKind::SubPattern { .. } => {
-                let _ = writeln!(
-                    out,
-                    "\n// {} `{}` runs in the plan executor; see `prism build --emit json`",
-                    n.kind.name(),
-                    n.id
-                );
-            }
-            _ => {}
+    let (loaded, _) = crate::pattern::load_file(Path::new(&plan.meta.source_path), &plan.source);
+    let mut w = Writer::default();
+    let agents = match &loaded {
+        Some(Loaded::Yaml(p)) => yaml::body(plan, p, &mut w),
+        Some(Loaded::OrgChart(o)) => {
+            org::body(plan, o, &mut w);
+            None
         }
-    }
-    let output = plan.node(plan.exit).and_then(|n| match &n.kind {
-        NodeKind::Output { value } => Some(value.clone()),
-        _ => None,
-    });
-    let confidence = plan
-        .nodes()
-        .find(|(_, n)| n.id == "confidence")
-        .map(|(_, n)| match &n.kind {
-            NodeKind::Confidence { config } => config.clone(),
-            _ => Value::Null,
-        });
-    let method = confidence
-        .as_ref()
-        .and_then(|c| c["method"].as_str())
-        .unwrap_or("average");
-    let conf = match method {
-        "min" => "minConfidence(validResults)".to_string(),
-        "max" => "maxConfidence(validResults)".to_string(),
-        "aggregation" if names.iter().any(|n| n == "aggregation") => {
-            "aggregation.confidence".to_string()
-        }
-        _ => "avgConfidence".to_string(),
+        _ => return plan.source.to_string(),
     };
-    let value = output.map_or("null".to_string(), |v| value(&v, 0));
-    let _ = writeln!(
-        out,
-        "\n// output (confidence: {method})\nconst output = {value}\noutput ~> {conf}"
-    );
+    let mut out = String::new();
+    header(plan, agents.as_ref(), &mut out);
+    let used: Vec<&Helper> = HELPERS
+        .iter()
+        .filter(|h| w.helpers.contains(h.name))
+        .collect();
+    if !used.is_empty() {
+        out.push_str("\n// Helpers: the plan executor's rules in Prism.\n");
+        for h in used {
+            out.push('\n');
+            out.push_str(h.source);
+        }
+    }
+    out.push_str(&w.out);
     out
 }
 
-fn header(plan: &Plan, out: &mut String) {
+fn header(plan: &Plan, agents: Option<&Value>, out: &mut String) {
     let m = &plan.meta;
     out.push_str("/**\n");
     let _ = writeln!(
@@ -176,21 +62,15 @@ fn header(plan: &Plan, out: &mut String) {
     let _ = writeln!(out, " * @name {}", m.name);
     let _ = writeln!(out, " * @version {}", m.version);
     if let Some(d) = &m.description {
-        let _ = writeln!(out, " * @description {}", d.trim().replace('\n', "\n * "));
+        let _ = writeln!(
+            out,
+            " * @description {}",
+            d.trim().replace("*/", "* /").replace('\n', "\n * ")
+        );
     }
     let _ = writeln!(out, " * @input {}", m.input);
-    if let Some((_, n)) = plan
-        .nodes()
-        .find(|(_, n)| n.id == "agents" && n.step.is_none())
-        && let NodeKind::AgentGroup { selection, .. } = &n.kind
-    {
-        let mut a = serde_json::Map::new();
-        a.insert("capabilities".into(), selection["capabilities"].clone());
-        a.insert("minAgents".into(), selection["min"].clone());
-        if let Some(max) = selection.get("max") {
-            a.insert("maxAgents".into(), max.clone());
-        }
-        let _ = writeln!(out, " * @agents {}", Value::Object(a));
+    if let Some(a) = agents {
+        let _ = writeln!(out, " * @agents {a}");
     }
     for d in &m.directives {
         let tag = match d.kind {
@@ -203,86 +83,232 @@ fn header(plan: &Plan, out: &mut String) {
     out.push_str(" */\n");
 }
 
-/// Helpers every generated pattern uses.
-const PRELUDE: &str = r#"
-function meanConfidence(rs) {
-  if (rs.length == 0) { return 0 }
-  let sum = 0
-  for r in rs { sum = sum + r.confidence }
-  return sum / rs.length
+/// The script being written: lines at an indentation depth, and the helpers they use.
+#[derive(Default)]
+pub(super) struct Writer {
+    out: String,
+    depth: usize,
+    helpers: BTreeSet<&'static str>,
 }
 
-function minConfidence(rs) {
-  let m = rs.length > 0 ? 1 : 0
-  for r in rs { if (r.confidence < m) { m = r.confidence } }
-  return m
-}
-
-function maxConfidence(rs) {
-  let m = 0
-  for r in rs { if (r.confidence > m) { m = r.confidence } }
-  return m
-}
-
-// Ballots grouped by JSON equality; ties go to more members, then larger total confidence.
-function aggregate(rs, config) {
-  const groups = {}
-  const order = []
-  for r in rs {
-    const key = JSON.stringify(r.result)
-    if (groups[key] == null) {
-      const fresh = {ballot: r.result, members: [], total: 0}
-      groups[key] = fresh
-      order.push(key)
+impl Writer {
+    /// Writes one or more lines at the current depth.
+    pub(super) fn line(&mut self, s: impl AsRef<str>) {
+        for l in s.as_ref().split('\n') {
+            if l.is_empty() {
+                self.out.push('\n');
+                continue;
+            }
+            for _ in 0..self.depth {
+                self.out.push_str("  ");
+            }
+            self.out.push_str(l);
+            self.out.push('\n');
+        }
     }
-    groups[key].members.push(r)
-    groups[key].total = groups[key].total + r.confidence
-  }
-  let best = null
-  for key in order {
-    const g = groups[key]
-    if (best == null) {
-      best = g
-    } else if (g.members.length > best.members.length) {
-      best = g
-    } else if (g.members.length == best.members.length && g.total > best.total) {
-      best = g
+
+    /// A line that opens a block.
+    pub(super) fn open(&mut self, s: impl AsRef<str>) {
+        self.line(s);
+        self.depth += 1;
     }
-  }
-  let record = {result: null, confidence: 0, reached: false}
-  if (best != null) {
-    const agreement = best.members.length / rs.length
-    const confidence = agreement * (best.total / best.members.length)
-    record = {result: best.ballot, winner: best.ballot, agreement: agreement, confidence: confidence, members: best.members, reached: agreement > 0.5}
-  }
-  return record
-}
 
-function selectAgents(selection) {
-  const caps = selection.capabilities ?? []
-  const picked = agentList.filter(a => caps.every(c => a.capabilities.includes(c)))
-  return selection.max != null ? picked.slice(0, selection.max) : picked
-}
+    /// A line that closes a block.
+    pub(super) fn close(&mut self, s: impl AsRef<str>) {
+        self.depth = self.depth.saturating_sub(1);
+        self.line(s);
+    }
 
-async function callAgents(agents, task, data) {
-  const answers = []
-  for a in agents {
-    const answer = await a.analyze(task, data)
-    const record = {agentId: a.id, result: answer, confidence: <~answer}
-    answers.push(record)
-  }
-  return answers
-}
+    /// A line between two blocks (`} else {`).
+    pub(super) fn mid(&mut self, s: impl AsRef<str>) {
+        self.depth = self.depth.saturating_sub(1);
+        self.line(s);
+        self.depth += 1;
+    }
 
-let previous = null
-"#;
+    /// The current end of the script (for [`Writer::insert_at`]).
+    pub(super) fn mark(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Inserts text at a mark.
+    pub(super) fn insert_at(&mut self, at: usize, text: &str) {
+        if at <= self.out.len() {
+            self.out.insert_str(at, text);
+        }
+    }
+
+    /// An empty line.
+    pub(super) fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// Marks a helper as used.
+    pub(super) fn uses(&mut self, name: &'static str) {
+        self.helpers.insert(name);
+        let needs: &[&'static str] = match name {
+            "groupRecord" => &["mean"],
+            "chainRecord" => &["isValid", "lowest"],
+            "numbers" => &["asItems"],
+            "stat" => &["asItems", "lowest", "highest"],
+            _ => &[],
+        };
+        for n in needs {
+            self.helpers.insert(n);
+        }
+    }
+}
 
 /// A JSON value as a Prism literal (`$` escaped so strings never become templates).
-fn literal(v: &Value) -> String {
+pub(super) fn literal(v: &Value) -> String {
     v.to_string().replace('$', "\\$")
 }
 
-fn ident(name: &str) -> String {
+/// A JSON value as a compact Prism literal: `{key: value}` with plain keys unquoted.
+pub(super) fn compact(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, x)| format!("{}: {}", key(k), compact(x)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", ")),
+        other => literal(other),
+    }
+}
+
+/// An object key: bare when it is an identifier, else quoted.
+pub(super) fn key(k: &str) -> String {
+    let mut b = k.bytes();
+    let plain = b
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if plain { k.to_string() } else { string(k) }
+}
+
+/// A string as a Prism string literal.
+pub(super) fn string(s: &str) -> String {
+    literal(&Value::from(s))
+}
+
+/// Names a YAML name cannot take in the script: keywords, globals, natives and helpers.
+const RESERVED: &[&str] = &[
+    "if",
+    "else",
+    "for",
+    "while",
+    "do",
+    "break",
+    "continue",
+    "return",
+    "function",
+    "const",
+    "let",
+    "var",
+    "true",
+    "false",
+    "null",
+    "undefined",
+    "typeof",
+    "in",
+    "of",
+    "new",
+    "async",
+    "await",
+    "try",
+    "catch",
+    "finally",
+    "throw",
+    "match",
+    "uncertain",
+    "import",
+    "export",
+    "this",
+    "class",
+    "switch",
+    "case",
+    "high",
+    "medium",
+    "low",
+    "default",
+    "context",
+    "agents",
+    "input",
+    "agentResults",
+    "successfulResults",
+    "agentList",
+    "agentCount",
+    "pattern",
+    "workspace",
+    "parallax",
+    "print",
+    "console",
+    "JSON",
+    "Math",
+    "Object",
+    "Array",
+    "String",
+    "Number",
+    "Boolean",
+    "Date",
+    "Promise",
+    "sleep",
+    "now",
+    "average",
+    "synthesize",
+    "majorityVote",
+    "llm",
+    "callAgents",
+    "aggregate",
+    "mostConfident",
+    "stepRecord",
+    "checkValidation",
+    "settleValidation",
+    "recordLiteral",
+    "escalate",
+    "flagEscalation",
+    "fail",
+    "executionInfo",
+    "runPattern",
+    "fillRole",
+    "orgTask",
+    "interpolate",
+    "roleAgents",
+    "runAnswers",
+    "isValid",
+    "mean",
+    "lowest",
+    "highest",
+    "field",
+    "hole",
+    "asText",
+    "groupRecord",
+    "skipped",
+    "clamp",
+    "asItems",
+    "mapLimit",
+    "isLabel",
+    "numbers",
+    "asNumber",
+    "chainRecord",
+    "usedAgents",
+    "stat",
+    "execution",
+    "next",
+    "last",
+    "finished",
+    "contributed",
+    "steps",
+    "output",
+    "confidence",
+];
+
+/// A YAML name as a Prism identifier: other characters become `_`, a leading digit or a
+/// reserved word gets `_` added.
+pub(super) fn ident(name: &str) -> String {
     let mut s: String = name
         .chars()
         .map(|c| {
@@ -296,86 +322,218 @@ fn ident(name: &str) -> String {
     if s.chars().next().is_none_or(|c| c.is_ascii_digit()) {
         s.insert(0, '_');
     }
+    if RESERVED.contains(&s.as_str()) {
+        s.push('_');
+    }
     s
 }
 
-/// A YAML expression as Prism: `$name` references become variables (`-` → `_`).
-fn expression(text: &str) -> String {
-    let scan = crate::pattern::expr::scan(text);
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for r in &scan.refs {
-        out.push_str(&text[last..r.start]);
-        out.push_str(&ident(&r.name));
-        last = r.end;
-    }
-    out.push_str(&text[last..]);
-    out
+/// A helper function of the generated prelude.
+struct Helper {
+    name: &'static str,
+    source: &'static str,
 }
 
-/// `${…}` interpolation as a Prism template literal.
-fn interpolation(text: &str) -> String {
-    format!("`{}`", text.replace('\\', "\\\\").replace('`', "\\`"))
+const HELPERS: &[Helper] = &[
+    Helper {
+        name: "isValid",
+        source: "// A valid result (§1.6): answered, confidence above 0, a result that is not null.
+function isValid(r) {
+  return r.error == null && r.confidence > 0 && r.result != null
 }
-
-fn value(v: &Value, depth: usize) -> String {
-    let pad = "  ".repeat(depth + 1);
-    match v {
-        Value::String(s) if s.starts_with("$$") => literal(&Value::from(&s[1..])),
-        Value::String(s) if s.starts_with('$') => expression(s),
-        Value::Object(m) if m.len() == 1 && m.keys().next().is_some_and(|k| k.starts_with('$')) => {
-            let (k, inner) = m
-                .iter()
-                .next()
-                .map_or(("", &Value::Null), |(k, v)| (k.as_str(), v));
-            match (k, inner) {
-                ("$template", Value::String(t)) => {
-                    format!("`{}`", t.replace("{{", "${").replace("}}", "}"))
-                }
-                ("$formula", Value::String(f)) => format!("({})", expression(f)),
-                _ => format!("null /* {k} helper: evaluated by the plan executor */"),
-            }
-        }
-        Value::Object(m) => {
-            let fields: Vec<String> = m
-                .iter()
-                .map(|(k, x)| {
-                    format!(
-                        "{pad}{}: {}",
-                        literal(&Value::from(k.as_str())),
-                        value(x, depth + 1)
-                    )
-                })
-                .collect();
-            if fields.is_empty() {
-                "{}".into()
-            } else {
-                format!("{{\n{}\n{}}}", fields.join(",\n"), "  ".repeat(depth))
-            }
-        }
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|x| value(x, depth + 1))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => literal(other),
-    }
+",
+    },
+    Helper {
+        name: "mean",
+        source: "// The mean of some numbers (0 for none).
+function mean(xs) {
+  if (xs.length == 0) { return 0 }
+  let sum = 0
+  for x in xs { sum = sum + x }
+  return sum / xs.length
 }
+",
+    },
+    Helper {
+        name: "lowest",
+        source: "// The smallest of some numbers (0 for none).
+function lowest(xs) {
+  if (xs.length == 0) { return 0 }
+  let m = xs[0]
+  for x in xs { if (x < m) { m = x } }
+  return m
+}
+",
+    },
+    Helper {
+        name: "highest",
+        source: "// The largest of some numbers (0 for none).
+function highest(xs) {
+  if (xs.length == 0) { return 0 }
+  let m = xs[0]
+  for x in xs { if (x > m) { m = x } }
+  return m
+}
+",
+    },
+    Helper {
+        name: "clamp",
+        source: "// A confidence clamped to [0, 1] (not a number: 0).
+function clamp(c) {
+  if (typeof c != \"number\" || c != c) { return 0 }
+  return c < 0 ? 0 : (c > 1 ? 1 : c)
+}
+",
+    },
+    Helper {
+        name: "field",
+        source: "// `$name.key` (§1.9): the record's own field when it has one, else the key of its value.
+function field(record, key) {
+  if (record == null) { return null }
+  if (Object.keys(record).includes(key)) { return record[key] }
+  return record.value?.[key]
+}
+",
+    },
+    Helper {
+        name: "asText",
+        source: "// A value as task text: a string as is, anything else as JSON.
+function asText(v) {
+  return typeof v == \"string\" ? v : JSON.stringify(v)
+}
+",
+    },
+    Helper {
+        name: "hole",
+        source: "// A template hole: a string as is, null as nothing, anything else as JSON.
+function hole(v) {
+  if (v == null) { return \"\" }
+  return typeof v == \"string\" ? v : JSON.stringify(v)
+}
+",
+    },
+    Helper {
+        name: "groupRecord",
+        source: "// A result group (§1.9): its first, last or all members.
+function groupRecord(members, take) {
+  if (take == \"all\") {
+    return ({value: members.map(m => m.result), confidence: mean(members.map(m => m.confidence)), members: members})
+  }
+  const m = take == \"last\" ? members[members.length - 1] : members[0]
+  if (m == null) { return ({value: null, confidence: 0}) }
+  return ({value: m.result, confidence: m.confidence, agentId: m.agentId, agentName: m.agentName, reasoning: m.reasoning})
+}
+",
+    },
+    Helper {
+        name: "skipped",
+        source: "// The record of a step whose condition is false.
+function skipped(id) {
+  return ({value: null, confidence: 0, success: false, skipped: true, source: id})
+}
+",
+    },
+    Helper {
+        name: "asItems",
+        source: "// The items of `$filter`/`$map`/`batch`: a list, an object's {key, value} entries, null as none.
+function asItems(v) {
+  if (v == null) { return [] }
+  if (Array.isArray(v)) { return v }
+  if (typeof v == \"object\") { return Object.keys(v).map(k => ({key: k, value: v[k]})) }
+  return [v]
+}
+",
+    },
+    Helper {
+        name: "numbers",
+        source: "// The numbers among some values (for `$min`, `$max`, `$sum`, `$average`).
+function numbers(xs) {
+  return asItems(xs).filter(x => typeof x == \"number\")
+}
+",
+    },
+    Helper {
+        name: "stat",
+        source: "// `$min`, `$max`, `$sum`, `$average` of the numbers among some values (none: null; `$sum`: 0).
+function stat(kind, values) {
+  const xs = asItems(values).filter(x => typeof x == \"number\")
+  if (xs.length == 0) { return kind == \"sum\" ? 0 : null }
+  if (kind == \"min\") { return lowest(xs) }
+  if (kind == \"max\") { return highest(xs) }
+  let sum = 0
+  for x in xs { sum = sum + x }
+  return kind == \"sum\" ? sum : sum / xs.length
+}
+",
+    },
+    Helper {
+        name: "mapLimit",
+        source: "// Runs `f(item, index)` for every item, `limit` at a time; results in item order.
+async function mapLimit(items, limit, f) {
+  const out = []
+  let start = 0
+  while (start < items.length) {
+    const running = items.slice(start, start + limit).map((item, k) => f(item, start + k))
+    for r in await Promise.all(running) { out.push(r) }
+    start = start + limit
+  }
+  return out
+}
+",
+    },
+    Helper {
+        name: "isLabel",
+        source: "// A switch case without a condition matches when the value is its label.
+function isLabel(value, label) {
+  if (typeof value == \"string\") { return value == label }
+  if (typeof value == \"boolean\") { return label == (value ? \"true\" : \"false\") }
+  if (typeof value == \"number\") { return label != \"\" && Number(label) == value }
+  if (value == null) { return label == \"null\" }
+  return false
+}
+",
+    },
+    Helper {
+        name: "asNumber",
+        source: "// A custom confidence: a number as is, anything else 0.
+function asNumber(v) {
+  return typeof v == \"number\" ? v : 0
+}
+",
+    },
+    Helper {
+        name: "chainRecord",
+        source: "// The record of a pipeline: the last valid answer, the chain's lowest confidence.
+function chainRecord(results) {
+  const valid = results.filter(isValid)
+  if (valid.length == 0) { return ({value: null, confidence: 0}) }
+  return ({value: valid[valid.length - 1].result, confidence: lowest(valid.map(r => r.confidence))})
+}
+",
+    },
+    Helper {
+        name: "usedAgents",
+        source: "// The agents that answered, in call order (repeats in a row once).
+function usedAgents(answers) {
+  const ids = []
+  for a in answers {
+    if (ids.length == 0 || ids[ids.length - 1] != a.agentId) { ids.push(a.agentId) }
+  }
+  return ids
+}
+",
+    },
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn references_become_variables() {
-        assert_eq!(
-            expression("$fast-consensus.confidence >= 0.8"),
-            "fast_consensus.confidence >= 0.8"
-        );
-        assert_eq!(value(&Value::from("$$5"), 0), "\"\\$5\"");
+    fn names_become_identifiers() {
         assert_eq!(ident("2x-y"), "_2x_y");
+        assert_eq!(ident("fast-result"), "fast_result");
+        assert_eq!(ident("default"), "default_");
+        assert_eq!(literal(&Value::from("$5")), "\"\\$5\"");
     }
 }

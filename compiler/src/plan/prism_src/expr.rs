@@ -1,0 +1,584 @@
+//! YAML expressions and output values as Prism (§1.9). A `$reference` names a script
+//! variable: plain data (`$input`, `$validResults`, …) as is, a record (`{value, confidence,
+//! …fields}`: steps, groups, aggregations) by its parts — `$vote` is `vote.value`,
+//! `$vote.confidence` its confidence, a record field the field, any other path reads into the
+//! value, null-safely as the executor does. Output helpers become Prism expressions.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Writer, literal, string};
+use crate::pattern::expr::scan;
+
+/// What a name holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Plain data.
+    Plain,
+    /// A record `{value, confidence, …fields}`.
+    Record,
+}
+
+/// A YAML name as the script knows it.
+#[derive(Debug, Clone)]
+pub(super) struct Binding {
+    /// The Prism expression naming it.
+    pub ident: String,
+    pub kind: Kind,
+    /// True when the variable may still be `null` where it is read.
+    pub maybe_null: bool,
+    /// Record fields it always has.
+    pub fields: Vec<&'static str>,
+}
+
+/// The names visible to references.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Names {
+    map: HashMap<String, Binding>,
+}
+
+/// Every field name a record of the executor may carry (other keys read into the value).
+const RECORD_FIELDS: &[&str] = &[
+    "success",
+    "skipped",
+    "source",
+    "agents",
+    "results",
+    "attempts",
+    "error",
+    "agentId",
+    "agentName",
+    "reasoning",
+    "members",
+    "passed",
+    "case",
+    "iterations",
+    "validation",
+    "metadata",
+    "winner",
+    "status",
+    "consensusType",
+    "unanimous",
+    "isUnanimous",
+    "isSplit",
+    "agreement",
+    "distribution",
+    "counts",
+    "votes",
+    "reached",
+    "averageConfidence",
+    "dissent",
+    "fields",
+    "contributors",
+    "method",
+];
+
+/// Globals a bare name of a `$filter`/`$map` expression may mean besides the item's fields.
+const GLOBALS: &[&str] = &[
+    "Math",
+    "JSON",
+    "Object",
+    "Array",
+    "String",
+    "Number",
+    "Boolean",
+    "Date",
+    "parseInt",
+    "parseFloat",
+    "isNaN",
+    "isFinite",
+    "item",
+    "index",
+];
+
+impl Names {
+    /// Binds plain data.
+    pub fn plain(&mut self, name: &str, ident: impl Into<String>) {
+        self.map.insert(
+            name.to_string(),
+            Binding {
+                ident: ident.into(),
+                kind: Kind::Plain,
+                maybe_null: false,
+                fields: Vec::new(),
+            },
+        );
+    }
+
+    /// Binds a record.
+    pub fn record(
+        &mut self,
+        name: &str,
+        ident: impl Into<String>,
+        maybe_null: bool,
+        fields: Vec<&'static str>,
+    ) {
+        self.map.insert(
+            name.to_string(),
+            Binding {
+                ident: ident.into(),
+                kind: Kind::Record,
+                maybe_null,
+                fields,
+            },
+        );
+    }
+
+    /// The binding of a name.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        self.map.get(name)
+    }
+
+    /// True when the name is bound.
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+}
+
+/// One `$name.path` chain of an expression (as the executor finds them).
+struct Chain {
+    start: usize,
+    end: usize,
+    name: String,
+    path: Vec<String>,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `$name` (inner `-` allowed) with `.seg`, `.*` and `[n]` segments, stopping before a
+/// called segment; strings are skipped.
+fn chains(text: &str) -> Vec<Chain> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'\'' | b'"' | b'`') {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        let starts = b == b'$'
+            && i + 1 < bytes.len()
+            && is_ident_start(bytes[i + 1])
+            && (i == 0 || !is_ident_char(bytes[i - 1]));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        let name_start = i;
+        loop {
+            while i < bytes.len() && is_ident_char(bytes[i]) {
+                i += 1;
+            }
+            if i + 1 < bytes.len() && bytes[i] == b'-' && is_ident_start(bytes[i + 1]) {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let name = text[name_start..i].to_string();
+        let mut path = Vec::new();
+        loop {
+            if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1] == b'*' {
+                path.push("*".to_string());
+                i += 2;
+                continue;
+            }
+            if i + 1 < bytes.len() && bytes[i] == b'.' && is_ident_start(bytes[i + 1]) {
+                let s = i + 1;
+                let mut e = s;
+                while e < bytes.len() && is_ident_char(bytes[e]) {
+                    e += 1;
+                }
+                let mut k = e;
+                while k < bytes.len() && bytes[k] == b' ' {
+                    k += 1;
+                }
+                if bytes.get(k) == Some(&b'(') {
+                    break;
+                }
+                path.push(text[s..e].to_string());
+                i = e;
+                continue;
+            }
+            if bytes.get(i) == Some(&b'[') {
+                let s = i + 1;
+                let mut e = s;
+                while e < bytes.len() && bytes[e].is_ascii_digit() {
+                    e += 1;
+                }
+                if e > s && bytes.get(e) == Some(&b']') {
+                    path.push(text[s..e].to_string());
+                    i = e + 1;
+                    continue;
+                }
+            }
+            break;
+        }
+        out.push(Chain {
+            start,
+            end: i,
+            name,
+            path,
+        });
+    }
+    out
+}
+
+/// Null-safe path segments.
+fn suffix(path: &[String]) -> String {
+    let mut out = String::new();
+    for (i, seg) in path.iter().enumerate() {
+        if seg == "*" {
+            out.push_str(&format!("?.map(x => x{})", suffix(&path[i + 1..])));
+            return out;
+        }
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("?.[{seg}]"));
+        } else {
+            out.push_str("?.");
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+/// How bare names of an expression are rewritten.
+#[derive(Clone, Copy)]
+pub(super) enum Bare<'a> {
+    /// Left as they are.
+    Keep,
+    /// These names become these expressions.
+    Map(&'a [(&'a str, String)]),
+    /// Names other than globals read the field of `item` (`$filter`/`$map`).
+    ItemFields,
+}
+
+/// A `$name.path` reference as Prism.
+pub(super) fn reference(name: &str, path: &[String], names: &Names, w: &mut Writer) -> String {
+    let Some(b) = names.get(name) else {
+        return "null".into();
+    };
+    if b.kind == Kind::Plain {
+        return match path.split_first() {
+            Some((first, rest)) if b.ident == "input" && first != "*" => {
+                let head = if first.bytes().all(|c| c.is_ascii_digit()) {
+                    format!("input?.[{first}]")
+                } else {
+                    format!("input.{first}")
+                };
+                head + &suffix(rest)
+            }
+            _ => b.ident.clone() + &suffix(path),
+        };
+    }
+    let dot = if b.maybe_null { "?." } else { "." };
+    let id = &b.ident;
+    match path.split_first() {
+        None => format!("{id}{dot}value"),
+        Some((first, rest)) if first == "confidence" => {
+            format!("{id}{dot}confidence{}", suffix(rest))
+        }
+        Some((first, rest)) if first == "result" || first == "value" => {
+            format!("{id}{dot}value{}", suffix(rest))
+        }
+        Some((first, rest)) if b.fields.contains(&first.as_str()) => {
+            format!("{id}{dot}{first}{}", suffix(rest))
+        }
+        Some((first, rest)) if RECORD_FIELDS.contains(&first.as_str()) => {
+            w.uses("field");
+            format!("field({id}, {}){}", string(first), suffix(rest))
+        }
+        Some(_) => format!("{id}{dot}value{}", suffix(path)),
+    }
+}
+
+/// A YAML expression as Prism.
+pub(super) fn translate(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer) -> String {
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for c in chains(text) {
+        let r = reference(&c.name, &c.path, names, w);
+        edits.push((c.start, c.end, r));
+    }
+    match bare {
+        Bare::Keep => {}
+        Bare::Map(map) => {
+            for b in scan(text).bare {
+                if let Some((_, rep)) = map.iter().find(|(n, _)| *n == b.name) {
+                    edits.push((b.start, b.end, rep.clone()));
+                }
+            }
+        }
+        Bare::ItemFields => {
+            for b in scan(text).bare {
+                if !GLOBALS.contains(&b.name.as_str()) {
+                    edits.push((b.start, b.end, format!("item?.{}", b.name)));
+                }
+            }
+        }
+    }
+    edits.sort_by_key(|e| e.0);
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut last = 0;
+    for (s, e, rep) in edits {
+        if s < last || e > text.len() {
+            continue;
+        }
+        out.push_str(&text[last..s]);
+        out.push_str(&rep);
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    out.trim().to_string()
+}
+
+/// A YAML expression as a parenthesised Prism expression.
+pub(super) fn paren(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer) -> String {
+    format!("({})", translate(text, names, bare, w))
+}
+
+/// A `{{…}}` template: a lone hole is its value, else a template literal whose holes are
+/// text (null as nothing, non-strings as JSON).
+pub(super) fn template(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer) -> String {
+    let trimmed = text.trim();
+    if let Some(inner) = trimmed
+        .strip_prefix("{{")
+        .and_then(|r| r.strip_suffix("}}"))
+        && !inner.contains("{{")
+    {
+        return translate(inner.trim(), names, bare, w);
+    }
+    let escape = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('`', "\\`")
+            .replace("${", "\\${")
+    };
+    let mut out = String::from("`");
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&escape(&rest[..open]));
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            out.push_str(&escape(&rest[open..]));
+            rest = "";
+            break;
+        };
+        w.uses("hole");
+        out.push_str(&format!(
+            "${{hole({})}}",
+            translate(after[..close].trim(), names, bare, w)
+        ));
+        rest = &after[close + 2..];
+    }
+    out.push_str(&escape(rest));
+    out.push('`');
+    out
+}
+
+const HELPER_KEYS: &[&str] = &[
+    "$template",
+    "$switch",
+    "$filter",
+    "$map",
+    "$formula",
+    "$min",
+    "$max",
+    "$average",
+    "$sum",
+    "$all",
+    "$any",
+];
+
+fn pad(depth: usize) -> String {
+    "  ".repeat(depth)
+}
+
+/// A YAML output value (§1.9) as a Prism expression.
+pub(super) fn value(
+    v: &Value,
+    names: &Names,
+    bare: Bare<'_>,
+    w: &mut Writer,
+    depth: usize,
+) -> String {
+    match v {
+        Value::String(s) if s.starts_with("$$") => literal(&Value::from(&s[1..])),
+        Value::String(s) if s.starts_with('$') => translate(s, names, bare, w),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|x| value(x, names, bare, w, depth))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Object(m) => {
+            if m.len() == 1
+                && let Some((k, body)) = m.iter().next()
+                && HELPER_KEYS.contains(&k.as_str())
+            {
+                return helper(k, body, names, bare, w, depth);
+            }
+            mapping(m, names, bare, w, depth)
+        }
+        other => literal(other),
+    }
+}
+
+fn is_formula(v: &Value) -> Option<&Value> {
+    v.as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("$formula"))
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn mapping(
+    m: &serde_json::Map<String, Value>,
+    names: &Names,
+    bare: Bare<'_>,
+    w: &mut Writer,
+    depth: usize,
+) -> String {
+    if m.is_empty() {
+        return "{}".into();
+    }
+    let formulas: Vec<(&String, &Value)> = m
+        .iter()
+        .filter_map(|(k, v)| is_formula(v).map(|f| (k, f)))
+        .collect();
+    let inner = if formulas.is_empty() {
+        depth + 1
+    } else {
+        depth + 2
+    };
+    let fields: Vec<String> = m
+        .iter()
+        .map(|(k, x)| {
+            let v = if is_formula(x).is_some() {
+                "null".to_string()
+            } else {
+                value(x, names, bare, w, inner)
+            };
+            format!("{}{}: {v}", pad(inner), string(k))
+        })
+        .collect();
+    let object = format!("{{\n{}\n{}}}", fields.join(",\n"), pad(inner - 1));
+    if formulas.is_empty() {
+        return object;
+    }
+    // `$formula` entries see the other keys (and earlier formulas) as bare names.
+    let siblings: Vec<(&str, String)> = m
+        .keys()
+        .filter(|k| is_ident(k))
+        .map(|k| (k.as_str(), format!("o[{}]", string(k))))
+        .collect();
+    let mut out = format!("(() => {{\n{}const o = {object}\n", pad(depth + 1));
+    for (k, body) in formulas {
+        let text = body.as_str().unwrap_or("null");
+        let f = translate(text, names, Bare::Map(&siblings), w);
+        out.push_str(&format!("{}o[{}] = {f}\n", pad(depth + 1), string(k)));
+    }
+    out.push_str(&format!("{}return o\n{}}})()", pad(depth + 1), pad(depth)));
+    out
+}
+
+/// The items of a helper: an expression's value or a rendered value, as a list.
+fn items(v: Option<&Value>, names: &Names, bare: Bare<'_>, w: &mut Writer, depth: usize) -> String {
+    w.uses("asItems");
+    let inner = match v {
+        Some(Value::String(s)) => translate(s, names, bare, w),
+        Some(other) => value(other, names, bare, w, depth),
+        None => "null".into(),
+    };
+    format!("asItems({inner})")
+}
+
+fn helper(
+    kind: &str,
+    body: &Value,
+    names: &Names,
+    bare: Bare<'_>,
+    w: &mut Writer,
+    depth: usize,
+) -> String {
+    match kind {
+        "$template" => template(body.as_str().unwrap_or_default(), names, bare, w),
+        "$switch" => {
+            let label = body
+                .get("value")
+                .map_or("null".to_string(), |v| value(v, names, bare, w, depth));
+            w.uses("asText");
+            let mut out = String::from("((label) => ");
+            if let Some(cases) = body.get("cases").and_then(Value::as_object) {
+                for (k, c) in cases {
+                    out.push_str(&format!(
+                        "label == {} ? {} : ",
+                        string(k),
+                        value(c, names, bare, w, depth)
+                    ));
+                }
+            }
+            let fallback = body
+                .get("default")
+                .map_or("null".to_string(), |d| value(d, names, bare, w, depth));
+            out.push_str(&format!("{fallback})(asText({label}))"));
+            out
+        }
+        "$filter" => {
+            let list = items(body.get("items"), names, bare, w, depth);
+            let cond = body
+                .get("condition")
+                .and_then(Value::as_str)
+                .unwrap_or("true");
+            let c = translate(cond, names, Bare::ItemFields, w);
+            format!("{list}.filter((item, index) => ({c}))")
+        }
+        "$map" => {
+            let list = items(body.get("items"), names, bare, w, depth);
+            let t = match body.get("transform") {
+                Some(Value::String(s)) if !s.starts_with('$') => {
+                    translate(s, names, Bare::ItemFields, w)
+                }
+                Some(other) => value(other, names, Bare::ItemFields, w, depth + 1),
+                None => "null".into(),
+            };
+            format!("{list}.map((item, index) => ({t}))")
+        }
+        "$formula" => paren(body.as_str().unwrap_or("null"), names, bare, w),
+        "$all" | "$any" => {
+            let list = match body {
+                Value::Array(_) => value(body, names, bare, w, depth),
+                other => items(Some(other), names, bare, w, depth),
+            };
+            let how = if kind == "$all" { "every" } else { "some" };
+            format!("{list}.{how}(x => x ? true : false)")
+        }
+        _ => {
+            w.uses("stat");
+            let list = match body {
+                Value::Array(_) => value(body, names, bare, w, depth),
+                other => items(Some(other), names, bare, w, depth),
+            };
+            format!("stat({}, {list})", string(&kind[1..]))
+        }
+    }
+}
