@@ -633,8 +633,9 @@ async fn next(
         .map(|(t, _)| *t)
         .collect();
     if plain.len() > 1 {
-        let (ends, rest): (Vec<NodeIndex>, Vec<NodeIndex>) =
-            plain.into_iter().partition(|t| control_out(g, *t).is_empty());
+        let (ends, rest): (Vec<NodeIndex>, Vec<NodeIndex>) = plain
+            .into_iter()
+            .partition(|t| control_out(g, *t).is_empty());
         for t in ends {
             walk(run, g, t, None, frame.clone(), None).await?;
         }

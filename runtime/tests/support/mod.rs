@@ -69,8 +69,8 @@ fn redact(j: &mut Json) {
             for (k, v) in m.iter_mut() {
                 match k.as_str() {
                     "id" if v.as_str().is_some_and(|s| s.len() == 36) => *v = json!("[redacted]"),
-                    "startedAt" | "endedAt" | "durationMs" | "executionTimeMs"
-                    | "timestamp" | "latencyMs" | "planHash" | "source" | "executionId" => {
+                    "startedAt" | "endedAt" | "durationMs" | "executionTimeMs" | "timestamp"
+                    | "latencyMs" | "planHash" | "source" | "executionId" => {
                         if !v.is_null() && !v.is_object() {
                             *v = json!("[redacted]");
                         }
