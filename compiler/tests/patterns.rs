@@ -155,9 +155,15 @@ fn plan_and_diagnostic_snapshots() {
     }
 }
 
-/// Every emitter runs on every plan; generated Prism parses.
+/// Every emitter runs on every plan. The generated Prism parses, compiles to a plan with the
+/// same name, version, input schema and directives, and calls the same agent groups with
+/// the same selection in the same order: a single-phase pattern keeps its group as
+/// `@agents` (the same `AgentGroup` node), every other group is a `callAgents(selection, …)`
+/// (`fillRole(role, selection)` for an org chart's roles) in the script.
 #[test]
 fn emitters_run_on_every_plan() {
+    let mut with_header = 0;
+    let mut calls = 0;
     for e in expectations() {
         let Some(plan) = compile(&e.path).plan else {
             continue;
@@ -183,5 +189,239 @@ fn emitters_run_on_every_plan() {
             .unwrap_or_else(|| panic!("{}: {:?}", e.path, back.diagnostics));
         assert_eq!(plan_back.meta.name, plan.meta.name);
         assert_eq!(plan_back.meta.version, plan.meta.version);
+        assert_eq!(plan_back.meta.input, plan.meta.input, "{}", e.path);
+        let directives = |p: &prism_compiler::plan::Plan| -> Vec<String> {
+            p.directives()
+                .iter()
+                .map(|d| format!("{:?} {}", d.kind, d.config))
+                .collect()
+        };
+        assert_eq!(directives(&plan_back), directives(&plan), "{}", e.path);
+
+        let mut expected = agent_groups(&plan.graph);
+        let header: Vec<Value> = agent_groups(&plan_back.graph)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        if let Some(h) = header.first() {
+            // The header's group is the YAML's top-level group, node for node.
+            assert_eq!(header.len(), 1, "{}", e.path);
+            let (_, top) = expected.remove(0);
+            assert_eq!(h, &top, "{}: @agents", e.path);
+            with_header += 1;
+        }
+        let mut called = selections_called(&src);
+        if let (Some(h), Some(first)) = (header.first(), called.first())
+            && *first == expressions_as_markers(h)
+            && called.len() == expected.len() + 1
+        {
+            // Validation retries call the header's group again from the script.
+            called.remove(0);
+        }
+        let expected: Vec<Value> = expected
+            .into_iter()
+            .map(|(role, s)| match role {
+                Some(r) => serde_json::json!([r, s]),
+                None => expressions_as_markers(&s),
+            })
+            .collect();
+        calls += called.len();
+        assert_eq!(called, expected, "{}: agent groups\n{src}", e.path);
+    }
+    assert!(with_header > 30, "only {with_header} plans keep `@agents`");
+    assert!(calls > 100, "only {calls} agent groups were called");
+}
+
+/// The selections of a graph's agent groups in node order (loop and batch bodies where their
+/// node is), with the role of an org chart's groups.
+fn agent_groups(g: &prism_compiler::plan::Graph) -> Vec<(Option<String>, Value)> {
+    use prism_compiler::plan::NodeKind;
+    let mut out = Vec::new();
+    for i in g.node_indices() {
+        let Some(n) = g.node_weight(i) else { continue };
+        match &n.kind {
+            NodeKind::AgentGroup {
+                selection, role, ..
+            } => out.push((role.clone(), selection.clone())),
+            NodeKind::Loop { body, .. } | NodeKind::Batch { body, .. } => {
+                out.extend(agent_groups(&body.graph))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A selection's `$…` capabilities and exclusions (expressions evaluated when the phase
+/// starts) as `"<expr>"`, what [`Reader`] reads an expression as.
+fn expressions_as_markers(v: &Value) -> Value {
+    let mut v = v.clone();
+    for key in ["capabilities", "exclude"] {
+        match v.get_mut(key) {
+            Some(Value::Array(items)) => {
+                for x in items.iter_mut() {
+                    if x.as_str().is_some_and(|s| s.starts_with('$')) {
+                        *x = Value::from("<expr>");
+                    }
+                }
+            }
+            Some(x) if x.as_str().is_some_and(|s| s.starts_with('$')) => {
+                *x = Value::from(vec!["<expr>"]);
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The selections the script passes to `callAgents(selection, …)` and, as `[role,
+/// selection]`, to `fillRole(role, selection)`, in source order.
+fn selections_called(src: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (name, args) in [("callAgents(", 1), ("fillRole(", 2)] {
+        let mut from = 0;
+        while let Some(at) = src[from..].find(name) {
+            let start = from + at;
+            from = start + name.len();
+            let before = src[..start].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                continue;
+            }
+            let mut r = Reader {
+                s: src.as_bytes(),
+                i: from,
+            };
+            let mut vals = Vec::new();
+            for k in 0..args {
+                if k > 0 {
+                    r.expect(b',');
+                }
+                vals.push(r.value());
+            }
+            let v = if args == 1 {
+                vals.remove(0)
+            } else {
+                Value::Array(vals)
+            };
+            out.push((start, v));
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Reads a Prism literal (objects, arrays, strings, numbers, `true false null`); any other
+/// expression reads as `"<expr>"`.
+struct Reader<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Reader<'_> {
+    fn skip(&mut self) {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8) {
+        self.skip();
+        assert_eq!(self.s.get(self.i), Some(&b), "at byte {}", self.i);
+        self.i += 1;
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip();
+        self.s.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Value {
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                let mut m = serde_json::Map::new();
+                while self.peek() != Some(b'}') {
+                    let key = match self.peek() {
+                        Some(b'"') => self.string(),
+                        _ => self.word(),
+                    };
+                    self.expect(b':');
+                    m.insert(key, self.value());
+                    if self.peek() == Some(b',') {
+                        self.i += 1;
+                    }
+                }
+                self.i += 1;
+                Value::Object(m)
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut a = Vec::new();
+                while self.peek() != Some(b']') {
+                    a.push(self.value());
+                    if self.peek() == Some(b',') {
+                        self.i += 1;
+                    }
+                }
+                self.i += 1;
+                Value::Array(a)
+            }
+            Some(b'"') => Value::String(self.string()),
+            _ => {
+                let start = self.i;
+                let mut depth = 0i32;
+                while let Some(&c) = self.s.get(self.i) {
+                    match c {
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' | b'}' if depth == 0 => break,
+                        b')' | b']' | b'}' => depth -= 1,
+                        b',' if depth == 0 => break,
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                let text = String::from_utf8_lossy(&self.s[start..self.i]);
+                let text = text.trim();
+                serde_json::from_str(text)
+                    .ok()
+                    .filter(|v: &Value| !v.is_string())
+                    .unwrap_or_else(|| Value::from("<expr>"))
+            }
+        }
+    }
+
+    fn word(&mut self) -> String {
+        let start = self.i;
+        while self
+            .s
+            .get(self.i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            self.i += 1;
+        }
+        String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
+    }
+
+    fn string(&mut self) -> String {
+        self.i += 1;
+        let mut out = Vec::new();
+        while let Some(&c) = self.s.get(self.i) {
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    if let Some(&n) = self.s.get(self.i) {
+                        self.i += 1;
+                        match n {
+                            b'n' => out.push(b'\n'),
+                            b't' => out.push(b'\t'),
+                            other => out.push(other),
+                        }
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
