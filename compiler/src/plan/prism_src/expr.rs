@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Writer, literal, string};
+use super::{Writer, key, literal, string};
 use crate::pattern::expr::scan;
 
 /// What a name holds.
@@ -478,7 +478,7 @@ fn mapping(
             } else {
                 value(x, names, bare, w, inner)
             };
-            format!("{}{}: {v}", pad(inner), string(k))
+            format!("{}{}: {v}", pad(inner), key(k))
         })
         .collect();
     let object = format!("{{\n{}\n{}}}", fields.join(",\n"), pad(inner - 1));

@@ -11,6 +11,8 @@ use crate::plan::{NodeKind, Plan};
 struct Ctx {
     /// `<path>_result` names defined so far, in order.
     results: Vec<String>,
+    /// Those defined by a `const` (always set once defined).
+    definite: Vec<String>,
 }
 
 /// Writes the script of an org chart.
@@ -37,6 +39,7 @@ pub(super) fn body(plan: &Plan, o: &OrgChart, w: &mut Writer) {
     w.line("let answers = []");
     let mut ctx = Ctx {
         results: Vec::new(),
+        definite: Vec::new(),
     };
     for s in &o.steps {
         step(&mut ctx, s, w, "const ");
@@ -53,7 +56,9 @@ pub(super) fn body(plan: &Plan, o: &OrgChart, w: &mut Writer) {
         .trim_start_matches("${")
         .trim_end_matches('}')
         .to_string();
-    let result = if ctx.results.contains(&name) {
+    let result = if ctx.definite.contains(&name) {
+        ident(&name)
+    } else if ctx.results.contains(&name) {
         let record = name.trim_end_matches("_result");
         format!(
             "{} != null ? {} : previous?.value",
@@ -169,7 +174,7 @@ fn step(ctx: &mut Ctx, s: &OrgStep, w: &mut Writer, decl: &str) {
             ));
             w.line(format!("{decl}{result} = {rec}.value"));
             w.line(format!("previous = {rec}"));
-            ctx.results.push(format!("{}_result", s.path));
+            ctx.defined(s, decl);
         }
         OrgStepKind::Sequential(subs) => {
             w.line(format!("// {}: one after another", s.path));
@@ -209,7 +214,7 @@ fn step(ctx: &mut Ctx, s: &OrgStep, w: &mut Writer, decl: &str) {
                 string(&s.path),
                 string(&s.path)
             ));
-            ctx.results.push(format!("{}_result", s.path));
+            ctx.defined(s, decl);
         }
         OrgStepKind::Condition {
             check,
@@ -283,5 +288,16 @@ fn task_call(
     ));
     w.line(format!("previous = {rec}"));
     w.line(format!("answers = {rec}.answers"));
-    ctx.results.push(format!("{}_result", s.path));
+    ctx.defined(s, decl);
+}
+
+impl Ctx {
+    /// Notes that a step's result is defined (for good when written with `const`).
+    fn defined(&mut self, s: &OrgStep, decl: &str) {
+        let name = format!("{}_result", s.path);
+        if decl.starts_with("const") {
+            self.definite.push(name.clone());
+        }
+        self.results.push(name);
+    }
 }

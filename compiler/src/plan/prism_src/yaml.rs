@@ -1218,7 +1218,14 @@ fn jump_code(ctx: &mut Ctx<'_>, s: &Step, j: &Jump, label: &str, kind: &str, w: 
                 None => "last".to_string(),
             };
             if ctx.last {
-                w.line(format!("finished = {rec} ?? last"));
+                if rec == "last" {
+                    w.line("finished = last");
+                } else {
+                    // An unset record finishes as null (the executor's unbound reference).
+                    w.line(format!(
+                        "finished = {rec} ?? ({{value: null, confidence: 1}})"
+                    ));
+                }
             }
             w.line("next = null // finish: go to the output");
         }
