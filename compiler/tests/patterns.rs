@@ -425,3 +425,19 @@ impl Reader<'_> {
         String::from_utf8_lossy(&out).into_owned()
     }
 }
+
+/// Snapshots of the Prism `prism build --emit prism` writes: a single-phase pattern with
+/// groups, validation and a fallback; steps that jump (a step machine); an org chart.
+#[test]
+fn emitted_prism_snapshots() {
+    for rel in [
+        "sdk-compiler-tests/40-valid-all-features-combined.yaml",
+        "docs/apps__docs__docs__patterns__advanced-composition--block09.yaml",
+        "patterns/org-startup-team.yaml",
+    ] {
+        let plan = compile(rel)
+            .plan
+            .unwrap_or_else(|| panic!("{rel} does not compile"));
+        insta::assert_snapshot!(format!("emitted__{}", snapshot_name(rel)), plan.to_prism());
+    }
+}

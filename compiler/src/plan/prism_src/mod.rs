@@ -11,6 +11,7 @@
 
 mod expr;
 mod org;
+mod steps;
 mod yaml;
 
 use std::collections::BTreeSet;
