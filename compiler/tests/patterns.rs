@@ -155,7 +155,7 @@ fn plan_and_diagnostic_snapshots() {
     }
 }
 
-/// Every emitter runs on every plan. The generated Prism parses, compiles to a plan with the
+/// Every emitter runs on every plan. The generated Prism parses, compiles without a warning to a plan with the
 /// same name, version, input schema and directives, and calls the same agent groups with
 /// the same selection in the same order: a single-phase pattern keeps its group as
 /// `@agents` (the same `AgentGroup` node), every other group is a `callAgents(selection, …)`
@@ -187,6 +187,8 @@ fn emitters_run_on_every_plan() {
         let plan_back = back
             .plan
             .unwrap_or_else(|| panic!("{}: {:?}", e.path, back.diagnostics));
+        let warnings: Vec<_> = back.diagnostics.iter().map(|d| d.code).collect();
+        assert!(warnings.is_empty(), "{}: {warnings:?}", e.path);
         assert_eq!(plan_back.meta.name, plan.meta.name);
         assert_eq!(plan_back.meta.version, plan.meta.version);
         assert_eq!(plan_back.meta.input, plan.meta.input, "{}", e.path);

@@ -405,3 +405,28 @@ fn org_natives(interp: &mut Interpreter, run: Arc<Run>) {
         Ok(from_json(&records(&r.st().results)))
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_results_come_back_from_json() {
+        let mut rec = Rec::new(json!({"a": 1}), 0.7);
+        rec.fields.insert("winner".into(), json!("a"));
+        assert_eq!(rec_from_json(&rec.to_json()), rec);
+        let rs = results_from_json(&json!([
+            {"agentId": "x", "result": 1, "confidence": 0.8, "timestamp": 20},
+            {"agentId": "y", "result": null, "confidence": 0.0, "timestamp": 10, "error": "boom"},
+        ]));
+        assert_eq!(rs.len(), 2);
+        assert_eq!(
+            (rs[0].seq, rs[1].seq),
+            (1, 0),
+            "arrival order follows timestamps"
+        );
+        assert!(rs[0].is_valid());
+        assert_eq!(rs[1].status, CallStatus::Failed);
+        assert_eq!(rs[1].error.as_deref(), Some("boom"));
+    }
+}

@@ -582,3 +582,68 @@ fn helper(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        let mut n = Names::default();
+        n.plain("input", "input");
+        n.plain("validResults", "validResults");
+        n.record("vote", "vote", false, vec!["distribution"]);
+        n.record("fast-result", "fast_result", true, Vec::new());
+        n
+    }
+
+    #[test]
+    fn references_read_records_by_their_parts() {
+        let n = names();
+        let mut w = Writer::default();
+        let t = |text: &str, w: &mut Writer| translate(text, &n, Bare::Keep, w);
+        assert_eq!(t("$vote", &mut w), "vote.value");
+        assert_eq!(
+            t("$vote.confidence >= 0.8", &mut w),
+            "vote.confidence >= 0.8"
+        );
+        assert_eq!(t("$vote.result.title", &mut w), "vote.value?.title");
+        assert_eq!(t("$vote.distribution", &mut w), "vote.distribution");
+        assert_eq!(t("$vote.title[0]", &mut w), "vote.value?.title?.[0]");
+        assert_eq!(
+            t("$fast-result.winner", &mut w),
+            "field(fast_result, \"winner\")"
+        );
+        assert_eq!(t("$input.doc.length", &mut w), "input.doc?.length");
+        assert_eq!(
+            t("$validResults.*.confidence", &mut w),
+            "validResults?.map(x => x?.confidence)"
+        );
+        assert_eq!(t("$missing.x || 'a $b'", &mut w), "null || 'a $b'");
+        assert!(w.helpers.contains("field"));
+    }
+
+    #[test]
+    fn helpers_become_expressions() {
+        let n = names();
+        let mut w = Writer::default();
+        let v = serde_json::json!({"$template": "Hi {{$input.name}}!"});
+        assert_eq!(
+            value(&v, &n, Bare::Keep, &mut w, 0),
+            "`Hi ${hole(input.name)}!`"
+        );
+        let v = serde_json::json!({"$filter": {"items": "$vote.list", "condition": "type == 'x'"}});
+        assert_eq!(
+            value(&v, &n, Bare::Keep, &mut w, 0),
+            "asItems(vote.value?.list).filter((item, index) => (item?.type == 'x'))"
+        );
+        let v = serde_json::json!({"$min": ["$vote.confidence", 1]});
+        assert_eq!(
+            value(&v, &n, Bare::Keep, &mut w, 0),
+            "stat(\"min\", [vote.confidence, 1])"
+        );
+        assert_eq!(
+            value(&serde_json::json!("$$5"), &n, Bare::Keep, &mut w, 0),
+            "\"\\$5\""
+        );
+    }
+}

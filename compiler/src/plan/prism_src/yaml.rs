@@ -359,6 +359,23 @@ fn header_agents(ph: &Phase) -> Option<Value> {
     if !plain {
         return None;
     }
+    // A `.prism` group's phase ends after `@timeout` (300 s by default): it must not cut a
+    // call the YAML would wait for (each call: `taskTimeout` × (1 + `retries`) plus backoff).
+    let task = sel
+        .get("taskTimeout")
+        .and_then(Value::as_u64)
+        .unwrap_or(30_000);
+    let retries = sel
+        .get("retries")
+        .and_then(Value::as_u64)
+        .unwrap_or(2)
+        .min(16);
+    let longest = task
+        .saturating_mul(retries + 1)
+        .saturating_add(1000u64.saturating_mul((1u64 << retries) - 1));
+    if longest >= 300_000 {
+        return None;
+    }
     let mut h = Map::new();
     h.insert("capabilities".into(), a.config["capabilities"].clone());
     h.insert("minAgents".into(), json!(a.min));
