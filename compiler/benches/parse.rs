@@ -1,7 +1,8 @@
 //! Lexing + parsing throughput on a generated Prism file of more than 5 MB.
 //!
 //! `cargo bench -p prism-compiler --bench parse` reports MB/s (criterion's throughput), and the
-//! time to compile the whole pattern corpus of `../shared/patterns/`.
+//! time to compile the whole pattern corpus of `../shared/patterns/`, and the time to draw
+//! 10,000 diagnostics of the 5 MB file.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -105,5 +106,35 @@ fn patterns(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, patterns);
+/// Drawing the diagnostics of a large file: 10,000 warnings spread over the 5 MB source, each
+/// with its source lines (what `prism check` prints for a file full of unused names).
+fn diagnostics(c: &mut Criterion) {
+    let src = source();
+    let file = prism_compiler::SourceFile::new("big.prism", src.as_str());
+    let step = src.len() / 10_000;
+    let diags: Vec<_> = (0..10_000)
+        .map(|i| {
+            let at = (i * step..src.len())
+                .find(|&o| src.is_char_boundary(o))
+                .unwrap_or(0);
+            let end = (at + 1..=src.len())
+                .find(|&o| src.is_char_boundary(o))
+                .unwrap_or(at);
+            prism_compiler::Diagnostic::warning(
+                "prism::lint::unused",
+                "`x` is never used",
+                prism_compiler::Span::new(at, end),
+            )
+        })
+        .collect();
+    let mut group = c.benchmark_group("diagnostics");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(diags.len() as u64));
+    group.bench_function("render 10,000 warnings of a 5 MB file", |b| {
+        b.iter(|| prism_compiler::diagnostic::render(&diags, &file, false))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, patterns, diagnostics);
 criterion_main!(benches);

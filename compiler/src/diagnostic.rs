@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use serde::Serialize;
 
 use crate::span::{LineIndex, Span};
@@ -105,7 +105,7 @@ impl Diagnostic {
     pub fn with_source(self, file: &SourceFile) -> Report {
         Report {
             diag: self,
-            source: file.named_source(),
+            source: file.clone(),
         }
     }
 }
@@ -147,9 +147,54 @@ impl SourceFile {
     pub fn line_index(&self) -> &LineIndex {
         &self.lines
     }
+}
 
-    fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(&*self.name, self.text.to_string()).with_language("prism")
+/// miette reads the lines around a label through the line index: only those lines are
+/// scanned, so drawing each of thousands of diagnostics of a large file stays cheap (miette's
+/// own `[u8]` source counts lines from the start of the file for every label).
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.text.as_bytes();
+        let start = span.offset();
+        let end = start + span.len();
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        // A window of whole lines, one more on each side than miette asks for, starting at a
+        // line start: inside it miette finds the same context as in the whole file.
+        let first = self
+            .lines
+            .line_of(start as u32)
+            .saturating_sub(context_lines_before + 1);
+        let last = self.lines.line_of(end as u32) + context_lines_after + 2;
+        let window_start = self.lines.line_start(first).map_or(0, |s| s as usize);
+        let window_end = self
+            .lines
+            .line_start(last)
+            .map_or(text.len(), |s| s as usize);
+        let window = &text[window_start..window_end];
+        let inner = window.read_span(
+            &SourceSpan::new((start - window_start).into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        let found = *inner.span();
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.to_string(),
+                inner.data(),
+                SourceSpan::new((found.offset() + window_start).into(), found.len()),
+                inner.line() + first,
+                inner.column(),
+                inner.line_count() + first,
+            )
+            .with_language("prism"),
+        ))
     }
 }
 
@@ -157,7 +202,7 @@ impl SourceFile {
 #[derive(Debug)]
 pub struct Report {
     diag: Diagnostic,
-    source: NamedSource<String>,
+    source: SourceFile,
 }
 
 impl fmt::Display for Report {
@@ -193,7 +238,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let text_len = self.source.inner().len();
+        let text_len = self.source.text.len();
         Some(Box::new(self.diag.labels.iter().map(move |l| {
             let start = (l.span.start as usize).min(text_len);
             let len = l.span.len().min(text_len - start);
@@ -221,4 +266,40 @@ pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
         let _ = handler.render_report(&mut out, &report);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The windowed reader gives exactly what miette's whole-file reader gives, for every span
+    /// of a text with empty lines, CRLF, a missing final newline and multi-byte characters.
+    #[test]
+    fn windowed_read_span_matches_miettes() {
+        let text = "let a = 1\n\nlet é = \"ü\"\r\nprint(a)\n  x ~> 0.5\n\n\nend";
+        let file = SourceFile::new("t.prism", text);
+        let whole = text.as_bytes();
+        for start in 0..=text.len() {
+            for end in start..=text.len() {
+                if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                    continue;
+                }
+                let span = SourceSpan::new(start.into(), end - start);
+                for before in 0..3 {
+                    for after in 0..3 {
+                        let ours = file.read_span(&span, before, after).expect("in bounds");
+                        let theirs = whole.read_span(&span, before, after).expect("in bounds");
+                        let at = format!("{start}..{end} ±{before}/{after}");
+                        assert_eq!(ours.data(), theirs.data(), "{at}");
+                        assert_eq!(ours.span(), theirs.span(), "{at}");
+                        assert_eq!(ours.line(), theirs.line(), "{at}");
+                        assert_eq!(ours.column(), theirs.column(), "{at}");
+                        assert_eq!(ours.line_count(), theirs.line_count(), "{at}");
+                    }
+                }
+            }
+        }
+        let past_end = SourceSpan::new(text.len().into(), 1);
+        assert!(file.read_span(&past_end, 0, 0).is_err());
+    }
 }

@@ -62,12 +62,17 @@ impl LineIndex {
         LineIndex { line_starts }
     }
 
+    /// 0-based line of a byte offset.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(l) => l,
+            Err(l) => l.saturating_sub(1),
+        }
+    }
+
     /// 1-based line and 1-based column (in characters) of a byte offset.
     pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(l) => l,
-            Err(l) => l - 1,
-        };
+        let line = self.line_of(offset);
         let start = self.line_starts[line] as usize;
         let end = (offset as usize).min(text.len());
         let col = text
