@@ -81,10 +81,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
     let (mut diagnostics, plan) = match kind {
         FileKind::Program => {
             let analysis = prism_lsp::analysis::Analysis::new(text);
-            let mut diags = analysis.diagnostics();
-            diags.extend(prism_stdlib::check_imports(&analysis.program));
-            diags.sort_by_key(|d| d.primary_span().start);
-            (diags, None)
+            (analysis.diagnostics(), None)
         }
         FileKind::Pattern => {
             let out = compile_file_with(path, text, options);

@@ -155,10 +155,11 @@ impl Analysis {
         }
     }
 
-    /// Syntax errors then lints, ordered by position.
+    /// Syntax errors, lints and errors in `std/…` imports, ordered by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut all = self.syntax.clone();
         all.extend(self.lints.iter().cloned());
+        all.extend(prism_stdlib::check_imports(&self.program));
         all.sort_by_key(|d| d.primary_span().start);
         all
     }

@@ -110,3 +110,20 @@ fn strict_reports_each_implicit_declaration_once() {
         ]
     );
 }
+
+#[test]
+fn std_imports_are_checked_like_prism_check_does() {
+    let a = Analysis::new(
+        "import {majorityVot} from \"std/patterns\"\nimport {level} from \"std/confidense\"\nprint(majorityVot, level)\n",
+    );
+    let found: Vec<_> = a
+        .diagnostics()
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].1.contains("majorityVot"), "{found:?}");
+    assert_eq!(found[1].1, "there is no standard module `std/confidense`");
+    let ok = Analysis::new("import {majorityVote} from \"std/patterns\"\nprint(majorityVote)\n");
+    assert!(ok.diagnostics().is_empty(), "{:?}", ok.diagnostics());
+}
