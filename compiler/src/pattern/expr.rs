@@ -63,11 +63,13 @@ const KEYWORDS: &[&str] = &[
     "this",
 ];
 
-fn is_ident_start(b: u8) -> bool {
+/// True for a byte that may start an identifier (ASCII letter or `_`).
+pub(crate) fn is_ident_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
 }
 
-fn is_ident_char(b: u8) -> bool {
+/// True for a byte that may continue an identifier (ASCII letter, digit or `_`).
+pub(crate) fn is_ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 

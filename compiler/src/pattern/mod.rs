@@ -4,6 +4,7 @@
 //! The entry points are [`compile_file`] and [`compile_file_with`]: they read a file's text,
 //! report every diagnostic of the file at once, and return a plan when there is no error.
 
+pub mod chain;
 pub mod check;
 pub mod codes;
 pub mod ctx;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::{Writer, key, literal, string};
+use crate::pattern::chain::chains;
 use crate::pattern::expr::scan;
 
 /// What a name holds.
@@ -134,108 +135,6 @@ impl Names {
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)
     }
-}
-
-/// One `$name.path` chain of an expression (as the executor finds them).
-struct Chain {
-    start: usize,
-    end: usize,
-    name: String,
-    path: Vec<String>,
-}
-
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
-}
-
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// `$name` (inner `-` allowed) with `.seg`, `.*` and `[n]` segments, stopping before a
-/// called segment; strings are skipped.
-fn chains(text: &str) -> Vec<Chain> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if matches!(b, b'\'' | b'"' | b'`') {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
-            continue;
-        }
-        let starts = b == b'$'
-            && i + 1 < bytes.len()
-            && is_ident_start(bytes[i + 1])
-            && (i == 0 || !is_ident_char(bytes[i - 1]));
-        if !starts {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        i += 1;
-        let name_start = i;
-        loop {
-            while i < bytes.len() && is_ident_char(bytes[i]) {
-                i += 1;
-            }
-            if i + 1 < bytes.len() && bytes[i] == b'-' && is_ident_start(bytes[i + 1]) {
-                i += 1;
-                continue;
-            }
-            break;
-        }
-        let name = text[name_start..i].to_string();
-        let mut path = Vec::new();
-        loop {
-            if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1] == b'*' {
-                path.push("*".to_string());
-                i += 2;
-                continue;
-            }
-            if i + 1 < bytes.len() && bytes[i] == b'.' && is_ident_start(bytes[i + 1]) {
-                let s = i + 1;
-                let mut e = s;
-                while e < bytes.len() && is_ident_char(bytes[e]) {
-                    e += 1;
-                }
-                let mut k = e;
-                while k < bytes.len() && bytes[k] == b' ' {
-                    k += 1;
-                }
-                if bytes.get(k) == Some(&b'(') {
-                    break;
-                }
-                path.push(text[s..e].to_string());
-                i = e;
-                continue;
-            }
-            if bytes.get(i) == Some(&b'[') {
-                let s = i + 1;
-                let mut e = s;
-                while e < bytes.len() && bytes[e].is_ascii_digit() {
-                    e += 1;
-                }
-                if e > s && bytes.get(e) == Some(&b']') {
-                    path.push(text[s..e].to_string());
-                    i = e + 1;
-                    continue;
-                }
-            }
-            break;
-        }
-        out.push(Chain {
-            start,
-            end: i,
-            name,
-            path,
-        });
-    }
-    out
 }
 
 /// Null-safe path segments.
