@@ -1,23 +1,10 @@
 //! Rendering YAML `output` values (§1.9): literals, `$expressions`, and the helper mappings
 //! `$template $switch $filter $map $formula $min $max $average $sum $all $any`.
 
+use prism_compiler::pattern::ctx::HELPERS;
 use serde_json::{Map, Value as Json};
 
 use super::expr::{ExprError, Scope, eval, eval_value, json_num, truthy};
-
-const HELPERS: &[&str] = &[
-    "$template",
-    "$switch",
-    "$filter",
-    "$map",
-    "$formula",
-    "$min",
-    "$max",
-    "$average",
-    "$sum",
-    "$all",
-    "$any",
-];
 
 /// Renders an output value against the scope, with extra bare names.
 pub fn render(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{Writer, key, literal, string};
 use crate::pattern::chain::chains;
+use crate::pattern::ctx::HELPERS;
 use crate::pattern::expr::scan;
 
 /// What a name holds.
@@ -287,20 +288,6 @@ pub(super) fn template(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer
     out
 }
 
-const HELPER_KEYS: &[&str] = &[
-    "$template",
-    "$switch",
-    "$filter",
-    "$map",
-    "$formula",
-    "$min",
-    "$max",
-    "$average",
-    "$sum",
-    "$all",
-    "$any",
-];
-
 fn pad(depth: usize) -> String {
     "  ".repeat(depth)
 }
@@ -327,7 +314,7 @@ pub(super) fn value(
         Value::Object(m) => {
             if m.len() == 1
                 && let Some((k, body)) = m.iter().next()
-                && HELPER_KEYS.contains(&k.as_str())
+                && HELPERS.contains(&k.as_str())
             {
                 return helper(k, body, names, bare, w, depth);
             }
