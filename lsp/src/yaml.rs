@@ -1,149 +1,35 @@
 //! Completion in YAML pattern files (patterns.md): the keys a mapping accepts where the
 //! cursor is, and the allowed values of a key after its `:`.
 
+use std::sync::LazyLock;
+
+use prism_compiler::pattern::{directives, input, load, orgchart, phase, steps};
 use tower_lsp_server::ls_types::*;
 
-const TOP: &[&str] = &[
-    "name",
-    "version",
-    "description",
-    "author",
-    "tags",
-    "metadata",
-    "input",
-    "agents",
-    "execution",
-    "groups",
-    "aggregation",
-    "steps",
-    "confidence",
-    "validation",
-    "fallback",
-    "output",
-    "schedule",
-    "persistence",
-    "versioning",
-];
-const ORG_TOP: &[&str] = &[
-    "name",
-    "structure",
-    "workflow",
-    "version",
-    "description",
-    "workspace",
-    "metadata",
-    "schedule",
-    "persistence",
-    "versioning",
-];
-const AGENTS: &[&str] = &[
-    "capabilities",
-    "min",
-    "max",
-    "prefer",
-    "exclude",
-    "region",
-    "distribution",
-    "taskTimeout",
-    "retries",
-];
-const EXECUTION: &[&str] = &[
-    "strategy",
-    "timeout",
-    "waitForAll",
-    "minResults",
-    "stopOnError",
-    "steps",
-    "minConfidence",
-];
-const AGGREGATION: &[&str] = &[
-    "strategy",
-    "method",
-    "threshold",
-    "minVotes",
-    "key",
-    "weights",
-    "conflictResolution",
-    "fields",
-    "arrayStrategy",
-    "deduplication",
-    "deduplicationKey",
-    "by",
-    "expression",
-    "minConfidence",
-];
-const VALIDATION: &[&str] = &[
-    "minConfidence",
-    "schema",
-    "maxLatency",
-    "$custom",
-    "onFailure",
-    "onInvalid",
-    "onTimeout",
-    "maxRetries",
-    "retryDelay",
-    "fallback",
-];
-const STEP: &[&str] = &[
-    "id",
-    "name",
-    "type",
-    "condition",
-    "output",
-    "then",
-    "onError",
-    "agents",
-    "execution",
-    "aggregation",
-    "validation",
-    "groups",
-    "input",
-    "instructions",
-    "pattern",
-    "branches",
-    "value",
-    "cases",
-    "default",
-    "onPass",
-    "onFail",
-    "steps",
-    "maxIterations",
-    "items",
-    "task",
-    "concurrency",
-    "values",
-    "to",
-    "context",
-];
+/// The keys of a step of any kind.
+static STEP: LazyLock<Vec<&'static str>> = LazyLock::new(steps::all_keys);
+/// The keys offered under `confidence`: the compiler's `{method, weights, expression}`,
+/// and `take`.
 const CONFIDENCE: &[&str] = &["method", "weights", "expression", "take"];
-const FALLBACK: &[&str] = &["condition", "action", "target", "value", "maxRetries"];
-const SCHEDULE: &[&str] = &[
-    "cron", "interval", "timezone", "start", "end", "maxRuns", "missed", "overlap", "input",
-];
-const PERSISTENCE: &[&str] = &["store", "retention"];
-const VERSIONING: &[&str] = &["keepHistory", "rollback"];
-const STRUCTURE: &[&str] = &["name", "description", "roles", "routing", "escalation"];
-const WORKFLOW: &[&str] = &["name", "input", "steps", "output"];
-const DISTRIBUTION: &[&str] = &["regions", "minPerRegion"];
 
 /// The keys accepted under `parent` (the nearest enclosing key; `""` at the top).
 fn keys_for(parent: &str, org: bool) -> &'static [&'static str] {
     match parent {
-        "" if org => ORG_TOP,
-        "" => TOP,
-        "agents" => AGENTS,
-        "execution" => EXECUTION,
-        "aggregation" | "fields" => AGGREGATION,
-        "validation" => VALIDATION,
-        "steps" | "branches" | "task" => STEP,
+        "" if org => orgchart::TOP_KEYS,
+        "" => load::TOP_KEYS,
+        "agents" => phase::AGENTS_KEYS,
+        "execution" => phase::EXECUTION_KEYS,
+        "aggregation" | "fields" => phase::AGGREGATION_KEYS,
+        "validation" => phase::VALIDATION_KEYS,
+        "steps" | "branches" | "task" => &STEP,
         "confidence" => CONFIDENCE,
-        "fallback" => FALLBACK,
-        "schedule" => SCHEDULE,
-        "persistence" => PERSISTENCE,
-        "versioning" => VERSIONING,
-        "structure" => STRUCTURE,
-        "workflow" => WORKFLOW,
-        "distribution" => DISTRIBUTION,
+        "fallback" => phase::FALLBACK_KEYS,
+        "schedule" => directives::SCHEDULE_KEYS,
+        "persistence" => directives::PERSISTENCE_KEYS,
+        "versioning" => directives::VERSIONING_KEYS,
+        "structure" => orgchart::STRUCTURE_KEYS,
+        "workflow" => orgchart::WORKFLOW_KEYS,
+        "distribution" => phase::DISTRIBUTION_KEYS,
         _ => &[],
     }
 }
@@ -151,17 +37,8 @@ fn keys_for(parent: &str, org: bool) -> &'static [&'static str] {
 /// The allowed values of `key` under `parent`.
 fn values_for(parent: &str, key: &str) -> &'static [&'static str] {
     match (parent, key) {
-        ("execution", "strategy") => &["parallel", "sequential", "race", "first"],
-        ("aggregation" | "fields", "strategy") => &[
-            "voting",
-            "consensus",
-            "merge",
-            "first",
-            "best",
-            "average",
-            "min",
-            "max",
-        ],
+        ("execution", "strategy") => phase::EXECUTION_STRATEGIES,
+        ("aggregation" | "fields", "strategy") => phase::FIELD_STRATEGIES,
         ("aggregation" | "fields", "method") => &[
             "majority",
             "plurality",
@@ -180,29 +57,25 @@ fn values_for(parent: &str, key: &str) -> &'static [&'static str] {
             "last",
             "majority",
         ],
-        (_, "arrayStrategy") => &["union", "concat", "replace"],
-        (_, "by") => &["confidence", "custom"],
-        ("confidence", "method") | ("", "confidence") => {
-            &["average", "min", "max", "weighted", "custom"]
-        }
-        (_, "take") => &["first", "last", "all"],
-        (_, "onFailure" | "onInvalid" | "onTimeout") => &["fail", "retry", "fallback"],
-        ("fallback", "action") => &["default", "retry", "escalate"],
-        (_, "action") => &["accept", "retry", "escalate", "fail"],
+        (_, "arrayStrategy") => phase::ARRAY_STRATEGIES,
+        (_, "by") => phase::BEST_BY,
+        ("confidence", "method") | ("", "confidence") => phase::CONFIDENCE_METHODS,
+        (_, "take") => phase::GROUP_TAKE,
+        (_, "onFailure" | "onInvalid" | "onTimeout") => phase::POLICIES,
+        ("fallback", "action") => phase::FALLBACK_ACTIONS,
+        (_, "action") => steps::CASE_ACTIONS,
         (_, "type") => &[
             "parallel", "switch", "gate", "loop", "batch", "assign", "default", "escalate", "fail",
             "continue", "cached", "retry",
         ],
-        (_, "missed") => &["skip", "once", "all"],
-        (_, "overlap") => &["skip", "queue", "allow"],
+        (_, "missed") => directives::SCHEDULE_MISSED,
+        (_, "overlap") => directives::SCHEDULE_OVERLAP,
         (
             _,
             "waitForAll" | "stopOnError" | "required" | "uniqueItems" | "persistence"
             | "versioning",
         ) => &["true", "false"],
-        ("input", _) | (_, "items") => &[
-            "string", "number", "integer", "boolean", "array", "object", "any",
-        ],
+        ("input", _) | (_, "items") => input::TYPES,
         _ => &[],
     }
 }
@@ -313,6 +186,9 @@ mod tests {
         assert!(top.contains(&"aggregation".to_string()) && !top.contains(&"name".to_string()));
         let agg = labels("name: x\naggregation:\n  ");
         assert!(agg.contains(&"strategy".to_string()), "{agg:?}");
+        let step = labels("steps:\n  - id: a\n    ");
+        assert!(step.contains(&"onError".to_string()), "{step:?}");
+        assert!(step.contains(&"concurrency".to_string()), "{step:?}");
     }
 
     #[test]

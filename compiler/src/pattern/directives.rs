@@ -43,6 +43,19 @@ pub struct Directive {
     pub span: Span,
 }
 
+/// The keys of `schedule`.
+pub const SCHEDULE_KEYS: &[&str] = &[
+    "cron", "interval", "timezone", "start", "end", "maxRuns", "missed", "overlap", "input",
+];
+/// What a schedule does about runs it missed (`missed`).
+pub const SCHEDULE_MISSED: &[&str] = &["skip", "once", "all"];
+/// What a schedule does when a run is due while one is running (`overlap`).
+pub const SCHEDULE_OVERLAP: &[&str] = &["skip", "queue", "allow"];
+/// The keys of `persistence`.
+pub const PERSISTENCE_KEYS: &[&str] = &["store", "retention"];
+/// The keys of `versioning`.
+pub const VERSIONING_KEYS: &[&str] = &["keepHistory", "rollback"];
+
 fn invalid(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(codes::DIRECTIVE_INVALID, message, span)
 }
@@ -128,15 +141,7 @@ fn schedule(
             return Value::Null;
         }
     };
-    unknown_keys(
-        map,
-        &[
-            "cron", "interval", "timezone", "start", "end", "maxRuns", "missed", "overlap", "input",
-        ],
-        "schedule",
-        span,
-        diags,
-    );
+    unknown_keys(map, SCHEDULE_KEYS, "schedule", span, diags);
     match (map.get("cron"), map.get("interval")) {
         (None, None) => diags.push(invalid("Either cron or interval is required", span)),
         (Some(_), Some(_)) => diags.push(invalid("cron and interval are mutually exclusive", span)),
@@ -195,10 +200,7 @@ fn schedule(
             at("maxRuns"),
         ));
     }
-    for (key, allowed) in [
-        ("missed", ["skip", "once", "all"]),
-        ("overlap", ["skip", "queue", "allow"]),
-    ] {
+    for (key, allowed) in [("missed", SCHEDULE_MISSED), ("overlap", SCHEDULE_OVERLAP)] {
         if let Some(v) = map.get(key)
             && !v.as_str().is_some_and(|s| allowed.contains(&s))
         {
@@ -232,7 +234,7 @@ fn persistence(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value 
             return Value::Null;
         }
     };
-    unknown_keys(map, &["store", "retention"], "persistence", span, diags);
+    unknown_keys(map, PERSISTENCE_KEYS, "persistence", span, diags);
     if let Some(store) = map.get("store") {
         let ok = store.as_str().is_some_and(|s| {
             s.strip_prefix("sqlite:").is_some_and(|p| !p.is_empty())
@@ -283,7 +285,7 @@ fn versioning(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
             return Value::Null;
         }
     };
-    unknown_keys(map, &["keepHistory", "rollback"], "versioning", span, diags);
+    unknown_keys(map, VERSIONING_KEYS, "versioning", span, diags);
     if let Some(n) = map.get("keepHistory")
         && n.as_u64().is_none_or(|n| n < 1)
     {

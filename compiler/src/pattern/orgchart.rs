@@ -13,7 +13,8 @@ use crate::pattern::model::{OrgChart, OrgStep, OrgStepKind, Role, Spanned};
 use crate::pattern::yaml::Yaml;
 use crate::span::Span;
 
-const TOP_KEYS: &[&str] = &[
+/// The keys of an org chart.
+pub const TOP_KEYS: &[&str] = &[
     "name",
     "structure",
     "workflow",
@@ -25,6 +26,10 @@ const TOP_KEYS: &[&str] = &[
     "persistence",
     "versioning",
 ];
+/// The keys of `structure`.
+pub const STRUCTURE_KEYS: &[&str] = &["name", "description", "roles", "routing", "escalation"];
+/// The keys of `workflow`.
+pub const WORKFLOW_KEYS: &[&str] = &["name", "input", "steps", "output"];
 const ROLE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -66,11 +71,7 @@ pub fn load(ctx: &mut Ctx<'_>, root: &Yaml) -> Option<OrgChart> {
     let mut context = Map::new();
     let mut roles = Vec::new();
     if let Some(s) = f.value("structure")
-        && let Some(sf) = ctx.cx.map(
-            s,
-            "structure",
-            &["name", "description", "roles", "routing", "escalation"],
-        )
+        && let Some(sf) = ctx.cx.map(s, "structure", STRUCTURE_KEYS)
     {
         ctx.cx.string(&sf, "name");
         ctx.cx.string(&sf, "description");
@@ -97,9 +98,7 @@ pub fn load(ctx: &mut Ctx<'_>, root: &Yaml) -> Option<OrgChart> {
         load::meta(ctx, &f, "input");
         return None;
     };
-    let wf = ctx
-        .cx
-        .map(w, "workflow", &["name", "input", "steps", "output"])?;
+    let wf = ctx.cx.map(w, "workflow", WORKFLOW_KEYS)?;
     let mut meta = load::meta(ctx, &f, "input");
     if let Some(i) = wf.get("input") {
         meta.input = Spanned::new(

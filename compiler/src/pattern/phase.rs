@@ -11,7 +11,8 @@ use crate::pattern::model::{
 };
 use crate::pattern::yaml::Yaml;
 
-const AGENTS_KEYS: &[&str] = &[
+/// The keys of `agents` (§1.3).
+pub const AGENTS_KEYS: &[&str] = &[
     "capabilities",
     "min",
     "max",
@@ -22,7 +23,8 @@ const AGENTS_KEYS: &[&str] = &[
     "taskTimeout",
     "retries",
 ];
-const EXECUTION_KEYS: &[&str] = &[
+/// The keys of `execution` (§1.4).
+pub const EXECUTION_KEYS: &[&str] = &[
     "strategy",
     "timeout",
     "waitForAll",
@@ -31,7 +33,8 @@ const EXECUTION_KEYS: &[&str] = &[
     "steps",
     "minConfidence",
 ];
-const AGGREGATION_KEYS: &[&str] = &[
+/// The keys of `aggregation` (§1.6).
+pub const AGGREGATION_KEYS: &[&str] = &[
     "strategy",
     "method",
     "threshold",
@@ -63,7 +66,8 @@ const FIELD_KEYS: &[&str] = &[
     "expression",
     "minConfidence",
 ];
-const VALIDATION_KEYS: &[&str] = &[
+/// The keys of `validation`.
+pub const VALIDATION_KEYS: &[&str] = &[
     "minConfidence",
     "schema",
     "maxLatency",
@@ -76,7 +80,8 @@ const VALIDATION_KEYS: &[&str] = &[
     "fallback",
 ];
 const STRATEGIES: &[&str] = &["voting", "consensus", "merge", "first", "best", "custom"];
-const FIELD_STRATEGIES: &[&str] = &[
+/// The strategies of an aggregation field (`aggregation.fields`).
+pub const FIELD_STRATEGIES: &[&str] = &[
     "voting",
     "consensus",
     "merge",
@@ -86,7 +91,24 @@ const FIELD_STRATEGIES: &[&str] = &[
     "min",
     "max",
 ];
-const POLICIES: &[&str] = &["fail", "retry", "fallback"];
+/// What `validation` does on failure (`onFailure`, `onInvalid`, `onTimeout`).
+pub const POLICIES: &[&str] = &["fail", "retry", "fallback"];
+/// The keys of `agents.distribution`.
+pub const DISTRIBUTION_KEYS: &[&str] = &["regions", "minPerRegion"];
+/// The strategies of `execution`.
+pub const EXECUTION_STRATEGIES: &[&str] = &["parallel", "sequential", "race", "first"];
+/// What a group keeps of its agents' results (`take`).
+pub const GROUP_TAKE: &[&str] = &["first", "last", "all"];
+/// How a merge combines arrays (`arrayStrategy`).
+pub const ARRAY_STRATEGIES: &[&str] = &["union", "concat", "replace"];
+/// How `best` picks (`by`).
+pub const BEST_BY: &[&str] = &["confidence", "custom"];
+/// The methods of `confidence` (§1.7).
+pub const CONFIDENCE_METHODS: &[&str] = &["average", "min", "max", "weighted", "custom"];
+/// The keys of the top-level `fallback` (§1.8).
+pub const FALLBACK_KEYS: &[&str] = &["condition", "action", "target", "value", "maxRetries"];
+/// The actions of the top-level `fallback`.
+pub const FALLBACK_ACTIONS: &[&str] = &["default", "retry", "escalate"];
 
 /// Reads the phase keys present in the mapping `f` (the top level or an agent step).
 pub fn phase(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Phase {
@@ -169,7 +191,7 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
     }
     if let Some(d) = f.value("distribution") {
         let dpath = f.sub("distribution");
-        if let Some(df) = ctx.cx.map(d, &dpath, &["regions", "minPerRegion"]) {
+        if let Some(df) = ctx.cx.map(d, &dpath, DISTRIBUTION_KEYS) {
             ctx.cx.string_list(&df, "regions");
             ctx.cx.int(&df, "minPerRegion", 1);
             config.insert("distribution".into(), d.to_json());
@@ -197,10 +219,7 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
 /// `execution` (§1.4).
 pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Section> {
     let f = ctx.cx.map(node, path, EXECUTION_KEYS)?;
-    let kind = match ctx
-        .cx
-        .one_of(&f, "strategy", &["parallel", "sequential", "race", "first"])
-    {
+    let kind = match ctx.cx.one_of(&f, "strategy", EXECUTION_STRATEGIES) {
         Some("first") | Some("race") => "race",
         Some(k) => k,
         None => "parallel",
@@ -257,10 +276,7 @@ pub fn groups(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Vec<Group> {
             .value("match")
             .and_then(|m| ctx.site(m, SiteKind::Expr, &f.sub("match")))
             .unwrap_or_default();
-        let take = ctx
-            .cx
-            .one_of(&f, "take", &["first", "last", "all"])
-            .unwrap_or("first");
+        let take = ctx.cx.one_of(&f, "take", GROUP_TAKE).unwrap_or("first");
         out.push(Group {
             name: name.to_string(),
             matcher,
@@ -363,9 +379,8 @@ fn rules(ctx: &mut Ctx<'_>, f: &Fields<'_>, path: &str, strategy: &str) {
         _ => &["highest-confidence", "last", "majority"],
     };
     ctx.cx.one_of(f, "conflictResolution", resolutions);
-    ctx.cx
-        .one_of(f, "arrayStrategy", &["union", "concat", "replace"]);
-    if ctx.cx.one_of(f, "by", &["confidence", "custom"]) == Some("custom") && !f.has("expression") {
+    ctx.cx.one_of(f, "arrayStrategy", ARRAY_STRATEGIES);
+    if ctx.cx.one_of(f, "by", BEST_BY) == Some("custom") && !f.has("expression") {
         ctx.cx.error(
             codes::MISSING_KEY,
             format!("`{path}.by: custom` needs an `expression`"),
@@ -495,9 +510,8 @@ pub fn validation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Validati
 
 /// `confidence` (§1.7): a method name or `{method, weights, expression}`.
 pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<Conf> {
-    const METHODS: &[&str] = &["average", "min", "max", "weighted", "custom"];
     if node.as_scalar().is_some() {
-        let m = ctx.cx.choice(node, "confidence", METHODS)?;
+        let m = ctx.cx.choice(node, "confidence", CONFIDENCE_METHODS)?;
         if m == "custom" {
             ctx.cx.error(
                 codes::MISSING_KEY,
@@ -514,7 +528,10 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
     let f = ctx
         .cx
         .map(node, "confidence", &["method", "weights", "expression"])?;
-    let method = ctx.cx.one_of(&f, "method", METHODS).unwrap_or("average");
+    let method = ctx
+        .cx
+        .one_of(&f, "method", CONFIDENCE_METHODS)
+        .unwrap_or("average");
     if method == "custom" && f.value("expression").is_none() {
         ctx.cx.error(
             codes::MISSING_KEY,
@@ -559,15 +576,9 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
 
 /// Top-level `fallback` (§1.8).
 pub fn fallback(ctx: &mut Ctx<'_>, node: &Yaml) -> Option<Fallback> {
-    let f = ctx.cx.map(
-        node,
-        "fallback",
-        &["condition", "action", "target", "value", "maxRetries"],
-    )?;
+    let f = ctx.cx.map(node, "fallback", FALLBACK_KEYS)?;
     ctx.cx.require(&f, "action");
-    let action = ctx
-        .cx
-        .one_of(&f, "action", &["default", "retry", "escalate"]);
+    let action = ctx.cx.one_of(&f, "action", FALLBACK_ACTIONS);
     if let Some(c) = f.value("condition") {
         let names = vec![
             "confidence".to_string(),

@@ -11,7 +11,8 @@ use crate::pattern::phase;
 use crate::pattern::yaml::Yaml;
 use crate::span::Span;
 
-const COMMON: &[&str] = &[
+/// The keys every step accepts.
+pub const COMMON_KEYS: &[&str] = &[
     "id",
     "name",
     "type",
@@ -20,7 +21,8 @@ const COMMON: &[&str] = &[
     "then",
     "onError",
 ];
-const AGENT: &[&str] = &[
+/// The keys an agent step accepts besides [`COMMON_KEYS`].
+pub const AGENT_KEYS: &[&str] = &[
     "agents",
     "execution",
     "aggregation",
@@ -42,6 +44,42 @@ const CASE_KEYS: &[&str] = &[
     "action",
     "to",
 ];
+
+/// What a case of a gate or switch does (`action`).
+pub const CASE_ACTIONS: &[&str] = &["accept", "retry", "escalate", "fail"];
+/// Every step kind, in the order [`all_keys`] lists their keys.
+const KINDS: &[&str] = &[
+    "agent", "pattern", "parallel", "switch", "gate", "loop", "batch", "assign", "default",
+    "escalate",
+];
+
+/// The keys a step of `kind` accepts besides [`COMMON_KEYS`] (an unknown kind: an
+/// escalation's).
+pub fn kind_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "agent" => AGENT_KEYS,
+        "pattern" => &["pattern", "input"],
+        "parallel" => &["branches"],
+        "switch" => &["value", "cases", "default"],
+        "gate" => &["onPass", "onFail"],
+        "loop" => &["steps", "maxIterations"],
+        "batch" => &["items", "task", "concurrency"],
+        "assign" => &["values"],
+        "default" => &["value"],
+        _ => &["to", "context"],
+    }
+}
+
+/// Every key some step accepts: [`COMMON_KEYS`], then each kind's, each key once.
+pub fn all_keys() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = COMMON_KEYS.to_vec();
+    for key in KINDS.iter().flat_map(|k| kind_keys(k)) {
+        if !out.contains(key) {
+            out.push(key);
+        }
+    }
+    out
+}
 
 /// Reads a list of steps. `top` holds the top-level phase that agent steps inherit.
 pub fn steps(ctx: &mut Ctx<'_>, node: &Yaml, path: &str, top: &Phase) -> Vec<Step> {
@@ -159,19 +197,11 @@ fn step(
             return None;
         }
     };
-    let extra: &[&str] = match kind_word {
-        "agent" => AGENT,
-        "pattern" => &["pattern", "input"],
-        "parallel" => &["branches"],
-        "switch" => &["value", "cases", "default"],
-        "gate" => &["onPass", "onFail"],
-        "loop" => &["steps", "maxIterations"],
-        "batch" => &["items", "task", "concurrency"],
-        "assign" => &["values"],
-        "default" => &["value"],
-        _ => &["to", "context"],
-    };
-    let allowed: Vec<&str> = COMMON.iter().chain(extra).copied().collect();
+    let allowed: Vec<&str> = COMMON_KEYS
+        .iter()
+        .chain(kind_keys(kind_word))
+        .copied()
+        .collect();
     let f = ctx.cx.map(node, path, &allowed)?;
     let saved = ctx.scope.clone();
     ctx.scope.in_step = true;
@@ -423,10 +453,7 @@ fn case(
         let output = f
             .value("output")
             .and_then(|o| ctx.site(o, SiteKind::Value, &f.sub("output")));
-        match ctx
-            .cx
-            .one_of(&f, "action", &["accept", "retry", "escalate", "fail"])
-        {
+        match ctx.cx.one_of(&f, "action", CASE_ACTIONS) {
             Some("accept") => Jump::Finish(output),
             Some("retry") => Jump::Retry {
                 target: target("retry").or_else(|| target("next")),
