@@ -90,16 +90,23 @@ fn read_input(arg: Option<&str>) -> Result<Json, String> {
     serde_json::from_str(&text).map_err(|e| format!("{from} is not valid JSON: {e}"))
 }
 
-fn load_agents(path: &Path, args: &PatternArgs, min: usize) -> Result<AgentSet, String> {
+/// The agents of a run of the pattern at `path`: the `--agents` file, else `agents.yaml`
+/// beside the pattern, else at least `min` (and 3) built-in agents; then the `--agent` URLs.
+pub(crate) fn load_agents(
+    path: &Path,
+    agents: Option<&Path>,
+    urls: &[String],
+    min: usize,
+) -> Result<AgentSet, String> {
     let beside = path.parent().map(|d| d.join("agents.yaml"));
-    let mut set = match (&args.agents, beside) {
+    let mut set = match (agents, beside) {
         (Some(f), _) => load_agents_file(f).map_err(|e| e.to_string())?,
         (None, Some(b)) if b.is_file() && b != path => {
             load_agents_file(&b).map_err(|e| e.to_string())?
         }
         _ => builtin_agents(min.max(3)),
     };
-    for flag in &args.agent {
+    for flag in urls {
         set.add_url_flag(flag).map_err(|e| e.to_string())?;
     }
     Ok(set)
@@ -241,7 +248,12 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             return ExitCode::from(EXIT_COMPILE);
         }
     };
-    let agents = match load_agents(path, args, largest_min(&plan)) {
+    let agents = match load_agents(
+        path,
+        args.agents.as_deref(),
+        &args.agent,
+        largest_min(&plan),
+    ) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

@@ -18,7 +18,6 @@ use prism_compiler::pattern::directives::DirectiveKind;
 use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
 use prism_compiler::plan::Plan;
 use prism_license::License;
-use prism_runtime::agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_runtime::executor::record::rfc3339;
 use prism_runtime::executor::{RunOptions, ScriptOutput, largest_min};
 use prism_serve::{Event, Job, ServeOptions, serve};
@@ -27,6 +26,7 @@ use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
 use super::compile::{FileKind, collect_files, compile, kind_of};
+use super::run_pattern::load_agents;
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics};
 
 /// Arguments of `prism serve`.
@@ -220,7 +220,12 @@ fn make_job(
         Some(Loaded::Prism(p)) => Some(Duration::from_millis(p.timeout_ms)),
         _ => None,
     };
-    let agents = load_agents(path, args, largest_min(&plan))?;
+    let agents = load_agents(
+        path,
+        args.agents.as_deref(),
+        &args.agent,
+        largest_min(&plan),
+    )?;
     let persistence = plan
         .directives()
         .iter()
@@ -261,21 +266,6 @@ fn make_job(
         ..RunOptions::default()
     };
     Job::new(Arc::new(plan), options, records).map_err(|e| e.to_string())
-}
-
-fn load_agents(path: &Path, args: &ServeArgs, min: usize) -> Result<AgentSet, String> {
-    let beside = path.parent().map(|d| d.join("agents.yaml"));
-    let mut set = match (&args.agents, beside) {
-        (Some(f), _) => load_agents_file(f).map_err(|e| e.to_string())?,
-        (None, Some(b)) if b.is_file() && b != path => {
-            load_agents_file(&b).map_err(|e| e.to_string())?
-        }
-        _ => builtin_agents(min.max(3)),
-    };
-    for flag in &args.agent {
-        set.add_url_flag(flag).map_err(|e| e.to_string())?;
-    }
-    Ok(set)
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
