@@ -120,7 +120,11 @@ pub fn collect_files(args: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     for arg in args {
         if arg.is_dir() {
             let mut found = Vec::new();
-            walk(arg, &mut found);
+            walk(
+                arg,
+                &|path, name| (name.ends_with(".prism") || is_yaml(path)) && !is_agents_file(path),
+                &mut found,
+            );
             found.sort();
             out.extend(found.into_iter().map(|f| (arg.clone(), f)));
         } else {
@@ -131,7 +135,10 @@ pub fn collect_files(args: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     out
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// The files under `dir` that `keep` accepts (given the path and the file name), in no
+/// particular order; hidden folders, `target` and `node_modules` are skipped, and unreadable
+/// folders are passed over.
+pub fn walk(dir: &Path, keep: &dyn Fn(&Path, &str) -> bool, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -141,9 +148,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let name = name.to_string_lossy();
         if path.is_dir() {
             if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&path, out);
+                walk(&path, keep, out);
             }
-        } else if (name.ends_with(".prism") || is_yaml(&path)) && !is_agents_file(&path) {
+        } else if keep(&path, &name) {
             out.push(path);
         }
     }

@@ -8,6 +8,7 @@ use clap::Args;
 use prism_compiler::SourceFile;
 use prism_compiler::format::format;
 
+use super::compile::walk;
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
 /// Arguments of `prism fmt`.
@@ -38,7 +39,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
     let mut files = Vec::new();
     for p in &paths {
         if p.is_dir() {
-            walk(p, &mut files);
+            walk(p, &|_, name| name.ends_with(".prism"), &mut files);
         } else {
             files.push(p.clone());
         }
@@ -122,25 +123,6 @@ fn stdin(check: bool) -> ExitCode {
         Err(diags) => {
             print_diagnostics(&diags, &SourceFile::new("<stdin>", text));
             ExitCode::from(EXIT_COMPILE)
-        }
-    }
-}
-
-/// The `.prism` files under a folder (hidden folders, `target` and `node_modules` skipped).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if path.is_dir() {
-            if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&path, out);
-            }
-        } else if name.ends_with(".prism") {
-            out.push(path);
         }
     }
 }
