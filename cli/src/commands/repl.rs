@@ -3,15 +3,19 @@
 //! with its confidence in the format `print` uses (`42 ~> 0.80`).
 //!
 //! On a terminal the line editor is rustyline (history file, multi-line input through its
-//! validator, Ctrl-C cancels the line, Ctrl-D exits). With piped standard input the same loop
+//! validator, Tab completes keywords, globals and members, Ctrl-C cancels the line, Ctrl-D
+//! exits). With piped standard input the same loop
 //! reads lines without prompts, so `printf 'let x = 2\nx * 3\n' | prism repl` prints `6`.
 
+use std::cell::RefCell;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use clap::Args;
 use prism_compiler::ast::{ExprKind, Program, StmtKind};
 use prism_compiler::{Diagnostic, SourceFile};
+use prism_lsp::builtins;
 use prism_runtime::{Interpreter, Options, Value, format, run_with_large_stack};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -210,14 +214,78 @@ fn piped_loop(session: &mut Session) -> bool {
     failed
 }
 
-/// The line editor's helper: multi-line input through validation, nothing else.
-struct PrismHelper;
+/// The line editor's helper: multi-line input through validation, and Tab completion of
+/// keywords, globals (builtins and the session's own names) and members after a `.`.
+struct PrismHelper {
+    /// The session's global names, refreshed after every input.
+    names: Rc<RefCell<Vec<String>>>,
+}
 
 impl Helper for PrismHelper {}
 impl Highlighter for PrismHelper {}
 
 impl Completer for PrismHelper {
     type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(completions(line, pos, &self.names.borrow()))
+    }
+}
+
+/// The completions of the word that ends at byte `pos` of `line`: where it starts and the
+/// candidates, sorted and without duplicates. After `ns.` the members of a builtin namespace
+/// (`Math.`, `JSON.`…), after any other `x.` the string, array and number methods; otherwise
+/// keywords and `globals`.
+fn completions(line: &str, pos: usize, globals: &[String]) -> (usize, Vec<String>) {
+    let pos = (0..=pos.min(line.len()))
+        .rev()
+        .find(|&p| line.is_char_boundary(p))
+        .unwrap_or(0);
+    let before = &line[..pos];
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_word(c))
+        .last()
+        .map_or(pos, |(i, _)| i);
+    let prefix = &before[start..];
+    let mut out: Vec<String> = match before[..start].strip_suffix('.') {
+        Some(object) => {
+            let ns_start = object
+                .char_indices()
+                .rev()
+                .take_while(|&(_, c)| is_word(c))
+                .last()
+                .map_or(object.len(), |(i, _)| i);
+            let namespace = &object[ns_start..];
+            let members: Vec<String> = builtins::members(namespace)
+                .map(|b| builtins::short_name(b).to_string())
+                .collect();
+            if members.is_empty() {
+                builtins::all_methods()
+                    .map(|b| builtins::short_name(b).to_string())
+                    .collect()
+            } else {
+                members
+            }
+        }
+        None if prefix.is_empty() => Vec::new(),
+        None => builtins::KEYWORDS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(globals.iter().filter(|n| !n.contains('.')).cloned())
+            .collect(),
+    };
+    out.retain(|c| c.starts_with(prefix) && c != prefix);
+    out.sort();
+    out.dedup();
+    (start, out)
 }
 
 impl Hinter for PrismHelper {
@@ -245,7 +313,10 @@ fn interactive_loop(session: &mut Session, keep_history: bool) -> bool {
             return piped_loop(session);
         }
     };
-    editor.set_helper(Some(PrismHelper));
+    let names = Rc::new(RefCell::new(session.interp.global_names()));
+    editor.set_helper(Some(PrismHelper {
+        names: names.clone(),
+    }));
     let history = if keep_history { history_path() } else { None };
     if let Some(path) = &history {
         // A missing file is the first session; other failures only lose old entries.
@@ -265,6 +336,7 @@ fn interactive_loop(session: &mut Session, keep_history: bool) -> bool {
                 if let Next::Exit = session.handle(&text).0 {
                     break;
                 }
+                *names.borrow_mut() = session.interp.global_names();
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
@@ -286,4 +358,40 @@ fn interactive_loop(session: &mut Session, keep_history: bool) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::completions;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn completes_keywords_globals_and_members() {
+        let globals = names(&["print", "println", "myScore", "Math"]);
+        let (start, found) = completions("let x = pr", 10, &globals);
+        assert_eq!(start, 8);
+        assert_eq!(found, names(&["print", "println"]));
+        let (_, found) = completions("un", 2, &globals);
+        assert!(found.contains(&"uncertain".to_string()), "{found:?}");
+        assert!(found.contains(&"undefined".to_string()), "{found:?}");
+        let (start, found) = completions("Math.ma", 7, &globals);
+        assert_eq!((start, found), (5, names(&["max"])));
+        let (_, found) = completions("xs.fil", 6, &globals);
+        assert_eq!(found, names(&["filter"]));
+        let (_, found) = completions("my", 2, &globals);
+        assert_eq!(found, names(&["myScore"]));
+        // Nothing to complete: an empty word, a full match, a position past the end or
+        // inside a multi-byte character.
+        assert!(completions("let x = ", 8, &globals).1.is_empty());
+        assert_eq!(completions("print", 5, &globals).1, names(&["println"]));
+        assert!(completions("println", 7, &globals).1.is_empty());
+        assert_eq!(
+            completions("pr", 99, &globals).1,
+            names(&["print", "println"])
+        );
+        assert!(completions("é", 1, &globals).1.is_empty());
+    }
 }

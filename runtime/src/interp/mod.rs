@@ -130,6 +130,12 @@ impl Interpreter {
         self.globals.lookup(name)
     }
 
+    /// The names bound in the global scope (builtins and the program's own globals), in
+    /// binding order.
+    pub fn global_names(&self) -> Vec<String> {
+        self.globals.names().iter().map(|n| n.to_string()).collect()
+    }
+
     /// Runs a parsed program; its top-level declarations become globals. Returns the value of
     /// the last statement.
     pub fn run_program(
