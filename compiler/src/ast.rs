@@ -476,6 +476,27 @@ impl Pattern {
             Pattern::Array { span, .. } | Pattern::Object { span, .. } => *span,
         }
     }
+
+    /// Appends every name the pattern binds, left to right (`[a, {b, ...c}, ...d]` → a b c d).
+    pub fn bound_names<'a>(&'a self, out: &mut Vec<&'a Ident>) {
+        match self {
+            Pattern::Ident(id) => out.push(id),
+            Pattern::Array { elems, rest, .. } => {
+                for el in elems.iter().flatten() {
+                    el.target.bound_names(out);
+                }
+                if let Some(r) = rest {
+                    r.bound_names(out);
+                }
+            }
+            Pattern::Object { props, rest, .. } => {
+                for p in props {
+                    p.target.bound_names(out);
+                }
+                out.extend(rest);
+            }
+        }
+    }
 }
 
 /// An element of an array pattern: `a`, `a = 1`, `a ~> 0.8`.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use prism_compiler::ast::{Pattern, Program, StmtKind};
+use prism_compiler::ast::{Program, StmtKind};
 use prism_compiler::lexer::{LexError, Tok, lex};
 
 /// A line that starts with `.` and a command word.
@@ -101,7 +101,9 @@ pub fn declared_names(program: &Program) -> Vec<String> {
         match kind {
             StmtKind::Decl { decls, .. } => {
                 for d in decls {
-                    pattern_names(&d.target, &mut out);
+                    let mut ids = Vec::new();
+                    d.target.bound_names(&mut ids);
+                    out.extend(ids.iter().map(|id| id.name.to_string()));
                 }
             }
             StmtKind::Function(f) => {
@@ -113,28 +115,6 @@ pub fn declared_names(program: &Program) -> Vec<String> {
         }
     }
     out
-}
-
-fn pattern_names(p: &Pattern, out: &mut Vec<String>) {
-    match p {
-        Pattern::Ident(id) => out.push(id.name.to_string()),
-        Pattern::Array { elems, rest, .. } => {
-            for el in elems.iter().flatten() {
-                pattern_names(&el.target, out);
-            }
-            if let Some(r) = rest {
-                pattern_names(r, out);
-            }
-        }
-        Pattern::Object { props, rest, .. } => {
-            for p in props {
-                pattern_names(&p.target, out);
-            }
-            if let Some(r) = rest {
-                out.push(r.name.to_string());
-            }
-        }
-    }
 }
 
 /// Where the history is kept: `$PRISM_HISTORY` (empty: no history file), else

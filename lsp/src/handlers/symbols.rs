@@ -1,7 +1,7 @@
 //! Document symbols (functions with what they declare inside, variables, constants) and
 //! workspace symbols (top-level names of every Prism file, filtered by the query).
 
-use prism_compiler::ast::{DeclKind, ExprKind, FunctionBody, Ident, Pattern, Stmt, StmtKind};
+use prism_compiler::ast::{DeclKind, ExprKind, FunctionBody, Pattern, Stmt, StmtKind};
 use tower_lsp_server::ls_types::*;
 
 use crate::document::Document;
@@ -79,7 +79,7 @@ fn stmt(s: &Stmt, text: &str, lines: &LineIndex, out: &mut Vec<DocumentSymbol>) 
         StmtKind::Decl { kind, decls } => {
             for d in decls {
                 let mut names = Vec::new();
-                pattern_names(&d.target, &mut names);
+                d.target.bound_names(&mut names);
                 for id in names {
                     let (sk, children) = match d.init.as_ref().map(|e| &e.kind) {
                         Some(ExprKind::Function(f)) => (
@@ -106,28 +106,6 @@ fn stmt(s: &Stmt, text: &str, lines: &LineIndex, out: &mut Vec<DocumentSymbol>) 
         }
         StmtKind::ExportDecl(inner) => stmt(inner, text, lines, out),
         _ => {}
-    }
-}
-
-fn pattern_names<'a>(p: &'a Pattern, out: &mut Vec<&'a Ident>) {
-    match p {
-        Pattern::Ident(id) => out.push(id),
-        Pattern::Array { elems, rest, .. } => {
-            for e in elems.iter().flatten() {
-                pattern_names(&e.target, out);
-            }
-            if let Some(r) = rest {
-                pattern_names(r, out);
-            }
-        }
-        Pattern::Object { props, rest, .. } => {
-            for pr in props {
-                pattern_names(&pr.target, out);
-            }
-            if let Some(r) = rest {
-                out.push(r);
-            }
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use prism_compiler::SourceFile;
-use prism_compiler::ast::{Ident, ImportSpec, Name, Pattern, Stmt, StmtKind};
+use prism_compiler::ast::{Ident, ImportSpec, Name, Stmt, StmtKind};
 use prism_compiler::span::Span;
 
 use super::Interpreter;
@@ -159,7 +159,9 @@ impl Interpreter {
         match &stmt.kind {
             StmtKind::Decl { decls, .. } => {
                 for d in decls {
-                    pattern_names(&d.target, &mut names);
+                    let mut ids = Vec::new();
+                    d.target.bound_names(&mut ids);
+                    names.extend(ids.iter().map(|id| id.name.clone()));
                 }
             }
             StmtKind::Function(f) => {
@@ -172,28 +174,6 @@ impl Interpreter {
         for n in names {
             if let Some(v) = env.lookup(&n) {
                 self.export(&n, v);
-            }
-        }
-    }
-}
-
-fn pattern_names(p: &Pattern, out: &mut Vec<Name>) {
-    match p {
-        Pattern::Ident(id) => out.push(id.name.clone()),
-        Pattern::Array { elems, rest, .. } => {
-            for el in elems.iter().flatten() {
-                pattern_names(&el.target, out);
-            }
-            if let Some(r) = rest {
-                pattern_names(r, out);
-            }
-        }
-        Pattern::Object { props, rest, .. } => {
-            for p in props {
-                pattern_names(&p.target, out);
-            }
-            if let Some(r) = rest {
-                out.push(r.name.clone());
             }
         }
     }
