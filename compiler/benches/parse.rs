@@ -1,7 +1,7 @@
 //! Lexing + parsing throughput on a generated Prism file of more than 5 MB.
 //!
 //! `cargo bench -p prism-compiler --bench parse` reports MB/s (criterion's throughput), and the
-//! time to compile the whole pattern corpus of `../shared/patterns/`, and the time to draw
+//! time to compile the whole pattern corpus of `tests/data/patterns/`, and the time to draw
 //! 10,000 diagnostics of the 5 MB file.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
 /// Compiling every YAML pattern of the shared corpus (what `prism build` does per file, without
 /// the I/O): load, check, build the plan, estimate confidence.
 fn patterns(c: &mut Criterion) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/patterns");
     let Ok(tsv) = std::fs::read_to_string(root.join("expect.tsv")) else {
         eprintln!(
             "skipping the pattern corpus bench: {} not found",

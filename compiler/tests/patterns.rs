@@ -1,4 +1,4 @@
-//! Compiles every file of `shared/patterns/` and checks it against `expect.tsv`.
+//! Compiles every file of `tests/data/patterns/` (a copy of `shared/patterns/`) and checks it against `expect.tsv`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 mod shape;
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/patterns")
 }
 
 struct Expect {

@@ -112,7 +112,7 @@ fn mutate(rng: &mut Rng, src: &str) -> String {
 }
 
 fn corpus() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/conformance");
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {

@@ -1,4 +1,5 @@
-//! The 17 test vectors of `shared/license/vectors.json` (license.md "Test vectors"), through
+//! The 17 test vectors of `tests/data/license/vectors.json` (a copy of `shared/license/`;
+//! license.md "Test vectors"), through
 //! `verify`, `resolve`, `prism license verify --public-key … --at …`, and re-issued with a
 //! throw-away key pair.
 
@@ -30,7 +31,7 @@ struct Vectors {
 }
 
 fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/license/vectors.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/license/vectors.json")
 }
 
 fn load() -> Vectors {
@@ -38,7 +39,7 @@ fn load() -> Vectors {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the license test vectors are missing: cannot read {} ({e}); they live in \
-             shared/license/vectors.json beside the repository",
+             tests/data/license/vectors.json (a copy of shared/license/vectors.json)",
             path.display()
         )
     });

@@ -16,7 +16,7 @@ use prism_runtime::executor::{
 use serde_json::{Map, Value as Json, json};
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/patterns")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/patterns")
 }
 
 /// The accepted files of `expect.tsv`.

@@ -1,4 +1,5 @@
-//! The conformance suite of `../shared/conformance/`: each `.prism` runs through `prism run` and
+//! The conformance suite of `tests/data/conformance/` (a copy of `../shared/conformance/`): each
+//! `.prism` runs through `prism run` and
 //! its stdout must equal the recorded `.out` byte for byte (see that folder's README for the
 //! `ERROR:` convention). A case may be skipped only by listing it in
 //! `tests/conformance/known-failures.txt` with a reason.
@@ -9,11 +10,11 @@ use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::support::{files_with_ext, repo, run_prism, shared};
+use crate::support::{data, files_with_ext, repo, run_prism};
 
 /// One trial per conformance case.
 pub fn trials() -> Vec<Trial> {
-    let root = shared().join("conformance");
+    let root = data().join("conformance");
     let known = known_failures();
     let cases = files_with_ext(&root, ".prism");
     if cases.is_empty() {

@@ -9,6 +9,7 @@ mod examples;
 mod lsp;
 mod repl;
 mod serve;
+mod shared_copies;
 mod stdlib;
 mod store;
 mod support;
@@ -26,5 +27,6 @@ fn main() {
     trials.extend(stdlib::trials());
     trials.extend(repl::trials());
     trials.extend(docs::trials());
+    trials.extend(shared_copies::trials());
     libtest_mimic::run(&args, trials).exit();
 }

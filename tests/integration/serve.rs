@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Failed, Trial};
 use wait_timeout::ChildExt;
 
-use crate::support::{prism, shared};
+use crate::support::{data, prism};
 
 /// The `prism serve` trials.
 pub fn trials() -> Vec<Trial> {
@@ -30,7 +30,7 @@ pub fn trials() -> Vec<Trial> {
 const DEADLINE: Duration = Duration::from_secs(90);
 
 fn key(vector: &str) -> Result<String, Failed> {
-    let text = std::fs::read_to_string(shared().join("license/vectors.json"))?;
+    let text = std::fs::read_to_string(data().join("license/vectors.json"))?;
     let json: serde_json::Value = serde_json::from_str(&text)?;
     json["vectors"]
         .as_array()

@@ -3,7 +3,7 @@
 //! with SIGKILL loses nothing that had completed, and publish / versions / rollback /
 //! `run NAME@VERSION|RANGE` work against SQLite and a real PostgreSQL server.
 //!
-//! Licensed commands use the `enterprise-valid` key of `shared/license/vectors.json`: test
+//! Licensed commands use the `enterprise-valid` key of `tests/data/license/vectors.json`: test
 //! builds of `prism` trust its public test key (cli's dev-dependency on `prism-license` with
 //! the `test-key` feature; release builds refuse that feature).
 
@@ -16,7 +16,7 @@ use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 use wait_timeout::ChildExt;
 
-use crate::support::{prism, repo, shared};
+use crate::support::{data, prism, repo};
 
 /// The persistence and versioning trials.
 pub fn trials() -> Vec<Trial> {
@@ -94,7 +94,7 @@ impl Out {
 }
 
 fn enterprise_key() -> Result<String, Failed> {
-    let path = shared().join("license/vectors.json");
+    let path = data().join("license/vectors.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let vectors: Value = serde_json::from_str(&text)?;
     vectors["vectors"]

@@ -28,9 +28,20 @@ pub fn repo() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `../shared` beside the repository.
+/// The test data kept in the repository (`tests/data/`): copies of `../shared/conformance`,
+/// `../shared/patterns` and `../shared/license`, so a clone with nothing beside it passes.
+pub fn data() -> PathBuf {
+    repo().join("tests").join("data")
+}
+
+/// `../shared` beside the repository, where the copies in [`data`] come from (absent in a
+/// plain clone), or the folder `PRISM_SHARED_DIR` names (CI runs the tests in a clone with
+/// nothing beside it and names the original folder for the drift check).
 pub fn shared() -> PathBuf {
-    repo().join("..").join("shared")
+    match std::env::var_os("PRISM_SHARED_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo().join("..").join("shared"),
+    }
 }
 
 /// Runs `prism ARGS` in `dir` with no stdin, killing it after `limit`.

@@ -97,7 +97,7 @@ fn prism_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn conformance_files_keep_their_tree_and_are_a_fixed_point() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/conformance");
     let mut files = Vec::new();
     prism_files(&root, &mut files);
     assert!(
