@@ -116,6 +116,33 @@ pub struct ExportSpec {
     pub exported: Ident,
 }
 
+/// The re-export of `export {…} from "…"` / `export * from "…"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReExport {
+    /// The names re-exported, or `None` for `*` (every export of the module).
+    pub names: Option<Vec<ExportSpec>>,
+    pub source: Arc<str>,
+    pub source_span: Span,
+}
+
+/// `in context Name { … } -> Next`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextStmt {
+    pub name: Ident,
+    pub body: Block,
+    /// The context named after `->`.
+    pub next: Option<Ident>,
+}
+
+/// One `name: { … }` (or `name: Agent { … }`) of an `agents` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentDecl {
+    pub name: Ident,
+    /// The configuration: an object literal.
+    pub config: Expr,
+    pub span: Span,
+}
+
 /// Statement kinds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StmtKind {
@@ -197,6 +224,14 @@ pub enum StmtKind {
     ExportDecl(Box<Stmt>),
     /// `export { a, b as c }`
     ExportNames(Vec<ExportSpec>),
+    /// `export { a, b as c } from "./m.prism"` and `export * from "./m.prism"` (`names` is
+    /// `None`): re-exports names of another module without binding them here.
+    ReExport(Box<ReExport>),
+    /// `in context Name { … } -> Next`: the body runs in the enclosing scope; the names are
+    /// labels (the reference records them and nothing reads them).
+    Context(Box<ContextStmt>),
+    /// `agents { name: { key: value, … }, … }`: binds each name to its configuration object.
+    Agents(Vec<AgentDecl>),
     /// `export default expr`
     ExportDefault(Expr),
     /// A lone `;`.
@@ -396,6 +431,14 @@ pub enum AssignOp {
     And,
     /// `||=`
     Or,
+    /// `~+=`
+    ConfAdd,
+    /// `~-=`
+    ConfSub,
+    /// `~*=`
+    ConfMul,
+    /// `~/=`
+    ConfDiv,
 }
 
 /// `++` / `--`
@@ -409,9 +452,22 @@ pub enum UpdateOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatchArm {
     pub pattern: MatchPattern,
+    /// `[a, b] ~> 0.8 => …`: a threshold for every element or property of the pattern that
+    /// has none of its own.
+    pub threshold: Option<Expr>,
     pub guard: Option<Expr>,
-    pub body: Expr,
+    pub body: MatchBody,
     pub span: Span,
+}
+
+/// What a `match` arm evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatchBody {
+    /// `pattern => expr`
+    Expr(Expr),
+    /// `pattern => { statements }`: the value of the last statement (a `return` inside
+    /// returns from the enclosing function).
+    Block(Block),
 }
 
 /// Patterns of `match` arms.

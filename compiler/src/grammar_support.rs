@@ -437,6 +437,92 @@ impl<'a> Ctx<'a> {
         stmt(StmtKind::ExportDefault(e), l, r)
     }
 
+    /// `export NAME = expr`: assigns (declaring where needed, deliberate difference 1) and
+    /// exports the name.
+    pub fn export_assign(&self, name: Ident, value: Expr, l: usize, r: usize) -> Stmt {
+        let target = Expr::new(ExprKind::Ident(name.name.clone()), name.span);
+        let assign = Expr::new(
+            ExprKind::Assign {
+                op: AssignOp::Assign,
+                target: Box::new(target),
+                value: Box::new(value),
+            },
+            sp(name.span.start as usize, r),
+        );
+        let inner = stmt(StmtKind::Expr(assign), name.span.start as usize, r);
+        stmt(StmtKind::ExportDecl(Box::new(inner)), l, r)
+    }
+
+    /// `export {…} from "source"` / `export * from "source"`.
+    pub fn re_export(
+        &self,
+        names: Option<Vec<ExportSpec>>,
+        from: &str,
+        source: Arc<str>,
+        source_span: Span,
+        l: usize,
+        r: usize,
+    ) -> Stmt {
+        self.expect_word(
+            from,
+            "from",
+            source_span.start as usize,
+            source_span.start as usize,
+        );
+        stmt(
+            StmtKind::ReExport(Box::new(ReExport {
+                names,
+                source,
+                source_span,
+            })),
+            l,
+            r,
+        )
+    }
+
+    /// `in context Name { … } -> Next`
+    pub fn context(
+        &self,
+        word: &str,
+        name: Ident,
+        body: Block,
+        next: Option<Ident>,
+        l: usize,
+        r: usize,
+    ) -> Stmt {
+        self.expect_word(word, "context", l + 3, name.span.start as usize);
+        stmt(
+            StmtKind::Context(Box::new(ContextStmt { name, body, next })),
+            l,
+            r,
+        )
+    }
+
+    /// `agents { name: { … }, … }`
+    pub fn agents(&self, word: &str, items: Vec<Option<AgentDecl>>, l: usize, r: usize) -> Stmt {
+        self.expect_word(word, "agents", l, l + word.len());
+        stmt(
+            StmtKind::Agents(items.into_iter().flatten().collect()),
+            l,
+            r,
+        )
+    }
+
+    /// `name: Agent { … }` in an `agents` block (the reference's earlier spelling).
+    #[allow(clippy::vec_box)] // boxed by the grammar to keep parser stack entries small
+    pub fn typed_agent_decl(
+        &self,
+        name: Ident,
+        kind: &str,
+        props: Vec<Box<Property>>,
+        cl: usize,
+        l: usize,
+        r: usize,
+    ) -> Option<AgentDecl> {
+        self.expect_word(kind, "Agent", cl.saturating_sub(kind.len() + 1), cl);
+        Some(agent_decl(name, props, cl, l, r))
+    }
+
     /// Collects `high/medium/low/default` branches, reporting unknown and repeated ones.
     pub fn branches(&self, items: Vec<Option<Box<(Ident, Block)>>>) -> UncertainBranches {
         let mut b = UncertainBranches::default();
@@ -894,6 +980,26 @@ fn help_for(found: &Tok, expected: &[String]) -> Option<String> {
         );
     }
     None
+}
+
+/// One agent declaration: its name bound to the configuration object.
+#[allow(clippy::vec_box)] // boxed by the grammar to keep parser stack entries small
+pub fn agent_decl(
+    name: Ident,
+    props: Vec<Box<Property>>,
+    cl: usize,
+    l: usize,
+    r: usize,
+) -> AgentDecl {
+    let config = Expr::new(
+        ExprKind::Object(props.into_iter().map(|p| *p).collect()),
+        sp(cl, r),
+    );
+    AgentDecl {
+        name,
+        config,
+        span: sp(l, r),
+    }
 }
 
 /// Describes an LR expected-token set in words: "an expression", or the closing brackets and

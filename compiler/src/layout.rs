@@ -57,8 +57,16 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
         // Statement separators.
         if !expression_mode && in_block && prev.is_some_and(ends_statement) {
             let closes_block = matches!(tok, Tok::RBrace) && stack.last() == Some(&Open::Block);
-            let continues =
-                continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev));
+            let continues = match prev {
+                // `break`/`continue` take nothing: the next line is a new statement.
+                Some(Tok::Break | Tok::Continue) => false,
+                // As in the reference, `return` takes the expression that follows, even on the
+                // next line; only what cannot start one ends it.
+                Some(Tok::Return) => starts_expression(tok) || continues_expression(tok),
+                // `in context …` at the start of a line is a statement, not `x in y`.
+                _ if matches!(tok, Tok::In) && starts_context(&raw, i) => false,
+                _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
+            };
             if closes_block || (line_break && !continues) {
                 out.push((gap_start, Tok::Newline, gap_start));
             }
@@ -80,7 +88,8 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
                 let object = match_brace
                     || at_expr
                     || (at_statement_start(prev, expression_mode)
-                        && is_destructuring(&raw, closers[i]));
+                        && (is_destructuring(&raw, closers[i])
+                            || looks_like_object(&raw, i, closers[i])));
                 let kind = if object { Open::Object } else { Open::Block };
                 stack.push(kind);
                 if kind == Open::Block {
@@ -208,6 +217,7 @@ fn continues_expression(tok: &Tok) -> bool {
                 | Catch
                 | Finally
                 | In
+                | ThinArrow
         )
 }
 
@@ -268,11 +278,15 @@ fn expects_expression(prev: Option<&Tok>, len: usize, out: &[Spanned], expr_mode
     let Some(prev) = prev else {
         return expr_mode;
     };
+    let before = |n: usize| len.checked_sub(n).and_then(|k| out.get(k)).map(|t| &t.1);
     if let Ident(name) = prev {
-        // `export default {…}`
-        return &**name == "default"
-            && len >= 2
-            && matches!(out.get(len - 2).map(|t| &t.1), Some(Export));
+        // `export default {…}`; `name: Agent {…}` in an `agents` block.
+        return (&**name == "default" && matches!(before(2), Some(Export)))
+            || (&**name == "Agent" && matches!(before(2), Some(Colon)));
+    }
+    if matches!(prev, Return) {
+        // `return {…}` returns an object (a block cannot follow `return`).
+        return true;
     }
     if ends_statement(prev) {
         return false;
@@ -290,6 +304,57 @@ fn at_statement_start(prev: Option<&Tok>, expr_mode: bool) -> bool {
             t,
             Tok::Semi | Tok::Newline | Tok::BlockBrace | Tok::RBrace | Tok::LBrace
         ),
+    }
+}
+
+/// Tokens an expression can start with.
+fn starts_expression(tok: &Tok) -> bool {
+    use Tok::*;
+    matches!(
+        tok,
+        Ident(_)
+            | Number(_)
+            | Str(_)
+            | Template(_)
+            | True
+            | False
+            | Null
+            | Undefined
+            | LParen
+            | LBracket
+            | LBrace
+            | Minus
+            | Plus
+            | Bang
+            | Tilde
+            | Extract
+            | Typeof
+            | Await
+            | Function
+            | Async
+            | PlusPlus
+            | MinusMinus
+    )
+}
+
+/// `in context …`: the context statement rather than the `in` operator.
+fn starts_context(raw: &[Spanned], i: usize) -> bool {
+    matches!(raw.get(i + 1).map(|t| &t.1), Some(Tok::Ident(w)) if &**w == "context")
+}
+
+/// The reference's test for a `{` at the start of a statement: an object literal when it is
+/// `{}`, `{...`, or a name followed by `,`, `:`, `}` or `~>` (`{a, b}`, `{a: 1}`, `{a}`,
+/// `{a ~> 0.5, …} = …`); otherwise a block.
+fn looks_like_object(raw: &[Spanned], i: usize, closer: Option<usize>) -> bool {
+    let at = |k: usize| raw.get(i + k).map(|t| &t.1);
+    match at(1) {
+        Some(Tok::Ellipsis) => true,
+        Some(Tok::RBrace) => closer == Some(i + 1),
+        Some(Tok::Ident(_) | Tok::Str(_)) => matches!(
+            at(2),
+            Some(Tok::Comma | Tok::Colon | Tok::RBrace | Tok::TildeArrow)
+        ),
+        _ => false,
     }
 }
 
@@ -371,11 +436,47 @@ mod tests {
     #[test]
     fn braces_are_blocks_or_objects_by_position() {
         use Tok::*;
-        let toks = laid_out("let o = {a: 1}\n{\nx\n}");
+        let toks = laid_out("let o = {a: 1}\n{\nlet y = 1\n}");
         assert!(toks.contains(&LBrace));
         assert!(toks.contains(&BlockBrace));
         let toks = laid_out("{a, b} = o");
         assert_eq!(toks[0], LBrace);
+        // The reference's rule at the start of a statement: `{}`, `{...`, `{a,`, `{a:`,
+        // `{a}` and `{a ~>` open objects; anything else a block.
+        for src in ["{}", "{...o}", "{a, b}", "{a: 1}", "{a}", "{\"k\": 1}"] {
+            assert_eq!(laid_out(src)[0], LBrace, "{src}");
+        }
+        for src in ["{ f(x) }", "{ let a = 1 }", "{ a = 1 }"] {
+            assert_eq!(laid_out(src)[0], BlockBrace, "{src}");
+        }
+        // `return {` returns an object.
+        assert!(laid_out("function f() { return {a: 1} }").contains(&LBrace));
+    }
+
+    #[test]
+    fn return_takes_the_expression_on_the_next_line_as_the_reference_does() {
+        use Tok::*;
+        // `return` + line break + an expression: one statement.
+        assert_eq!(laid_out("return\nx"), vec![Return, ident("x"), Newline]);
+        // What cannot start an expression ends it.
+        assert_eq!(
+            laid_out("if (a) return\nelse b"),
+            laid_out("if (a) return else b")
+        );
+        // `break`/`continue` never take the next line, even one starting with `[`.
+        assert_eq!(
+            laid_out("break\n[a] = b"),
+            vec![
+                Break,
+                Newline,
+                LBracket,
+                ident("a"),
+                RBracket,
+                Assign,
+                ident("b"),
+                Newline
+            ]
+        );
     }
 
     #[test]

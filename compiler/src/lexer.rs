@@ -282,6 +282,17 @@ pub enum Tok {
     TildeQuestion,
     #[token("~.")]
     TildeDot,
+    #[token("~+=")]
+    TildePlusAssign,
+    #[token("~-=")]
+    TildeMinusAssign,
+    #[token("~*=")]
+    TildeStarAssign,
+    #[token("~/=")]
+    TildeSlashAssign,
+    /// `->` after a context body: `in context A { … } -> B`.
+    #[token("->")]
+    ThinArrow,
 
     /// End of a `${…}` hole parsed on its own (never produced from source).
     Eof,
@@ -406,6 +417,11 @@ impl Tok {
             TildeThreshold => "~?>",
             TildeQuestion => "~?",
             TildeDot => "~.",
+            TildePlusAssign => "~+=",
+            TildeMinusAssign => "~-=",
+            TildeStarAssign => "~*=",
+            TildeSlashAssign => "~/=",
+            ThinArrow => "->",
             Eof => "end of input",
         }
     }

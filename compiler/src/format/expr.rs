@@ -609,12 +609,19 @@ impl Formatter<'_> {
             let leading = self.take_before(arm.span.start);
             lines.comments(self, &leading);
             let mut parts = vec![self.match_pattern(&arm.pattern)];
+            if let Some(t) = &arm.threshold {
+                parts.push(text(" ~> "));
+                parts.push(self.expr(t, POSTFIX));
+            }
             if let Some(g) = &arm.guard {
                 parts.push(text(" if "));
                 parts.push(self.expr(g, PIPE));
             }
             parts.push(text(" => "));
-            parts.push(self.braced_safe(&arm.body));
+            match &arm.body {
+                MatchBody::Expr(e) => parts.push(self.braced_safe(e)),
+                MatchBody::Block(b) => parts.push(self.block(b)),
+            }
             lines.item(self, arm.span, concat(parts), false, ",");
         }
         let dangling = self.take_before(span.end.saturating_sub(1));
@@ -750,6 +757,10 @@ fn assign_str(op: AssignOp) -> &'static str {
         AssignOp::Nullish => "??=",
         AssignOp::And => "&&=",
         AssignOp::Or => "||=",
+        AssignOp::ConfAdd => "~+=",
+        AssignOp::ConfSub => "~-=",
+        AssignOp::ConfMul => "~*=",
+        AssignOp::ConfDiv => "~/=",
     }
 }
 

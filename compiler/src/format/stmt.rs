@@ -21,14 +21,22 @@ impl Formatter<'_> {
     /// The lines of a statement list, with the comments before each statement.
     fn statements(&mut self, stmts: &[Stmt]) -> Lines {
         let mut lines = Lines::new();
-        for s in stmts {
-            if matches!(s.kind, StmtKind::Empty) {
-                continue;
-            }
+        let stmts: Vec<&Stmt> = stmts
+            .iter()
+            .filter(|s| !matches!(s.kind, StmtKind::Empty))
+            .collect();
+        for (i, s) in stmts.iter().enumerate() {
             let leading = self.take_before(s.span.start);
             lines.comments(self, &leading);
             let d = self.stmt(s);
-            lines.item(self, s.span, d, needs_semicolon(s), "");
+            // A bare `return` takes an expression from the next line (as in the reference):
+            // `;` keeps it bare when a statement follows.
+            let suffix = if matches!(s.kind, StmtKind::Return(None)) && i + 1 < stmts.len() {
+                ";"
+            } else {
+                ""
+            };
+            lines.item(self, s.span, d, needs_semicolon(s), suffix);
         }
         lines
     }
@@ -163,22 +171,22 @@ impl Formatter<'_> {
             } => {
                 let from = text(format!(" from {}", self.slice(*source_span)));
                 if let Some(d) = default {
-                    concat(vec![text(format!("import {}", d.name)), from])
+                    if names.is_empty() {
+                        concat(vec![text(format!("import {}", d.name)), from])
+                    } else {
+                        let items = import_items(names);
+                        concat(vec![
+                            text(format!("import {}, ", d.name)),
+                            self.simple_list(items, "{", "}", true),
+                            from,
+                        ])
+                    }
                 } else if let Some(ns) = namespace {
                     concat(vec![text(format!("import * as {}", ns.name)), from])
                 } else if names.is_empty() {
                     text(format!("import {}", self.slice(*source_span)))
                 } else {
-                    let items = names
-                        .iter()
-                        .map(|n| {
-                            if n.imported.name == n.local.name {
-                                text(n.local.name.to_string())
-                            } else {
-                                text(format!("{} as {}", n.imported.name, n.local.name))
-                            }
-                        })
-                        .collect();
+                    let items = import_items(names);
                     concat(vec![
                         text("import "),
                         self.simple_list(items, "{", "}", true),
@@ -188,20 +196,48 @@ impl Formatter<'_> {
             }
             StmtKind::ExportDecl(inner) => concat(vec![text("export "), self.stmt(inner)]),
             StmtKind::ExportNames(names) => {
-                let items = names
-                    .iter()
-                    .map(|n| {
-                        if n.local.name == n.exported.name {
-                            text(n.local.name.to_string())
-                        } else {
-                            text(format!("{} as {}", n.local.name, n.exported.name))
-                        }
-                    })
-                    .collect();
+                let items = export_items(names);
                 concat(vec![
                     text("export "),
                     self.simple_list(items, "{", "}", true),
                 ])
+            }
+            StmtKind::ReExport(re) => {
+                let from = text(format!(" from {}", self.slice(re.source_span)));
+                match &re.names {
+                    None => concat(vec![text("export *"), from]),
+                    Some(names) => {
+                        let items = export_items(names);
+                        concat(vec![
+                            text("export "),
+                            self.simple_list(items, "{", "}", true),
+                            from,
+                        ])
+                    }
+                }
+            }
+            StmtKind::Context(c) => {
+                let mut parts = vec![
+                    text(format!("in context {} ", self.slice(c.name.span))),
+                    self.block(&c.body),
+                ];
+                if let Some(next) = &c.next {
+                    parts.push(text(format!(" -> {}", self.slice(next.span))));
+                }
+                concat(parts)
+            }
+            StmtKind::Agents(decls) => {
+                let mut lines = Lines::new();
+                for d in decls {
+                    let leading = self.take_before(d.span.start);
+                    lines.comments(self, &leading);
+                    let config = self.expr(&d.config, ASSIGN);
+                    let doc = concat(vec![text(format!("{}: ", d.name.name)), config]);
+                    lines.item(self, d.span, doc, false, ",");
+                }
+                let dangling = self.take_before(s.span.end.saturating_sub(1));
+                lines.comments(self, &dangling);
+                concat(vec![text("agents "), braced(lines)])
             }
             StmtKind::ExportDefault(e) => {
                 concat(vec![text("export default "), self.expr(e, ASSIGN)])
@@ -460,6 +496,8 @@ fn needs_semicolon(s: &Stmt) -> bool {
         | StmtKind::UncertainWhile { .. }
         | StmtKind::UncertainFor { .. }
         | StmtKind::Try { .. }
+        | StmtKind::Context(_)
+        | StmtKind::Agents(_)
         | StmtKind::Empty => false,
         StmtKind::If {
             then, otherwise, ..
@@ -470,4 +508,32 @@ fn needs_semicolon(s: &Stmt) -> bool {
         StmtKind::ExportDecl(inner) => needs_semicolon(inner),
         _ => true,
     }
+}
+
+/// `a` / `a as b` of an import list.
+fn import_items(names: &[ImportSpec]) -> Vec<Doc> {
+    names
+        .iter()
+        .map(|n| {
+            if n.imported.name == n.local.name {
+                text(n.local.name.to_string())
+            } else {
+                text(format!("{} as {}", n.imported.name, n.local.name))
+            }
+        })
+        .collect()
+}
+
+/// `a` / `a as b` of an export list.
+fn export_items(names: &[ExportSpec]) -> Vec<Doc> {
+    names
+        .iter()
+        .map(|n| {
+            if n.local.name == n.exported.name {
+                text(n.local.name.to_string())
+            } else {
+                text(format!("{} as {}", n.local.name, n.exported.name))
+            }
+        })
+        .collect()
 }

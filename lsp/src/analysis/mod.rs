@@ -37,6 +37,8 @@ pub enum SymbolKind {
     CatchParam,
     LoopVar,
     MatchBinding,
+    /// A name of an `agents { … }` block.
+    Agent,
 }
 
 impl SymbolKind {
@@ -53,6 +55,7 @@ impl SymbolKind {
             SymbolKind::CatchParam => "catch parameter",
             SymbolKind::LoopVar => "loop variable",
             SymbolKind::MatchBinding => "match binding",
+            SymbolKind::Agent => "agent",
         }
     }
 }

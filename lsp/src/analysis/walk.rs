@@ -408,6 +408,21 @@ impl Walker {
                     self.uses[u].export = true;
                 }
             }
+            // Re-exported names belong to the other module; nothing is bound or used here.
+            StmtKind::ReExport(_) => {}
+            // The body runs in the enclosing scope.
+            StmtKind::Context(c) => {
+                for st in &c.body.stmts {
+                    self.stmt(st);
+                }
+            }
+            StmtKind::Agents(decls) => {
+                for d in decls {
+                    self.expr(&d.config);
+                    let id = self.declare(&d.name, SymbolKind::Agent, d.span);
+                    self.symbols[id].keys = object_keys(&d.config);
+                }
+            }
             StmtKind::Break | StmtKind::Continue | StmtKind::Empty | StmtKind::Error => {}
         }
     }
@@ -546,8 +561,12 @@ impl Walker {
                 for arm in arms {
                     self.push_scope(arm.span, false);
                     self.match_pattern(&arm.pattern, arm.span);
+                    self.opt_expr(arm.threshold.as_ref());
                     self.opt_expr(arm.guard.as_ref());
-                    self.expr(&arm.body);
+                    match &arm.body {
+                        MatchBody::Expr(b) => self.expr(b),
+                        MatchBody::Block(b) => self.block(b),
+                    }
                     self.pop_scope();
                 }
             }

@@ -23,6 +23,10 @@ fn binary_of(op: AssignOp) -> Option<BinaryOp> {
         AssignOp::Div => BinaryOp::Div,
         AssignOp::Rem => BinaryOp::Rem,
         AssignOp::Pow => BinaryOp::Pow,
+        AssignOp::ConfAdd => BinaryOp::ConfAdd,
+        AssignOp::ConfSub => BinaryOp::ConfSub,
+        AssignOp::ConfMul => BinaryOp::ConfMul,
+        AssignOp::ConfDiv => BinaryOp::ConfDiv,
         AssignOp::Assign | AssignOp::Nullish | AssignOp::And | AssignOp::Or => return None,
     })
 }

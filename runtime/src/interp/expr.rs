@@ -323,7 +323,8 @@ pub(crate) fn has_placeholder(e: &Expr) -> bool {
         Match { subject, arms } => {
             has_placeholder(subject)
                 || arms.iter().any(|a| {
-                    has_placeholder(&a.body) || a.guard.as_ref().is_some_and(has_placeholder)
+                    matches!(&a.body, ast::MatchBody::Expr(b) if has_placeholder(b))
+                        || a.guard.as_ref().is_some_and(has_placeholder)
                 })
         }
         Sequence(items) => items.iter().any(has_placeholder),

@@ -1,7 +1,7 @@
 //! `match` expressions: literal, binding, wildcard, array and object patterns with confidence
 //! thresholds and guards. No matching arm gives `null`.
 
-use prism_compiler::ast::{Expr, MatchArm, MatchPattern};
+use prism_compiler::ast::{Expr, MatchArm, MatchBody, MatchPattern};
 
 use super::Interpreter;
 use crate::error::Eval;
@@ -13,7 +13,13 @@ impl Interpreter {
         let v = self.eval(subject, env)?;
         for arm in arms {
             let scope = Scope::child(env);
-            if !self.match_pattern(&arm.pattern, &v, &scope, None)? {
+            let threshold = match &arm.threshold {
+                Some(t) => {
+                    Some(self.threshold_in(t, &scope, "Confidence threshold must be a number")?)
+                }
+                None => None,
+            };
+            if !self.match_pattern(&arm.pattern, &v, &scope, threshold)? {
                 continue;
             }
             if let Some(g) = &arm.guard
@@ -21,7 +27,10 @@ impl Interpreter {
             {
                 continue;
             }
-            return self.eval(&arm.body, &scope);
+            return match &arm.body {
+                MatchBody::Expr(e) => self.eval(e, &scope),
+                MatchBody::Block(b) => self.exec_block(b, &scope),
+            };
         }
         Ok(Value::Null)
     }

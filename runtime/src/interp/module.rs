@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use prism_compiler::SourceFile;
-use prism_compiler::ast::{Ident, ImportSpec, Name, Stmt, StmtKind};
+use prism_compiler::ast::{ExprKind, Ident, ImportSpec, Name, ReExport, Stmt, StmtKind};
 use prism_compiler::span::Span;
 
 use super::Interpreter;
@@ -56,6 +56,42 @@ impl Interpreter {
                     );
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `export {a, b as c} from "m"` / `export * from "m"` (every export but the default).
+    pub(crate) fn exec_re_export(&mut self, re: &ReExport) -> Eval<()> {
+        let exports = self.load_module(&re.source, re.source_span)?;
+        let picked: Vec<(Name, Value)> = match &re.names {
+            None => exports
+                .borrow()
+                .iter()
+                .filter(|(k, _)| &***k != "default")
+                .map(|(k, v)| (Name::from(&**k), v.clone()))
+                .collect(),
+            Some(specs) => {
+                let mut out = Vec::with_capacity(specs.len());
+                for spec in specs {
+                    let v = exports.borrow().get(&*spec.local.name).cloned();
+                    match v {
+                        Some(v) => out.push((spec.exported.name.clone(), v)),
+                        None => {
+                            return fail(
+                                format!(
+                                    "Module '{}' does not export '{}'",
+                                    re.source, spec.local.name
+                                ),
+                                spec.local.span,
+                            );
+                        }
+                    }
+                }
+                out
+            }
+        };
+        for (name, v) in picked {
+            self.export(&name, v);
         }
         Ok(())
     }
@@ -167,6 +203,14 @@ impl Interpreter {
             StmtKind::Function(f) => {
                 if let Some(n) = &f.name {
                     names.push(n.name.clone());
+                }
+            }
+            // `export name = value`
+            StmtKind::Expr(e) => {
+                if let ExprKind::Assign { target, .. } = &e.kind
+                    && let ExprKind::Ident(n) = &target.kind
+                {
+                    names.push(n.clone());
                 }
             }
             _ => {}

@@ -388,6 +388,20 @@ impl Interpreter {
                 }
                 Ok(Value::Number(0.0))
             }
+            StmtKind::ReExport(re) => {
+                self.exec_re_export(re)?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::Context(c) => self.exec_stmts(&c.body.stmts, env),
+            StmtKind::Agents(decls) => {
+                let mut last = Value::Number(0.0);
+                for d in decls {
+                    let v = self.eval(&d.config, env)?;
+                    env.define(&d.name.name, v.clone());
+                    last = v;
+                }
+                Ok(last)
+            }
             StmtKind::ExportDefault(e) => {
                 let v = self.eval(e, env)?;
                 self.export("default", v);
