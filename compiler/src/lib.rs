@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod comments;
 pub mod diagnostic;
+pub mod early;
 pub mod format;
 pub mod gate;
 mod grammar_support;
@@ -13,6 +14,7 @@ pub mod parser;
 pub mod pattern;
 pub mod plan;
 pub mod span;
+pub mod visit;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
 pub use parser::{Parsed, parse, parse_expression};

@@ -176,7 +176,10 @@ fn snapshot_real_programs() {
 #[test]
 fn tricky_layouts_keep_their_meaning() {
     let cases: &[(&str, &str)] = &[
-        ("return;\n(x)", "return;\nx\n"),
+        (
+            "function f() {\n  return;\n  (x)\n}",
+            "function f() {\n  return;\n  x\n}\n",
+        ),
         (
             "f()\n;(g || h)()\nlet q = 1\n;[q].map(print)",
             "f();\n(g || h)()\nlet q = 1;\n[q].map(print)\n",

@@ -49,7 +49,7 @@ impl Interpreter {
             return Ok(Value::Null);
         }
         let args = self.eval_args(args, env)?;
-        self.call_value(&f, args, span)
+        self.call_checked(&f, args, span)
     }
 
     pub(crate) fn eval_args(&mut self, args: &[Arg], env: &Env) -> Eval<Args> {
@@ -96,7 +96,7 @@ impl Interpreter {
             Value::Object(o) => {
                 let f = o.borrow().get(name).cloned();
                 match f {
-                    Some(f) => self.call_value(&f, args, span)?,
+                    Some(f) => self.call_checked(&f, args, span)?,
                     None => match builtins::call_method(self, &base, name, &args, span) {
                         Some(r) => r?,
                         None => {
@@ -128,7 +128,7 @@ impl Interpreter {
                             span,
                         );
                     }
-                    self.call_value(&prop, args, span)?
+                    self.call_checked(&prop, args, span)?
                 }
             },
         };
@@ -148,13 +148,39 @@ impl Interpreter {
         to_result(self.call_value(f, Args::from_vec(args), span))
     }
 
-    /// Calls any callable value.
+    /// Calls any callable value the way builtins call callbacks: a Prism function may declare
+    /// fewer parameters than it is given (`xs.map(x => …)` gets the index too) or more.
     pub(crate) fn call_value(&mut self, f: &Value, args: Args, span: Span) -> Eval {
+        self.call_value_with(f, args, span, false)
+    }
+
+    /// Calls a callable value from a call written in the program: as in the reference, a
+    /// Prism function must get as many arguments as it declares (fewer where the missing ones
+    /// have defaults, more where it has a rest parameter). The standard library's modules call
+    /// the callbacks they are given the way builtins do.
+    pub(crate) fn call_checked(&mut self, f: &Value, args: Args, span: Span) -> Eval {
+        let checked = !self.in_std_module();
+        self.call_value_with(f, args, span, checked)
+    }
+
+    /// Is the code running now part of a `std/…` module?
+    fn in_std_module(&self) -> bool {
+        self.files
+            .get(self.file)
+            .is_some_and(|f| f.name.starts_with("std/"))
+    }
+
+    fn call_value_with(&mut self, f: &Value, args: Args, span: Span, checked: bool) -> Eval {
         match f {
-            Value::Function(c) => self.call_closure(c, args, span),
+            Value::Function(c) => {
+                if checked {
+                    self.check_arity(c, args.len(), span)?;
+                }
+                self.call_closure(c, args, span)
+            }
             Value::Native(n) => (n.imp)(self, &args, span).map_err(|e| Flow::from(e.at(span))),
             Value::Confident(c) if c.value.is_callable() => {
-                let result = self.call_value(&c.value, args, span)?;
+                let result = self.call_value_with(&c.value, args, span, checked)?;
                 Ok(with_confidence(result, c.confidence))
             }
             other => fail(
@@ -166,6 +192,36 @@ impl Interpreter {
                 span,
             ),
         }
+    }
+
+    /// "Function expects 2 arguments, got 3" (the reference's words; "Lambda" for `=>`).
+    fn check_arity(&self, c: &Closure, given: usize, span: Span) -> Eval<()> {
+        let params = &c.func.params;
+        let rest = params.last().is_some_and(|p| p.rest);
+        let fixed = params.len() - usize::from(rest);
+        let required = params
+            .iter()
+            .take(fixed)
+            .position(|p| p.default.is_some())
+            .unwrap_or(fixed);
+        if given >= required && (rest || given <= fixed) {
+            return Ok(());
+        }
+        let what = if c.func.is_arrow { "Lambda" } else { "Function" };
+        let expected = if rest {
+            format!("at least {required}")
+        } else if required < fixed {
+            format!("{required} to {fixed}")
+        } else {
+            fixed.to_string()
+        };
+        fail(
+            format!(
+                "{}{what} expects {expected} arguments, got {given}",
+                self.location_prefix(span)
+            ),
+            span,
+        )
     }
 
     fn call_closure(&mut self, c: &Rc<Closure>, args: Args, span: Span) -> Eval {

@@ -116,7 +116,7 @@ impl Interpreter {
                     r
                 } else {
                     let f = self.eval(rhs, env)?;
-                    self.call_value(&f, smallvec::smallvec![v], e.span)
+                    self.call_checked(&f, smallvec::smallvec![v], e.span)
                 }
             }
             ExprKind::Match { subject, arms } => self.eval_match(subject, arms, env),

@@ -124,7 +124,7 @@ impl Interpreter {
                     let v = match &d.init {
                         Some(e) => self.eval(e, env)?,
                         None => match &d.target {
-                            Pattern::Ident(_) => Value::Number(0.0),
+                            Pattern::Ident(_) => Value::Null,
                             _ => {
                                 return fail(
                                     "Destructuring declaration requires an initializer",

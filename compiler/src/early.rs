@@ -1,0 +1,203 @@
+//! Early errors: rules of the language that the grammar alone cannot check, reported with the
+//! syntax errors of [`crate::parse`] (the reference raises each of them too, at parse time or
+//! when the statement runs):
+//!
+//! * `const x` without an initializer, and a destructuring declaration without one;
+//! * `break` and `continue` outside a loop;
+//! * `return` outside a function.
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::visit::{self, Visitor};
+
+/// Diagnostic codes of early errors.
+pub mod codes {
+    pub const CONST_INIT: &str = "prism::syntax::const-initializer";
+    pub const OUTSIDE_LOOP: &str = "prism::syntax::outside-loop";
+    pub const OUTSIDE_FUNCTION: &str = "prism::syntax::outside-function";
+}
+
+/// The early errors of a parsed program.
+pub fn check(program: &Program) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        loops: 0,
+        functions: 0,
+        out: Vec::new(),
+    };
+    visit::walk_program(&mut c, program);
+    c.out
+}
+
+struct Checker {
+    /// Loops around the current statement, inside the innermost function.
+    loops: usize,
+    /// Functions around the current statement.
+    functions: usize,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn in_loop(&mut self, f: impl FnOnce(&mut Self)) {
+        self.loops += 1;
+        f(self);
+        self.loops -= 1;
+    }
+}
+
+impl Visitor for Checker {
+    fn visit_stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Decl { kind, decls } => {
+                for d in decls {
+                    if d.init.is_some() {
+                        continue;
+                    }
+                    match (&d.target, kind) {
+                        (Pattern::Ident(id), DeclKind::Const) => self.out.push(
+                            Diagnostic::error(
+                                codes::CONST_INIT,
+                                "const declarations must have an initializer",
+                                d.span,
+                            )
+                            .with_label(format!("`{}` is never given a value", id.name))
+                            .with_help(format!(
+                                "write `const {} = …`, or declare it with `let`",
+                                id.name
+                            )),
+                        ),
+                        (Pattern::Ident(_), _) => {}
+                        _ => self.out.push(
+                            Diagnostic::error(
+                                codes::CONST_INIT,
+                                "a destructuring declaration must have an initializer",
+                                d.span,
+                            )
+                            .with_label("nothing to destructure")
+                            .with_help("write `= value` after the pattern"),
+                        ),
+                    }
+                }
+                visit::walk_stmt(self, s);
+            }
+            StmtKind::Break | StmtKind::Continue if self.loops == 0 => {
+                let word = if matches!(s.kind, StmtKind::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
+                self.out.push(
+                    Diagnostic::error(
+                        codes::OUTSIDE_LOOP,
+                        format!("`{word}` outside a loop"),
+                        s.span,
+                    )
+                    .with_label(format!("no loop around this `{word}`"))
+                    .with_help(format!(
+                        "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`{}",
+                        if self.functions > 0 {
+                            "; a function body ends a loop around the function"
+                        } else {
+                            ""
+                        }
+                    )),
+                );
+            }
+            StmtKind::Return(_) if self.functions == 0 => {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::OUTSIDE_FUNCTION,
+                        "`return` outside a function",
+                        s.span,
+                    )
+                    .with_label("no function to return from")
+                    .with_help(
+                        "the value of a program (or pattern script) is its last expression: \
+                         write the value on its own line instead of `return`",
+                    ),
+                );
+                visit::walk_stmt(self, s);
+            }
+            StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {
+                self.visit_expr(cond);
+                self.in_loop(|c| c.visit_stmt(body));
+            }
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
+                if let Some(i) = init {
+                    self.visit_stmt(i);
+                }
+                for e in [cond, update].into_iter().flatten() {
+                    self.visit_expr(e);
+                }
+                self.in_loop(|c| c.visit_stmt(body));
+            }
+            StmtKind::ForIn {
+                binding,
+                iterable,
+                body,
+                ..
+            } => {
+                self.visit_expr(iterable);
+                self.visit_pattern(binding);
+                self.in_loop(|c| c.visit_stmt(body));
+            }
+            StmtKind::UncertainWhile { .. } | StmtKind::UncertainFor { .. } => {
+                self.in_loop(|c| visit::walk_stmt(c, s));
+            }
+            _ => visit::walk_stmt(self, s),
+        }
+    }
+
+    fn visit_function(&mut self, f: &Function) {
+        let loops = std::mem::replace(&mut self.loops, 0);
+        self.functions += 1;
+        visit::walk_function(self, f);
+        self.functions -= 1;
+        self.loops = loops;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse;
+
+    fn codes(src: &str) -> Vec<&'static str> {
+        parse(src)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn loops_and_functions_bound_break_continue_and_return() {
+        assert!(codes("while (true) { break }\nfor x in xs { if (x) continue }").is_empty());
+        assert!(codes("function f() { return 1 }\nlet g = () => { return 2 }").is_empty());
+        assert!(codes("uncertain while (c) { high { break } }").is_empty());
+        assert!(codes("for x in xs { let v = match x { _ => { break } } }").is_empty());
+        assert_eq!(codes("break"), [super::codes::OUTSIDE_LOOP]);
+        assert_eq!(codes("if (a) { continue }"), [super::codes::OUTSIDE_LOOP]);
+        // A function body ends the loop around it.
+        assert_eq!(
+            codes("while (a) { xs.forEach(x => { break }) }"),
+            [super::codes::OUTSIDE_LOOP]
+        );
+        assert_eq!(codes("return 5"), [super::codes::OUTSIDE_FUNCTION]);
+        assert_eq!(
+            codes("in context A { return 1 }"),
+            [super::codes::OUTSIDE_FUNCTION]
+        );
+    }
+
+    #[test]
+    fn const_needs_an_initializer() {
+        assert_eq!(codes("const x"), [super::codes::CONST_INIT]);
+        assert_eq!(codes("let [a, b]"), [super::codes::CONST_INIT]);
+        assert!(codes("let x\nlet y, z = 1").is_empty());
+    }
+}
