@@ -284,6 +284,18 @@ pub enum Property {
     Shorthand(Ident),
     /// `{...o}`
     Spread(Expr),
+    /// `{a ~> 0.8}`, `{a = 1}`: only valid where the literal is a destructuring pattern
+    /// (`{a ~> 0.8, b = 1} = value`); an error anywhere else.
+    PatternOnly(Box<PatternOnlyProp>),
+}
+
+/// A shorthand property with a confidence threshold or a default value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternOnlyProp {
+    pub key: Ident,
+    pub threshold: Option<Expr>,
+    pub default: Option<Expr>,
+    pub span: Span,
 }
 
 /// A call argument.

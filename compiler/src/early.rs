@@ -1,10 +1,11 @@
-//! Early errors: rules of the language that the grammar alone cannot check, reported with the
-//! syntax errors of [`crate::parse`] (the reference raises each of them too, at parse time or
-//! when the statement runs):
+//! Early checks: rules of the language that the grammar alone cannot check, reported with the
+//! syntax errors of [`crate::parse`]:
 //!
-//! * `const x` without an initializer, and a destructuring declaration without one;
-//! * `break` and `continue` outside a loop;
-//! * `return` outside a function.
+//! * `const x` without an initializer, and a destructuring declaration without one: errors
+//!   (the reference's parser refuses them too);
+//! * `break` and `continue` outside a loop, `return` outside a function: warnings, since the
+//!   program is valid until the statement runs — then it stops with an error, as in the
+//!   reference.
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
@@ -13,8 +14,9 @@ use crate::visit::{self, Visitor};
 /// Diagnostic codes of early errors.
 pub mod codes {
     pub const CONST_INIT: &str = "prism::syntax::const-initializer";
-    pub const OUTSIDE_LOOP: &str = "prism::syntax::outside-loop";
-    pub const OUTSIDE_FUNCTION: &str = "prism::syntax::outside-function";
+    pub const OUTSIDE_LOOP: &str = "prism::lint::outside-loop";
+    pub const OUTSIDE_FUNCTION: &str = "prism::lint::outside-function";
+    pub const PATTERN_ONLY: &str = "prism::syntax::pattern-only";
 }
 
 /// The early errors of a parsed program.
@@ -86,12 +88,14 @@ impl Visitor for Checker {
                     "continue"
                 };
                 self.out.push(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         codes::OUTSIDE_LOOP,
                         format!("`{word}` outside a loop"),
                         s.span,
                     )
-                    .with_label(format!("no loop around this `{word}`"))
+                    .with_label(format!(
+                        "no loop around this `{word}`: it stops the program with an error"
+                    ))
                     .with_help(format!(
                         "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`{}",
                         if self.functions > 0 {
@@ -104,12 +108,12 @@ impl Visitor for Checker {
             }
             StmtKind::Return(_) if self.functions == 0 => {
                 self.out.push(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         codes::OUTSIDE_FUNCTION,
                         "`return` outside a function",
                         s.span,
                     )
-                    .with_label("no function to return from")
+                    .with_label("no function to return from: it stops the program with an error")
                     .with_help(
                         "the value of a program (or pattern script) is its last expression: \
                          write the value on its own line instead of `return`",
@@ -152,6 +156,35 @@ impl Visitor for Checker {
         }
     }
 
+    fn visit_expr(&mut self, e: &Expr) {
+        if let ExprKind::Object(props) = &e.kind {
+            for p in props {
+                if let Property::PatternOnly(p) = p {
+                    let what = if p.threshold.is_some() {
+                        "a confidence threshold"
+                    } else {
+                        "a default value"
+                    };
+                    self.out.push(
+                        Diagnostic::error(
+                            codes::PATTERN_ONLY,
+                            format!("{what} in an object literal"),
+                            p.span,
+                        )
+                        .with_label(format!(
+                            "{what} belongs to a destructuring pattern (`{{…}} = value`)"
+                        ))
+                        .with_help(format!(
+                            "for a property write `{0}: …` (e.g. `{0}: {0} ~> 0.8`)",
+                            p.key.name
+                        )),
+                    );
+                }
+            }
+        }
+        visit::walk_expr(self, e);
+    }
+
     fn visit_function(&mut self, f: &Function) {
         let loops = std::mem::replace(&mut self.loops, 0);
         self.functions += 1;
@@ -166,12 +199,7 @@ mod tests {
     use crate::parse;
 
     fn codes(src: &str) -> Vec<&'static str> {
-        parse(src)
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.code)
-            .collect()
+        parse(src).diagnostics.iter().map(|d| d.code).collect()
     }
 
     #[test]
@@ -192,6 +220,14 @@ mod tests {
             codes("in context A { return 1 }"),
             [super::codes::OUTSIDE_FUNCTION]
         );
+    }
+
+    #[test]
+    fn thresholds_and_defaults_only_in_destructuring() {
+        assert!(codes("{a ~> 0.8, b = 1} = {a: 1, b: 2}").is_empty());
+        assert!(codes("[{a ~> 0.5}, c] = xs").is_empty());
+        assert_eq!(codes("let o = {a ~> 0.8}"), [super::codes::PATTERN_ONLY]);
+        assert_eq!(codes("f({a = 1})"), [super::codes::PATTERN_ONLY]);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod codes {
     pub const BRANCH: &str = "prism::syntax::uncertain-branch";
     pub const KEYWORD: &str = "prism::syntax::keyword";
     pub const TEMPLATE: &str = "prism::syntax::template";
+    pub const JOINED: &str = "prism::lint::same-line";
 }
 
 /// A span from two byte offsets.
@@ -837,6 +838,12 @@ pub fn expr_to_pattern(e: &Expr) -> Result<Pattern, Span> {
                         target: Pattern::Ident(id.clone()),
                         default: None,
                         threshold: None,
+                    }),
+                    Property::PatternOnly(p) => out.push(PatProp {
+                        key: p.key.clone(),
+                        target: Pattern::Ident(p.key.clone()),
+                        default: p.default.clone(),
+                        threshold: p.threshold.clone(),
                     }),
                     Property::KeyValue {
                         key: PropKey::Static(k),

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use crate::lexer::{Spanned, Tok};
+use crate::span::Span;
 
 /// Which kind of bracket is open.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -30,7 +31,21 @@ enum Open {
 /// Runs the layout pass. `expression_mode` starts as if an expression is expected (used for
 /// `${…}` holes and expressions embedded in YAML).
 pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spanned> {
+    layout_noting_joins(source, raw, expression_mode).0
+}
+
+/// [`layout`], also giving where a statement starts on the line of the one before without
+/// `;` (`a b`, `print(1) print(2)`): the reference reads these as two statements, and so do
+/// we, but they are worth a warning.
+pub fn layout_noting_joins(
+    source: &str,
+    raw: Vec<Spanned>,
+    expression_mode: bool,
+) -> (Vec<Spanned>, Vec<Span>) {
     let closers = matching_closers(&raw);
+    // For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
+    let mut closes_condition = vec![false; raw.len()];
+    let mut joins = Vec::new();
     let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
     let mut stack: Vec<Open> = Vec::new();
     let mut match_brace_pending = false;
@@ -65,10 +80,26 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
                 Some(Tok::Return) => starts_expression(tok) || continues_expression(tok),
                 // `in context …` at the start of a line is a statement, not `x in y`.
                 _ if matches!(tok, Tok::In) && starts_context(&raw, i) => false,
+                // The confidence after `~>` is a single term in the reference: `x ~> 0.9`
+                // followed by a line starting with `[` or `(` is two statements.
+                _ if matches!(tok, Tok::LBracket | Tok::LParen)
+                    && out.len() >= 2
+                    && matches!(out[out.len() - 2].1, Tok::TildeArrow) =>
+                {
+                    false
+                }
                 _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
             };
             if closes_block || (line_break && !continues) {
                 out.push((gap_start, Tok::Newline, gap_start));
+            } else if !line_break
+                && !continues
+                && !(i > 0 && closes_condition[i - 1])
+                && starts_joined_statement(tok, &raw, i)
+            {
+                // As in the reference, which needs no separators at all: `a b` is `a; b`.
+                out.push((gap_start, Tok::Newline, gap_start));
+                joins.push(Span::new(start, end));
             }
         }
 
@@ -108,6 +139,9 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
                     || (matches!(prev_raw, Some(Tok::If | Tok::While))
                         && !after.is_some_and(continues_condition))
                 {
+                    if let Some(c) = closers[i] {
+                        closes_condition[c] = true;
+                    }
                     Tok::CondParen
                 } else {
                     Tok::LParen
@@ -131,7 +165,28 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
         let end = source.len();
         out.push((end, Tok::Newline, end));
     }
-    out
+    (out, joins)
+}
+
+/// After a complete statement on the same line, does `tok` start another one? Names,
+/// literals and statement keywords do, except the words that continue a clause (`x of xs`,
+/// `{a} from "m"`, `a as b`, `in context Name`).
+fn starts_joined_statement(tok: &Tok, raw: &[Spanned], i: usize) -> bool {
+    use Tok::*;
+    // Words that a clause goes on after: `from "m"`, `as ns`, `of xs`, `export default x`,
+    // `in context Name`.
+    if i > 0
+        && matches!(&raw[i - 1].1, Ident(w) if matches!(&**w, "from" | "as" | "of" | "default" | "context"))
+    {
+        return false;
+    }
+    match tok {
+        Ident(w) => !matches!(&**w, "of" | "from" | "as"),
+        Number(_) | Str(_) | Template(_) | True | False | Null | Undefined => true,
+        Let | Const | Var | If | For | While | Return | Uncertain | Import | Export | Try
+        | Throw | Function | Break | Continue | Do => true,
+        _ => false,
+    }
 }
 
 /// For each opening bracket, the index of its closing bracket.
@@ -474,6 +529,27 @@ mod tests {
                 RBracket,
                 Assign,
                 ident("b"),
+                Newline
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_starting_with_a_bracket_after_a_confidence_is_a_new_statement() {
+        use Tok::*;
+        let toks = laid_out("let v = 25 ~> 0.999\n[v, v]");
+        assert_eq!(toks[6], Newline, "{toks:?}");
+        // Elsewhere `[` continues the line above, as in the reference.
+        assert_eq!(
+            laid_out("let v = w\n[0]"),
+            vec![
+                Let,
+                ident("v"),
+                Assign,
+                ident("w"),
+                LBracket,
+                Number(0.0),
+                RBracket,
                 Newline
             ]
         );

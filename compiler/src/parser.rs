@@ -6,7 +6,7 @@ use lalrpop_util::lalrpop_mod;
 use crate::ast::{Expr, ExprKind, Program};
 use crate::diagnostic::Diagnostic;
 use crate::grammar_support::{Ctx, codes, syntax_error};
-use crate::layout::layout;
+use crate::layout::layout_noting_joins;
 use crate::lexer::{LexIssue, Spanned, lex_at};
 use crate::span::Span;
 
@@ -60,8 +60,18 @@ fn tokens(
 ) -> (Vec<Spanned>, Vec<Diagnostic>) {
     let text = source.get(start..end).unwrap_or("");
     let (raw, issues) = lex_at(text, start);
-    let diags = lex_diagnostics(source, issues);
-    (layout(source, raw, expression), diags)
+    let mut diags = lex_diagnostics(source, issues);
+    let (toks, joins) = layout_noting_joins(source, raw, expression);
+    diags.extend(joins.into_iter().map(|span| {
+        Diagnostic::warning(
+            codes::JOINED,
+            "a statement starts here, on the line of the one before",
+            span,
+        )
+        .with_label("read as a new statement")
+        .with_help("put a `;` or a line break before it if that is what you mean; otherwise an operator or `,` is missing")
+    }));
+    (toks, diags)
 }
 
 /// Parses Prism source text. Never fails: syntax errors become diagnostics and error nodes,

@@ -105,7 +105,8 @@ pub fn walk_stmt<V: Visitor + ?Sized>(v: &mut V, s: &Stmt) {
             v.visit_pattern(binding);
             v.visit_stmt(body);
         }
-        StmtKind::UncertainIf { cond, branches: b } | StmtKind::UncertainWhile { cond, branches: b } => {
+        StmtKind::UncertainIf { cond, branches: b }
+        | StmtKind::UncertainWhile { cond, branches: b } => {
             v.visit_expr(cond);
             branches(v, b);
         }
@@ -256,6 +257,10 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, e: &Expr) {
                     }
                     Property::Shorthand(_) => {}
                     Property::Spread(x) => v.visit_expr(x),
+                    Property::PatternOnly(p) => {
+                        opt_expr(v, p.threshold.as_ref());
+                        opt_expr(v, p.default.as_ref());
+                    }
                 }
             }
         }

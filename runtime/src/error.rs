@@ -144,9 +144,25 @@ impl std::error::Error for RuntimeError {}
 /// Why evaluation left the normal path: an error or a jump.
 pub(crate) enum Flow {
     Error(Box<RuntimeError>),
-    Return(Value),
-    Break,
-    Continue,
+    /// `return`, with the statement's span (an error outside a function).
+    Return(Value, Span),
+    /// `break` / `continue`, with the statement's span (an error outside a loop).
+    Break(Span),
+    Continue(Span),
+}
+
+impl Flow {
+    /// The error a `break`, `continue` or `return` becomes when it leaves what it belongs to
+    /// (a loop, a function): the reference raises these too, when the statement runs.
+    pub(crate) fn into_error(self) -> Box<RuntimeError> {
+        let (what, span) = match self {
+            Flow::Error(e) => return e,
+            Flow::Return(_, span) => ("`return` outside a function", span),
+            Flow::Break(span) => ("`break` outside a loop", span),
+            Flow::Continue(span) => ("`continue` outside a loop", span),
+        };
+        Box::new(RuntimeError::new(what, span))
+    }
 }
 
 impl From<RuntimeError> for Flow {

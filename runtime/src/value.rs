@@ -121,6 +121,8 @@ impl Value {
 
     /// `value ~> confidence`.
     pub fn confident(value: Value, confidence: f64) -> Value {
+        // As in the reference, a confidence outside [0, 1] is clamped into it.
+        let confidence = confidence.clamp(0.0, 1.0);
         Value::Confident(Rc::new(Confident { value, confidence }))
     }
 
@@ -160,10 +162,11 @@ impl Value {
         }
     }
 
-    /// What `typeof` answers: the type of the unwrapped value.
+    /// What `typeof` answers: the type of the unwrapped value; `"unknown"` for a promise and
+    /// for a confident value inside another (as the reference answers).
     pub fn typeof_name(&self) -> &'static str {
         match self.unwrap_confident() {
-            Value::Confident(_) => "confident",
+            Value::Confident(_) | Value::Promise(_) => "unknown",
             v => v.type_name(),
         }
     }

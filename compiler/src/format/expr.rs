@@ -527,6 +527,7 @@ impl Formatter<'_> {
             Property::KeyValue { span, .. } => span.start,
             Property::Shorthand(id) => id.span.start,
             Property::Spread(x) => x.span.start,
+            Property::PatternOnly(p) => p.span.start,
         });
         let written_broken = first_start.is_some_and(|s| {
             self.slice(Span::new(span.start as usize, s as usize))
@@ -534,7 +535,7 @@ impl Formatter<'_> {
         });
         let has_method = props.iter().any(|p| match p {
             Property::KeyValue { value, .. } | Property::Spread(value) => is_block_function(value),
-            Property::Shorthand(_) => false,
+            Property::Shorthand(_) | Property::PatternOnly(_) => false,
         });
         let elems = props
             .iter()
@@ -547,6 +548,18 @@ impl Formatter<'_> {
                 }
                 Property::Spread(x) => self.element(Some(x.span), |f| {
                     concat(vec![text("..."), f.expr(x, ASSIGN)])
+                }),
+                Property::PatternOnly(p) => self.element(Some(p.span), |f| {
+                    let mut parts = vec![text(p.key.name.to_string())];
+                    if let Some(t) = &p.threshold {
+                        parts.push(text(" ~> "));
+                        parts.push(f.expr(t, POSTFIX));
+                    }
+                    if let Some(d) = &p.default {
+                        parts.push(text(" = "));
+                        parts.push(f.expr(d, ASSIGN));
+                    }
+                    concat(parts)
                 }),
             })
             .collect();

@@ -484,6 +484,11 @@ impl Walker {
                             self.use_name(&id.name, id.span, true);
                         }
                         Property::Spread(x) => self.expr(x),
+                        Property::PatternOnly(p) => {
+                            self.opt_expr(p.threshold.as_ref());
+                            self.opt_expr(p.default.as_ref());
+                            self.use_name(&p.key.name, p.key.span, true);
+                        }
                     }
                 }
             }
@@ -810,6 +815,7 @@ pub(super) fn object_keys(e: &Expr) -> Vec<Name> {
                     ..
                 } => Some(k.clone()),
                 Property::Shorthand(id) => Some(id.name.clone()),
+                Property::PatternOnly(p) => Some(p.key.name.clone()),
                 _ => None,
             })
             .collect(),

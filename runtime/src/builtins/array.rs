@@ -145,7 +145,7 @@ fn group_by(
                     .borrow()
                     .get(k.as_str())
                     .map(format::display)
-                    .unwrap_or_else(|| "undefined".to_string()),
+                    .unwrap_or_else(|| "null".to_string()),
                 other => format::display(other),
             },
             f if f.unwrap_confident().is_callable() => {
@@ -367,6 +367,9 @@ pub(crate) fn method(
     let result = (|| -> Result<Value, RuntimeError> {
         Ok(match name {
             "push" => {
+                if args.is_empty() {
+                    return Err(error("Array.push() requires at least 1 argument"));
+                }
                 a.borrow_mut().extend(args.iter().cloned());
                 this
             }
@@ -422,9 +425,10 @@ pub(crate) fn method(
                 }
             }
             "join" => {
-                let sep = match args.first() {
+                let sep = match args.first().map(Value::unwrap_confident) {
                     None | Some(Value::Null) => ",".to_string(),
-                    Some(s) => format::display(s),
+                    Some(Value::Str(s)) => s.to_string(),
+                    Some(_) => return Err(error("Array.join() separator must be a string")),
                 };
                 let mut out = String::new();
                 for (i, v) in a.borrow().iter().enumerate() {

@@ -17,7 +17,6 @@ use super::Interpreter;
 use super::access::with_confidence;
 use crate::builtins;
 use crate::error::{ErrorKind, Eval, Flow, Frame, RuntimeError, fail};
-use crate::promise::PromiseCell;
 use crate::scope::{Env, Scope};
 use crate::value::{Closure, Value};
 
@@ -207,7 +206,11 @@ impl Interpreter {
         if given >= required && (rest || given <= fixed) {
             return Ok(());
         }
-        let what = if c.func.is_arrow { "Lambda" } else { "Function" };
+        let what = if c.func.is_arrow {
+            "Lambda"
+        } else {
+            "Function"
+        };
         let expected = if rest {
             format!("at least {required}")
         } else if required < fixed {
@@ -239,9 +242,9 @@ impl Interpreter {
         self.file = caller_file;
         self.depth -= 1;
         let result = match result {
-            Ok(v) | Err(Flow::Return(v)) => Ok(v),
-            Err(Flow::Break) | Err(Flow::Continue) => Ok(Value::Null),
-            Err(Flow::Error(mut e)) => {
+            Ok(v) | Err(Flow::Return(v, _)) => Ok(v),
+            Err(flow) => {
+                let mut e = flow.into_error();
                 if e.file.is_none() {
                     e.file = self.files.get(c.file).map(|f| f.name.to_string());
                 }
@@ -255,15 +258,9 @@ impl Interpreter {
                 Err(Flow::Error(e))
             }
         };
-        if c.func.is_async {
-            return Ok(match result {
-                Ok(v) => PromiseCell::resolved(v),
-                // Limits and cancellation stop the run; they never become rejections.
-                Err(Flow::Error(e)) if e.is_fatal() => return Err(Flow::Error(e)),
-                Err(Flow::Error(e)) => PromiseCell::rejected(e.catch_value()),
-                Err(_) => PromiseCell::resolved(Value::Null),
-            });
-        }
+        // An `async` function runs to its end when called and gives its value (or throws), as
+        // in the reference: `await` inside it waits right there, and awaiting the result of a
+        // call passes the value through.
         result
     }
 
@@ -306,9 +303,8 @@ impl Interpreter {
 /// Converts a control-flow result into a public error result.
 pub(crate) fn to_result(r: Eval) -> Result<Value, RuntimeError> {
     match r {
-        Ok(v) | Err(Flow::Return(v)) => Ok(v),
-        Err(Flow::Break) | Err(Flow::Continue) => Ok(Value::Null),
-        Err(Flow::Error(e)) => Err(*e),
+        Ok(v) | Err(Flow::Return(v, _)) => Ok(v),
+        Err(flow) => Err(*flow.into_error()),
     }
 }
 
@@ -341,10 +337,11 @@ mod tests {
     }
 
     #[test]
-    fn async_functions_return_promises() {
+    fn async_functions_run_to_their_end_when_called() {
+        // As in the reference: the call gives the value; awaiting it passes it through.
         assert_eq!(
-            run("async function f() { return 3 }\nlet p = f()\nprint(p, await p)"),
-            "[Promise] 3\n"
+            run("async function f() { return 3 }\nlet p = f()\nprint(p, await p, typeof p)"),
+            "3 3 number\n"
         );
         assert_eq!(
             run("async function g() { throw \"no\" }\ntry { await g() } catch (e) { print(e) }"),

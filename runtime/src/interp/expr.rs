@@ -45,6 +45,23 @@ impl Interpreter {
             ExprKind::Update { op, prefix, target } => {
                 self.eval_update(*op, *prefix, target, env, e.span)
             }
+            ExprKind::Binary {
+                op: ast::BinaryOp::ConfPipe,
+                lhs,
+                rhs,
+            } if has_placeholder(rhs) => {
+                // `v ~|> f(_)`: the right side with `_` standing for the left value; the result
+                // keeps its own confidence, else takes the left's.
+                let l = self.eval(lhs, env)?;
+                let lc = l.confidence_or_one();
+                let saved = self.placeholder.replace(l);
+                let r = self.eval(rhs, env);
+                self.placeholder = saved;
+                Ok(match r? {
+                    r @ Value::Confident(_) => r,
+                    plain => Value::confident(plain, lc),
+                })
+            }
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.eval(lhs, env)?;
                 let r = self.eval(rhs, env)?;
@@ -200,6 +217,12 @@ impl Interpreter {
                     };
                     map.insert((*id.name).into(), v);
                 }
+                Property::PatternOnly(p) => {
+                    return fail(
+                        "A confidence threshold or default value belongs to a destructuring pattern",
+                        p.span,
+                    );
+                }
                 Property::Spread(x) => {
                     let v = self.eval(x, env)?;
                     match v.unwrap_confident() {
@@ -291,11 +314,17 @@ pub(crate) fn has_placeholder(e: &Expr) -> bool {
             Property::KeyValue { key, value, .. } => {
                 matches!(key, PropKey::Computed(k) if has_placeholder(k)) || has_placeholder(value)
             }
-            Property::Shorthand(_) => false,
+            Property::Shorthand(_) | Property::PatternOnly(_) => false,
             Property::Spread(x) => has_placeholder(x),
         }),
         Unary { expr, .. } | Await(expr) => has_placeholder(expr),
         Update { target, .. } => has_placeholder(target),
+        // A `_` on the right of `~|>` stands for that pipeline's own left side.
+        Binary {
+            op: ast::BinaryOp::ConfPipe,
+            lhs,
+            ..
+        } => has_placeholder(lhs),
         Binary { lhs, rhs, .. } | Logical { lhs, rhs, .. } => {
             has_placeholder(lhs) || has_placeholder(rhs)
         }

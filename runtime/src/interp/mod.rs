@@ -21,7 +21,7 @@ use prism_compiler::SourceFile;
 use prism_compiler::ast::{self, Name};
 use prism_compiler::span::Span;
 
-use crate::error::{ErrorKind, Flow, RuntimeError};
+use crate::error::{ErrorKind, RuntimeError};
 use crate::output::{Output, StdOutput};
 use crate::promise::{AsyncRuntime, NativeFuture, WaitError};
 use crate::scope::{Env, Scope};
@@ -149,9 +149,8 @@ impl Interpreter {
         let result = self.exec_program(&program.stmts, &env);
         self.output.flush();
         match result {
-            Ok(v) | Err(Flow::Return(v)) => Ok(v),
-            Err(Flow::Break) | Err(Flow::Continue) => Ok(Value::Null),
-            Err(Flow::Error(e)) => Err(self.finish_error(*e)),
+            Ok(v) => Ok(v),
+            Err(flow) => Err(self.finish_error(*flow.into_error())),
         }
     }
 

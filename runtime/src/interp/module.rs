@@ -134,14 +134,12 @@ impl Interpreter {
         self.exports = saved_exports;
         self.file = saved_file;
         self.modules.loading.pop();
-        match result {
-            Ok(_) | Err(Flow::Return(_)) | Err(Flow::Break) | Err(Flow::Continue) => {}
-            Err(Flow::Error(mut e)) => {
-                if e.file.is_none() {
-                    e.file = Some(key.clone());
-                }
-                return Err(Flow::Error(e));
+        if let Err(flow) = result {
+            let mut e = flow.into_error();
+            if e.file.is_none() {
+                e.file = Some(key.clone());
             }
+            return Err(Flow::Error(e));
         }
         self.modules.loaded.insert(key, exports.clone());
         Ok(exports)

@@ -162,7 +162,7 @@ impl Interpreter {
                     Some(e) => self.eval(e, env)?,
                     None => Value::Null,
                 };
-                Err(Flow::Return(v))
+                Err(Flow::Return(v, s.span))
             }
             StmtKind::If {
                 cond,
@@ -261,8 +261,8 @@ impl Interpreter {
                     drop(std::mem::take(&mut last));
                     match self.exec_block(b, env) {
                         Ok(v) => last = v,
-                        Err(Flow::Break) => break,
-                        Err(Flow::Continue) => {}
+                        Err(Flow::Break(_)) => break,
+                        Err(Flow::Continue(_)) => {}
                         Err(other) => return Err(other),
                     }
                 }
@@ -297,8 +297,8 @@ impl Interpreter {
                     drop(std::mem::take(&mut last));
                     match self.exec_block(b, &scope) {
                         Ok(v) => last = v,
-                        Err(Flow::Break) => break,
-                        Err(Flow::Continue) => {}
+                        Err(Flow::Break(_)) => break,
+                        Err(Flow::Continue(_)) => {}
                         Err(other) => return Err(other),
                     }
                     if let Some(u) = update {
@@ -307,8 +307,8 @@ impl Interpreter {
                 }
                 Ok(last)
             }
-            StmtKind::Break => Err(Flow::Break),
-            StmtKind::Continue => Err(Flow::Continue),
+            StmtKind::Break => Err(Flow::Break(s.span)),
+            StmtKind::Continue => Err(Flow::Continue(s.span)),
             StmtKind::Throw(e) => {
                 let v = self.eval(e, env)?;
                 Err(Flow::from(RuntimeError::thrown(v, s.span)))
@@ -433,8 +433,8 @@ impl Interpreter {
         self.tick(body.span)?;
         match self.exec_body(body, env) {
             Ok(v) => Ok(Step::Next(v)),
-            Err(Flow::Break) => Ok(Step::Break),
-            Err(Flow::Continue) => Ok(Step::Next(Value::Null)),
+            Err(Flow::Break(_)) => Ok(Step::Break),
+            Err(Flow::Continue(_)) => Ok(Step::Next(Value::Null)),
             Err(other) => Err(other),
         }
     }
@@ -484,8 +484,8 @@ impl Interpreter {
             };
             match result {
                 Ok(v) => last = v,
-                Err(Flow::Break) => break,
-                Err(Flow::Continue) => {}
+                Err(Flow::Break(_)) => break,
+                Err(Flow::Continue(_)) => {}
                 Err(other) => return Err(other),
             }
             i += 1;
