@@ -1,7 +1,8 @@
 //! Early checks: rules of the language that the grammar alone cannot check, reported with the
 //! syntax errors of [`crate::parse`]:
 //!
-//! * `const x` without an initializer, and a destructuring declaration without one: errors
+//! * `const x` without an initializer, a destructuring declaration without one, a rest
+//!   parameter before others, `{a ~> t}`/`{a = d}` outside a destructuring pattern: errors
 //!   (the reference's parser refuses them too);
 //! * `break` and `continue` outside a loop, `return` outside a function: warnings, since the
 //!   program is valid until the statement runs — then it stops with an error, as in the
@@ -17,6 +18,7 @@ pub mod codes {
     pub const OUTSIDE_LOOP: &str = "prism::lint::outside-loop";
     pub const OUTSIDE_FUNCTION: &str = "prism::lint::outside-function";
     pub const PATTERN_ONLY: &str = "prism::syntax::pattern-only";
+    pub const REST_LAST: &str = "prism::syntax::rest-parameter";
 }
 
 /// The early errors of a parsed program.
@@ -186,6 +188,19 @@ impl Visitor for Checker {
     }
 
     fn visit_function(&mut self, f: &Function) {
+        if let Some((_, rest)) = f.params.split_last() {
+            for p in rest.iter().filter(|p| p.rest) {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::REST_LAST,
+                        "Rest parameter must be last formal parameter",
+                        p.span,
+                    )
+                    .with_label("parameters follow this rest parameter")
+                    .with_help("move `...` to the last parameter: it collects the remaining arguments"),
+                );
+            }
+        }
         let loops = std::mem::replace(&mut self.loops, 0);
         self.functions += 1;
         visit::walk_function(self, f);
@@ -228,6 +243,15 @@ mod tests {
         assert!(codes("[{a ~> 0.5}, c] = xs").is_empty());
         assert_eq!(codes("let o = {a ~> 0.8}"), [super::codes::PATTERN_ONLY]);
         assert_eq!(codes("f({a = 1})"), [super::codes::PATTERN_ONLY]);
+    }
+
+    #[test]
+    fn rest_parameters_come_last() {
+        assert_eq!(
+            codes("let f = (...args, other) => args"),
+            [super::codes::REST_LAST]
+        );
+        assert!(codes("function g(a, ...rest) { return rest }").is_empty());
     }
 
     #[test]

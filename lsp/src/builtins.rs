@@ -254,6 +254,22 @@ pub static BUILTINS: &[Builtin] = &[
         true,
     ),
     f(
+        "debounce",
+        "debounce(ms)",
+        "A debouncer: `debounce(ms)(f)` is a function that calls `f` after `ms` quiet milliseconds and gives a promise of its result.",
+        1,
+        Some(1),
+        true,
+    ),
+    f(
+        "stream_llm",
+        "stream_llm(prompt, options?)",
+        "Asks the configured language-model agent, streaming (needs an LLM agent, as llm()).",
+        1,
+        Some(2),
+        true,
+    ),
+    f(
         "now",
         "now()",
         "Milliseconds since the Unix epoch.",

@@ -47,6 +47,7 @@ pub(crate) fn install(g: &Env) {
         g,
         "map",
         Value::native("map", |it, args, span| {
+            arity(args, 2, 2, "map() requires exactly 2 arguments: array and function")?;
             let (a, c) = array_arg(args, "map")?;
             let f = callable(args, 1, "Second argument to map() must be a function")?;
             let out = map_items(it, &a, &f, span)?;
@@ -57,6 +58,7 @@ pub(crate) fn install(g: &Env) {
         g,
         "filter",
         Value::native("filter", |it, args, span| {
+            arity(args, 2, 2, "filter() requires exactly 2 arguments: array and predicate")?;
             let (a, c) = array_arg(args, "filter")?;
             let f = callable(args, 1, "Second argument to filter() must be a function")?;
             let out = filter_items(it, &a, &f, span)?;
@@ -67,6 +69,12 @@ pub(crate) fn install(g: &Env) {
         g,
         "reduce",
         Value::native("reduce", |it, args, span| {
+            arity(
+                args,
+                2,
+                3,
+                "reduce() requires 2 or 3 arguments: array, reducer, and optional initial value",
+            )?;
             let (a, c) = array_arg(args, "reduce")?;
             let f = callable(args, 1, "Second argument to reduce() must be a function")?;
             let acc = reduce_items(it, &a, &f, args.get(2).cloned(), span)?;
@@ -358,10 +366,21 @@ pub(crate) fn method(
     let func = |i: usize| -> Result<Value, RuntimeError> {
         let f = arg(args, i);
         if f.unwrap_confident().is_callable() {
-            Ok(f)
-        } else {
-            Err(error(format!("Argument to {name}() must be a function")))
+            return Ok(f);
         }
+        // The reference's words for the callback methods.
+        Err(error(match (name, args.is_empty()) {
+            ("map" | "forEach", true) => {
+                format!("Array.{name}() requires exactly 1 argument: function")
+            }
+            ("filter", true) => "Array.filter() requires exactly 1 argument: predicate".into(),
+            ("reduce", true) => {
+                "Array.reduce() requires 1 or 2 arguments: reducer and optional initial value"
+                    .into()
+            }
+            ("reduce", false) => "First argument to reduce() must be a function".into(),
+            _ => format!("Argument to {name}() must be a function"),
+        }))
     };
     let this = Value::Array(a.clone());
     let result = (|| -> Result<Value, RuntimeError> {
@@ -552,6 +571,15 @@ pub(crate) fn method(
         Some(result)
     } else {
         None
+    }
+}
+
+/// Fails with `message` unless `min ≤ args.len() ≤ max`.
+fn arity(args: &[Value], min: usize, max: usize, message: &str) -> Result<(), RuntimeError> {
+    if (min..=max).contains(&args.len()) {
+        Ok(())
+    } else {
+        Err(error(message))
     }
 }
 

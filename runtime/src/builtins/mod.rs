@@ -4,6 +4,7 @@ pub(crate) mod array;
 pub(crate) mod confidence;
 pub(crate) mod console;
 pub(crate) mod json;
+pub(crate) mod llm;
 pub(crate) mod math;
 pub(crate) mod object;
 pub(crate) mod promise;
@@ -30,6 +31,7 @@ pub(crate) fn install(globals: &Env) {
     promise::install(globals);
     types::install(globals);
     time::install(globals);
+    llm::install(globals);
 }
 
 /// Binds a global.

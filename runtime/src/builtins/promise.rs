@@ -1,7 +1,8 @@
-//! `Promise.resolve/reject/all`, `delay` and `sleep`.
+//! `Promise.resolve/reject/all`, `delay`, `sleep` and `debounce`.
 
 use std::time::Duration;
 
+use crate::error::RuntimeError;
 use crate::format;
 use crate::promise::{NativeFuture, PromiseCell, Settled};
 use crate::scope::Env;
@@ -43,6 +44,7 @@ pub(crate) fn install(g: &Env) {
         ),
     ]);
     set(g, "Promise", promise);
+    set(g, "debounce", Value::native("debounce", debounce));
     for name in ["delay", "sleep"] {
         set(
             g,
@@ -51,19 +53,59 @@ pub(crate) fn install(g: &Env) {
                 let Some(ms) = args.first().and_then(Value::as_number) else {
                     return Err(error("delay() requires a number of milliseconds"));
                 };
-                let ms = if ms.is_finite() {
-                    ms.max(0.0).floor() as u64
-                } else {
-                    0
-                };
-                let fut: NativeFuture = Box::pin(async move {
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    Ok(Settled::default())
-                });
-                it.spawn(fut)
+                sleep_promise(it, ms)
             }),
         );
     }
+}
+
+/// A promise that settles after `ms` milliseconds.
+fn sleep_promise(it: &mut crate::interp::Interpreter, ms: f64) -> Result<Value, RuntimeError> {
+    let ms = if ms.is_finite() {
+        ms.max(0.0).floor() as u64
+    } else {
+        0
+    };
+    let fut: NativeFuture = Box::pin(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(Settled::default())
+    });
+    it.spawn(fut)
+}
+
+/// `debounce(ms)(f)`: a function that calls `f` once `ms` milliseconds have passed since it was
+/// called, and gives a promise of `f`'s result. (Calls run one after another in a program, so
+/// each call waits its quiet period, then runs.)
+fn debounce(
+    _: &mut crate::interp::Interpreter,
+    args: &[Value],
+    _: prism_compiler::span::Span,
+) -> Result<Value, RuntimeError> {
+    if args.len() != 1 {
+        return Err(error(
+            "debounce() requires exactly one argument: delay in milliseconds",
+        ));
+    }
+    let Some(ms) = args[0].as_number() else {
+        return Err(error("debounce() delay must be a number"));
+    };
+    Ok(Value::native("debouncer", move |_, args, _| {
+        if args.len() != 1 {
+            return Err(error(
+                "debounce creator requires exactly one argument: function",
+            ));
+        }
+        let f = args[0].clone();
+        if !f.unwrap_confident().is_callable() {
+            return Err(error("debounce creator requires a function argument"));
+        }
+        Ok(Value::native("debouncedFunction", move |it, args, span| {
+            let wait = sleep_promise(it, ms)?;
+            it.await_value(wait, span)?;
+            let result = it.call_function(&f, args, span)?;
+            Ok(PromiseCell::resolved(result))
+        }))
+    }))
 }
 
 #[cfg(test)]
@@ -84,6 +126,15 @@ mod tests {
             run("try {\n  await Promise.reject(\"bad\")\n} catch (e) {\n  print(\"caught\", e)\n}"),
             "caught bad\n"
         );
+    }
+
+    #[test]
+    fn debounced_functions_wait_then_call() {
+        assert_eq!(
+            run("let d = debounce(5)\nlet inc = d(x => x + 1)\nprint(typeof d, typeof inc)\nprint(await inc(1))"),
+            "function function\n2\n"
+        );
+        assert!(run("debounce(\"x\")").contains("delay must be a number"));
     }
 
     #[test]
