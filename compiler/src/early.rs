@@ -19,11 +19,13 @@ pub mod codes {
     pub const OUTSIDE_FUNCTION: &str = "prism::lint::outside-function";
     pub const PATTERN_ONLY: &str = "prism::syntax::pattern-only";
     pub const REST_LAST: &str = "prism::syntax::rest-parameter";
+    pub const CONTINUED: &str = "prism::lint::continued-line";
 }
 
-/// The early errors of a parsed program.
-pub fn check(program: &Program) -> Vec<Diagnostic> {
+/// The early errors of a parsed program (`source` is its text).
+pub fn check(program: &Program, source: &str) -> Vec<Diagnostic> {
     let mut c = Checker {
+        source,
         loops: 0,
         functions: 0,
         out: Vec::new(),
@@ -32,7 +34,8 @@ pub fn check(program: &Program) -> Vec<Diagnostic> {
     c.out
 }
 
-struct Checker {
+struct Checker<'s> {
+    source: &'s str,
     /// Loops around the current statement, inside the innermost function.
     loops: usize,
     /// Functions around the current statement.
@@ -40,7 +43,7 @@ struct Checker {
     out: Vec<Diagnostic>,
 }
 
-impl Checker {
+impl Checker<'_> {
     fn in_loop(&mut self, f: impl FnOnce(&mut Self)) {
         self.loops += 1;
         f(self);
@@ -48,7 +51,33 @@ impl Checker {
     }
 }
 
-impl Visitor for Checker {
+impl Checker<'_> {
+    /// `f` + line break + `(x)`: the reference reads a line starting with `(` or `[` as part
+    /// of the line before (a call or an index); worth a warning, since it is rarely meant.
+    fn continued_line(&mut self, before: Span, open: char, whole: Span) {
+        let Some(gap) = self.source.get(before.end as usize..whole.end as usize) else {
+            return;
+        };
+        let Some(at) = gap.find(open) else { return };
+        if !gap[..at].contains('\n') || !gap[..at].trim().is_empty() {
+            return;
+        }
+        let pos = before.end as usize + at;
+        let what = if open == '(' { "a call" } else { "an index" };
+        self.out.push(
+            Diagnostic::warning(
+                codes::CONTINUED,
+                format!("this line continues the one before: the `{open}` makes {what}"),
+                Span::new(pos, pos + 1),
+            )
+            .with_label(format!("read as {what} of the expression above"))
+            .with_secondary(before, "this is what is called or indexed")
+            .with_help("a line that starts with `(` or `[` continues the previous line; end that line with `;` if this is a new statement"),
+        );
+    }
+}
+
+impl Visitor for Checker<'_> {
     fn visit_stmt(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Decl { kind, decls } => {
@@ -95,15 +124,13 @@ impl Visitor for Checker {
                         format!("`{word}` outside a loop"),
                         s.span,
                     )
-                    .with_label(format!(
-                        "no loop around this `{word}`: it stops the program with an error"
-                    ))
+                    .with_label(format!("no loop around this `{word}`"))
                     .with_help(format!(
-                        "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`{}",
+                        "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`; {}",
                         if self.functions > 0 {
-                            "; a function body ends a loop around the function"
+                            "in a function it acts on a loop around the call, and stops the program with an error where there is none"
                         } else {
-                            ""
+                            "here it stops the program with an error"
                         }
                     )),
                 );
@@ -159,6 +186,11 @@ impl Visitor for Checker {
     }
 
     fn visit_expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Call { callee, .. } => self.continued_line(callee.span, '(', e.span),
+            ExprKind::Index { object, .. } => self.continued_line(object.span, '[', e.span),
+            _ => {}
+        }
         if let ExprKind::Object(props) = &e.kind {
             for p in props {
                 if let Property::PatternOnly(p) = p {
@@ -197,7 +229,9 @@ impl Visitor for Checker {
                         p.span,
                     )
                     .with_label("parameters follow this rest parameter")
-                    .with_help("move `...` to the last parameter: it collects the remaining arguments"),
+                    .with_help(
+                        "move `...` to the last parameter: it collects the remaining arguments",
+                    ),
                 );
             }
         }
@@ -243,6 +277,16 @@ mod tests {
         assert!(codes("[{a ~> 0.5}, c] = xs").is_empty());
         assert_eq!(codes("let o = {a ~> 0.8}"), [super::codes::PATTERN_ONLY]);
         assert_eq!(codes("f({a = 1})"), [super::codes::PATTERN_ONLY]);
+    }
+
+    #[test]
+    fn a_line_starting_with_a_paren_continues_with_a_warning() {
+        assert_eq!(
+            codes("let total = a + b\n(total > 1) && print(1)"),
+            [super::codes::CONTINUED]
+        );
+        assert_eq!(codes("let v = w\n[0]"), [super::codes::CONTINUED]);
+        assert!(codes("print(\n  1\n)\nf(a)(b)").is_empty());
     }
 
     #[test]

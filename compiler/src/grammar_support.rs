@@ -928,13 +928,16 @@ pub fn syntax_error(
             } else {
                 (l, r)
             };
+            if let Some(d) = attach_binds_one_term(tokens, l, r, &tok) {
+                return d;
+            }
             let mut d = Diagnostic::error(
                 codes::EXPECTED,
                 format!("expected {what}{after}, found {found}"),
                 sp(l, r),
             )
             .with_label(format!("expected {what}"));
-            if let Some(help) = help_for(&tok, &expected) {
+            if let Some(help) = foreign_construct(tokens, l).or_else(|| help_for(&tok, &expected)) {
                 d = d.with_help(help);
             }
             d
@@ -961,6 +964,87 @@ pub fn syntax_error(
             Diagnostic::error(codes::LEX, error.error.message(""), error.span)
         }
     }
+}
+
+/// `x ~> 0.5 + 0.1`: the confidence after `~>` is one term (as in the reference), so an
+/// operator after it is an error that deserves its own words.
+fn attach_binds_one_term(tokens: &[Spanned], l: usize, r: usize, tok: &Tok) -> Option<Diagnostic> {
+    let i = tokens.partition_point(|t| t.0 < l);
+    if i < 2 || !matches!(tokens[i - 2].1, Tok::TildeArrow) {
+        return None;
+    }
+    let term = &tokens[i - 1];
+    let is_term = matches!(
+        term.1,
+        Tok::Number(_) | Tok::Ident(_) | Tok::Str(_) | Tok::True | Tok::False | Tok::Null
+    );
+    let is_operator = matches!(
+        tok,
+        Tok::Plus
+            | Tok::Minus
+            | Tok::Star
+            | Tok::Slash
+            | Tok::Percent
+            | Tok::StarStar
+            | Tok::TildePlus
+            | Tok::TildeMinus
+            | Tok::TildeStar
+            | Tok::TildeSlash
+    );
+    if !(is_term && is_operator) {
+        return None;
+    }
+    let op = tok.text();
+    Some(
+        Diagnostic::error(
+            codes::EXPECTED,
+            format!("`~>` attaches a confidence of one term: `{op}` cannot follow it"),
+            sp(l, r),
+        )
+        .with_label("the confidence ends before this operator")
+        .with_secondary(sp(tokens[i - 2].0, term.2), "the confidence is this one term")
+        .with_help(format!(
+            "compute the confidence in parentheses (`~> (a {op} b)`), or put the confident value in parentheses (`(x ~> c) {op} y`)"
+        )),
+    )
+}
+
+/// Help for a statement that starts with a JavaScript construct Prism does not have.
+fn foreign_construct(tokens: &[Spanned], at: usize) -> Option<String> {
+    let i = tokens.partition_point(|t| t.0 < at);
+    // The nearest statement before the error (a few lines at most) that starts with one.
+    let starts_statement = |k: usize| {
+        k == 0
+            || matches!(
+                tokens[k - 1].1,
+                Tok::Newline | Tok::Semi | Tok::BlockBrace | Tok::RBrace
+            )
+    };
+    let word = (i.saturating_sub(64)..i)
+        .rev()
+        .find_map(|k| match &tokens[k].1 {
+            Tok::Ident(w)
+                if starts_statement(k)
+                    && matches!(
+                        &**w,
+                        "switch" | "class" | "interface" | "enum" | "type" | "new"
+                    ) =>
+            {
+                Some(w.clone())
+            }
+            _ => None,
+        })?;
+    Some(
+        match &*word {
+            "switch" => "Prism has no `switch`: use `match` (`match x { \"a\" => …, _ => … }`) or `if`/`else if`",
+            "class" | "interface" | "enum" | "type" => {
+                "Prism has no classes or type declarations: use object literals and functions"
+            }
+            "new" => "Prism has no `new`: call a function that returns an object, or write an object literal",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 fn previous_token(tokens: &[Spanned], at: usize) -> Option<&Tok> {

@@ -94,7 +94,7 @@ pub fn layout_noting_joins(
                 out.push((gap_start, Tok::Newline, gap_start));
             } else if !line_break
                 && !continues
-                && !(i > 0 && closes_condition[i - 1])
+                && (i == 0 || !closes_condition[i - 1])
                 && starts_joined_statement(tok, &raw, i)
             {
                 // As in the reference, which needs no separators at all: `a b` is `a; b`.

@@ -13,6 +13,7 @@ pub mod lexer;
 pub mod parser;
 pub mod pattern;
 pub mod plan;
+pub mod sexpr;
 pub mod span;
 pub mod visit;
 

@@ -91,7 +91,7 @@ pub fn parse(source: &str) -> Parsed {
         }
     };
     diagnostics.extend(ctx.diags.into_inner());
-    diagnostics.extend(crate::early::check(&program));
+    diagnostics.extend(crate::early::check(&program, source));
     diagnostics.sort_by_key(|d| d.primary_span().start);
     Parsed {
         program,

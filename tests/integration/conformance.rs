@@ -12,13 +12,26 @@ use libtest_mimic::{Failed, Trial};
 
 use crate::support::{data, files_with_ext, repo, run_prism};
 
-/// One trial per conformance case.
+/// One trial per conformance case: the shared suite (`conformance::…`) and our own cases of
+/// `tests/conformance-own/` (`conformance_own::…`).
 pub fn trials() -> Vec<Trial> {
-    let root = data().join("conformance");
+    let mut out = suite(data().join("conformance"), "conformance");
+    out.extend(suite(
+        repo().join("tests/conformance-own"),
+        "conformance_own",
+    ));
+    out
+}
+
+fn suite(root: std::path::PathBuf, prefix: &'static str) -> Vec<Trial> {
     let known = known_failures();
-    let cases = files_with_ext(&root, ".prism");
+    let cases: Vec<_> = files_with_ext(&root, ".prism")
+        .into_iter()
+        // Modules that cases import are not cases.
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "lib"))
+        .collect();
     if cases.is_empty() {
-        return vec![Trial::test("conformance::suite_present", move || {
+        return vec![Trial::test(format!("{prefix}::suite_present"), move || {
             Err(format!("no conformance cases found under {}", root.display()).into())
         })];
     }
@@ -32,7 +45,7 @@ pub fn trials() -> Vec<Trial> {
                 .to_string_lossy()
                 .replace('\\', "/");
             let ignored = known.contains_key(&rel);
-            let name = format!("conformance::{}", rel.replace('/', "::"));
+            let name = format!("{prefix}::{}", rel.replace('/', "::"));
             Trial::test(name, move || check_case(&path)).with_ignored_flag(ignored)
         })
         .collect()

@@ -47,7 +47,12 @@ pub(crate) fn install(g: &Env) {
         g,
         "map",
         Value::native("map", |it, args, span| {
-            arity(args, 2, 2, "map() requires exactly 2 arguments: array and function")?;
+            arity(
+                args,
+                2,
+                2,
+                "map() requires exactly 2 arguments: array and function",
+            )?;
             let (a, c) = array_arg(args, "map")?;
             let f = callable(args, 1, "Second argument to map() must be a function")?;
             let out = map_items(it, &a, &f, span)?;
@@ -58,7 +63,12 @@ pub(crate) fn install(g: &Env) {
         g,
         "filter",
         Value::native("filter", |it, args, span| {
-            arity(args, 2, 2, "filter() requires exactly 2 arguments: array and predicate")?;
+            arity(
+                args,
+                2,
+                2,
+                "filter() requires exactly 2 arguments: array and predicate",
+            )?;
             let (a, c) = array_arg(args, "filter")?;
             let f = callable(args, 1, "Second argument to filter() must be a function")?;
             let out = filter_items(it, &a, &f, span)?;

@@ -131,7 +131,9 @@ mod tests {
     #[test]
     fn debounced_functions_wait_then_call() {
         assert_eq!(
-            run("let d = debounce(5)\nlet inc = d(x => x + 1)\nprint(typeof d, typeof inc)\nprint(await inc(1))"),
+            run(
+                "let d = debounce(5)\nlet inc = d(x => x + 1)\nprint(typeof d, typeof inc)\nprint(await inc(1))"
+            ),
             "function function\n2\n"
         );
         assert!(run("debounce(\"x\")").contains("delay must be a number"));

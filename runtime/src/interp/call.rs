@@ -243,6 +243,9 @@ impl Interpreter {
         self.depth -= 1;
         let result = match result {
             Ok(v) | Err(Flow::Return(v, _)) => Ok(v),
+            // As in the reference, `break`/`continue` leave the function and act on a loop
+            // around the call (an error if there is none).
+            Err(flow @ (Flow::Break(_) | Flow::Continue(_))) => Err(flow),
             Err(flow) => {
                 let mut e = flow.into_error();
                 if e.file.is_none() {
