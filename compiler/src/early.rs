@@ -20,6 +20,7 @@ pub mod codes {
     pub const PATTERN_ONLY: &str = "prism::syntax::pattern-only";
     pub const REST_LAST: &str = "prism::syntax::rest-parameter";
     pub const CONTINUED: &str = "prism::lint::continued-line";
+    pub const CONFIDENCE_RANGE: &str = "prism::lint::confidence-range";
 }
 
 /// The early errors of a parsed program (`source` is its text).
@@ -73,6 +74,36 @@ impl Checker<'_> {
             .with_label(format!("read as {what} of the expression above"))
             .with_secondary(before, "this is what is called or indexed")
             .with_help("a line that starts with `(` or `[` continues the previous line; end that line with `;` if this is a new statement"),
+        );
+    }
+}
+
+impl Checker<'_> {
+    /// `x ~> 1.5`: a literal confidence outside [0, 1] is clamped when it runs.
+    fn confidence_literal(&mut self, c: &Expr) {
+        let n = match &c.kind {
+            ExprKind::Number(n) => *n,
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => match expr.kind {
+                ExprKind::Number(n) => -n,
+                _ => return,
+            },
+            _ => return,
+        };
+        if (0.0..=1.0).contains(&n) {
+            return;
+        }
+        let to = if n < 0.0 { 0 } else { 1 };
+        self.out.push(
+            Diagnostic::warning(
+                codes::CONFIDENCE_RANGE,
+                format!("confidence {n} is outside [0, 1]"),
+                c.span,
+            )
+            .with_label(format!("clamped to {to} when it runs"))
+            .with_help("a confidence is a number from 0 to 1 (0.8, not 80)"),
         );
     }
 }
@@ -189,6 +220,7 @@ impl Visitor for Checker<'_> {
         match &e.kind {
             ExprKind::Call { callee, .. } => self.continued_line(callee.span, '(', e.span),
             ExprKind::Index { object, .. } => self.continued_line(object.span, '[', e.span),
+            ExprKind::Attach { confidence, .. } => self.confidence_literal(confidence),
             _ => {}
         }
         if let ExprKind::Object(props) = &e.kind {
@@ -287,6 +319,13 @@ mod tests {
         );
         assert_eq!(codes("let v = w\n[0]"), [super::codes::CONTINUED]);
         assert!(codes("print(\n  1\n)\nf(a)(b)").is_empty());
+    }
+
+    #[test]
+    fn literal_confidences_outside_the_range_are_flagged() {
+        assert_eq!(codes("let a = 5 ~> 1.5"), [super::codes::CONFIDENCE_RANGE]);
+        assert_eq!(codes("let a = 5 ~> (-0.5)"), [super::codes::CONFIDENCE_RANGE]);
+        assert!(codes("let a = 5 ~> 1\nlet b = 5 ~> 0").is_empty());
     }
 
     #[test]
