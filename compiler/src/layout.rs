@@ -23,6 +23,8 @@ use crate::span::Span;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Open {
     Block,
+    /// The block of an `uncertain` statement, holding its `high { … }` branches.
+    Branches,
     Object,
     Paren,
     Bracket,
@@ -49,6 +51,8 @@ pub fn layout_noting_joins(
     let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
     let mut stack: Vec<Open> = Vec::new();
     let mut match_brace_pending = false;
+    // The bracket depth of the `uncertain` statement whose branches block comes next.
+    let mut uncertain_at: Option<usize> = None;
     let mut gap_start = 0usize;
 
     for i in 0..raw.len() {
@@ -67,11 +71,12 @@ pub fn layout_noting_joins(
             }
         }
         let prev = out.last().map(|t| &t.1);
-        let in_block = matches!(stack.last(), None | Some(Open::Block));
+        let in_block = matches!(stack.last(), None | Some(Open::Block | Open::Branches));
 
         // Statement separators.
         if !expression_mode && in_block && prev.is_some_and(ends_statement) {
-            let closes_block = matches!(tok, Tok::RBrace) && stack.last() == Some(&Open::Block);
+            let closes_block = matches!(tok, Tok::RBrace)
+                && matches!(stack.last(), Some(Open::Block | Open::Branches));
             let continues = match prev {
                 // `break`/`continue` take nothing: the next line is a new statement.
                 Some(Tok::Break | Tok::Continue) => false,
@@ -95,7 +100,10 @@ pub fn layout_noting_joins(
             } else if !line_break
                 && !continues
                 && (i == 0 || !closes_condition[i - 1])
-                && starts_joined_statement(tok, &raw, i)
+                && (starts_joined_statement(tok, &raw, i)
+                    || (matches!(tok, Tok::LBrace)
+                        && stack.last() != Some(&Open::Branches)
+                        && name_then_block(&out)))
             {
                 // As in the reference, which needs no separators at all: `a b` is `a; b`.
                 out.push((gap_start, Tok::Newline, gap_start));
@@ -105,6 +113,10 @@ pub fn layout_noting_joins(
 
         let prev = out.last().map(|t| &t.1);
         let tok = match tok {
+            Tok::Uncertain => {
+                uncertain_at = Some(stack.len());
+                Tok::Uncertain
+            }
             Tok::Ident(name) if &**name == "_" => Tok::Placeholder,
             Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
                 match_brace_pending = true;
@@ -121,12 +133,19 @@ pub fn layout_noting_joins(
                     || (at_statement_start(prev, expression_mode)
                         && (is_destructuring(&raw, closers[i])
                             || looks_like_object(&raw, i, closers[i])));
-                let kind = if object { Open::Object } else { Open::Block };
-                stack.push(kind);
-                if kind == Open::Block {
-                    Tok::BlockBrace
+                let kind = if object {
+                    Open::Object
+                } else if uncertain_at == Some(stack.len()) {
+                    uncertain_at = None;
+                    Open::Branches
                 } else {
+                    Open::Block
+                };
+                stack.push(kind);
+                if kind == Open::Object {
                     Tok::LBrace
+                } else {
+                    Tok::BlockBrace
                 }
             }
             Tok::LParen => {
@@ -166,6 +185,21 @@ pub fn layout_noting_joins(
         out.push((end, Tok::Newline, end));
     }
     (out, joins)
+}
+
+/// `name {` at the start of a statement (other than `agents {`): the reference reads the name
+/// as a statement and the braces as a block after it.
+fn name_then_block(out: &[Spanned]) -> bool {
+    let n = out.len();
+    let Some(Tok::Ident(name)) = out.last().map(|t| &t.1) else {
+        return false;
+    };
+    let at_start = n == 1
+        || matches!(
+            out[n - 2].1,
+            Tok::Newline | Tok::Semi | Tok::BlockBrace
+        );
+    at_start && &**name != "agents"
 }
 
 /// After a complete statement on the same line, does `tok` start another one? Names,
