@@ -1,6 +1,7 @@
 //! The integration test binary: every test here runs the built `prism` binary on data files.
 //! Each data file becomes one named test (libtest-mimic), so `cargo test -- NAME` filters.
 
+mod agents;
 mod cli;
 mod conformance;
 mod diagnostics;
@@ -20,6 +21,7 @@ fn main() {
     trials.extend(conformance::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
+    trials.extend(agents::trials());
     trials.extend(examples::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());

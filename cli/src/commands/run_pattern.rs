@@ -401,6 +401,14 @@ fn report(record: &ExecutionRecord, json: bool, file: &SourceFile) -> ExitCode {
                 r.error.clone().unwrap_or_default()
             );
         }
+        if let Some(reason) = record
+            .fallback
+            .as_ref()
+            .and_then(|f| f.get("reason"))
+            .and_then(Json::as_str)
+        {
+            eprintln!("fallback taken: {reason}");
+        }
         if let Some(e) = &record.escalation {
             eprintln!(
                 "escalated to {}: {}",

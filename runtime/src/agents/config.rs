@@ -26,6 +26,7 @@ const KEYS: &[&str] = &[
     "latencyMs",
     "confidence",
     "mode",
+    "cwd",
     "respond",
     "echo",
     "choose",
@@ -177,7 +178,21 @@ pub fn load_agents_file(path: &Path) -> Result<AgentSet, AgentsFileError> {
     parse_agents(&text, path)
 }
 
-/// Parses the text of an agents file; relative commands run in the file's directory.
+/// The folder of an agents file, absolute: a bare `agents.yaml` (no parent) is in the current
+/// folder, so `prism run vote.yaml` finds its agents' programs as `./vote.yaml` does.
+pub fn file_folder(path: &Path) -> Option<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::path::absolute(dir)
+        .ok()
+        .or_else(|| Some(dir.to_path_buf()))
+}
+
+/// Parses the text of an agents file; command agents run in the file's folder (or in `cwd`,
+/// read relative to it), and a relative program path in a `command` list is read relative to
+/// that folder too.
 pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError> {
     let (root, diags) = prism_compiler::pattern::yaml::parse(text);
     let yaml_err = |message: String| AgentsFileError::Yaml {
@@ -192,7 +207,7 @@ pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError
         Some(Json::Array(a)) => a.clone(),
         _ => return Err(yaml_err("expected a top-level `agents:` list".into())),
     };
-    let dir = path.parent().map(Path::to_path_buf);
+    let dir = file_folder(path);
     let http = client();
     let mut set = AgentSet::default();
     for (i, entry) in list.iter().enumerate() {
@@ -363,6 +378,18 @@ fn build_agent(
             if command.is_empty() {
                 return Err("`command` is empty".into());
             }
+            let cwd = match m.get("cwd") {
+                None => dir.map(Path::to_path_buf),
+                Some(Json::String(c)) => Some(match dir {
+                    Some(d) => d.join(c),
+                    None => PathBuf::from(c),
+                }),
+                Some(_) => return Err("`cwd` must be a folder path".into()),
+            };
+            let mut command = command;
+            if !shell && let Some(prog) = command.first_mut() {
+                *prog = resolve_program(prog, cwd.as_deref());
+            }
             let mode = match m.get("mode").and_then(Json::as_str) {
                 None | Some("lines") => ProcessMode::Lines,
                 Some("oneshot") => ProcessMode::Oneshot,
@@ -373,7 +400,7 @@ fn build_agent(
                 ProcessSpec {
                     command,
                     shell,
-                    cwd: dir.map(Path::to_path_buf),
+                    cwd,
                     mode,
                 },
             ))
@@ -410,6 +437,18 @@ fn build_agent(
             agent
         }
     })
+}
+
+/// A relative program path with a folder part (`./agent.py`, `bin/agent`) read relative to
+/// `cwd`; a bare name (`python3`) is left for `PATH`.
+fn resolve_program(prog: &str, cwd: Option<&Path>) -> String {
+    let p = Path::new(prog);
+    match cwd {
+        Some(dir) if p.is_relative() && p.components().count() > 1 => {
+            dir.join(p).display().to_string()
+        }
+        _ => prog.to_string(),
+    }
 }
 
 fn scalar_text(v: &Json) -> Option<String> {
