@@ -13,28 +13,7 @@ use super::local::{Behaviour, LocalAgent, name_seed};
 use super::process::{ProcessAgent, ProcessMode, ProcessSpec};
 use super::{AgentInfo, SharedAgent};
 
-const BEHAVIOURS: &[&str] = &[
-    "respond", "echo", "choose", "function", "url", "command", "llm",
-];
-const KEYS: &[&str] = &[
-    "name",
-    "id",
-    "capabilities",
-    "expertise",
-    "region",
-    "labels",
-    "latencyMs",
-    "confidence",
-    "mode",
-    "cwd",
-    "respond",
-    "echo",
-    "choose",
-    "function",
-    "url",
-    "command",
-    "llm",
-];
+use prism_compiler::agents_file::{self, BEHAVIOURS};
 
 /// What can be wrong with an agents file or an `--agent` flag.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +33,14 @@ pub enum AgentsFileError {
         path: PathBuf,
         /// The parser's message.
         message: String,
+    },
+    /// The file's problems, each `FILE:LINE:COLUMN: message (help)` on its own line.
+    #[error("{}", problems.join("\n"))]
+    Check {
+        /// The path.
+        path: PathBuf,
+        /// One line per problem.
+        problems: Vec<String>,
     },
     /// An entry is invalid.
     #[error("{path}: agent {which}: {message}")]
@@ -194,14 +181,30 @@ pub fn file_folder(path: &Path) -> Option<PathBuf> {
 /// read relative to it), and a relative program path in a `command` list is read relative to
 /// that folder too.
 pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError> {
-    let (root, diags) = prism_compiler::pattern::yaml::parse(text);
+    let problems: Vec<String> = agents_file::check(text)
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let file = prism_compiler::SourceFile::new(path.display().to_string(), text);
+            let (line, col) = file.line_col(d.primary_span().start);
+            let help = d
+                .help
+                .as_ref()
+                .map_or_else(String::new, |h| format!(" ({h})"));
+            format!("{}:{line}:{col}: {}{help}", path.display(), d.message)
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(AgentsFileError::Check {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
+    let (root, _) = prism_compiler::pattern::yaml::parse(text);
     let yaml_err = |message: String| AgentsFileError::Yaml {
         path: path.to_path_buf(),
         message,
     };
-    if let Some(d) = diags.iter().find(|d| d.is_error()) {
-        return Err(yaml_err(d.message.clone()));
-    }
     let root = root.map(|r| r.to_json()).unwrap_or(Json::Null);
     let list = match root.get("agents") {
         Some(Json::Array(a)) => a.clone(),
@@ -241,9 +244,6 @@ fn build_agent(
     http: &reqwest::Client,
     set: &mut AgentSet,
 ) -> Result<SharedAgent, String> {
-    if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!("unknown key `{k}` (allowed: {})", KEYS.join(", ")));
-    }
     let name = m
         .get("name")
         .and_then(Json::as_str)
@@ -498,23 +498,30 @@ mod tests {
             Some(vec!["x".to_string(), "y".to_string()])
         );
         for (text, what) in [
-            ("agents:\n  - name: a\n", "one behaviour"),
+            (
+                "agents:\n  - name: a\n",
+                "agents.yaml:2:5: `agents[0]` has no behaviour",
+            ),
             (
                 "agents:\n  - name: a\n    echo: true\n    url: http://x\n",
-                "found echo and url",
+                "two behaviours: `echo` and `url`",
             ),
             (
                 "agents:\n  - capabilities: [x]\n    echo: true\n",
-                "`name` is required",
+                "missing required key `agents[0].name`",
             ),
             (
                 "agents:\n  - name: a\n    echo: true\n    colour: red\n",
-                "unknown key `colour`",
+                "agents.yaml:4:5: unknown key `colour` in `agents[0]`",
             ),
-            ("agents: 3\n", "top-level `agents:` list"),
+            ("agents: 3\n", "`agents` must be a list"),
             (
                 "agents:\n  - name: a\n    expertise: 2\n    echo: true\n",
-                "from 0 to 1",
+                "between 0 and 1",
+            ),
+            (
+                "agents:\n  - name: a\n    echo: true\n    capabilites: [x]\n",
+                "(did you mean `capabilities`?)",
             ),
         ] {
             let err = parse_agents(text, Path::new("agents.yaml"))
