@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::support::{repo, run_prism};
+use crate::support::{repo, run_prism, run_prism_stdin};
 
 /// The documents whose snippets are checked.
 const DOCUMENTS: &[&str] = &[
@@ -67,6 +67,7 @@ pub fn trials() -> Vec<Trial> {
             "docs::snippets_pair_with_outputs",
             snippets_pair_with_outputs,
         ),
+        Trial::test("docs::prism_snippets_are_formatted", snippets_are_formatted),
     ];
     for doc in DOCUMENTS {
         let path = repo().join(doc);
@@ -300,4 +301,32 @@ fn snippets_pair_with_outputs() -> Result<(), Failed> {
         "an unclosed block"
     );
     Ok(())
+}
+
+/// Every `prism` block of the documents is what `prism fmt` writes: the documents, the
+/// examples and the formatter share one style (`<~ x`, `{a: 1}`, no trailing commas).
+fn snippets_are_formatted() -> Result<(), Failed> {
+    let mut unformatted = Vec::new();
+    for doc in DOCUMENTS {
+        let text = std::fs::read_to_string(repo().join(doc))?;
+        for (block, _) in blocks(&text)? {
+            if block.lang != "prism" {
+                continue;
+            }
+            let r = run_prism_stdin(&["fmt", "-"], &repo(), Duration::from_secs(30), &block.body)?;
+            if r.code != Some(0) {
+                unformatted.push(format!("{doc}:{}: not formatted: {}", block.line, r.stderr));
+            } else if r.stdout != block.body {
+                unformatted.push(format!(
+                    "{doc}:{}: `prism fmt` writes\n{}",
+                    block.line, r.stdout
+                ));
+            }
+        }
+    }
+    if unformatted.is_empty() {
+        Ok(())
+    } else {
+        Err(unformatted.join("\n").into())
+    }
 }

@@ -7,6 +7,7 @@ mod conformance;
 mod diagnostics;
 mod docs;
 mod examples;
+mod fmt;
 mod lsp;
 mod repl;
 mod serve;
@@ -23,6 +24,7 @@ fn main() {
     trials.extend(cli::trials());
     trials.extend(agents::trials());
     trials.extend(examples::trials());
+    trials.extend(fmt::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());

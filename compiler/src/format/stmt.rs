@@ -55,7 +55,16 @@ impl Formatter<'_> {
             StmtKind::Decl { kind, decls } => self.decl(*kind, decls),
             StmtKind::Function(f) => self.function(f),
             StmtKind::Return(None) => text("return"),
-            StmtKind::Return(Some(e)) => concat(vec![text("return "), self.expr(e, ASSIGN)]),
+            StmtKind::Return(Some(e)) => {
+                // `return {` does not parse as returning an object: keep `return ({…})`.
+                let d = self.expr(e, ASSIGN);
+                let d = if lead(e, ASSIGN) == Lead::Brace {
+                    concat(vec![text("("), d, text(")")])
+                } else {
+                    d
+                };
+                concat(vec![text("return "), d])
+            }
             StmtKind::If {
                 cond,
                 then,
@@ -181,7 +190,7 @@ impl Formatter<'_> {
                         .collect();
                     concat(vec![
                         text("import "),
-                        self.simple_list(items, "{", "}", true),
+                        self.simple_list(items, "{", "}"),
                         from,
                     ])
                 }
@@ -198,10 +207,7 @@ impl Formatter<'_> {
                         }
                     })
                     .collect();
-                concat(vec![
-                    text("export "),
-                    self.simple_list(items, "{", "}", true),
-                ])
+                concat(vec![text("export "), self.simple_list(items, "{", "}")])
             }
             StmtKind::ExportDefault(e) => {
                 concat(vec![text("export default "), self.expr(e, ASSIGN)])
