@@ -58,12 +58,10 @@ async fn faulty_agents_are_recorded_and_the_vote_goes_on() {
     };
     let fail = by_name("fail").expect("fail");
     assert_eq!(fail.status, CallStatus::Failed);
-    assert!(
-        fail.error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("HTTP 500: internal boom")
-    );
+    assert!(fail.error.as_deref().unwrap_or_default().contains(&format!(
+        "HTTP 500 from {}/fail/analyze: internal boom (on all 2 attempts)",
+        s.url
+    )));
     assert_eq!(fail.attempts, 2, "a 5xx is retried once (retries: 1)");
     assert_eq!(s.calls("fail"), 2);
     let hang = by_name("hang").expect("hang");
@@ -270,6 +268,7 @@ fn llm(s: &Server, kind: &str) -> LlmAgent {
             endpoint: format!("{}/llm/{kind}", s.url),
             model: "test-model".into(),
             api_key: None,
+            api_key_env: None,
             temperature: 0.0,
         },
         client(),

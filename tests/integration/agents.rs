@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::support::run_prism;
+use crate::support::{run_prism, run_prism_with};
 
 /// The agent trials.
 pub fn trials() -> Vec<Trial> {
@@ -18,6 +18,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "agents::a_dead_agent_counts_against_the_vote",
             a_dead_agent_counts_against_the_vote,
+        ),
+        Trial::test(
+            "agents::failed_calls_name_their_cause",
+            failed_calls_name_their_cause,
         ),
     ]
 }
@@ -176,5 +180,117 @@ fn a_dead_agent_counts_against_the_vote() -> Result<(), Failed> {
         "{message}"
     );
     assert!(!message.contains("minResults"), "{message}");
+    Ok(())
+}
+
+/// A local server on 127.0.0.1: an OpenAI-compatible `/v1/chat/completions` that wants a
+/// bearer key, and an agent `/slow/analyze` that never answers in time. Returns its base URL;
+/// the server lives as long as the returned runtime.
+fn start_server() -> Result<(String, tokio::runtime::Runtime), Failed> {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(|headers: HeaderMap| async move {
+                match headers.get("authorization") {
+                    Some(_) => (
+                        StatusCode::OK,
+                        r#"{"choices": [{"message": {"content": "{\"value\": \"Paris\", \"confidence\": 0.9}"}}]}"#,
+                    ),
+                    None => (StatusCode::UNAUTHORIZED, r#"{"error": "no key"}"#),
+                }
+            }),
+        )
+        .route(
+            "/slow/analyze",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "{}"
+            }),
+        );
+    rt.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, rt))
+}
+
+/// An unset `apiKeyEnv` variable is named (not a bare `HTTP 401`); a wrong endpoint shows its
+/// URL with `HTTP 404`; a timeout with retries says how many attempts and the per-attempt
+/// timeout.
+fn failed_calls_name_their_cause() -> Result<(), Failed> {
+    let (url, _server) = start_server()?;
+    let dir = tempfile::tempdir()?;
+    write(
+        dir.path(),
+        "agents.yaml",
+        &format!(
+            "agents:\n  - name: gpt\n    capabilities: [ask]\n    llm: {{endpoint: \"{url}/v1\", model: m, apiKeyEnv: PRISM_TEST_KEY}}\n  - name: typo\n    capabilities: [typo]\n    llm: {{endpoint: \"{url}/wrong\", model: m}}\n  - name: slow\n    capabilities: [slow]\n    url: {url}/slow\n"
+        ),
+    )?;
+    let pattern = |cap: &str, extra: &str| {
+        format!(
+            "name: p\ninput: {{}}\nagents:\n  capabilities: [{cap}]\n{extra}output: $validResults\n"
+        )
+    };
+    write(dir.path(), "ask.yaml", &pattern("ask", "  retries: 0\n"))?;
+    write(dir.path(), "typo.yaml", &pattern("typo", "  retries: 0\n"))?;
+    write(
+        dir.path(),
+        "slow.yaml",
+        &pattern("slow", "  taskTimeout: 300\n  retries: 2\n"),
+    )?;
+    let limit = Duration::from_secs(60);
+    let error_of = |file: &str, env: &[(&str, &str)]| -> Result<String, Failed> {
+        let r = run_prism_with(&["run", file, "--json"], dir.path(), limit, None, env)?;
+        let record: serde_json::Value =
+            serde_json::from_str(&r.stdout).map_err(|e| format!("{e}: {}", r.stderr))?;
+        Ok(record["agentResults"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    };
+    let unset = error_of("ask.yaml", &[("PRISM_TEST_KEY", "")])?;
+    assert_eq!(
+        unset,
+        format!(
+            "HTTP 401 from {url}/v1/chat/completions: {{\"error\": \"no key\"}} (the environment variable `PRISM_TEST_KEY` that `llm.apiKeyEnv` names is not set, so no API key was sent)"
+        )
+    );
+    let with_key = run_prism_with(
+        &["run", "ask.yaml"],
+        dir.path(),
+        limit,
+        None,
+        &[("PRISM_TEST_KEY", "secret")],
+    )?;
+    assert!(with_key.stdout.contains("Paris"), "{}", with_key.stderr);
+    let typo = error_of("typo.yaml", &[])?;
+    assert!(
+        typo.starts_with(&format!("HTTP 404 from {url}/wrong/chat/completions")),
+        "{typo}"
+    );
+    let started = std::time::Instant::now();
+    let slow = error_of("slow.yaml", &[])?;
+    assert_eq!(
+        slow,
+        "timed out on all 3 attempts (1 call + 2 retries), each stopped after 300 ms (taskTimeout)"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // The human report shows the same cause.
+    let human = run_prism_with(&["run", "typo.yaml"], dir.path(), limit, None, &[])?;
+    assert!(
+        human
+            .stderr
+            .contains(&format!("HTTP 404 from {url}/wrong/chat/completions")),
+        "{}",
+        human.stderr
+    );
     Ok(())
 }

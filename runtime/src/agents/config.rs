@@ -416,10 +416,14 @@ fn build_agent(
                 .and_then(Json::as_str)
                 .ok_or("`llm.model` is required")?
                 .to_string();
-            let api_key = v
+            let api_key_env = v
                 .get("apiKeyEnv")
                 .and_then(Json::as_str)
-                .and_then(|var| std::env::var(var).ok());
+                .map(str::to_string);
+            let api_key = api_key_env
+                .as_deref()
+                .and_then(|var| std::env::var(var).ok())
+                .filter(|k| !k.is_empty());
             let temperature = v.get("temperature").and_then(Json::as_f64).unwrap_or(0.0);
             let agent = Arc::new(LlmAgent::new(
                 info,
@@ -427,6 +431,7 @@ fn build_agent(
                     endpoint,
                     model,
                     api_key,
+                    api_key_env,
                     temperature,
                 },
                 http.clone(),

@@ -83,13 +83,18 @@ pub enum AgentError {
     /// No answer within the call's timeout.
     #[error("timed out after {0} ms")]
     Timeout(u64),
-    /// A non-2xx HTTP status, with an excerpt of the body.
-    #[error("HTTP {status}: {body}")]
+    /// A non-2xx HTTP status from `url`, with an excerpt of the body and, when we know one, the
+    /// likely cause (an unset `apiKeyEnv` variable, …).
+    #[error("HTTP {status} from {url}: {body}{}", hint.as_ref().map_or_else(String::new, |h| format!(" ({h})")))]
     Http {
         /// The status code.
         status: u16,
+        /// The URL that answered.
+        url: String,
         /// The first bytes of the body.
         body: String,
+        /// The likely cause, if known.
+        hint: Option<String>,
     },
     /// Connection refused or reset, DNS, I/O.
     #[error("transport error: {0}")]

@@ -78,7 +78,15 @@ fn result_of(
                 _ => CallStatus::Failed,
             };
             r.reasoning = Some("Agent failed to respond".into());
-            r.error = Some(e.to_string());
+            r.error = Some(match (&e, attempts) {
+                (AgentError::Timeout(ms), n) if n > 1 => format!(
+                    "timed out on all {n} attempts (1 call + {} {}), each stopped after {ms} ms (taskTimeout)",
+                    n - 1,
+                    if n == 2 { "retry" } else { "retries" }
+                ),
+                (_, n) if n > 1 && e.is_retryable() => format!("{e} (on all {n} attempts)"),
+                _ => e.to_string(),
+            });
         }
     }
     r
