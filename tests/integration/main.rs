@@ -4,6 +4,7 @@
 mod agents;
 mod cli;
 mod conformance;
+mod conventions;
 mod diagnostics;
 mod docs;
 mod examples;
@@ -20,6 +21,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(conformance::trials());
+    trials.extend(conventions::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
     trials.extend(agents::trials());

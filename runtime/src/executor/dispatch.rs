@@ -26,6 +26,8 @@ pub struct CallPolicy {
     pub backoff: Duration,
     /// Cancels every pending call.
     pub cancel: CancellationToken,
+    /// Told when a call starts and when it ends (progress displays).
+    pub on_call: Option<super::CallFn>,
 }
 
 /// The outcome of one call, with the agent's declared data.
@@ -103,6 +105,29 @@ pub async fn call_agent(
 ) -> (AgentResult, u32) {
     let started = Instant::now();
     request.timeout_ms = policy.timeout.as_millis() as u64;
+    let tell = |finished: bool| {
+        if let Some(f) = &policy.on_call {
+            f(&super::CallEvent {
+                agent: agent.info().name.clone(),
+                step: step.clone(),
+                finished,
+            });
+        }
+    };
+    tell(false);
+    let (r, retries) = call_loop(&agent, request, &policy, step.as_deref(), started, seq).await;
+    tell(true);
+    (r, retries)
+}
+
+async fn call_loop(
+    agent: &SharedAgent,
+    request: AgentRequest,
+    policy: &CallPolicy,
+    step: Option<&str>,
+    started: Instant,
+    seq: impl Fn() -> u64,
+) -> (AgentResult, u32) {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -120,14 +145,14 @@ pub async fn call_agent(
                 let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
                 tokio::select! {
                     _ = policy.cancel.cancelled() => {
-                        let r = result_of(&agent, Err(AgentError::Cancelled), started, attempt, step.as_deref(), seq());
+                        let r = result_of(agent, Err(AgentError::Cancelled), started, attempt, step, seq());
                         return (r, attempt - 1);
                     }
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
             other => {
-                let r = result_of(&agent, other, started, attempt, step.as_deref(), seq());
+                let r = result_of(agent, other, started, attempt, step, seq());
                 return (r, attempt - 1);
             }
         }

@@ -237,6 +237,7 @@ async fn ask(
         retries: 2,
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
+        on_call: run.opts.on_call.clone(),
     };
     let (r, retries) = call_agent(agent, req, policy, Some(step.to_string()), || {
         run.next_seq()

@@ -200,6 +200,7 @@ fn call_policy(run: &Run, selection: &Json) -> CallPolicy {
         retries: selection.get("retries").and_then(Json::as_u64).unwrap_or(2) as u32,
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
+        on_call: run.opts.on_call.clone(),
     }
 }
 
