@@ -31,15 +31,15 @@ pub fn set_color(choice: ColorChoice) {
 
 /// The decision for `choice`, given the environment and whether stderr is a terminal:
 /// `always`/`never` win; for `auto`, a non-empty `NO_COLOR` turns colour off, then a
-/// `FORCE_COLOR` other than `0`/`false` turns it on, then `TERM=dumb` turns it off, else a
-/// terminal decides (<https://no-color.org>, <https://force-color.org>).
+/// non-empty `FORCE_COLOR` decides (on, except `0`/`false`, as Node reads it), then
+/// `TERM=dumb` turns it off, else a terminal decides (<https://no-color.org>, <https://force-color.org>).
 pub fn decide(choice: ColorChoice, env: &dyn Fn(&str) -> Option<String>, terminal: bool) -> bool {
     let set = |k: &str| env(k).filter(|v| !v.is_empty());
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto if set("NO_COLOR").is_some() => false,
-        ColorChoice::Auto if set("FORCE_COLOR").is_some_and(|v| v != "0" && v != "false") => true,
+        ColorChoice::Auto if let Some(v) = set("FORCE_COLOR") => v != "0" && v != "false",
         ColorChoice::Auto if env("TERM").as_deref() == Some("dumb") => false,
         ColorChoice::Auto => terminal,
     }
