@@ -199,8 +199,8 @@ mod tests {
             "Error at line 2, column 14: Undefined variable: nope"
         );
         assert_eq!(
-            e.catch_value(),
-            Value::str("Error at line 2, column 13: Undefined variable: nope"),
+            crate::format::display(&e.catch_value()),
+            "Error at line 2, column 13: Undefined variable: nope",
             "`catch` keeps the reference's text"
         );
         let thrown = RuntimeError::thrown(
