@@ -30,6 +30,10 @@ pub fn trials() -> Vec<Trial> {
             "cli::folder_walks_skip_other_yaml_and_check_agents_files",
             folder_walks_skip_other_yaml_and_check_agents_files,
         ),
+        Trial::test(
+            "cli::plan_pictures_show_settings",
+            plan_pictures_show_settings,
+        ),
     ]
 }
 
@@ -254,5 +258,34 @@ fn folder_walks_skip_other_yaml_and_check_agents_files() -> Result<(), Failed> {
         "{}",
         run.stderr
     );
+    Ok(())
+}
+
+/// `--emit dot|mermaid`: each node shows its settings (capabilities, strategy, aggregation,
+/// conditions, fallback target) and a legend explains the confidence annotation.
+fn plan_pictures_show_settings() -> Result<(), Failed> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for (emit, file) in [
+        ("dot", "examples/patterns/confidence-cascade.yaml"),
+        ("mermaid", "examples/patterns/confidence-cascade.yaml"),
+        ("dot", "examples/patterns/multi-model-voting.yaml"),
+        ("mermaid", "examples/patterns/consensus-builder.yaml"),
+    ] {
+        let r = run_prism(
+            &["build", "--emit", emit, file],
+            &repo(),
+            Duration::from_secs(30),
+        )?;
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(r.stdout.contains("Legend"), "{emit} {file}: no legend");
+        let stem = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".yaml");
+        settings.bind(|| insta::assert_snapshot!(format!("plan_{emit}__{stem}"), r.stdout));
+    }
     Ok(())
 }
