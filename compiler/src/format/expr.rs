@@ -519,10 +519,7 @@ impl Formatter<'_> {
                 ArrayElem::Hole => Elem::hole(),
             })
             .collect();
-        let style = ListStyle {
-            force_break,
-            ..ListStyle::default()
-        };
+        let style = ListStyle { force_break };
         self.list("[", "]", elems, span.end.saturating_sub(1), style)
     }
 
@@ -557,7 +554,6 @@ impl Formatter<'_> {
             .collect();
         let style = ListStyle {
             force_break: written_broken || has_method,
-            ..ListStyle::default()
         };
         self.list("{", "}", elems, span.end.saturating_sub(1), style)
     }
