@@ -109,7 +109,7 @@ pub enum AgentError {
     #[error("process error: {0}")]
     Process(String),
     /// The agent's process exited non-zero.
-    #[error("exit status {code}: {stderr}")]
+    #[error("exit status {code}{}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
     Exit {
         /// The exit code (-1 when killed by a signal).
         code: i32,
