@@ -18,6 +18,10 @@ use clap::{CommandFactory, Parser, Subcommand};
     about = "The Prism toolchain: run, check, build and format Prism programs and patterns"
 )]
 struct Cli {
+    /// When to colour diagnostics: `auto` (a terminal, unless `NO_COLOR` is set or
+    /// `TERM=dumb`; `FORCE_COLOR` forces it), `always` or `never`.
+    #[arg(long, value_enum, global = true, default_value_t = report::ColorChoice::Auto)]
+    color: report::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,10 +56,13 @@ enum Command {
     Versions(commands::versions::VersionsArgs),
     /// Make a published version the active one.
     Rollback(commands::rollback::RollbackArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(commands::completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::set_color(cli.color);
     match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::run(args),
@@ -70,5 +77,6 @@ fn main() -> ExitCode {
         Command::Lsp(args) => commands::lsp::run(args),
         Command::Repl(args) => commands::repl::run(args),
         Command::Doc(args) => commands::doc::run(args, Cli::command()),
+        Command::Completions(args) => commands::completions::run(args, Cli::command()),
     }
 }

@@ -254,8 +254,10 @@ impl miette::Diagnostic for Report {
 
 /// Renders diagnostics for a terminal (no colour when `color` is false).
 pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
+    // The caller decides about colour (`--color`, `NO_COLOR`, …): miette's default theme
+    // would look at the environment again.
     let handler = if color {
-        miette::GraphicalReportHandler::new()
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode())
     } else {
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
     };

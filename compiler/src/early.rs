@@ -324,7 +324,10 @@ mod tests {
     #[test]
     fn literal_confidences_outside_the_range_are_flagged() {
         assert_eq!(codes("let a = 5 ~> 1.5"), [super::codes::CONFIDENCE_RANGE]);
-        assert_eq!(codes("let a = 5 ~> (-0.5)"), [super::codes::CONFIDENCE_RANGE]);
+        assert_eq!(
+            codes("let a = 5 ~> (-0.5)"),
+            [super::codes::CONFIDENCE_RANGE]
+        );
         assert!(codes("let a = 5 ~> 1\nlet b = 5 ~> 0").is_empty());
     }
 

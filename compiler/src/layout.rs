@@ -194,11 +194,7 @@ fn name_then_block(out: &[Spanned]) -> bool {
     let Some(Tok::Ident(name)) = out.last().map(|t| &t.1) else {
         return false;
     };
-    let at_start = n == 1
-        || matches!(
-            out[n - 2].1,
-            Tok::Newline | Tok::Semi | Tok::BlockBrace
-        );
+    let at_start = n == 1 || matches!(out[n - 2].1, Tok::Newline | Tok::Semi | Tok::BlockBrace);
     at_start && &**name != "agents"
 }
 

@@ -1,6 +1,7 @@
 //! The Prism front end: lexer, parser, syntax tree, diagnostics, YAML patterns and execution
 //! plans. Data flows one way: source → tokens → AST → checked program / plan.
 
+pub mod agents_file;
 pub mod ast;
 pub mod comments;
 pub mod diagnostic;

@@ -18,11 +18,12 @@ pub fn compute(doc: &Document, license: &License, options: &CompileOptions) -> V
             .map(|a| a.diagnostics())
             .unwrap_or_default(),
         DocKind::YamlPattern => Vec::new(),
+        DocKind::Agents => prism_compiler::agents_file::check(&doc.text),
     };
     let is_pattern = match doc.kind {
         DocKind::YamlPattern => true,
         DocKind::Prism => has_pattern_header(&doc.text),
-        DocKind::Other => false,
+        DocKind::Other | DocKind::Agents => false,
     };
     if is_pattern {
         let path = compile_path(&doc.uri, doc.kind);

@@ -13,8 +13,10 @@ use crate::position::LineIndex;
 pub enum DocKind {
     /// A Prism program (possibly an annotated pattern).
     Prism,
-    /// A YAML pattern (top-level `name` and `input` or `structure`).
+    /// A YAML pattern (top-level `name` and a key only patterns have).
     YamlPattern,
+    /// An agents file (a top-level `agents:` list): checked like `prism check` does.
+    Agents,
     /// Any other file (other YAML): ignored.
     Other,
 }
@@ -99,41 +101,16 @@ fn kind_of(uri: &Uri, language: &str, text: &str) -> DocKind {
     let path = uri.path().as_str().to_ascii_lowercase();
     if language == "prism" || path.ends_with(".prism") {
         DocKind::Prism
-    } else if (language == "yaml" || path.ends_with(".yaml") || path.ends_with(".yml"))
-        && is_yaml_pattern(text)
-    {
-        DocKind::YamlPattern
+    } else if language == "yaml" || path.ends_with(".yaml") || path.ends_with(".yml") {
+        use prism_compiler::agents_file::{YamlContent, is_agents_file_name, yaml_content};
+        let named = uri_path(uri).is_some_and(|p| is_agents_file_name(&p));
+        match yaml_content(text) {
+            _ if named => DocKind::Agents,
+            YamlContent::Pattern => DocKind::YamlPattern,
+            YamlContent::Agents => DocKind::Agents,
+            YamlContent::Other => DocKind::Other,
+        }
     } else {
         DocKind::Other
-    }
-}
-
-/// Does this YAML text look like a pattern: top-level `name:` and `input:` or `structure:`?
-pub fn is_yaml_pattern(text: &str) -> bool {
-    let mut name = false;
-    let mut body = false;
-    for line in text.lines() {
-        let key = line.split(':').next().unwrap_or("");
-        if line.starts_with(' ') || line.starts_with('\t') || !line.contains(':') {
-            continue;
-        }
-        match key.trim_matches(|c| c == '"' || c == '\'') {
-            "name" => name = true,
-            "input" | "structure" => body = true,
-            _ => {}
-        }
-    }
-    name && body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yaml_patterns_are_told_apart() {
-        assert!(is_yaml_pattern("name: x\ninput:\n  a: string\n"));
-        assert!(is_yaml_pattern("name: x\nstructure:\n  roles: []\n"));
-        assert!(!is_yaml_pattern("name: x\non: push\njobs:\n  input: 1\n"));
     }
 }

@@ -80,10 +80,53 @@ fn values_for(parent: &str, key: &str) -> &'static [&'static str] {
     }
 }
 
+/// After `$name.` (and a partial field): the fields of `$name`'s record, from the compiler's
+/// [`known_fields`](prism_compiler::pattern::fields::known_fields).
+fn reference_fields(text: &str, before: &str) -> Option<Vec<CompletionItem>> {
+    let partial = before
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        .len();
+    let head = before[..partial].strip_suffix('.')?;
+    let name_start = head
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        .len();
+    let name = &head[name_start..];
+    if name.is_empty() || !head[..name_start].ends_with('$') || head[..name_start].ends_with("$$") {
+        return None;
+    }
+    let (mut root, _) = prism_compiler::pattern::yaml::parse(text);
+    if root.is_none() {
+        // The line being typed may not parse yet (an open quote): read the file without it.
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[before.len()..]
+            .find('\n')
+            .map_or(text.len(), |i| before.len() + i);
+        let rest = format!("{}{}", &text[..line_start], &text[line_end..]);
+        root = prism_compiler::pattern::yaml::parse(&rest).0;
+    }
+    let known = prism_compiler::pattern::fields::known_fields(name, root.as_ref())?;
+    Some(
+        known
+            .fields
+            .iter()
+            .map(|f| {
+                item(
+                    f,
+                    CompletionItemKind::FIELD,
+                    format!("field of {}", known.what),
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Completion items for a YAML pattern at byte `offset`.
 pub fn completion(text: &str, offset: usize) -> Vec<CompletionItem> {
     let offset = crate::position::floor_char_boundary(text, offset);
     let before = &text[..offset];
+    if let Some(items) = reference_fields(text, before) {
+        return items;
+    }
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = &before[line_start..];
     let indent = line.len() - line.trim_start_matches([' ', '-']).len();
@@ -189,6 +232,23 @@ mod tests {
         let step = labels("steps:\n  - id: a\n    ");
         assert!(step.contains(&"onError".to_string()), "{step:?}");
         assert!(step.contains(&"concurrency".to_string()), "{step:?}");
+    }
+
+    #[test]
+    fn fields_after_a_reference() {
+        let pattern = "name: x\ninput:\n  text: string\nagents:\n  capabilities: [a]\naggregation:\n  strategy: voting\noutput:\n  winner: $vote.";
+        let v = labels(pattern);
+        assert!(v.contains(&"winner".to_string()), "{v:?}");
+        assert!(v.contains(&"agreement".to_string()), "{v:?}");
+        let partial = labels(&format!("{pattern}win"));
+        assert_eq!(partial, v, "the partial word is for the client to filter");
+        let input = labels("name: x\ninput:\n  text: string\noutput: \"{{ $input.");
+        assert_eq!(input, vec!["text".to_string()]);
+        assert!(
+            labels("name: x\noutput: $$vote.")
+                .iter()
+                .all(|l| l != "winner")
+        );
     }
 
     #[test]

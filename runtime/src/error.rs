@@ -124,6 +124,17 @@ impl RuntimeError {
         self
     }
 
+    /// The message as reported to a person: the reference's `Error at line L, column C: `
+    /// prefix counts columns from 0 (and `catch (e)` keeps it so), while every report shows
+    /// positions from 1 (`file:2:14`); here the column is 1-based like the rest of the report.
+    /// A thrown value's message is left as the program wrote it.
+    pub fn report_message(&self) -> String {
+        if self.value.is_some() {
+            return self.message.clone();
+        }
+        one_based_prefix(&self.message).unwrap_or_else(|| self.message.clone())
+    }
+
     /// What a `catch (e)` binds: the thrown value, or the message as a string.
     pub fn catch_value(&self) -> Value {
         match &self.value {
@@ -131,6 +142,16 @@ impl RuntimeError {
             None => Value::str(self.message.clone()),
         }
     }
+}
+
+/// `Error at line L, column C: rest` with C + 1, if `message` starts with that prefix.
+fn one_based_prefix(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Error at line ")?;
+    let (line, rest) = rest.split_once(", column ")?;
+    let (col, rest) = rest.split_once(": ")?;
+    let line: u32 = line.parse().ok()?;
+    let col: u32 = col.parse().ok()?;
+    Some(format!("Error at line {line}, column {}: {rest}", col + 1))
 }
 
 impl fmt::Display for RuntimeError {
@@ -177,4 +198,35 @@ pub(crate) type Eval<T = Value> = Result<T, Flow>;
 /// Shorthand for an error result with a span.
 pub(crate) fn fail<T>(message: impl Into<String>, span: Span) -> Eval<T> {
     Err(Flow::Error(Box::new(RuntimeError::new(message, span))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_count_columns_from_one() {
+        let e = RuntimeError::new(
+            "Error at line 2, column 13: Undefined variable: nope",
+            Span::new(0, 1),
+        );
+        assert_eq!(
+            e.report_message(),
+            "Error at line 2, column 14: Undefined variable: nope"
+        );
+        assert_eq!(
+            crate::format::display(&e.catch_value()),
+            "Error at line 2, column 13: Undefined variable: nope",
+            "`catch` keeps the reference's text"
+        );
+        let thrown = RuntimeError::thrown(
+            Value::str("Error at line 1, column 0: mine"),
+            Span::new(0, 1),
+        );
+        assert_eq!(thrown.report_message(), "Error at line 1, column 0: mine");
+        assert_eq!(
+            RuntimeError::msg("Division by zero").report_message(),
+            "Division by zero"
+        );
+    }
 }

@@ -26,6 +26,14 @@ pub fn trials() -> Vec<Trial> {
             "cli::build_estimates_with_the_agents_file",
             build_estimates_with_the_agents_file,
         ),
+        Trial::test(
+            "cli::folder_walks_skip_other_yaml_and_check_agents_files",
+            folder_walks_skip_other_yaml_and_check_agents_files,
+        ),
+        Trial::test(
+            "cli::plan_pictures_show_settings",
+            plan_pictures_show_settings,
+        ),
     ]
 }
 
@@ -177,5 +185,107 @@ fn build_estimates_with_the_agents_file() -> Result<(), Failed> {
     )?;
     assert_eq!(missing.code, Some(2));
     assert!(missing.stderr.contains("nope.yaml"), "{}", missing.stderr);
+    Ok(())
+}
+
+/// `prism build .` and `prism check` (no path: the current folder) skip YAML that is neither
+/// a pattern nor an agents file, and check agents files with spans and "did you mean".
+fn folder_walks_skip_other_yaml_and_check_agents_files() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let write = |name: &str, text: &str| -> Result<(), Failed> {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        Ok(std::fs::write(path, text)?)
+    };
+    write(
+        "vote.yaml",
+        "name: vote\ninput: {}\nagents:\n  capabilities: [x]\naggregation:\n  strategy: voting\noutput: $vote.winner\n",
+    )?;
+    write(
+        "agents.yaml",
+        "agents:\n  - name: a\n    capabilities: [x]\n    echo: true\n",
+    )?;
+    write(
+        "docker-compose.yaml",
+        "name: app\nservices:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n",
+    )?;
+    write(
+        ".github/workflows/ci.yml",
+        "name: ci\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n",
+    )?;
+    write("k8s/pod.yml", "apiVersion: v1\nkind: Pod\n")?;
+    let limit = Duration::from_secs(30);
+    let build = run_prism(&["build", "."], dir.path(), limit)?;
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    assert!(
+        build
+            .stderr
+            .contains("checked 2 file(s): 1 plan(s), 0 program(s), 1 agents file(s); 0 error(s)"),
+        "{}",
+        build.stderr
+    );
+    let check = run_prism(&["check"], dir.path(), limit)?;
+    assert_eq!(check.code, Some(0), "{}", check.stderr);
+    // An agents file with a typo: line, column and a suggestion; not pattern errors.
+    write(
+        "agents.yaml",
+        "agents:\n  - name: a\n    capabilites: [x]\n    echo: true\n  - name: b\n    url: localhost:8080\n",
+    )?;
+    let bad = run_prism(&["check", "agents.yaml"], dir.path(), limit)?;
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    for want in [
+        "prism::agents::unknown-key",
+        "unknown key `capabilites` in `agents[0]`",
+        "agents.yaml:3:5",
+        "did you mean `capabilities`?",
+        "`agents[1].url` must start with http:// or https://, found `localhost:8080`",
+        "agents.yaml:6:10",
+    ] {
+        assert!(
+            bad.stderr.contains(want),
+            "missing {want:?} in\n{}",
+            bad.stderr
+        );
+    }
+    assert!(!bad.stderr.contains("prism::pattern"), "{}", bad.stderr);
+    // The same problems stop `prism run` before any agent is called, with their positions.
+    let run = run_prism(&["run", "vote.yaml"], dir.path(), limit)?;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("agents.yaml:3:5: unknown key `capabilites` in `agents[0]` (did you mean `capabilities`?)"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
+
+/// `--emit dot|mermaid`: each node shows its settings (capabilities, strategy, aggregation,
+/// conditions, fallback target) and a legend explains the confidence annotation.
+fn plan_pictures_show_settings() -> Result<(), Failed> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for (emit, file) in [
+        ("dot", "examples/patterns/confidence-cascade.yaml"),
+        ("mermaid", "examples/patterns/confidence-cascade.yaml"),
+        ("dot", "examples/patterns/multi-model-voting.yaml"),
+        ("mermaid", "examples/patterns/consensus-builder.yaml"),
+    ] {
+        let r = run_prism(
+            &["build", "--emit", emit, file],
+            &repo(),
+            Duration::from_secs(30),
+        )?;
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(r.stdout.contains("Legend"), "{emit} {file}: no legend");
+        let stem = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".yaml");
+        settings.bind(|| insta::assert_snapshot!(format!("plan_{emit}__{stem}"), r.stdout));
+    }
     Ok(())
 }

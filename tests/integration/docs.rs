@@ -14,13 +14,17 @@
 //! beside every later snippet of the same document), `file=NAME` (also written beside every
 //! later snippet, e.g. a module that a later snippet imports), `input=JSON` (the pattern input,
 //! JSON without spaces) and `fails` (the run must exit non-zero; stdout is still compared).
+//! A block of any other language with `file=NAME` (an agent program) is also written beside
+//! every later snippet; `server=NAME` on a snippet starts `python3 NAME` in its folder first
+//! (an HTTP agent or a fake LLM endpoint), waits for its first line of output, and stops it
+//! after the run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::support::{repo, run_prism};
+use crate::support::{repo, run_prism, run_prism_stdin};
 
 /// The documents whose snippets are checked.
 const DOCUMENTS: &[&str] = &[
@@ -28,6 +32,7 @@ const DOCUMENTS: &[&str] = &[
     "llms.txt",
     "docs/language-guide.md",
     "docs/pattern-guide.md",
+    "docs/agents.md",
 ];
 
 /// One fenced block.
@@ -67,6 +72,7 @@ pub fn trials() -> Vec<Trial> {
             "docs::snippets_pair_with_outputs",
             snippets_pair_with_outputs,
         ),
+        Trial::test("docs::prism_snippets_are_formatted", snippets_are_formatted),
     ];
     for doc in DOCUMENTS {
         let path = repo().join(doc);
@@ -165,6 +171,12 @@ fn snippets(text: &str) -> Result<Vec<Snippet>, String> {
                 beside.push(("agents.yaml".into(), block.body.clone()));
             }
             "yaml" if next.is_none() && !block.body.lines().any(|l| l.starts_with("name:")) => {}
+            lang if lang != "prism" && lang != "yaml" && block.word("file").is_some() => {
+                if let Some(name) = block.word("file") {
+                    beside.retain(|(n, _)| *n != name);
+                    beside.push((name, block.body.clone()));
+                }
+            }
             "prism" | "yaml" => {
                 out.push(Snippet {
                     block: block.clone(),
@@ -215,6 +227,10 @@ fn run_snippet(doc: &str, s: &Snippet) -> Result<(), Failed> {
         args.push(input);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _server = match s.block.word("server") {
+        Some(script) => Some(Server::start(dir.path(), &script)?),
+        None => None,
+    };
     let r = run_prism(&args, dir.path(), Duration::from_secs(60))?;
     let code = r.code.ok_or_else(|| format!("{place}: timed out"))?;
     if r.stdout != *expected {
@@ -300,4 +316,70 @@ fn snippets_pair_with_outputs() -> Result<(), Failed> {
         "an unclosed block"
     );
     Ok(())
+}
+
+/// Every `prism` block of the documents is what `prism fmt` writes: the documents, the
+/// examples and the formatter share one style (`<~ x`, `{a: 1}`, no trailing commas).
+fn snippets_are_formatted() -> Result<(), Failed> {
+    let mut unformatted = Vec::new();
+    for doc in DOCUMENTS {
+        let text = std::fs::read_to_string(repo().join(doc))?;
+        for (block, _) in blocks(&text)? {
+            if block.lang != "prism" {
+                continue;
+            }
+            let r = run_prism_stdin(&["fmt", "-"], &repo(), Duration::from_secs(30), &block.body)?;
+            if r.code != Some(0) {
+                unformatted.push(format!("{doc}:{}: not formatted: {}", block.line, r.stderr));
+            } else if r.stdout != block.body {
+                unformatted.push(format!(
+                    "{doc}:{}: `prism fmt` writes\n{}",
+                    block.line, r.stdout
+                ));
+            }
+        }
+    }
+    if unformatted.is_empty() {
+        Ok(())
+    } else {
+        Err(unformatted.join("\n").into())
+    }
+}
+
+/// A helper process a snippet needs (`server=NAME`), stopped when dropped.
+struct Server(std::process::Child);
+
+impl Server {
+    /// Starts `python3 script` in `dir` and waits for its first line on stdout (it prints one
+    /// once it listens).
+    fn start(dir: &Path, script: &str) -> Result<Server, Failed> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start python3 {script}: {e}"))?;
+        let out = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let server = Server(child);
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) if !line.is_empty() => Ok(server),
+            _ => Err(format!("{script} did not start").into()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

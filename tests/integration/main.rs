@@ -1,11 +1,14 @@
 //! The integration test binary: every test here runs the built `prism` binary on data files.
 //! Each data file becomes one named test (libtest-mimic), so `cargo test -- NAME` filters.
 
+mod agents;
 mod cli;
 mod conformance;
+mod conventions;
 mod diagnostics;
 mod docs;
 mod examples;
+mod fmt;
 mod lsp;
 mod repl;
 mod serve;
@@ -18,9 +21,12 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(conformance::trials());
+    trials.extend(conventions::trials());
     trials.extend(diagnostics::trials());
     trials.extend(cli::trials());
+    trials.extend(agents::trials());
     trials.extend(examples::trials());
+    trials.extend(fmt::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());

@@ -46,17 +46,58 @@ pub fn shared() -> PathBuf {
 
 /// Runs `prism ARGS` in `dir` with no stdin, killing it after `limit`.
 pub fn run_prism(args: &[&str], dir: &Path, limit: Duration) -> Result<Run, String> {
-    let mut child = Command::new(prism())
-        .args(args)
+    run_prism_with(args, dir, limit, None, &[])
+}
+
+/// Runs `prism ARGS` in `dir` with `stdin` as its standard input.
+pub fn run_prism_stdin(
+    args: &[&str],
+    dir: &Path,
+    limit: Duration,
+    stdin: &str,
+) -> Result<Run, String> {
+    run_prism_with(args, dir, limit, Some(stdin), &[])
+}
+
+/// Runs `prism ARGS` in `dir`, with `stdin` (none: empty) and extra environment variables
+/// (`NO_COLOR=1` is set unless `env` names it; an empty value removes a variable).
+pub fn run_prism_with(
+    args: &[&str],
+    dir: &Path,
+    limit: Duration,
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Result<Run, String> {
+    let mut cmd = Command::new(prism());
+    cmd.args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("PRISM_LICENSE_KEY")
         .env_remove("PARALLAX_LICENSE_KEY")
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start prism: {e}"))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let out_reader = std::thread::spawn(move || {

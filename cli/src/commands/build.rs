@@ -49,8 +49,8 @@ impl Emit {
 /// Arguments of `prism build`.
 #[derive(Args)]
 pub struct BuildArgs {
-    /// Files and folders to compile (folders are searched for .prism, .yaml and .yml files).
-    #[arg(required = true)]
+    /// Files and folders to compile (folders are searched for .prism files, patterns and
+    /// agents files; other YAML is skipped). Default: the current folder.
     pub paths: Vec<PathBuf>,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -89,7 +89,12 @@ pub fn run(args: BuildArgs) -> ExitCode {
     let license = License::current();
     license.warn_once(&mut std::io::stderr());
 
-    let files = collect_files(&args.paths);
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let files = collect_files(&paths);
     if files.is_empty() {
         eprintln!("error: no .prism, .yaml or .yml files found");
         return ExitCode::from(EXIT_COMPILE);
@@ -126,7 +131,11 @@ pub fn run(args: BuildArgs) -> ExitCode {
             }
             Format::Json => json_out.push(serde_json::json!({
                 "file": &*c.file.name,
-                "kind": match c.kind { FileKind::Program => "program", FileKind::Pattern => "pattern" },
+                "kind": match c.kind {
+                    FileKind::Program => "program",
+                    FileKind::Pattern => "pattern",
+                    FileKind::Agents => "agents",
+                },
                 "ok": c.errors() == 0,
                 "plan": c.plan.as_ref().map(|p| p.hash()),
                 "diagnostics": c.diagnostics.iter().map(|d| diagnostic_json(d, &c.file)).collect::<Vec<_>>(),
@@ -180,12 +189,14 @@ fn summary(
     warnings: usize,
     started: Instant,
 ) {
-    let programs = results
-        .iter()
-        .filter(|(_, _, c)| c.kind == FileKind::Program)
-        .count();
+    let count = |kind| results.iter().filter(|(_, _, c)| c.kind == kind).count();
+    let programs = count(FileKind::Program);
+    let agents = match count(FileKind::Agents) {
+        0 => String::new(),
+        n => format!(", {n} agents file(s)"),
+    };
     let mut line = format!(
-        "checked {} file(s): {plans} plan(s), {programs} program(s); {errors} error(s), {warnings} warning(s)",
+        "checked {} file(s): {plans} plan(s), {programs} program(s){agents}; {errors} error(s), {warnings} warning(s)",
         results.len()
     );
     if emitted > 0 {

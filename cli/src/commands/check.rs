@@ -7,15 +7,15 @@ use clap::Args;
 use prism_compiler::pattern::CompileOptions;
 use prism_license::License;
 
-use super::compile::{collect_files, compile, is_yaml, strict_warnings};
+use super::compile::{FileKind, collect_files, compile, strict_warnings};
 use crate::format::{Format, diagnostic_github, diagnostic_json};
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
 /// Arguments of `prism check`.
 #[derive(Args)]
 pub struct CheckArgs {
-    /// Files and folders to check.
-    #[arg(required = true)]
+    /// Files and folders to check (folders are searched for .prism files, patterns and agents
+    /// files). Default: the current folder.
     pub files: Vec<PathBuf>,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -34,7 +34,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut errors = 0usize;
     let mut warnings = 0usize;
     let mut json = Vec::new();
-    for (_, path) in collect_files(&args.files) {
+    let paths = if args.files.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.files.clone()
+    };
+    for (_, path) in collect_files(&paths) {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
@@ -44,7 +49,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         };
         let mut c = compile(&path, &text, &options, license);
-        if args.strict && !is_yaml(&path) {
+        if args.strict && c.kind == FileKind::Program {
             c.diagnostics.extend(strict_warnings(&text));
             c.diagnostics.sort_by_key(|d| d.primary_span().start);
         }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use prism_compiler::agents_file::{self, YamlContent, is_agents_file_name, yaml_content};
 use prism_compiler::pattern::{CompileOptions, compile_file_with, load_file};
 use prism_compiler::plan::Plan;
 use prism_compiler::{Diagnostic, SourceFile, gate};
@@ -15,6 +16,8 @@ pub enum FileKind {
     Program,
     /// A YAML pattern, org chart, or annotated `.prism` pattern.
     Pattern,
+    /// An agents file (checked, never compiled to a plan).
+    Agents,
 }
 
 /// One compiled file.
@@ -44,12 +47,10 @@ pub fn is_yaml(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-/// Is this YAML file an agents file (`agents.yaml`) rather than a pattern?
-pub fn is_agents_file(path: &Path) -> bool {
-    is_yaml(path)
-        && path
-            .file_stem()
-            .is_some_and(|s| s == "agents" || s.to_string_lossy().ends_with(".agents"))
+/// Is this YAML file an agents file (named `agents.yaml` or `*.agents.yaml`, or holding a
+/// top-level `agents:` list) rather than a pattern?
+pub fn is_agents_file(path: &Path, text: &str) -> bool {
+    is_agents_file_name(path) || (is_yaml(path) && yaml_content(text) == YamlContent::Agents)
 }
 
 /// Does this `.prism` text start with a pattern header (a `/** … */` comment with `@tags`)?
@@ -67,7 +68,9 @@ pub fn has_pattern_header(text: &str) -> bool {
 
 /// The kind of a file from its name and text.
 pub fn kind_of(path: &Path, text: &str) -> FileKind {
-    if is_yaml(path) || has_pattern_header(text) {
+    if is_agents_file(path, text) {
+        FileKind::Agents
+    } else if is_yaml(path) || has_pattern_header(text) {
         FileKind::Pattern
     } else {
         FileKind::Program
@@ -83,6 +86,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
             let analysis = prism_lsp::analysis::Analysis::new(text);
             (analysis.diagnostics(), None)
         }
+        FileKind::Agents => (agents_file::check(text), None),
         FileKind::Pattern => {
             let out = compile_file_with(path, text, options);
             let mut diags = out.diagnostics;
@@ -113,8 +117,10 @@ pub fn strict_warnings(text: &str) -> Vec<Diagnostic> {
     prism_lsp::analysis::Analysis::new(text).implicit_declarations()
 }
 
-/// The files named on the command line: files as given, directories searched for `.prism`,
-/// `.yaml` and `.yml` files (agents files, hidden folders, `target` and `node_modules` skipped).
+/// The files named on the command line: files as given, directories searched for `.prism`
+/// files and for YAML files that are patterns or agents files (other YAML, such as a
+/// `docker-compose.yaml`, is skipped by the rule the language server uses; so are hidden
+/// folders, `target` and `node_modules`).
 pub fn collect_files(args: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for arg in args {
@@ -122,7 +128,7 @@ pub fn collect_files(args: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
             let mut found = Vec::new();
             walk(
                 arg,
-                &|path, name| (name.ends_with(".prism") || is_yaml(path)) && !is_agents_file(path),
+                &|path, name| name.ends_with(".prism") || is_prism_yaml(path),
                 &mut found,
             );
             found.sort();
@@ -133,6 +139,15 @@ pub fn collect_files(args: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
         }
     }
     out
+}
+
+/// A YAML file a folder walk keeps: a pattern or an agents file.
+fn is_prism_yaml(path: &Path) -> bool {
+    if !is_yaml(path) {
+        return false;
+    }
+    is_agents_file_name(path)
+        || std::fs::read_to_string(path).is_ok_and(|t| yaml_content(&t) != YamlContent::Other)
 }
 
 /// The files under `dir` that `keep` accepts (given the path and the file name), in no
@@ -159,6 +174,34 @@ pub fn walk(dir: &Path, keep: &dyn Fn(&Path, &str) -> bool, out: &mut Vec<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folder_walks_keep_patterns_and_agents_files_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = [
+            ("p.yaml", "name: p\ninput: {}\noutput: 1\n"),
+            ("team.yml", "agents:\n  - name: a\n    echo: true\n"),
+            (
+                "docker-compose.yaml",
+                "services:\n  web:\n    image: nginx\n",
+            ),
+            (".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n"),
+            ("prog.prism", "print(1)\n"),
+        ];
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let found: Vec<String> = collect_files(&[dir.path().to_path_buf()])
+            .into_iter()
+            .filter_map(|(_, p)| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(found, ["p.yaml", "prog.prism", "team.yml"]);
+        let team = dir.path().join("team.yml");
+        let text = std::fs::read_to_string(&team).expect("read");
+        assert_eq!(kind_of(&team, &text), FileKind::Agents);
+    }
 
     #[test]
     fn headers_mark_patterns() {

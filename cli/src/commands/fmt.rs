@@ -8,14 +8,14 @@ use clap::Args;
 use prism_compiler::SourceFile;
 use prism_compiler::format::format;
 
-use super::compile::walk;
+use super::compile::{is_yaml, walk};
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
 /// Arguments of `prism fmt`.
 #[derive(Args)]
 pub struct FmtArgs {
-    /// Files and folders to format (folders are searched for .prism files); `-` formats
-    /// standard input to standard output. Default: the current folder.
+    /// Prism files and folders to format (folders are searched for .prism files; YAML is
+    /// refused); `-` formats standard input to standard output. Default: the current folder.
     pub paths: Vec<PathBuf>,
     /// Change nothing: list the files that are not formatted and exit 1 if there are any.
     #[arg(long)]
@@ -40,6 +40,12 @@ pub fn run(args: FmtArgs) -> ExitCode {
     for p in &paths {
         if p.is_dir() {
             walk(p, &|_, name| name.ends_with(".prism"), &mut files);
+        } else if is_yaml(p) {
+            eprintln!(
+                "error: {} is YAML; `prism fmt` formats Prism source (.prism files) only, and leaves YAML patterns and agents files as written",
+                p.display()
+            );
+            return ExitCode::from(EXIT_COMPILE);
         } else {
             files.push(p.clone());
         }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod compile;
+pub mod completions;
 pub mod doc;
 pub mod fmt;
 pub mod history;

@@ -1,5 +1,6 @@
 //! `prism run`: run a program.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,8 +13,8 @@ use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime
 /// Arguments of `prism run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The program or pattern to run, or a published pattern `NAME@VERSION|RANGE` (`NAME`:
-    /// its active version).
+    /// The program or pattern to run, `-` for a program on standard input, or a published
+    /// pattern `NAME@VERSION|RANGE` (`NAME`: its active version).
     #[arg(required_unless_present = "eval")]
     pub file: Option<PathBuf>,
     /// Run this code instead of a file.
@@ -33,6 +34,20 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> ExitCode {
     let (name, text) = match (&args.eval, &args.file) {
         (Some(code), _) => ("<eval>".to_string(), code.clone()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            if args.pattern.input.as_deref() == Some("@-") {
+                eprintln!(
+                    "error: `prism run -` reads the program from standard input, so `--input @-` cannot read the input from it too"
+                );
+                return ExitCode::from(EXIT_COMPILE);
+            }
+            let mut text = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::from(EXIT_COMPILE);
+            }
+            ("<stdin>".to_string(), text)
+        }
         (None, Some(path)) => match std::fs::read_to_string(path) {
             Ok(t) if super::run_pattern::is_pattern(path, &t) => {
                 return super::run_pattern::run_pattern(path, &t, &args.pattern);

@@ -2,7 +2,6 @@
 //! against agents (an agents file, `--agent name=URL`, or the built-in local agents), printing
 //! the result and its confidence, or the execution record with `--json`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,13 +21,14 @@ use serde_json::Value as Json;
 
 use super::compile::compile;
 use super::pattern_store::{fail, open, require_directive, with_causes};
-use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, color, print_diagnostics};
+use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, color, live_terminal, print_diagnostics};
 
 /// The pattern options of `prism run`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct PatternArgs {
-    /// The pattern input: JSON text, or `@FILE` to read it from a file.
-    #[arg(long, value_name = "JSON|@FILE")]
+    /// The pattern input: JSON text, `@FILE` to read it from a file, or `@-` from standard
+    /// input.
+    #[arg(long, value_name = "JSON|@FILE|@-")]
     pub input: Option<String>,
     /// Print the execution record as JSON instead of the result.
     #[arg(long)]
@@ -81,6 +81,12 @@ fn read_input(arg: Option<&str>) -> Result<Json, String> {
         return Ok(serde_json::json!({}));
     };
     let (text, from) = match arg.strip_prefix('@') {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            (text, "standard input".to_string())
+        }
         Some(file) => (
             std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?,
             file.to_string(),
@@ -112,10 +118,44 @@ pub(crate) fn load_agents(
     Ok(set)
 }
 
-/// Live progress on a terminal: one line rewritten as nodes complete.
+/// Live progress on a terminal: one line rewritten as nodes complete and agent calls start
+/// and end.
+#[derive(Default)]
 struct Progress {
     done: AtomicUsize,
-    last: Mutex<String>,
+    /// The last completed node and the agents whose calls are under way (a name once per
+    /// call in flight).
+    state: Mutex<(String, Vec<String>)>,
+}
+
+impl Progress {
+    /// Redraws the line of the pattern `name`.
+    fn draw(&self, name: &str) {
+        if let Ok(st) = self.state.lock() {
+            let line = progress_line(name, self.done.load(Ordering::Relaxed), &st.0, &st.1);
+            eprint!("\r\x1b[2K{line}");
+        }
+    }
+}
+
+/// The progress line: nodes done, the last one, and the agents still awaited.
+fn progress_line(name: &str, done: usize, last: &str, awaited: &[String]) -> String {
+    let mut line = format!("⋯ {name}: {done} node(s) done");
+    if !last.is_empty() {
+        line.push_str(&format!(", last {last}"));
+    }
+    if !awaited.is_empty() {
+        let mut names: Vec<&str> = awaited.iter().map(String::as_str).collect();
+        names.dedup();
+        const SHOWN: usize = 5;
+        let more = names.len().saturating_sub(SHOWN);
+        names.truncate(SHOWN);
+        line.push_str(&format!("; waiting for {}", names.join(", ")));
+        if more > 0 {
+            line.push_str(&format!(" and {more} more"));
+        }
+    }
+    line
 }
 
 /// Where the pattern text came from.
@@ -288,32 +328,46 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let tty = std::io::stderr().is_terminal() && !args.trace;
-    let progress = Arc::new(Progress {
-        done: AtomicUsize::new(0),
-        last: Mutex::new(String::new()),
-    });
+    let tty = live_terminal() && !args.trace;
+    let progress = Arc::new(Progress::default());
     let trace: Option<prism_runtime::executor::TraceFn> = if args.trace {
         Some(Arc::new(|ev: &TraceEvent| eprintln!("{}", trace_line(ev))))
     } else if tty {
         let p = progress.clone();
         let name = plan.meta.name.clone();
         Some(Arc::new(move |ev: &TraceEvent| {
-            let n = p.done.fetch_add(1, Ordering::Relaxed) + 1;
-            let line = format!("⋯ {name}: {n} node(s) done, last {}", ev.node);
-            if let Ok(mut last) = p.last.lock() {
-                *last = line.clone();
+            p.done.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut st) = p.state.lock() {
+                st.0 = ev.node.clone();
             }
-            eprint!("\r\x1b[2K{line}");
+            p.draw(&name);
         }))
     } else {
         None
     };
+    let on_call: Option<prism_runtime::executor::CallFn> = tty.then(|| {
+        let p = progress.clone();
+        let name = plan.meta.name.clone();
+        Arc::new(move |ev: &prism_runtime::executor::CallEvent| {
+            if let Ok(mut st) = p.state.lock() {
+                if ev.finished {
+                    if let Some(i) = st.1.iter().position(|a| *a == ev.agent) {
+                        st.1.remove(i);
+                    }
+                } else {
+                    st.1.push(ev.agent.clone());
+                    st.1.sort();
+                }
+            }
+            p.draw(&name);
+        }) as prism_runtime::executor::CallFn
+    });
     let options = RunOptions {
         input,
         agents,
         timeout: timeout.map(Duration::from_millis),
         trace,
+        on_call,
         source: Some(Arc::from(text)),
         model: loaded.map(Arc::new),
         workspace: args.workspace.clone(),
@@ -337,7 +391,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         });
         execute(plan, options).await
     });
-    if tty && progress.done.load(Ordering::Relaxed) > 0 {
+    if tty {
         eprint!("\r\x1b[2K");
     }
     runtime.shutdown_timeout(Duration::from_millis(500));
@@ -401,6 +455,14 @@ fn report(record: &ExecutionRecord, json: bool, file: &SourceFile) -> ExitCode {
                 r.error.clone().unwrap_or_default()
             );
         }
+        if let Some(reason) = record
+            .fallback
+            .as_ref()
+            .and_then(|f| f.get("reason"))
+            .and_then(Json::as_str)
+        {
+            eprintln!("fallback taken: {reason}");
+        }
         if let Some(e) = &record.escalation {
             eprintln!(
                 "escalated to {}: {}",
@@ -428,5 +490,27 @@ fn report(record: &ExecutionRecord, json: bool, file: &SourceFile) -> ExitCode {
     match record.status {
         RunStatus::Completed | RunStatus::Escalated => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_RUNTIME),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_names_the_agents_still_awaited() {
+        let awaited: Vec<String> = ["b", "c", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            progress_line("vote", 1, "input", &awaited),
+            "⋯ vote: 1 node(s) done, last input; waiting for b, c"
+        );
+        assert_eq!(
+            progress_line("vote", 4, "output", &[]),
+            "⋯ vote: 4 node(s) done, last output"
+        );
+        let many: Vec<String> = (1..=7).map(|i| format!("a{i}")).collect();
+        assert!(
+            progress_line("p", 0, "", &many).ends_with("waiting for a1, a2, a3, a4, a5 and 2 more")
+        );
     }
 }

@@ -24,8 +24,6 @@ pub(crate) enum Doc {
     HardLine,
     /// Forces the nearest enclosing group to break (a line comment inside a list).
     BreakParent,
-    /// `broken` when the enclosing group is broken, else `flat`.
-    IfBreak(Box<Doc>, Box<Doc>),
     /// Text that does not count for the width (a trailing comment).
     LineSuffix(String),
     /// The last argument of a call that may hug the parentheses (`f(a, {` … `})`): the
@@ -63,10 +61,6 @@ pub(crate) fn indent(doc: Doc) -> Doc {
     Doc::Indent(Box::new(doc))
 }
 
-pub(crate) fn if_break(broken: Doc, flat: Doc) -> Doc {
-    Doc::IfBreak(Box::new(broken), Box::new(flat))
-}
-
 /// Marks every group that directly holds a [`Doc::BreakParent`] as broken. Returns whether
 /// `doc` holds a break that no group has absorbed yet.
 fn propagate(doc: &mut Doc) -> bool {
@@ -80,10 +74,6 @@ fn propagate(doc: &mut Doc) -> bool {
             any
         }
         Doc::Indent(d) | Doc::Hug(d) => propagate(d),
-        Doc::IfBreak(b, f) => {
-            let a = propagate(b);
-            propagate(f) || a
-        }
         Doc::Group { doc, broken } => {
             if propagate(doc) {
                 *broken = true;
@@ -144,7 +134,6 @@ pub(crate) fn print(mut doc: Doc, width: usize, indent_width: usize) -> String {
                 };
                 stack.push((ind, m, inner));
             }
-            Doc::IfBreak(b, f) => stack.push((ind, mode, if mode == Mode::Break { b } else { f })),
             Doc::Hug(inner) => stack.push((ind, Mode::Break, inner)),
             Doc::Line | Doc::SoftLine if mode == Mode::Flat => {
                 if matches!(d, Doc::Line) {
@@ -198,7 +187,6 @@ fn fits(room: usize, first: (usize, &Doc), rest: &[(usize, Mode, &Doc)]) -> bool
             Doc::Group { doc, broken } => {
                 todo.push((if *broken { Mode::Break } else { mode }, doc));
             }
-            Doc::IfBreak(b, f) => todo.push((mode, if mode == Mode::Break { b } else { f })),
             Doc::Hug(inner) => todo.push((Mode::Break, inner)),
             Doc::Line | Doc::SoftLine => {
                 if mode == Mode::Break {

@@ -5,7 +5,7 @@ use crate::ast::*;
 use crate::comments::Comment;
 use crate::span::Span;
 
-use super::doc::{Doc, broken_group, concat, group, if_break, indent, text};
+use super::doc::{Doc, broken_group, concat, group, indent, text};
 use super::lines::Lines;
 use super::stmt::body_start;
 use super::{Formatter, flat_text};
@@ -159,6 +159,12 @@ fn is_block_function(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Function(f) if matches!(f.body, FunctionBody::Block(_)))
 }
 
+/// An arrow function whose body is an object or array literal: `g => ({…})`.
+fn is_literal_arrow(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Function(f) if f.is_arrow
+        && matches!(&f.body, FunctionBody::Expr(b) if matches!(b.kind, ExprKind::Object(_) | ExprKind::Array(_))))
+}
+
 /// A list element: its comments and document.
 pub(super) struct Elem {
     leading: Vec<Comment>,
@@ -182,10 +188,6 @@ impl Elem {
 /// How a list is laid out.
 #[derive(Clone, Copy, Default)]
 pub(super) struct ListStyle {
-    /// `{ a }` rather than `{a}` when flat.
-    pub spaces: bool,
-    /// A `,` after the last element when broken.
-    pub trailing_comma: bool,
     /// Always one element per line.
     pub force_break: bool,
 }
@@ -319,7 +321,8 @@ impl Formatter<'_> {
             UnaryOp::Plus => "+",
             UnaryOp::Not => "!",
             UnaryOp::Tilde => "~",
-            UnaryOp::Extract => "<~",
+            // `<~ x`, as every document writes it.
+            UnaryOp::Extract => "<~ ",
             UnaryOp::Typeof => "typeof ",
         };
         let inner = self.expr(operand, UNARY);
@@ -329,7 +332,6 @@ impl Formatter<'_> {
             UnaryOp::Neg => next == '-',
             UnaryOp::Plus => next == '+',
             UnaryOp::Tilde => "+-*/=!<>&|?@.~".contains(next),
-            UnaryOp::Extract => next == '=',
             _ => false,
         };
         concat(vec![text(sym), text(if glue { " " } else { "" }), inner])
@@ -471,7 +473,9 @@ impl Formatter<'_> {
     fn args(&mut self, span: Span, args: &[Arg]) -> Doc {
         let huggable = |a: &Arg| match a {
             Arg::Expr(x) => {
-                matches!(x.kind, ExprKind::Object(_) | ExprKind::Array(_)) || is_block_function(x)
+                matches!(x.kind, ExprKind::Object(_) | ExprKind::Array(_))
+                    || is_block_function(x)
+                    || is_literal_arrow(x)
             }
             Arg::Spread(_) => false,
         };
@@ -491,11 +495,13 @@ impl Formatter<'_> {
                 }),
             })
             .collect();
-        let style = ListStyle {
-            trailing_comma: true,
-            ..ListStyle::default()
-        };
-        self.list("(", ")", elems, span.end.saturating_sub(1), style)
+        self.list(
+            "(",
+            ")",
+            elems,
+            span.end.saturating_sub(1),
+            ListStyle::default(),
+        )
     }
 
     fn array(&mut self, span: Span, items: &[ArrayElem]) -> Doc {
@@ -513,11 +519,7 @@ impl Formatter<'_> {
                 ArrayElem::Hole => Elem::hole(),
             })
             .collect();
-        let style = ListStyle {
-            trailing_comma: true,
-            force_break,
-            ..ListStyle::default()
-        };
+        let style = ListStyle { force_break };
         self.list("[", "]", elems, span.end.saturating_sub(1), style)
     }
 
@@ -564,8 +566,6 @@ impl Formatter<'_> {
             })
             .collect();
         let style = ListStyle {
-            spaces: true,
-            trailing_comma: true,
             force_break: written_broken || has_method,
         };
         self.list("{", "}", elems, span.end.saturating_sub(1), style)
@@ -687,13 +687,7 @@ impl Formatter<'_> {
         if elems.is_empty() && dangling.is_empty() {
             return text(format!("{open}{close}"));
         }
-        let edge = || {
-            if style.spaces {
-                Doc::Line
-            } else {
-                Doc::SoftLine
-            }
-        };
+        let edge = || Doc::SoftLine;
         let mut inner = vec![edge()];
         if style.force_break {
             inner.push(Doc::BreakParent);
@@ -710,8 +704,6 @@ impl Formatter<'_> {
             } else {
                 if last_hole {
                     inner.push(text(","));
-                } else if style.trailing_comma {
-                    inner.push(if_break(text(","), Doc::Nil));
                 }
                 inner.push(self.trailing_docs(&e.trailing));
             }
@@ -733,14 +725,8 @@ impl Formatter<'_> {
         ]))
     }
 
-    /// `{ a, b }` without comments (import and export lists).
-    pub(super) fn simple_list(
-        &mut self,
-        items: Vec<Doc>,
-        open: &str,
-        close: &str,
-        spaces: bool,
-    ) -> Doc {
+    /// `{a, b}` without comments (import and export lists).
+    pub(super) fn simple_list(&mut self, items: Vec<Doc>, open: &str, close: &str) -> Doc {
         let elems = items
             .into_iter()
             .map(|doc| Elem {
@@ -750,11 +736,7 @@ impl Formatter<'_> {
                 hole: false,
             })
             .collect();
-        let style = ListStyle {
-            spaces,
-            ..ListStyle::default()
-        };
-        self.list(open, close, elems, 0, style)
+        self.list(open, close, elems, 0, ListStyle::default())
     }
 }
 

@@ -110,6 +110,10 @@ impl Lines {
                 upcoming = first_char(doc);
             }
         }
+        let last_item = self
+            .entries
+            .iter()
+            .rposition(|(_, e)| matches!(e, Entry::Item { .. }));
         let mut parts = Vec::new();
         let mut inline_before = false;
         for (i, (blank, e)) in self.entries.into_iter().enumerate() {
@@ -134,7 +138,10 @@ impl Lines {
                     suffix,
                 } => {
                     parts.push(doc);
-                    parts.push(doc::text(suffix));
+                    // Separators go between items (`a => 1,` … `_ => 3`), not after the last.
+                    if Some(i) != last_item {
+                        parts.push(doc::text(suffix));
+                    }
                     if hazard && next_first[i].is_some_and(continues_previous) {
                         parts.push(doc::text(";"));
                     }

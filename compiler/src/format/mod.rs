@@ -231,7 +231,6 @@ fn first_char(d: &Doc) -> Option<char> {
         Doc::Text(s) => s.chars().next(),
         Doc::Concat(parts) => parts.iter().find_map(first_char),
         Doc::Group { doc, .. } | Doc::Indent(doc) => first_char(doc),
-        Doc::IfBreak(_, flat) => first_char(flat),
         _ => None,
     }
 }
@@ -244,7 +243,6 @@ fn has_hard_line(d: &Doc) -> bool {
         Doc::Concat(parts) => parts.iter().any(has_hard_line),
         Doc::Group { doc, broken } => *broken || has_hard_line(doc),
         Doc::Indent(doc) | Doc::Hug(doc) => has_hard_line(doc),
-        Doc::IfBreak(a, b) => has_hard_line(a) || has_hard_line(b),
         _ => false,
     }
 }

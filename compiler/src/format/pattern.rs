@@ -54,11 +54,7 @@ impl Formatter<'_> {
                 if let Some(r) = rest {
                     items.push(self.element(None, |_| text(format!("...{}", r.name))));
                 }
-                let style = ListStyle {
-                    spaces: true,
-                    ..ListStyle::default()
-                };
-                self.list("{", "}", items, 0, style)
+                self.list("{", "}", items, 0, ListStyle::default())
             }
         }
     }
@@ -131,11 +127,7 @@ impl Formatter<'_> {
                 if let Some(r) = rest {
                     items.push(self.element(None, |_| text(format!("...{}", r.name))));
                 }
-                let style = ListStyle {
-                    spaces: true,
-                    ..ListStyle::default()
-                };
-                self.list("{", "}", items, 0, style)
+                self.list("{", "}", items, 0, ListStyle::default())
             }
         }
     }

@@ -63,6 +63,7 @@ impl Formatter<'_> {
             StmtKind::Decl { kind, decls } => self.decl(*kind, decls),
             StmtKind::Function(f) => self.function(f),
             StmtKind::Return(None) => text("return"),
+            // `return {…}` returns an object, as in the reference.
             StmtKind::Return(Some(e)) => concat(vec![text("return "), self.expr(e, ASSIGN)]),
             StmtKind::If {
                 cond,
@@ -177,7 +178,7 @@ impl Formatter<'_> {
                         let items = import_items(names);
                         concat(vec![
                             text(format!("import {}, ", d.name)),
-                            self.simple_list(items, "{", "}", true),
+                            self.simple_list(items, "{", "}"),
                             from,
                         ])
                     }
@@ -189,7 +190,7 @@ impl Formatter<'_> {
                     let items = import_items(names);
                     concat(vec![
                         text("import "),
-                        self.simple_list(items, "{", "}", true),
+                        self.simple_list(items, "{", "}"),
                         from,
                     ])
                 }
@@ -197,10 +198,7 @@ impl Formatter<'_> {
             StmtKind::ExportDecl(inner) => concat(vec![text("export "), self.stmt(inner)]),
             StmtKind::ExportNames(names) => {
                 let items = export_items(names);
-                concat(vec![
-                    text("export "),
-                    self.simple_list(items, "{", "}", true),
-                ])
+                concat(vec![text("export "), self.simple_list(items, "{", "}")])
             }
             StmtKind::ReExport(re) => {
                 let from = text(format!(" from {}", self.slice(re.source_span)));
@@ -210,7 +208,7 @@ impl Formatter<'_> {
                         let items = export_items(names);
                         concat(vec![
                             text("export "),
-                            self.simple_list(items, "{", "}", true),
+                            self.simple_list(items, "{", "}"),
                             from,
                         ])
                     }

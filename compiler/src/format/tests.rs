@@ -134,6 +134,20 @@ fn spacing_around_confidence_operators() {
         fmt("let a=1~>0.9\nlet b=a~+2~&&c~??d"),
         "let a = 1 ~> 0.9\nlet b = a ~+ 2 ~&& c ~?? d\n"
     );
+    // The documents write `<~ x`; so does the formatter.
+    assert_eq!(
+        fmt("print(<~x, <~ (a ~> 0.5), <~\"sun\")"),
+        "print(<~ x, <~ (a ~> 0.5), <~ \"sun\")\n"
+    );
+}
+
+#[test]
+fn broken_lists_have_no_trailing_comma() {
+    let src = "let reviews = [{agentId: \"senior\", result: \"reject\", confidence: 0.9}, {agentId: \"junior\", result: \"approve\", confidence: 0.6}]\n";
+    assert_eq!(
+        fmt(src),
+        "let reviews = [\n  {agentId: \"senior\", result: \"reject\", confidence: 0.9},\n  {agentId: \"junior\", result: \"approve\", confidence: 0.6}\n]\n"
+    );
 }
 
 fn testdata(name: &str) -> String {
@@ -184,7 +198,12 @@ fn tricky_layouts_keep_their_meaning() {
             "f()\n;(g || h)()\nlet q = 1\n;[q].map(print)",
             "f();\n(g || h)()\nlet q = 1;\n[q].map(print)\n",
         ),
-        ("let f = x => ({a: 1})", "let f = x => ({ a: 1 })\n"),
+        ("let f = x => ({a: 1})", "let f = x => ({a: 1})\n"),
+        (
+            "function f() { return ({a: 1}) }\nfunction g() { return ({a: 1}).a }",
+            "function f() {\n  return {a: 1}\n}\nfunction g() {\n  return {a: 1}.a\n}\n",
+        ),
+        ("import { a,b } from \"m\"", "import {a, b} from \"m\"\n"),
         (
             "let n = - -x\nlet m = ~ -x\nlet k = -(-2) ** 2",
             "let n = - -x\nlet m = ~ -x\nlet k = - -2 ** 2\n",
@@ -192,7 +211,7 @@ fn tricky_layouts_keep_their_meaning() {
         ("[a, b] ~> 0.7 = pair", "[a, b] ~> 0.7 = pair\n"),
         (
             "{a: a = 1, b: c ~> 0.5} = o",
-            "{ a: a = 1, b: c ~> 0.5 } = o\n",
+            "{a: a = 1, b: c ~> 0.5} = o\n",
         ),
         (
             "uncertain while (c) { high { go() } default { break } }",
@@ -217,7 +236,7 @@ fn tricky_layouts_keep_their_meaning() {
         ("let h = [1, , 3, ,]", "let h = [1, , 3, ,]\n"),
         (
             "print(match ([1, 2]) { [a, b] => a, _ => 0 })",
-            "print(match ([1, 2]) {\n  [a, b] => a,\n  _ => 0,\n})\n",
+            "print(match ([1, 2]) {\n  [a, b] => a,\n  _ => 0\n})\n",
         ),
         ("x = a |> f(_, 1) ~|> g", "x = a |> f(_, 1) ~|> g\n"),
         (

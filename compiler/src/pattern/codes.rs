@@ -10,6 +10,9 @@ pub const UNKNOWN_KEY: &str = "prism::pattern::unknown-key";
 pub const BAD_VALUE: &str = "prism::pattern::bad-value";
 /// A `$reference` to no known name.
 pub const UNKNOWN_REF: &str = "prism::pattern::unknown-ref";
+/// `$name.field` where the record `$name` has no such field (a warning with "did you mean"
+/// when the value may still hold it; an error for `$execution` and `$validation`).
+pub const UNKNOWN_FIELD: &str = "prism::pattern::unknown-field";
 /// A bare name in `$formula`, `fallback.condition` or a confidence expression that is unknown.
 pub const UNKNOWN_NAME: &str = "prism::pattern::unknown-name";
 /// A step without an id, of no kind, or of an unsupported type.

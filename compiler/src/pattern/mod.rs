@@ -10,6 +10,7 @@ pub mod codes;
 pub mod ctx;
 pub mod directives;
 pub mod expr;
+pub mod fields;
 pub mod header;
 pub mod input;
 pub mod load;

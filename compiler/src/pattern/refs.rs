@@ -3,9 +3,12 @@
 //! `$formula`, `fallback.condition` and confidence expressions must be in their scope.
 
 use crate::diagnostic::Diagnostic;
+use crate::pattern::check::suggest;
 use crate::pattern::codes;
 use crate::pattern::ctx::{Ctx, Site, SiteKind};
 use crate::pattern::expr::{self, Scan};
+use crate::pattern::fields::known_fields;
+use crate::pattern::yaml::Yaml;
 use crate::span::Span;
 
 /// Built-in references available in every YAML pattern.
@@ -84,8 +87,9 @@ pub struct Provided {
 pub fn check(ctx: &mut Ctx<'_>, p: &Provided) {
     shadowing(ctx);
     let sites = std::mem::take(&mut ctx.sites);
+    let (root, _) = crate::pattern::yaml::parse(ctx.source);
     for site in &sites {
-        check_site(ctx, site, p);
+        check_site(ctx, site, p, root.as_ref());
     }
     ctx.sites = sites;
 }
@@ -130,19 +134,59 @@ fn base_of(source: &str, site: &Site) -> Option<usize> {
     source.get(s..e)?.find(site.text.as_str()).map(|i| s + i)
 }
 
-fn check_site(ctx: &mut Ctx<'_>, site: &Site, p: &Provided) {
+fn check_site(ctx: &mut Ctx<'_>, site: &Site, p: &Provided, root: Option<&Yaml>) {
     let base = base_of(ctx.source, site);
     match &site.kind {
         SiteKind::Value if !site.text.starts_with('$') || site.text.starts_with("$$") => {}
         SiteKind::Template => {
             for (s, e) in expr::template_holes(&site.text) {
-                check_expr(ctx, site, &site.text[s..e], base.map(|b| b + s), p, None);
+                check_expr(
+                    ctx,
+                    site,
+                    &site.text[s..e],
+                    base.map(|b| b + s),
+                    p,
+                    None,
+                    root,
+                );
             }
         }
         SiteKind::Names { names, what } => {
-            check_expr(ctx, site, &site.text, base, p, Some((names, what)))
+            check_expr(ctx, site, &site.text, base, p, Some((names, what)), root)
         }
-        _ => check_expr(ctx, site, &site.text, base, p, None),
+        _ => check_expr(ctx, site, &site.text, base, p, None, root),
+    }
+}
+
+/// `$name.field` where `$name`'s record is known and has no `field`: an error when nothing
+/// else can follow (`$execution`), else a warning when `field` looks like a typo of a field
+/// (`$vote.winer`), since other paths read into the value.
+fn unknown_field(name: &str, field: &str, root: Option<&Yaml>) -> Option<Diagnostic> {
+    let known = known_fields(name, root)?;
+    if known.fields.iter().any(|f| f == field) {
+        return None;
+    }
+    let close = suggest(field, known.fields.iter().map(String::as_str));
+    let message = format!("{} has no field `{field}`", known.what);
+    match (close, known.exact) {
+        (Some(s), exact) => {
+            let help = format!("did you mean `${name}.{s}`?");
+            Some(if exact {
+                Diagnostic::error(codes::UNKNOWN_FIELD, message, Span::default()).with_help(help)
+            } else {
+                Diagnostic::warning(
+                    codes::UNKNOWN_FIELD,
+                    format!("`${name}.{field}`: {message}; the path reads into its value, which is null unless the value has `{field}`"),
+                    Span::default(),
+                )
+                .with_help(help)
+            })
+        }
+        (None, true) => Some(
+            Diagnostic::error(codes::UNKNOWN_FIELD, message, Span::default())
+                .with_help(format!("fields: {}", known.fields.join(", "))),
+        ),
+        (None, false) => None,
     }
 }
 
@@ -153,6 +197,7 @@ fn check_expr(
     base: Option<usize>,
     p: &Provided,
     bare: Option<(&Vec<String>, &&'static str)>,
+    root: Option<&Yaml>,
 ) {
     let scan: Scan = expr::scan(text);
     let at = |s: usize, e: usize| match base {
@@ -162,6 +207,11 @@ fn check_expr(
     for r in &scan.refs {
         if let Some(d) = unknown_ref(ctx, site, &r.name, r.field.as_deref(), p) {
             ctx.cx.push(d.relabel(at(r.start, r.end)));
+        } else if let Some(field) = r.field.as_deref()
+            && let Some(d) = unknown_field(&r.name, field, root)
+        {
+            let end = (r.end + 1 + field.len()).min(text.len());
+            ctx.cx.push(d.relabel(at(r.start, end)));
         }
     }
     if let Some((names, what)) = bare {

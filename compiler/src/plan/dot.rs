@@ -1,9 +1,10 @@
-//! Graphviz dot: control edges solid, branches labelled, data edges dashed with the
-//! reference name, retries dotted; loop and batch bodies as clusters.
+//! Graphviz dot: each node with its settings and confidence estimate ([`describe`]), control
+//! edges solid, branches labelled, data edges dashed with the reference name, retries dotted;
+//! loop and batch bodies as clusters; a legend node explains the estimate.
 
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
-use crate::plan::{Edge, Graph, NodeKind, Plan};
+use crate::plan::{Edge, Graph, NodeKind, Plan, describe};
 
 /// Renders the plan as a dot digraph.
 pub fn render(plan: &Plan) -> String {
@@ -14,7 +15,13 @@ pub fn render(plan: &Plan) -> String {
         quote(&format!("{} {}", plan.meta.name, plan.meta.version))
     ));
     graph(&plan.graph, "", &mut out, 1);
-    out.push_str("}\n");
+    let legend: String = describe::LEGEND
+        .iter()
+        .map(|l| format!("{}\\l", escape(l)))
+        .collect();
+    out.push_str(&format!(
+        "  \"__legend\" [label=\"Legend\\l{legend}\", shape=note, fontsize=10];\n}}\n"
+    ));
     out
 }
 
@@ -23,10 +30,11 @@ fn graph(g: &Graph, prefix: &str, out: &mut String, depth: usize) {
     for i in g.node_indices() {
         let Some(n) = g.node_weight(i) else { continue };
         let id = format!("{prefix}{}", n.id);
-        let mut label = format!("{}\\n{}", n.kind.name(), n.id);
-        if let Some(e) = n.estimate {
-            label.push_str(&format!("\\n~{:.2} (≥{:.2})", e.expected, e.lower));
-        }
+        let label = describe::lines(n)
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join("\\n");
         let shape = match n.kind {
             NodeKind::Switch { .. } | NodeKind::Gate { .. } => "diamond",
             NodeKind::Input { .. } | NodeKind::Output { .. } => "ellipse",
@@ -82,7 +90,12 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// Quotes a label that already contains `\n` escapes.
+/// Escapes text for a label that joins lines with `\n`: backslashes and quotes.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Quotes a label that already contains `\n` escapes (its quotes already escaped).
 fn quote_label(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\\\""))
+    format!("\"{s}\"")
 }

@@ -1,15 +1,22 @@
-//! Mermaid flowcharts: `-->` control, `-->|label|` branches, `-.->|$name|` data, `-.->|retry|`
+//! Mermaid flowcharts: each node with its settings and confidence estimate ([`describe`]), a
+//! legend for the estimate; `-->` control, `-->|label|` branches, `-.->|$name|` data, `-.->|retry|`
 //! retries; loop and batch bodies as subgraphs.
 
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
-use crate::plan::{Edge, Graph, NodeKind, Plan};
+use crate::plan::{Edge, Graph, NodeKind, Plan, describe};
 
 /// Renders the plan as a mermaid `flowchart TD`.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::from("flowchart TD\n");
     let mut counter = 0usize;
     graph(&plan.graph, &mut out, &mut counter, 1);
+    let legend = describe::LEGEND
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("<br/>");
+    out.push_str(&format!("    prismLegend[/\"Legend<br/>{legend}\"/]\n"));
     out
 }
 
@@ -21,7 +28,11 @@ fn graph(g: &Graph, out: &mut String, counter: &mut usize, depth: usize) {
         let id = format!("n{counter}");
         *counter += 1;
         ids.insert(i, id.clone());
-        let label = escape(&format!("{}: {}", n.kind.name(), n.id));
+        let label = describe::lines(n)
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join("<br/>");
         let shape = match n.kind {
             NodeKind::Switch { .. } | NodeKind::Gate { .. } => format!("{id}{{\"{label}\"}}"),
             NodeKind::Input { .. } | NodeKind::Output { .. } => format!("{id}([\"{label}\"])"),
@@ -53,4 +64,6 @@ fn graph(g: &Graph, out: &mut String, counter: &mut usize, depth: usize) {
 
 fn escape(s: &str) -> String {
     s.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
 }

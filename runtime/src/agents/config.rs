@@ -13,27 +13,7 @@ use super::local::{Behaviour, LocalAgent, name_seed};
 use super::process::{ProcessAgent, ProcessMode, ProcessSpec};
 use super::{AgentInfo, SharedAgent};
 
-const BEHAVIOURS: &[&str] = &[
-    "respond", "echo", "choose", "function", "url", "command", "llm",
-];
-const KEYS: &[&str] = &[
-    "name",
-    "id",
-    "capabilities",
-    "expertise",
-    "region",
-    "labels",
-    "latencyMs",
-    "confidence",
-    "mode",
-    "respond",
-    "echo",
-    "choose",
-    "function",
-    "url",
-    "command",
-    "llm",
-];
+use prism_compiler::agents_file::{self, BEHAVIOURS};
 
 /// What can be wrong with an agents file or an `--agent` flag.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +33,14 @@ pub enum AgentsFileError {
         path: PathBuf,
         /// The parser's message.
         message: String,
+    },
+    /// The file's problems, each `FILE:LINE:COLUMN: message (help)` on its own line.
+    #[error("{}", problems.join("\n"))]
+    Check {
+        /// The path.
+        path: PathBuf,
+        /// One line per problem.
+        problems: Vec<String>,
     },
     /// An entry is invalid.
     #[error("{path}: agent {which}: {message}")]
@@ -177,22 +165,52 @@ pub fn load_agents_file(path: &Path) -> Result<AgentSet, AgentsFileError> {
     parse_agents(&text, path)
 }
 
-/// Parses the text of an agents file; relative commands run in the file's directory.
+/// The folder of an agents file, absolute: a bare `agents.yaml` (no parent) is in the current
+/// folder, so `prism run vote.yaml` finds its agents' programs as `./vote.yaml` does.
+pub fn file_folder(path: &Path) -> Option<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::path::absolute(dir)
+        .ok()
+        .or_else(|| Some(dir.to_path_buf()))
+}
+
+/// Parses the text of an agents file; command agents run in the file's folder (or in `cwd`,
+/// read relative to it), and a relative program path in a `command` list is read relative to
+/// that folder too.
 pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError> {
-    let (root, diags) = prism_compiler::pattern::yaml::parse(text);
+    let problems: Vec<String> = agents_file::check(text)
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let file = prism_compiler::SourceFile::new(path.display().to_string(), text);
+            let (line, col) = file.line_col(d.primary_span().start);
+            let help = d
+                .help
+                .as_ref()
+                .map_or_else(String::new, |h| format!(" ({h})"));
+            format!("{}:{line}:{col}: {}{help}", path.display(), d.message)
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(AgentsFileError::Check {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
+    let (root, _) = prism_compiler::pattern::yaml::parse(text);
     let yaml_err = |message: String| AgentsFileError::Yaml {
         path: path.to_path_buf(),
         message,
     };
-    if let Some(d) = diags.iter().find(|d| d.is_error()) {
-        return Err(yaml_err(d.message.clone()));
-    }
     let root = root.map(|r| r.to_json()).unwrap_or(Json::Null);
     let list = match root.get("agents") {
         Some(Json::Array(a)) => a.clone(),
         _ => return Err(yaml_err("expected a top-level `agents:` list".into())),
     };
-    let dir = path.parent().map(Path::to_path_buf);
+    let dir = file_folder(path);
     let http = client();
     let mut set = AgentSet::default();
     for (i, entry) in list.iter().enumerate() {
@@ -226,9 +244,6 @@ fn build_agent(
     http: &reqwest::Client,
     set: &mut AgentSet,
 ) -> Result<SharedAgent, String> {
-    if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!("unknown key `{k}` (allowed: {})", KEYS.join(", ")));
-    }
     let name = m
         .get("name")
         .and_then(Json::as_str)
@@ -363,6 +378,18 @@ fn build_agent(
             if command.is_empty() {
                 return Err("`command` is empty".into());
             }
+            let cwd = match m.get("cwd") {
+                None => dir.map(Path::to_path_buf),
+                Some(Json::String(c)) => Some(match dir {
+                    Some(d) => d.join(c),
+                    None => PathBuf::from(c),
+                }),
+                Some(_) => return Err("`cwd` must be a folder path".into()),
+            };
+            let mut command = command;
+            if !shell && let Some(prog) = command.first_mut() {
+                *prog = resolve_program(prog, cwd.as_deref());
+            }
             let mode = match m.get("mode").and_then(Json::as_str) {
                 None | Some("lines") => ProcessMode::Lines,
                 Some("oneshot") => ProcessMode::Oneshot,
@@ -373,7 +400,7 @@ fn build_agent(
                 ProcessSpec {
                     command,
                     shell,
-                    cwd: dir.map(Path::to_path_buf),
+                    cwd,
                     mode,
                 },
             ))
@@ -389,10 +416,14 @@ fn build_agent(
                 .and_then(Json::as_str)
                 .ok_or("`llm.model` is required")?
                 .to_string();
-            let api_key = v
+            let api_key_env = v
                 .get("apiKeyEnv")
                 .and_then(Json::as_str)
-                .and_then(|var| std::env::var(var).ok());
+                .map(str::to_string);
+            let api_key = api_key_env
+                .as_deref()
+                .and_then(|var| std::env::var(var).ok())
+                .filter(|k| !k.is_empty());
             let temperature = v.get("temperature").and_then(Json::as_f64).unwrap_or(0.0);
             let agent = Arc::new(LlmAgent::new(
                 info,
@@ -400,6 +431,7 @@ fn build_agent(
                     endpoint,
                     model,
                     api_key,
+                    api_key_env,
                     temperature,
                 },
                 http.clone(),
@@ -410,6 +442,18 @@ fn build_agent(
             agent
         }
     })
+}
+
+/// A relative program path with a folder part (`./agent.py`, `bin/agent`) read relative to
+/// `cwd`; a bare name (`python3`) is left for `PATH`.
+fn resolve_program(prog: &str, cwd: Option<&Path>) -> String {
+    let p = Path::new(prog);
+    match cwd {
+        Some(dir) if p.is_relative() && p.components().count() > 1 => {
+            dir.join(p).display().to_string()
+        }
+        _ => prog.to_string(),
+    }
 }
 
 fn scalar_text(v: &Json) -> Option<String> {
@@ -459,23 +503,30 @@ mod tests {
             Some(vec!["x".to_string(), "y".to_string()])
         );
         for (text, what) in [
-            ("agents:\n  - name: a\n", "one behaviour"),
+            (
+                "agents:\n  - name: a\n",
+                "agents.yaml:2:5: `agents[0]` has no behaviour",
+            ),
             (
                 "agents:\n  - name: a\n    echo: true\n    url: http://x\n",
-                "found echo and url",
+                "two behaviours: `echo` and `url`",
             ),
             (
                 "agents:\n  - capabilities: [x]\n    echo: true\n",
-                "`name` is required",
+                "missing required key `agents[0].name`",
             ),
             (
                 "agents:\n  - name: a\n    echo: true\n    colour: red\n",
-                "unknown key `colour`",
+                "agents.yaml:4:5: unknown key `colour` in `agents[0]`",
             ),
-            ("agents: 3\n", "top-level `agents:` list"),
+            ("agents: 3\n", "`agents` must be a list"),
             (
                 "agents:\n  - name: a\n    expertise: 2\n    echo: true\n",
-                "from 0 to 1",
+                "between 0 and 1",
+            ),
+            (
+                "agents:\n  - name: a\n    echo: true\n    capabilites: [x]\n",
+                "(did you mean `capabilities`?)",
             ),
         ] {
             let err = parse_agents(text, Path::new("agents.yaml"))

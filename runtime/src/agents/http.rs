@@ -37,12 +37,8 @@ impl HttpAgent {
 
     /// `GET {url}/health`: Ok when it answers 2xx.
     pub async fn health(&self) -> Result<(), AgentError> {
-        let resp = self
-            .client
-            .get(format!("{}/health", self.url))
-            .send()
-            .await
-            .map_err(transport)?;
+        let url = format!("{}/health", self.url);
+        let resp = self.client.get(&url).send().await.map_err(transport)?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -50,14 +46,17 @@ impl HttpAgent {
         let body = resp.text().await.unwrap_or_default();
         Err(AgentError::Http {
             status: status.as_u16(),
+            url,
             body: excerpt(&body, EXCERPT),
+            hint: None,
         })
     }
 
     async fn call(&self, request: &AgentRequest) -> Result<AgentAnswer, AgentError> {
+        let url = format!("{}/analyze", self.url);
         let resp = self
             .client
-            .post(format!("{}/analyze", self.url))
+            .post(&url)
             .timeout(Duration::from_millis(request.timeout_ms.max(1)))
             .json(request)
             .send()
@@ -80,7 +79,10 @@ impl HttpAgent {
         if !status.is_success() {
             return Err(AgentError::Http {
                 status: status.as_u16(),
+                url,
                 body: excerpt(&body, EXCERPT),
+                hint: (status.as_u16() == 404)
+                    .then(|| "an agent's `url` is the base its `/analyze` is under".to_string()),
             });
         }
         let json: Json = serde_json::from_str(&body).map_err(|e| {

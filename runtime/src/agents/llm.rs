@@ -23,6 +23,8 @@ pub struct LlmSpec {
     pub model: String,
     /// The API key, if any (from the variable named by `apiKeyEnv`).
     pub api_key: Option<String>,
+    /// The variable `apiKeyEnv` names, if any (named in messages when a call is refused).
+    pub api_key_env: Option<String>,
     /// Sampling temperature (0).
     pub temperature: f64,
 }
@@ -52,12 +54,13 @@ impl LlmAgent {
                 {"role": "user", "content": prompt},
             ],
         });
+        let url = format!(
+            "{}/chat/completions",
+            self.spec.endpoint.trim_end_matches('/')
+        );
         let mut req = self
             .client
-            .post(format!(
-                "{}/chat/completions",
-                self.spec.endpoint.trim_end_matches('/')
-            ))
+            .post(&url)
             .timeout(Duration::from_millis(timeout_ms.max(1)))
             .json(&body);
         if let Some(key) = &self.spec.api_key {
@@ -75,7 +78,9 @@ impl LlmAgent {
         if !status.is_success() {
             return Err(AgentError::Http {
                 status: status.as_u16(),
+                url,
                 body: excerpt(&text, 200),
+                hint: self.hint(status.as_u16()),
             });
         }
         let json: Json = serde_json::from_str(&text).map_err(|e| {
@@ -85,6 +90,30 @@ impl LlmAgent {
             ))
         })?;
         read_completion(&json)
+    }
+}
+
+impl LlmAgent {
+    /// The likely cause of a refused call: the API key (a missing variable above all) for 401
+    /// and 403, the endpoint for 404.
+    fn hint(&self, status: u16) -> Option<String> {
+        let var = self.spec.api_key_env.as_deref();
+        match (status, var, &self.spec.api_key) {
+            (401 | 403, Some(v), None) => Some(format!(
+                "the environment variable `{v}` that `llm.apiKeyEnv` names is not set, so no API key was sent"
+            )),
+            (401 | 403, Some(v), Some(_)) => Some(format!(
+                "the endpoint refused the API key in `{v}` (`llm.apiKeyEnv`)"
+            )),
+            (401 | 403, None, _) => Some(
+                "no API key was sent: name the variable that holds it with `llm.apiKeyEnv`".into(),
+            ),
+            (404, _, _) => Some(
+                "`llm.endpoint` is the API base that `/chat/completions` is under, e.g. `https://api.openai.com/v1`"
+                    .into(),
+            ),
+            _ => None,
+        }
     }
 }
 

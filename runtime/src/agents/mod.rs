@@ -83,13 +83,18 @@ pub enum AgentError {
     /// No answer within the call's timeout.
     #[error("timed out after {0} ms")]
     Timeout(u64),
-    /// A non-2xx HTTP status, with an excerpt of the body.
-    #[error("HTTP {status}: {body}")]
+    /// A non-2xx HTTP status from `url`, with an excerpt of the body and, when we know one, the
+    /// likely cause (an unset `apiKeyEnv` variable, …).
+    #[error("HTTP {status} from {url}: {body}{}", hint.as_ref().map_or_else(String::new, |h| format!(" ({h})")))]
     Http {
         /// The status code.
         status: u16,
+        /// The URL that answered.
+        url: String,
         /// The first bytes of the body.
         body: String,
+        /// The likely cause, if known.
+        hint: Option<String>,
     },
     /// Connection refused or reset, DNS, I/O.
     #[error("transport error: {0}")]
@@ -104,7 +109,7 @@ pub enum AgentError {
     #[error("process error: {0}")]
     Process(String),
     /// The agent's process exited non-zero.
-    #[error("exit status {code}: {stderr}")]
+    #[error("exit status {code}{}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
     Exit {
         /// The exit code (-1 when killed by a signal).
         code: i32,

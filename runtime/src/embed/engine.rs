@@ -574,7 +574,7 @@ impl Engine {
     /// let err = prism_lang::Engine::new().run_named("rules.prism", "\nnope").unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "rules.prism:2:1: Error at line 2, column 0: Undefined variable: nope"
+    ///     "rules.prism:2:1: Error at line 2, column 1: Undefined variable: nope"
     /// );
     /// ```
     pub fn run_named(&self, name: &str, source: &str) -> Result<Outcome, Error> {

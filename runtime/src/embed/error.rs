@@ -246,7 +246,7 @@ impl ScriptError {
             .as_ref()
             .map(|v| Data::from_value(v).unwrap_or_default());
         ScriptError {
-            message: e.message.clone(),
+            message: e.report_message(),
             file: e.file.clone(),
             line,
             column,

@@ -35,6 +35,17 @@ pub fn entries(results: &[AgentResult]) -> Vec<Entry<'_>> {
         .collect()
 }
 
+/// How many answers a vote or consensus over `results` asked for: every call except those
+/// cancelled because the phase no longer needed them (a race won, `waitForAll: false`). Failed,
+/// timed-out and empty answers (null, confidence 0) are counted, so they weigh against
+/// agreement instead of vanishing from it.
+pub fn asked(results: &[AgentResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| r.status != super::record::CallStatus::Cancelled)
+        .count()
+}
+
 /// A canonical text of a JSON value for deep equality (`1` equals `1.0`).
 pub fn canon(v: &Json) -> String {
     fn norm(v: &Json) -> Json {
@@ -169,8 +180,9 @@ fn tallies(
     m
 }
 
-/// Voting (§1.6).
-pub fn voting(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
+/// Voting (§1.6). `asked` is the number of answers asked for ([`asked`]); agreement is the
+/// winning group's share of them, so a failed or empty answer counts against it.
+pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
     let method = config
         .get("method")
         .and_then(Json::as_str)
@@ -183,7 +195,8 @@ pub fn voting(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
             .collect()
     });
     let groups = group_ballots(es, key, weights.as_deref());
-    let n = es.len();
+    let valid = es.len();
+    let n = asked.max(valid);
     let total = match &weights {
         Some(w) => w.iter().sum::<f64>(),
         None => n as f64,
@@ -197,7 +210,7 @@ pub fn voting(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
     let top_share = win.map_or(0.0, |g| g.members.len() as f64 / n.max(1) as f64);
     let tie =
         groups.len() > 1 && groups[0].members.len() == groups[1].members.len() && weights.is_none();
-    let enough = n > 0 && n >= min_votes;
+    let enough = valid > 0 && valid >= min_votes;
     let reached = enough
         && match method {
             "unanimous" => agreement >= 1.0,
@@ -224,6 +237,8 @@ pub fn voting(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
         "winner".into(),
         win.map_or(Json::Null, |g| g.ballot.clone()),
     );
+    f.insert("asked".into(), json!(n));
+    f.insert("missing".into(), json!(n - valid));
     f.insert("status".into(), json!(status));
     f.insert("consensusType".into(), json!(status));
     f.insert("unanimous".into(), json!(status == "unanimous"));
@@ -279,8 +294,9 @@ fn weight_of(weights: Option<&Json>, agent: &str, scope: &Scope) -> f64 {
     }
 }
 
-/// Consensus (§1.6), whole-value or per `fields`.
-pub fn consensus(es: &[Entry<'_>], config: &Json) -> Rec {
+/// Consensus (§1.6), whole-value or per `fields`; agreement is a share of the `asked` answers
+/// (see [`voting`]).
+pub fn consensus(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     if let Some(fields) = config.get("fields").and_then(Json::as_array) {
         let mut value = Map::new();
         let mut conf = f64::INFINITY;
@@ -306,7 +322,7 @@ pub fn consensus(es: &[Entry<'_>], config: &Json) -> Rec {
                 }
                 obj.insert("key".into(), Json::Null);
             }
-            let r = consensus_whole(&sub, &c);
+            let r = consensus_whole(&sub, asked.max(es.len()), &c);
             value.insert(name.to_string(), r.value.clone());
             conf = conf.min(r.confidence);
             reached &= r
@@ -325,10 +341,10 @@ pub fn consensus(es: &[Entry<'_>], config: &Json) -> Rec {
             fields: fm,
         };
     }
-    consensus_whole(es, config)
+    consensus_whole(es, asked, config)
 }
 
-fn consensus_whole(es: &[Entry<'_>], config: &Json) -> Rec {
+fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     let threshold = config
         .get("threshold")
         .and_then(Json::as_f64)
@@ -336,7 +352,8 @@ fn consensus_whole(es: &[Entry<'_>], config: &Json) -> Rec {
     let min_votes = config.get("minVotes").and_then(Json::as_u64).unwrap_or(0) as usize;
     let key = config.get("key").and_then(Json::as_str);
     let groups = group_ballots(es, key, None);
-    let n = es.len();
+    let valid = es.len();
+    let n = asked.max(valid);
     let share = |g: &BallotGroup| {
         if n > 0 {
             g.members.len() as f64 / n as f64
@@ -346,7 +363,7 @@ fn consensus_whole(es: &[Entry<'_>], config: &Json) -> Rec {
     };
     let win = groups.first();
     let agreement = win.map_or(0.0, share);
-    let reached = n > 0 && agreement >= threshold && n >= min_votes;
+    let reached = valid > 0 && agreement >= threshold && valid >= min_votes;
     let chosen: Option<&BallotGroup> = if reached {
         win
     } else {
@@ -383,9 +400,11 @@ fn consensus_whole(es: &[Entry<'_>], config: &Json) -> Rec {
         win.map_or(Json::Null, |g| g.ballot.clone()),
     );
     f.insert("agreement".into(), json_num(agreement));
+    f.insert("asked".into(), json!(n));
+    f.insert("missing".into(), json!(n - valid));
     f.insert("reached".into(), json!(reached));
-    let avg = if n > 0 {
-        es.iter().map(|e| e.r.confidence).sum::<f64>() / n as f64
+    let avg = if valid > 0 {
+        es.iter().map(|e| e.r.confidence).sum::<f64>() / valid as f64
     } else {
         0.0
     };
@@ -478,24 +497,29 @@ pub fn best(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
     pick(bestv.map(|(_, e)| e))
 }
 
-/// Dispatches on `strategy` (and per-field aggregation).
-pub fn aggregate(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
+/// Dispatches on `strategy` (and per-field aggregation); `asked` as for [`voting`].
+pub fn aggregate(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
     match config
         .get("strategy")
         .and_then(Json::as_str)
         .unwrap_or("fields")
     {
-        "voting" => voting(es, config, scope),
-        "consensus" => consensus(es, config),
+        "voting" => voting(es, asked, config, scope),
+        "consensus" => consensus(es, asked, config),
         "merge" => merge(es, config),
         "first" => first(es, config),
         "best" => best(es, config, scope),
-        _ => per_field(es, config, scope),
+        _ => per_field(es, asked, config, scope),
     }
 }
 
+/// Aggregates a phase's results: its valid entries, with every answer asked for counted.
+pub fn aggregate_results(results: &[AgentResult], config: &Json, scope: &Scope) -> Rec {
+    aggregate(&entries(results), asked(results), config, scope)
+}
+
 /// Per-field aggregation: `fields: [{name, strategy, …}]`; confidence = min over fields.
-fn per_field(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
+fn per_field(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
     let mut value = Map::new();
     let mut per = Map::new();
     let mut conf = f64::INFINITY;
@@ -519,7 +543,7 @@ fn per_field(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
         let strategy = f.get("strategy").and_then(Json::as_str).unwrap_or("voting");
         let r = match strategy {
             "average" | "min" | "max" => numeric(&sub, strategy),
-            _ => aggregate(&sub, f, scope),
+            _ => aggregate(&sub, asked.max(es.len()), f, scope),
         };
         value.insert(name.to_string(), r.value.clone());
         conf = conf.min(r.confidence);
@@ -592,19 +616,65 @@ mod tests {
         ];
         let es = entries(&rs);
         assert_eq!(es.len(), 3);
-        let r = voting(&es, &json!({"method": "majority"}), &Scope::new());
+        let r = voting(&es, 3, &json!({"method": "majority"}), &Scope::new());
         assert_eq!(r.value, json!("yes"));
         assert!(close(r.confidence, 2.0 / 3.0 * 0.8));
         assert_eq!(r.fields["status"], json!("majority"));
         assert_eq!(r.fields["isSplit"], json!(false));
-        let u = voting(&es, &json!({"method": "unanimous"}), &Scope::new());
+        let u = voting(&es, 3, &json!({"method": "unanimous"}), &Scope::new());
         assert_eq!((u.value, u.confidence), (Json::Null, 0.0));
         let mv = voting(
             &es,
+            3,
             &json!({"method": "majority", "minVotes": 4}),
             &Scope::new(),
         );
         assert_eq!(mv.fields["status"], json!("insufficient"));
+        // The empty answers (null, confidence 0) were asked for: 2 of 5 is no majority.
+        let all = aggregate_results(&rs, &json!({"strategy": "voting"}), &Scope::new());
+        assert_eq!((all.value, all.confidence), (Json::Null, 0.0));
+        assert_eq!(all.fields["agreement"], json!(0.4));
+        assert_eq!(
+            (all.fields["asked"].clone(), all.fields["missing"].clone()),
+            (json!(5), json!(2))
+        );
+        assert_eq!(all.fields["status"], json!("plurality"));
+    }
+
+    #[test]
+    fn a_failed_answer_counts_against_agreement() {
+        let mut dead = result("c", json!(null), 0.0, 2);
+        dead.status = CallStatus::Failed;
+        dead.error = Some("HTTP 500".into());
+        let alive = vec![
+            result("a", json!("cat"), 0.9, 0),
+            result("b", json!("cat"), 0.85, 1),
+            result("c", json!("dog"), 0.6, 2),
+        ];
+        let one_dead = vec![alive[0].clone(), alive[1].clone(), dead];
+        let vote = json!({"strategy": "voting"});
+        let with_all = aggregate_results(&alive, &vote, &Scope::new());
+        let with_dead = aggregate_results(&one_dead, &vote, &Scope::new());
+        assert!(close(with_all.confidence, 2.0 / 3.0 * 0.875));
+        assert!(
+            with_dead.confidence <= with_all.confidence + 1e-12,
+            "{} > {}",
+            with_dead.confidence,
+            with_all.confidence
+        );
+        assert_eq!(with_dead.fields["agreement"], json!(2.0 / 3.0));
+        let consensus = json!({"strategy": "consensus", "threshold": 0.7});
+        let c = aggregate_results(&one_dead, &consensus, &Scope::new());
+        assert_eq!(c.fields["reached"], json!(false), "2 of 3 is below 0.7");
+        // A call cancelled because the phase had enough answers was not needed.
+        let mut cancelled = result("d", json!(null), 0.0, 3);
+        cancelled.status = CallStatus::Cancelled;
+        cancelled.error = Some("cancelled".into());
+        let mut early = alive[..2].to_vec();
+        early.push(cancelled);
+        assert_eq!(asked(&early), 2);
+        let r = aggregate_results(&early, &consensus, &Scope::new());
+        assert_eq!(r.fields["reached"], json!(true));
     }
 
     #[test]
@@ -614,7 +684,7 @@ mod tests {
             result("b", json!("y"), 0.9, 1),
         ];
         let es = entries(&rs);
-        let r = voting(&es, &json!({"method": "plurality"}), &Scope::new());
+        let r = voting(&es, 2, &json!({"method": "plurality"}), &Scope::new());
         assert_eq!(r.value, json!("y"));
         assert_eq!(r.fields["status"], json!("split"));
         let rs = vec![
@@ -623,7 +693,7 @@ mod tests {
         ];
         let es = entries(&rs);
         assert_eq!(
-            voting(&es, &json!({"method": "plurality"}), &Scope::new()).value,
+            voting(&es, 2, &json!({"method": "plurality"}), &Scope::new()).value,
             json!("x")
         );
     }
@@ -638,6 +708,7 @@ mod tests {
         let es = entries(&rs);
         let r = voting(
             &es,
+            3,
             &json!({"method": "weighted", "weights": {"a": 3, "default": 1}}),
             &Scope::new(),
         );
@@ -653,13 +724,14 @@ mod tests {
             result("c", json!("y"), 0.95, 2),
         ];
         let es = entries(&rs);
-        let r = consensus(&es, &json!({"threshold": 0.6}));
+        let r = consensus(&es, 3, &json!({"threshold": 0.6}));
         assert_eq!(r.value, json!("x"));
         assert!(close(r.confidence, 2.0 / 3.0 * 0.8));
-        let r = consensus(&es, &json!({"threshold": 0.7}));
+        let r = consensus(&es, 3, &json!({"threshold": 0.7}));
         assert_eq!((r.value.clone(), r.confidence), (Json::Null, 0.0));
         let r = consensus(
             &es,
+            3,
             &json!({"threshold": 0.7, "conflictResolution": "highest-confidence"}),
         );
         assert_eq!(r.value, json!("y"));
@@ -671,6 +743,7 @@ mod tests {
         let es = entries(&rs);
         let r = consensus(
             &es,
+            2,
             &json!({"fields": [{"name": "k"}, {"name": "m", "threshold": 0.5}]}),
         );
         assert_eq!(r.value, json!({"k": 1, "m": "p"}));

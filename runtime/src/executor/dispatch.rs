@@ -26,6 +26,8 @@ pub struct CallPolicy {
     pub backoff: Duration,
     /// Cancels every pending call.
     pub cancel: CancellationToken,
+    /// Told when a call starts and when it ends (progress displays).
+    pub on_call: Option<super::CallFn>,
 }
 
 /// The outcome of one call, with the agent's declared data.
@@ -78,7 +80,15 @@ fn result_of(
                 _ => CallStatus::Failed,
             };
             r.reasoning = Some("Agent failed to respond".into());
-            r.error = Some(e.to_string());
+            r.error = Some(match (&e, attempts) {
+                (AgentError::Timeout(ms), n) if n > 1 => format!(
+                    "timed out on all {n} attempts (1 call + {} {}), each stopped after {ms} ms (taskTimeout)",
+                    n - 1,
+                    if n == 2 { "retry" } else { "retries" }
+                ),
+                (_, n) if n > 1 && e.is_retryable() => format!("{e} (on all {n} attempts)"),
+                _ => e.to_string(),
+            });
         }
     }
     r
@@ -95,6 +105,29 @@ pub async fn call_agent(
 ) -> (AgentResult, u32) {
     let started = Instant::now();
     request.timeout_ms = policy.timeout.as_millis() as u64;
+    let tell = |finished: bool| {
+        if let Some(f) = &policy.on_call {
+            f(&super::CallEvent {
+                agent: agent.info().name.clone(),
+                step: step.clone(),
+                finished,
+            });
+        }
+    };
+    tell(false);
+    let (r, retries) = call_loop(&agent, request, &policy, step.as_deref(), started, seq).await;
+    tell(true);
+    (r, retries)
+}
+
+async fn call_loop(
+    agent: &SharedAgent,
+    request: AgentRequest,
+    policy: &CallPolicy,
+    step: Option<&str>,
+    started: Instant,
+    seq: impl Fn() -> u64,
+) -> (AgentResult, u32) {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -112,14 +145,14 @@ pub async fn call_agent(
                 let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
                 tokio::select! {
                     _ = policy.cancel.cancelled() => {
-                        let r = result_of(&agent, Err(AgentError::Cancelled), started, attempt, step.as_deref(), seq());
+                        let r = result_of(agent, Err(AgentError::Cancelled), started, attempt, step, seq());
                         return (r, attempt - 1);
                     }
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
             other => {
-                let r = result_of(&agent, other, started, attempt, step.as_deref(), seq());
+                let r = result_of(agent, other, started, attempt, step, seq());
                 return (r, attempt - 1);
             }
         }
@@ -175,7 +208,9 @@ pub struct Dispatched {
     pub failure: Option<String>,
 }
 
-/// Runs calls to `agents` concurrently; `requests[i]` goes to `agents[i]`.
+/// Runs calls to `agents` concurrently; `requests[i]` goes to `agents[i]`. A race without a
+/// winner fails here; whether there are enough answers is for the caller to judge
+/// ([`required_answers`], [`shortfall`]).
 pub async fn parallel(
     agents: &[SharedAgent],
     requests: Vec<AgentRequest>,
@@ -257,14 +292,56 @@ pub async fn parallel(
             exec.min_confidence,
             errors_of(&out.results)
         ));
-    } else if !race && valid < exec.min_results {
-        out.failure = Some(format!(
-            "Only {valid} valid result(s), minResults is {}{}",
-            exec.min_results,
-            errors_of(&out.results)
-        ));
     }
     out
+}
+
+/// How many valid answers a phase needs, and the setting the pattern wrote that asks for them
+/// (`None`: the default of one answer). `parallel` with `waitForAll` (the default) and
+/// `sequential` need `agents.min` answers (every agent the pattern asked for) or
+/// `execution.minResults` if larger; `waitForAll: false` needs `minResults`; a race its winner.
+pub fn required_answers(selection: &Json, execution: &Json) -> (usize, Option<String>) {
+    let exec = Execution::from_config(execution);
+    let written = execution
+        .get("minResults")
+        .and_then(Json::as_u64)
+        .map(|n| (n as usize, format!("execution.minResults: {n}")));
+    let min = selection
+        .get("min")
+        .and_then(Json::as_u64)
+        .filter(|&m| m > 1)
+        .map(|m| (m as usize, format!("agents.min: {m}")));
+    let wanted = match exec.strategy.as_str() {
+        "race" => None,
+        "parallel" if !exec.wait_for_all => written,
+        _ => match (written, min) {
+            (Some(w), Some(m)) => Some(if m.0 > w.0 { m } else { w }),
+            (w, m) => w.or(m),
+        },
+    };
+    match wanted {
+        Some((n, setting)) => (n, Some(setting)),
+        None => (1, None),
+    }
+}
+
+/// Why a phase has too few answers, citing only what the pattern wrote: `no agent answered
+/// (3 asked): …` or ``only 2 of 3 agent(s) answered; `agents.min: 3` asks for 3: …``, then
+/// each agent's error.
+pub fn shortfall(results: &[AgentResult], required: usize, setting: Option<&str>) -> String {
+    let valid = results.iter().filter(|r| r.is_valid()).count();
+    let asked = super::aggregate::asked(results);
+    let head = match (valid, setting) {
+        (0, _) => format!("no agent answered ({asked} asked)"),
+        (_, Some(s)) => {
+            format!("only {valid} of {asked} agent(s) answered; `{s}` asks for {required}")
+        }
+        (_, None) => format!("only {valid} of {asked} agent(s) answered"),
+    };
+    match errors_of(results).strip_prefix("; ") {
+        Some(errors) => format!("{head}: {errors}"),
+        None => head,
+    }
 }
 
 /// `; a: timed out …; b: HTTP 500 …` for the failed results.
@@ -291,7 +368,7 @@ pub fn errors_of(results: &[AgentResult]) -> String {
 }
 
 /// Calls agents one after another, each request carrying the previous answer in
-/// `context.previous`; `make(i, previous)` builds request i.
+/// `context.previous`; `make(i, previous)` builds request i. Fails where `stopOnError` stops.
 pub async fn sequential(
     agents: &[SharedAgent],
     make: &(dyn Fn(usize, &Json) -> AgentRequest + Sync),
@@ -328,9 +405,6 @@ pub async fn sequential(
         if policy.cancel.is_cancelled() {
             break;
         }
-    }
-    if out.failure.is_none() && !out.results.iter().any(AgentResult::is_valid) {
-        out.failure = Some(format!("no agent answered{}", errors_of(&out.results)));
     }
     out
 }

@@ -41,6 +41,20 @@ pub use state::TraceEvent;
 /// Called as each plan node completes (`--trace`, progress displays).
 pub type TraceFn = Arc<dyn Fn(&TraceEvent) + Send + Sync>;
 
+/// An agent call starting or ending (retries included in one call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// The agent's name.
+    pub agent: String,
+    /// The step the call belongs to, if any.
+    pub step: Option<String>,
+    /// False when the call starts, true when it has ended (answered, failed or cancelled).
+    pub finished: bool,
+}
+
+/// Called as agent calls start and end (progress displays: the agents still awaited).
+pub type CallFn = Arc<dyn Fn(&CallEvent) + Send + Sync>;
+
 /// Prepares the interpreter of each `.prism` pattern script (embedders' native functions,
 /// globals, output and limits): called after the pattern builtins are installed and before
 /// the injected globals (`input`, `agentResults`, …) are bound.
@@ -69,6 +83,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Called as each node completes.
     pub trace: Option<TraceFn>,
+    /// Called as each agent call starts and ends.
+    pub on_call: Option<CallFn>,
     /// Cancels the run (Ctrl-C).
     pub cancel: CancellationToken,
     /// The source text (for `.prism` scripts).
@@ -99,6 +115,7 @@ impl Default for RunOptions {
             agents: AgentSet::default(),
             timeout: None,
             trace: None,
+            on_call: None,
             cancel: CancellationToken::new(),
             source: None,
             model: None,

@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::agents::{Selection, SharedAgent, select_agents};
 
-use super::aggregate::{aggregate as run_aggregation, entries};
+use super::aggregate::aggregate_results;
 use super::dispatch::{CallPolicy, RequestTemplate, call_agent};
 use super::expr::{Bound, Rec, eval, json_num, truthy};
 use super::record::AgentResult;
@@ -237,6 +237,7 @@ async fn ask(
         retries: 2,
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
+        on_call: run.opts.on_call.clone(),
     };
     let (r, retries) = call_agent(agent, req, policy, Some(step.to_string()), || {
         run.next_seq()
@@ -391,7 +392,7 @@ pub fn aggregate(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done
         return Ok(Done::default());
     };
     let answers = run.st().last_answers.clone();
-    let rec = run_aggregation(&entries(&answers), config, &frame.scope());
+    let rec = aggregate_results(&answers, config, &frame.scope());
     let c = rec.confidence;
     if let Some(s) = &node.step {
         frame.set_rec(&format!("{s}_result"), rec.clone());

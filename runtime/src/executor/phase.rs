@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::agents::{Selection, select_agents};
 
-use super::aggregate::{aggregate as run_aggregation, entries};
+use super::aggregate::aggregate_results;
 use super::dispatch::{self, CallPolicy, Execution, RequestTemplate};
 use super::expr::{Bound, Rec, Scope, eval, eval_bool, json_num};
 use super::output::{render, template};
@@ -129,11 +129,22 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
             )
             .await;
         }
-        match dispatch(run, selection, caps, exclude, execution, &template).await {
+        // A `.prism` pattern's header asks for agents; only `minResults` makes its script wait
+        // for answers (the script reads `agentResults` itself).
+        let header = run.plan.meta.source_kind == SourceKind::Prism;
+        match dispatch(run, selection, caps, exclude, execution, &template, !header).await {
             Ok(results) => results,
-            Err((results, message)) => {
-                run.st().phase.insert(node.step.clone(), results);
-                return Err(Stop::fail("prism::run::agents", message, Some(&node.id)));
+            Err(failed) if failed.missing_answers && fallback_applies(run, step) => {
+                run.st().short.insert(node.step.clone(), failed.message);
+                failed.results
+            }
+            Err(failed) => {
+                run.st().phase.insert(node.step.clone(), failed.results);
+                return Err(Stop::fail(
+                    "prism::run::agents",
+                    failed.message,
+                    Some(&node.id),
+                ));
             }
         }
     };
@@ -189,12 +200,26 @@ fn call_policy(run: &Run, selection: &Json) -> CallPolicy {
         retries: selection.get("retries").and_then(Json::as_u64).unwrap_or(2) as u32,
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
+        on_call: run.opts.on_call.clone(),
     }
 }
 
+/// Why a phase has no usable outcome.
+#[derive(Debug)]
+pub struct PhaseFailure {
+    /// The results so far.
+    pub results: Vec<AgentResult>,
+    /// What went wrong, citing only settings the pattern wrote.
+    pub message: String,
+    /// True when agents were called but too few answered (a fallback may stand in); false
+    /// when the selection itself failed.
+    pub missing_answers: bool,
+}
+
 /// Selection and dispatch of one phase (`parallel`, `sequential` or `race`; pipelines are
-/// [`pipeline_calls`]): every result, recorded in the run, or the results so far and why the
-/// phase failed.
+/// [`pipeline_calls`]): every result, recorded in the run, or why the phase failed. With
+/// `need_min`, fewer valid answers than [`dispatch::required_answers`] fail it (`agents.min`
+/// counts); without, only `execution.minResults` (default 1) does.
 pub async fn dispatch(
     run: &Run,
     selection: &Json,
@@ -202,13 +227,18 @@ pub async fn dispatch(
     exclude: Vec<String>,
     execution: &Json,
     template: &RequestTemplate,
-) -> Result<Vec<AgentResult>, (Vec<AgentResult>, String)> {
-    let agents = select(run, selection, capabilities, exclude).map_err(|m| (Vec::new(), m))?;
+    need_min: bool,
+) -> Result<Vec<AgentResult>, PhaseFailure> {
+    let agents = select(run, selection, capabilities, exclude).map_err(|m| PhaseFailure {
+        results: Vec::new(),
+        message: m,
+        missing_answers: false,
+    })?;
     let policy = call_policy(run, selection);
     let exec = Execution::from_config(execution);
     let seq = || run.next_seq();
     let step = template.step.as_deref();
-    let out = if exec.strategy == "sequential" {
+    let mut out = if exec.strategy == "sequential" {
         let make = |_: usize, prev: &Json| template.request(run.request_id(), prev);
         dispatch::sequential(&agents, &make, &policy, &exec, step, &seq).await
     } else {
@@ -223,10 +253,50 @@ pub async fn dispatch(
         st.results.extend(out.results.iter().cloned());
         st.retries += out.retries;
     }
+    if out.failure.is_none() && exec.strategy != "race" {
+        let (required, setting) = if need_min {
+            dispatch::required_answers(selection, execution)
+        } else {
+            let written = execution.get("minResults").and_then(Json::as_u64);
+            (
+                written.map_or(1, |n| n as usize),
+                written.map(|n| format!("execution.minResults: {n}")),
+            )
+        };
+        let valid = out.results.iter().filter(|r| r.is_valid()).count();
+        if valid < required {
+            out.failure = Some(dispatch::shortfall(
+                &out.results,
+                required,
+                setting.as_deref(),
+            ));
+        }
+    }
     match out.failure {
-        Some(f) => Err((out.results, f)),
+        Some(message) => Err(PhaseFailure {
+            results: out.results,
+            message,
+            missing_answers: true,
+        }),
         None => Ok(out.results),
     }
+}
+
+/// True when a fallback stands in for a phase with too few answers: the phase's own
+/// `validation` has a `fallback` its policy reaches (`onFailure: fallback | retry`), or the
+/// pattern has a top-level `fallback`.
+pub fn fallback_applies(run: &Run, step: Option<&str>) -> bool {
+    run.plan.nodes().any(|(_, n)| match &n.kind {
+        NodeKind::Fallback { .. } => true,
+        NodeKind::Validate { config } if n.step.as_deref() == step => {
+            config.get("fallback").is_some()
+                && matches!(
+                    config.get("onFailure").and_then(Json::as_str),
+                    Some("fallback" | "retry")
+                )
+        }
+        _ => false,
+    })
 }
 
 fn finish_group(
@@ -574,8 +644,7 @@ pub fn aggregate(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done
     };
     let results = run.st().phase.get(&node.step).cloned().unwrap_or_default();
     let scope = frame.scope();
-    let es = entries(&results);
-    let rec = run_aggregation(&es, config, &scope);
+    let rec = aggregate_results(&results, config, &scope);
     let detail = format!(
         "{} → {}",
         config

@@ -33,7 +33,7 @@ use crate::promise::{NativeFuture, Settled};
 use crate::value::Value;
 use crate::{Interpreter, RuntimeError, from_json, to_json};
 
-use super::aggregate::{aggregate as run_aggregation, entries};
+use super::aggregate::aggregate_results;
 use super::expr::{Bound, Rec, Scope, json_num};
 use super::phase::{
     dispatch, most_confident, names_of, pipeline_calls, request_template, select, step_fields,
@@ -181,16 +181,16 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
                 .map(|(results, _, _)| settled(records(&results)))
                 .map_err(|(_, m)| m);
             }
-            dispatch(&run, &selection, caps, exclude, &execution, &template)
+            dispatch(&run, &selection, caps, exclude, &execution, &template, true)
                 .await
                 .map(|results| settled(records(&results)))
-                .map_err(|(_, m)| m)
+                .map_err(|f| f.message)
         });
         it.spawn(fut)
     });
     define(interp, "aggregate", |_, args| {
         let results = results_from_json(&arg(args, 0));
-        let rec = run_aggregation(&entries(&results), &arg(args, 1), &Scope::new());
+        let rec = aggregate_results(&results, &arg(args, 1), &Scope::new());
         Ok(from_json(&rec.to_json()))
     });
     define(interp, "mostConfident", |_, args| {
@@ -216,7 +216,7 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
                 rec = if aggregation.is_null() {
                     most_confident(&results)
                 } else {
-                    run_aggregation(&entries(&results), &aggregation, &Scope::new())
+                    aggregate_results(&results, &aggregation, &Scope::new())
                 };
                 if rec.value.is_null() {
                     failure = Some(Failure::Timeout(format!(

@@ -197,6 +197,9 @@ pub struct ExecutionRecord {
     pub metrics: Json,
     /// `{target, reason}` for escalated runs.
     pub escalation: Option<Json>,
+    /// `{reason, action, step?}` when a fallback fired (a validation fallback or the
+    /// top-level `fallback`).
+    pub fallback: Option<Json>,
     /// `(code, message)` warnings.
     pub warnings: Vec<(String, String)>,
     /// Why the run failed.
@@ -204,6 +207,20 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// The names of the agents whose calls failed or timed out (not those cancelled because
+    /// they were no longer needed), each once, in call order.
+    pub fn failed_agents(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in &self.agent_results {
+            let failed = matches!(r.status, CallStatus::Failed | CallStatus::TimedOut)
+                || (r.status == CallStatus::Ok && r.error.is_some());
+            if failed && !names.contains(&r.agent_name) {
+                names.push(r.agent_name.clone());
+            }
+        }
+        names
+    }
+
     /// The record as the JSON of §5.
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
@@ -253,8 +270,12 @@ impl ExecutionRecord {
             ),
         );
         m.insert("metrics".into(), self.metrics.clone());
+        m.insert("failedAgents".into(), json!(self.failed_agents()));
         if let Some(e) = &self.escalation {
             m.insert("escalation".into(), e.clone());
+        }
+        if let Some(f) = &self.fallback {
+            m.insert("fallback".into(), f.clone());
         }
         m.insert(
             "warnings".into(),

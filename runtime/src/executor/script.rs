@@ -244,7 +244,7 @@ fn script_thread(job: ScriptJob) -> ScriptOutcome {
     let v = interp
         .run_program(&parsed.program, &file)
         .and_then(|v| interp.await_value(v, Span::default()))
-        .map_err(|e| (e.message.clone(), e.span))?;
+        .map_err(|e| (e.report_message(), e.span))?;
     drop(interp);
     Ok(settle(&v))
 }
@@ -282,6 +282,7 @@ fn agent_value(agent: &SharedAgent, run: &Arc<Run>) -> Value {
                     retries: 2,
                     backoff: run.opts.backoff,
                     cancel: run.opts.cancel.clone(),
+                    on_call: run.opts.on_call.clone(),
                 };
                 let (r, retries) =
                     call_agent(agent, req, policy, Some("script".into()), || run.next_seq()).await;

@@ -11,7 +11,7 @@ use petgraph::stable_graph::NodeIndex;
 use prism_compiler::plan::{Graph, NodeKind};
 use serde_json::{Value as Json, json};
 
-use super::aggregate::{aggregate as run_aggregation, canon, entries};
+use super::aggregate::{aggregate_results, canon};
 use super::expr::{Bound, Rec, eval_bool, json_num};
 use super::output::render;
 use super::record::AgentResult;
@@ -195,7 +195,7 @@ fn reaggregate(
     });
     let results = run.st().phase.get(step).cloned().unwrap_or_default();
     Some(match config {
-        Some(c) => run_aggregation(&entries(&results), &c, &frame.scope()),
+        Some(c) => aggregate_results(&results, &c, &frame.scope()),
         None => super::phase::most_confident(&results),
     })
 }
@@ -235,7 +235,11 @@ pub async fn validate(
         match policy.as_str() {
             "retry" if attempts <= max_retries => {
                 attempts += 1;
-                run.st().retries += 1;
+                {
+                    let mut st = run.st();
+                    st.retries += 1;
+                    st.short.remove(&step);
+                }
                 run.warn(
                     "prism::run::validation",
                     format!("validation failed ({reason}); retrying"),
@@ -275,6 +279,9 @@ fn check(
     frame: &Arc<Frame>,
     rec: &mut Rec,
 ) -> Result<Option<Failure>, Stop> {
+    if let Some(why) = run.st().short.get(step).cloned() {
+        return Ok(Some(Failure::Unmet(why)));
+    }
     if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
         let late = run
             .st()
@@ -374,6 +381,12 @@ fn apply_fallback(
     attempts: u32,
     reason: &str,
 ) -> Result<Done, Stop> {
+    let kind = fb.get("type").and_then(Json::as_str).unwrap_or("default");
+    let mut fired = json!({"reason": format!("validation failed: {reason}"), "action": kind});
+    if let (Some(s), Some(m)) = (step, fired.as_object_mut()) {
+        m.insert("step".into(), json!(s));
+    }
+    run.st().fallback = Some(fired);
     match fallback_outcome(fb, cache_key, reason) {
         Fallen::Accept(rec, source) => Ok(accept(run, frame, step, rec, attempts, source)),
         Fallen::Fail(message) => Err(Stop::fail("prism::run::validation", message, None)),
@@ -395,7 +408,17 @@ pub async fn fallback(
         .get("condition")
         .and_then(Json::as_str)
         .unwrap_or("true");
+    // Too few answers take the fallback whatever its condition says.
+    let short = |run: &Arc<Run>| -> Option<String> {
+        let st = run.st();
+        let mut whys: Vec<&String> = st.short.values().collect();
+        whys.sort();
+        whys.first().map(|w| w.to_string())
+    };
     let holds = |run: &Arc<Run>| -> Result<bool, Stop> {
+        if short(run).is_some() {
+            return Ok(true);
+        }
         let c = run.st().confidence.unwrap_or(0.0);
         eval_bool(cond, &frame.scope(), &[("confidence", json_num(c))])
             .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some("fallback")))
@@ -410,6 +433,13 @@ pub async fn fallback(
         .get("action")
         .and_then(Json::as_str)
         .unwrap_or("default");
+    let reason = short(run).unwrap_or_else(|| {
+        format!(
+            "fallback condition `{cond}` holds (confidence {:.3})",
+            run.st().confidence.unwrap_or(0.0)
+        )
+    });
+    run.st().fallback = Some(json!({"reason": reason, "action": action}));
     match action {
         "retry" => {
             let max = config.get("maxRetries").and_then(Json::as_u64).unwrap_or(3);
@@ -417,7 +447,11 @@ pub async fn fallback(
             let mut tries = 0;
             while tries < max && holds(run)? {
                 tries += 1;
-                run.st().retries += 1;
+                {
+                    let mut st = run.st();
+                    st.retries += 1;
+                    st.short.clear();
+                }
                 walk(run, g, run.plan.entry, Some(n), frame.clone(), None).await?;
                 let c = run.st().confidence.unwrap_or(0.0);
                 if c > best.0 {
@@ -438,9 +472,7 @@ pub async fn fallback(
                 .get("target")
                 .and_then(Json::as_str)
                 .unwrap_or("human");
-            run.st().escalation = Some(
-                json!({"target": target, "reason": format!("fallback condition `{cond}` holds (confidence {c:.3})")}),
-            );
+            run.st().escalation = Some(json!({"target": target, "reason": reason}));
             Ok(Done {
                 confidence: Some(c),
                 detail: format!("escalated to {target}"),

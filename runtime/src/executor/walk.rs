@@ -195,6 +195,7 @@ fn finish(
         steps: st.steps.clone(),
         metrics,
         escalation,
+        fallback: st.fallback.clone(),
         warnings,
         error,
     }

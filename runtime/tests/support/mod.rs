@@ -80,8 +80,27 @@ fn redact(j: &mut Json) {
             }
         }
         Json::Array(a) => a.iter_mut().for_each(redact),
+        Json::String(text) => *text = redact_port(text),
         _ => {}
     }
+}
+
+/// `http://127.0.0.1:PORT` → `http://127.0.0.1:[port]` (the test server's port varies).
+fn redact_port(text: &str) -> String {
+    let host = "127.0.0.1:";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(host) {
+        out.push_str(&rest[..i + host.len()]);
+        rest = &rest[i + host.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("[port]");
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The status words of a record's agent results, by agent name.
