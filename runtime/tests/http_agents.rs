@@ -42,9 +42,9 @@ async fn faulty_agents_are_recorded_and_the_vote_goes_on() {
     assert_eq!(record.status, RunStatus::Completed);
     let (value, confidence) = record.result.clone().unwrap_or_default();
     assert_eq!(value, json!({"decision": "yes", "voters": 3}));
-    // Five of the eight agents failed: their missing answers count against agreement, so
-    // `yes` has 2 of 8 votes, no majority, and the vote is not reached.
-    assert_eq!(confidence, 0.0);
+    // Five of the eight agents failed: they are no ballots (§1.6), `yes` has 2 of the 3 valid
+    // votes, and the record names the failed agents.
+    assert!((confidence - 2.0 / 3.0 * 0.85).abs() < 1e-9, "{confidence}");
     assert_eq!(
         record.to_json()["failedAgents"],
         json!(["fail", "malformed", "hang", "refuse", "badconf"])

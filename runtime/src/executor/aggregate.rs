@@ -36,9 +36,9 @@ pub fn entries(results: &[AgentResult]) -> Vec<Entry<'_>> {
 }
 
 /// How many answers a vote or consensus over `results` asked for: every call except those
-/// cancelled because the phase no longer needed them (a race won, `waitForAll: false`). Failed,
-/// timed-out and empty answers (null, confidence 0) are counted, so they weigh against
-/// agreement instead of vanishing from it.
+/// cancelled because the phase no longer needed them (a race won, `waitForAll: false`). The
+/// record shows it (`asked`, `missing`) beside the agreement, which §1.6 counts over the valid
+/// ballots only, so a reader sees when failed or empty answers left fewer voters.
 pub fn asked(results: &[AgentResult]) -> usize {
     results
         .iter()
@@ -180,8 +180,8 @@ fn tallies(
     m
 }
 
-/// Voting (§1.6). `asked` is the number of answers asked for ([`asked`]); agreement is the
-/// winning group's share of them, so a failed or empty answer counts against it.
+/// Voting (§1.6): agreement is the winning group's share of the valid ballots; `asked` (the
+/// answers asked for, [`asked`]) is recorded with how many of them are `missing`.
 pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
     let method = config
         .get("method")
@@ -196,7 +196,8 @@ pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> R
     });
     let groups = group_ballots(es, key, weights.as_deref());
     let valid = es.len();
-    let n = asked.max(valid);
+    let n = valid;
+    let asked = asked.max(valid);
     let total = match &weights {
         Some(w) => w.iter().sum::<f64>(),
         None => n as f64,
@@ -237,8 +238,8 @@ pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> R
         "winner".into(),
         win.map_or(Json::Null, |g| g.ballot.clone()),
     );
-    f.insert("asked".into(), json!(n));
-    f.insert("missing".into(), json!(n - valid));
+    f.insert("asked".into(), json!(asked));
+    f.insert("missing".into(), json!(asked - valid));
     f.insert("status".into(), json!(status));
     f.insert("consensusType".into(), json!(status));
     f.insert("unanimous".into(), json!(status == "unanimous"));
@@ -294,8 +295,8 @@ fn weight_of(weights: Option<&Json>, agent: &str, scope: &Scope) -> f64 {
     }
 }
 
-/// Consensus (§1.6), whole-value or per `fields`; agreement is a share of the `asked` answers
-/// (see [`voting`]).
+/// Consensus (§1.6), whole-value or per `fields`; agreement over the valid ballots, `asked`
+/// recorded as for [`voting`].
 pub fn consensus(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     if let Some(fields) = config.get("fields").and_then(Json::as_array) {
         let mut value = Map::new();
@@ -353,7 +354,8 @@ fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     let key = config.get("key").and_then(Json::as_str);
     let groups = group_ballots(es, key, None);
     let valid = es.len();
-    let n = asked.max(valid);
+    let n = valid;
+    let asked = asked.max(valid);
     let share = |g: &BallotGroup| {
         if n > 0 {
             g.members.len() as f64 / n as f64
@@ -400,8 +402,8 @@ fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
         win.map_or(Json::Null, |g| g.ballot.clone()),
     );
     f.insert("agreement".into(), json_num(agreement));
-    f.insert("asked".into(), json!(n));
-    f.insert("missing".into(), json!(n - valid));
+    f.insert("asked".into(), json!(asked));
+    f.insert("missing".into(), json!(asked - valid));
     f.insert("reached".into(), json!(reached));
     let avg = if valid > 0 {
         es.iter().map(|e| e.r.confidence).sum::<f64>() / valid as f64
@@ -630,19 +632,20 @@ mod tests {
             &Scope::new(),
         );
         assert_eq!(mv.fields["status"], json!("insufficient"));
-        // The empty answers (null, confidence 0) were asked for: 2 of 5 is no majority.
+        // The empty answers (null, confidence 0) are no ballots (§1.6): 2 of the 3 valid ones
+        // agree; the record says 2 of the 5 answers asked for are missing.
         let all = aggregate_results(&rs, &json!({"strategy": "voting"}), &Scope::new());
-        assert_eq!((all.value, all.confidence), (Json::Null, 0.0));
-        assert_eq!(all.fields["agreement"], json!(0.4));
+        assert_eq!(all.value, json!("yes"));
+        assert_eq!(all.fields["agreement"], json!(2.0 / 3.0));
         assert_eq!(
             (all.fields["asked"].clone(), all.fields["missing"].clone()),
             (json!(5), json!(2))
         );
-        assert_eq!(all.fields["status"], json!("plurality"));
+        assert_eq!(all.fields["status"], json!("majority"));
     }
 
     #[test]
-    fn a_failed_answer_counts_against_agreement() {
+    fn agreement_counts_valid_ballots_and_the_record_names_missing_answers() {
         let mut dead = result("c", json!(null), 0.0, 2);
         dead.status = CallStatus::Failed;
         dead.error = Some("HTTP 500".into());
@@ -656,16 +659,16 @@ mod tests {
         let with_all = aggregate_results(&alive, &vote, &Scope::new());
         let with_dead = aggregate_results(&one_dead, &vote, &Scope::new());
         assert!(close(with_all.confidence, 2.0 / 3.0 * 0.875));
-        assert!(
-            with_dead.confidence <= with_all.confidence + 1e-12,
-            "{} > {}",
-            with_dead.confidence,
-            with_all.confidence
+        // §1.6: the two valid ballots agree; `missing` tells the reader one answer is gone.
+        assert!(close(with_dead.confidence, 0.875));
+        assert_eq!(with_dead.fields["agreement"], json!(1));
+        assert_eq!(
+            (with_dead.fields["asked"].clone(), with_dead.fields["missing"].clone()),
+            (json!(3), json!(1))
         );
-        assert_eq!(with_dead.fields["agreement"], json!(2.0 / 3.0));
         let consensus = json!({"strategy": "consensus", "threshold": 0.7});
         let c = aggregate_results(&one_dead, &consensus, &Scope::new());
-        assert_eq!(c.fields["reached"], json!(false), "2 of 3 is below 0.7");
+        assert_eq!(c.fields["reached"], json!(true), "2 of 2 valid ballots agree");
         // A call cancelled because the phase had enough answers was not needed.
         let mut cancelled = result("d", json!(null), 0.0, 3);
         cancelled.status = CallStatus::Cancelled;

@@ -210,7 +210,7 @@ pub struct Dispatched {
 
 /// Runs calls to `agents` concurrently; `requests[i]` goes to `agents[i]`. A race without a
 /// winner fails here; whether there are enough answers is for the caller to judge
-/// ([`required_answers`], [`shortfall`]).
+/// (`execution.minResults`, [`shortfall`]).
 pub async fn parallel(
     agents: &[SharedAgent],
     requests: Vec<AgentRequest>,
@@ -294,35 +294,6 @@ pub async fn parallel(
         ));
     }
     out
-}
-
-/// How many valid answers a phase needs, and the setting the pattern wrote that asks for them
-/// (`None`: the default of one answer). `parallel` with `waitForAll` (the default) and
-/// `sequential` need `agents.min` answers (every agent the pattern asked for) or
-/// `execution.minResults` if larger; `waitForAll: false` needs `minResults`; a race its winner.
-pub fn required_answers(selection: &Json, execution: &Json) -> (usize, Option<String>) {
-    let exec = Execution::from_config(execution);
-    let written = execution
-        .get("minResults")
-        .and_then(Json::as_u64)
-        .map(|n| (n as usize, format!("execution.minResults: {n}")));
-    let min = selection
-        .get("min")
-        .and_then(Json::as_u64)
-        .filter(|&m| m > 1)
-        .map(|m| (m as usize, format!("agents.min: {m}")));
-    let wanted = match exec.strategy.as_str() {
-        "race" => None,
-        "parallel" if !exec.wait_for_all => written,
-        _ => match (written, min) {
-            (Some(w), Some(m)) => Some(if m.0 > w.0 { m } else { w }),
-            (w, m) => w.or(m),
-        },
-    };
-    match wanted {
-        Some((n, setting)) => (n, Some(setting)),
-        None => (1, None),
-    }
 }
 
 /// Why a phase has too few answers, citing only what the pattern wrote: `no agent answered

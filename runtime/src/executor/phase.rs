@@ -129,15 +129,8 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
             )
             .await;
         }
-        // A `.prism` pattern's header asks for agents; only `minResults` makes its script wait
-        // for answers (the script reads `agentResults` itself).
-        let header = run.plan.meta.source_kind == SourceKind::Prism;
-        match dispatch(run, selection, caps, exclude, execution, &template, !header).await {
+        match dispatch(run, selection, caps, exclude, execution, &template).await {
             Ok(results) => results,
-            Err(failed) if failed.missing_answers && fallback_applies(run, step) => {
-                run.st().short.insert(node.step.clone(), failed.message);
-                failed.results
-            }
             Err(failed) => {
                 run.st().phase.insert(node.step.clone(), failed.results);
                 return Err(Stop::fail(
@@ -211,15 +204,11 @@ pub struct PhaseFailure {
     pub results: Vec<AgentResult>,
     /// What went wrong, citing only settings the pattern wrote.
     pub message: String,
-    /// True when agents were called but too few answered (a fallback may stand in); false
-    /// when the selection itself failed.
-    pub missing_answers: bool,
 }
 
 /// Selection and dispatch of one phase (`parallel`, `sequential` or `race`; pipelines are
-/// [`pipeline_calls`]): every result, recorded in the run, or why the phase failed. With
-/// `need_min`, fewer valid answers than [`dispatch::required_answers`] fail it (`agents.min`
-/// counts); without, only `execution.minResults` (default 1) does.
+/// [`pipeline_calls`]): every result, recorded in the run, or why the phase failed: fewer valid
+/// answers than `execution.minResults` (default 1) fail it (§1.4).
 pub async fn dispatch(
     run: &Run,
     selection: &Json,
@@ -227,12 +216,10 @@ pub async fn dispatch(
     exclude: Vec<String>,
     execution: &Json,
     template: &RequestTemplate,
-    need_min: bool,
 ) -> Result<Vec<AgentResult>, PhaseFailure> {
     let agents = select(run, selection, capabilities, exclude).map_err(|m| PhaseFailure {
         results: Vec::new(),
         message: m,
-        missing_answers: false,
     })?;
     let policy = call_policy(run, selection);
     let exec = Execution::from_config(execution);
@@ -254,15 +241,9 @@ pub async fn dispatch(
         st.retries += out.retries;
     }
     if out.failure.is_none() && exec.strategy != "race" {
-        let (required, setting) = if need_min {
-            dispatch::required_answers(selection, execution)
-        } else {
-            let written = execution.get("minResults").and_then(Json::as_u64);
-            (
-                written.map_or(1, |n| n as usize),
-                written.map(|n| format!("execution.minResults: {n}")),
-            )
-        };
+        let written = execution.get("minResults").and_then(Json::as_u64);
+        let required = written.map_or(1, |n| n as usize);
+        let setting = written.map(|n| format!("execution.minResults: {n}"));
         let valid = out.results.iter().filter(|r| r.is_valid()).count();
         if valid < required {
             out.failure = Some(dispatch::shortfall(
@@ -276,27 +257,9 @@ pub async fn dispatch(
         Some(message) => Err(PhaseFailure {
             results: out.results,
             message,
-            missing_answers: true,
         }),
         None => Ok(out.results),
     }
-}
-
-/// True when a fallback stands in for a phase with too few answers: the phase's own
-/// `validation` has a `fallback` its policy reaches (`onFailure: fallback | retry`), or the
-/// pattern has a top-level `fallback`.
-pub fn fallback_applies(run: &Run, step: Option<&str>) -> bool {
-    run.plan.nodes().any(|(_, n)| match &n.kind {
-        NodeKind::Fallback { .. } => true,
-        NodeKind::Validate { config } if n.step.as_deref() == step => {
-            config.get("fallback").is_some()
-                && matches!(
-                    config.get("onFailure").and_then(Json::as_str),
-                    Some("fallback" | "retry")
-                )
-        }
-        _ => false,
-    })
 }
 
 fn finish_group(

@@ -181,7 +181,7 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
                 .map(|(results, _, _)| settled(records(&results)))
                 .map_err(|(_, m)| m);
             }
-            dispatch(&run, &selection, caps, exclude, &execution, &template, true)
+            dispatch(&run, &selection, caps, exclude, &execution, &template)
                 .await
                 .map(|results| settled(records(&results)))
                 .map_err(|f| f.message)

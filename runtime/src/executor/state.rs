@@ -141,9 +141,6 @@ pub struct State {
     pub confidence: Option<f64>,
     /// The output value, once the `Output` node ran.
     pub output: Option<Json>,
-    /// Phases that got too few answers while a fallback stands in, with why (`None` = the
-    /// top-level phase): their validation fails and the top-level fallback is taken.
-    pub short: HashMap<Option<String>, String>,
     /// The fallback that fired: `{reason, action, step?}` (execution record `fallback`).
     pub fallback: Option<Json>,
     /// The output a fallback `default` sets.

@@ -235,11 +235,7 @@ pub async fn validate(
         match policy.as_str() {
             "retry" if attempts <= max_retries => {
                 attempts += 1;
-                {
-                    let mut st = run.st();
-                    st.retries += 1;
-                    st.short.remove(&step);
-                }
+                run.st().retries += 1;
                 run.warn(
                     "prism::run::validation",
                     format!("validation failed ({reason}); retrying"),
@@ -279,9 +275,6 @@ fn check(
     frame: &Arc<Frame>,
     rec: &mut Rec,
 ) -> Result<Option<Failure>, Stop> {
-    if let Some(why) = run.st().short.get(step).cloned() {
-        return Ok(Some(Failure::Unmet(why)));
-    }
     if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
         let late = run
             .st()
@@ -408,17 +401,7 @@ pub async fn fallback(
         .get("condition")
         .and_then(Json::as_str)
         .unwrap_or("true");
-    // Too few answers take the fallback whatever its condition says.
-    let short = |run: &Arc<Run>| -> Option<String> {
-        let st = run.st();
-        let mut whys: Vec<&String> = st.short.values().collect();
-        whys.sort();
-        whys.first().map(|w| w.to_string())
-    };
     let holds = |run: &Arc<Run>| -> Result<bool, Stop> {
-        if short(run).is_some() {
-            return Ok(true);
-        }
         let c = run.st().confidence.unwrap_or(0.0);
         eval_bool(cond, &frame.scope(), &[("confidence", json_num(c))])
             .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some("fallback")))
@@ -433,12 +416,10 @@ pub async fn fallback(
         .get("action")
         .and_then(Json::as_str)
         .unwrap_or("default");
-    let reason = short(run).unwrap_or_else(|| {
-        format!(
-            "fallback condition `{cond}` holds (confidence {:.3})",
-            run.st().confidence.unwrap_or(0.0)
-        )
-    });
+    let reason = format!(
+        "fallback condition `{cond}` holds (confidence {:.3})",
+        run.st().confidence.unwrap_or(0.0)
+    );
     run.st().fallback = Some(json!({"reason": reason, "action": action}));
     match action {
         "retry" => {
@@ -447,11 +428,7 @@ pub async fn fallback(
             let mut tries = 0;
             while tries < max && holds(run)? {
                 tries += 1;
-                {
-                    let mut st = run.st();
-                    st.retries += 1;
-                    st.short.clear();
-                }
+                run.st().retries += 1;
                 walk(run, g, run.plan.entry, Some(n), frame.clone(), None).await?;
                 let c = run.st().confidence.unwrap_or(0.0);
                 if c > best.0 {
