@@ -127,7 +127,10 @@ fn a_dead_agent_is_no_ballot() -> Result<(), Failed> {
     write(
         dir.path(),
         "all3.yaml",
-        &VOTE.replace("  retries: 0\n", "  retries: 0\nexecution:\n  minResults: 3\n"),
+        &VOTE.replace(
+            "  retries: 0\n",
+            "  retries: 0\nexecution:\n  minResults: 3\n",
+        ),
     )?;
     let (short, _) = json_run(dir.path(), &["run", "all3.yaml", "--json"])?;
     assert_eq!(short["status"], "failed", "{short:#}");

@@ -663,12 +663,19 @@ mod tests {
         assert!(close(with_dead.confidence, 0.875));
         assert_eq!(with_dead.fields["agreement"], json!(1));
         assert_eq!(
-            (with_dead.fields["asked"].clone(), with_dead.fields["missing"].clone()),
+            (
+                with_dead.fields["asked"].clone(),
+                with_dead.fields["missing"].clone()
+            ),
             (json!(3), json!(1))
         );
         let consensus = json!({"strategy": "consensus", "threshold": 0.7});
         let c = aggregate_results(&one_dead, &consensus, &Scope::new());
-        assert_eq!(c.fields["reached"], json!(true), "2 of 2 valid ballots agree");
+        assert_eq!(
+            c.fields["reached"],
+            json!(true),
+            "2 of 2 valid ballots agree"
+        );
         // A call cancelled because the phase had enough answers was not needed.
         let mut cancelled = result("d", json!(null), 0.0, 3);
         cancelled.status = CallStatus::Cancelled;
