@@ -22,7 +22,7 @@ pub const BAD_VALUE: &str = "prism::agents::bad-value";
 
 /// The behaviours: each agent has exactly one.
 pub const BEHAVIOURS: &[&str] = &[
-    "respond", "echo", "choose", "function", "url", "command", "llm",
+    "respond", "echo", "choose", "function", "url", "command", "llm", "grpc",
 ];
 /// The keys of one agent.
 pub const AGENT_KEYS: &[&str] = &[
@@ -43,11 +43,16 @@ pub const AGENT_KEYS: &[&str] = &[
     "url",
     "command",
     "llm",
+    "grpc",
+    "tls",
+    "timeout",
 ];
 /// The keys of `llm`.
 pub const LLM_KEYS: &[&str] = &["endpoint", "model", "apiKeyEnv", "temperature"];
 /// The modes of a `command` agent.
 pub const MODES: &[&str] = &["lines", "oneshot"];
+/// The keys of a `grpc` agent's `tls` mapping.
+pub const TLS_KEYS: &[&str] = &["ca", "domain"];
 
 /// What a YAML file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +291,25 @@ fn check_agent(cx: &mut Checker, f: &Fields<'_>) {
         cx.one_of(f, "mode", MODES);
         cx.string(f, "cwd");
     }
+    for key in ["tls", "timeout"] {
+        if f.has(key) && !f.has("grpc") {
+            cx.bad(
+                format!("`{}` applies to `grpc` agents only", f.sub(key)),
+                f.key_span(key),
+                None,
+            );
+        }
+    }
+    if f.has("grpc") {
+        cx.int(f, "timeout", 1);
+        if let Some(v) = f.value("tls")
+            && v.as_bool().is_none()
+            && let Some(tf) = cx.map(v, &f.sub("tls"), TLS_KEYS)
+        {
+            cx.string(&tf, "ca");
+            cx.string(&tf, "domain");
+        }
+    }
 }
 
 fn behaviour(cx: &mut Checker, f: &Fields<'_>, which: &str) {
@@ -354,6 +378,19 @@ fn behaviour(cx: &mut Checker, f: &Fields<'_>, which: &str) {
             ),
         },
         "url" => url(cx, v, &path),
+        "grpc" => match v.as_str().map(grpc_address) {
+            Some(Ok(())) => {}
+            Some(Err(why)) => cx.bad(
+                format!("`{path}` {why}"),
+                v.span,
+                Some("write the agent's host and port, e.g. `grpc: 127.0.0.1:50051`".into()),
+            ),
+            None => cx.bad(
+                format!("`{path}` must be an address such as `127.0.0.1:50051`"),
+                v.span,
+                None,
+            ),
+        },
         "command" => {
             let ok = match (v.as_str(), v.as_seq()) {
                 (Some(s), _) => !s.trim().is_empty(),
@@ -396,6 +433,27 @@ fn behaviour(cx: &mut Checker, f: &Fields<'_>, which: &str) {
             cx.number(&lf, "temperature", 0.0, 2.0);
         }
     }
+}
+
+/// Checks a `grpc` address: `host:port`, optionally after `http://` or `https://`.
+pub fn grpc_address(text: &str) -> Result<(), String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .unwrap_or(text)
+        .trim_end_matches('/');
+    if rest.contains("://") {
+        return Err(format!(
+            "must be host:port (or http:// or https:// and host:port), found `{text}`"
+        ));
+    }
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return Err(format!("needs a port (host:port), found `{text}`"));
+    };
+    if host.is_empty() || host.contains('/') || port.parse::<u16>().is_err() {
+        return Err(format!("must be host:port, found `{text}`"));
+    }
+    Ok(())
 }
 
 fn url(cx: &mut Checker, v: &Yaml, path: &str) {
@@ -449,7 +507,7 @@ mod tests {
 
     #[test]
     fn a_valid_file_has_no_problems() {
-        let text = "agents:\n  - name: a\n    capabilities: [x]\n    respond: {value: yes, confidence: 0.9}\n  - name: b\n    echo: true\n  - name: c\n    command: [python3, agent.py]\n    mode: oneshot\n    cwd: tools\n  - name: d\n    llm: {endpoint: \"http://127.0.0.1:1/v1\", model: m, apiKeyEnv: KEY}\n  - name: e\n    choose: {values: [a, b], seed: 3}\n  - name: f\n    function: \"(input) => 1 ~> 0.5\"\n  - name: g\n    url: http://127.0.0.1:8080\n";
+        let text = "agents:\n  - name: a\n    capabilities: [x]\n    respond: {value: yes, confidence: 0.9}\n  - name: b\n    echo: true\n  - name: c\n    command: [python3, agent.py]\n    mode: oneshot\n    cwd: tools\n  - name: d\n    llm: {endpoint: \"http://127.0.0.1:1/v1\", model: m, apiKeyEnv: KEY}\n  - name: e\n    choose: {values: [a, b], seed: 3}\n  - name: f\n    function: \"(input) => 1 ~> 0.5\"\n  - name: g\n    url: http://127.0.0.1:8080\n  - name: h\n    grpc: 127.0.0.1:50051\n    timeout: 500\n  - name: i\n    grpc: https://agents.example.com:443\n    tls: {ca: ca.pem, domain: agents.example.com}\n";
         assert_eq!(codes_of(text), vec![]);
     }
 
@@ -512,6 +570,21 @@ mod tests {
                 "does not parse",
             ),
             ("agents: [\n", SYNTAX, ""),
+            (
+                "agents:\n  - name: a\n    grpc: 127.0.0.1\n",
+                BAD_VALUE,
+                "needs a port",
+            ),
+            (
+                "agents:\n  - name: a\n    echo: true\n    timeout: 5\n",
+                BAD_VALUE,
+                "`grpc` agents only",
+            ),
+            (
+                "agents:\n  - name: a\n    grpc: h:1\n    tls: {cert: x}\n",
+                UNKNOWN_KEY,
+                "`cert`",
+            ),
         ] {
             let d = codes_of(text);
             assert!(

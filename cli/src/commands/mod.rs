@@ -11,6 +11,7 @@ pub mod license;
 pub mod lsp;
 pub mod pattern_store;
 pub mod publish;
+pub mod registry;
 pub mod repl;
 pub mod repl_input;
 pub mod rollback;

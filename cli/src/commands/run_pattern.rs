@@ -59,6 +59,20 @@ pub struct PatternArgs {
     /// `<data dir>/prism/prism.db`).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// Serve a Parallax agent registry and agent gateway on ADDR (`host:port`) for this run:
+    /// agents that register or connect there join it (without `--agents`, instead of the
+    /// built-in agents).
+    #[arg(long, value_name = "ADDR")]
+    pub registry: Option<String>,
+    /// With `--registry`: wait up to this long for agents to join before the run starts
+    /// (until the file's and the joined agents number the pattern's largest `min`).
+    #[arg(
+        long = "registry-wait",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        requires = "registry"
+    )]
+    pub registry_wait: u64,
 }
 
 /// True for files `prism run` treats as patterns: `.yaml`/`.yml`, and `.prism` files with a
@@ -288,7 +302,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             return ExitCode::from(EXIT_COMPILE);
         }
     };
-    let agents = match load_agents(
+    let mut agents = match load_agents(
         path,
         args.agents.as_deref(),
         &args.agent,
@@ -327,6 +341,22 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_RUNTIME);
         }
+    };
+    let plane = match &args.registry {
+        None => None,
+        Some(address) => match super::registry::open_for_run(
+            &runtime,
+            address,
+            Duration::from_secs(args.registry_wait),
+            &mut agents,
+            largest_min(&plan),
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        },
     };
     let tty = live_terminal() && !args.trace;
     let progress = Arc::new(Progress::default());
@@ -393,6 +423,9 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     });
     if tty {
         eprint!("\r\x1b[2K");
+    }
+    if let Some(plane) = plane {
+        runtime.block_on(plane.stop());
     }
     runtime.shutdown_timeout(Duration::from_millis(500));
     // The record is committed before the run reports anything.

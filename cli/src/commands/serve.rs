@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// An HTTP agent `name=URL` (repeatable).
     #[arg(long = "agent", value_name = "NAME=URL")]
     pub agent: Vec<String>,
+    /// Serve a Parallax agent registry and agent gateway on ADDR (`host:port`): agents that
+    /// register or connect there join every run (without an agents file, instead of the
+    /// built-in agents).
+    #[arg(long, value_name = "ADDR")]
+    pub registry: Option<String>,
 }
 
 /// Runs `prism serve`.
@@ -68,10 +73,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let jobs = match load_jobs(&args, license, &store) {
+    let mut jobs = match load_jobs(&args, license, &store) {
         Ok(jobs) => jobs,
         Err(code) => return code,
     };
+    let directory = args.registry.as_ref().map(|_| prism_grpc::Directory::new());
+    if let Some(d) = &directory {
+        for job in &mut jobs {
+            super::registry::attach(&mut job.options.agents, d);
+        }
+    }
     eprintln!(
         "serve: serving {} scheduled pattern(s); state in {}",
         jobs.len(),
@@ -86,6 +97,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_RUNTIME);
         }
+    };
+    let plane = match (&args.registry, directory) {
+        (Some(address), Some(d)) => match runtime.block_on(super::registry::start(address, d)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        },
+        _ => None,
     };
     let shutdown = CancellationToken::new();
     let options = ServeOptions {
@@ -102,6 +123,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
             Arc::new(print_event),
         )
         .await;
+        if let Some(plane) = plane {
+            plane.stop().await;
+        }
     });
     runtime.shutdown_timeout(Duration::from_millis(500));
     if shutdown.is_cancelled() {

@@ -35,6 +35,7 @@ const AGENT_KEYS: &[&str] = &[
     "minConfidence",
     "taskTimeout",
     "retries",
+    "healthy",
 ];
 
 /// One `@tag value` of a header.
@@ -370,6 +371,14 @@ fn agents(
                         .with_help(format!("keys: {}", AGENT_KEYS.join(", "))),
                 );
             }
+        }
+        if let Some(v) = config.get("healthy")
+            && !v.is_boolean()
+        {
+            diags.push(header_error(
+                format!("`@agents.healthy` must be true or false, found {v}"),
+                t.value_span,
+            ));
         }
         for k in ["minAgents", "maxAgents", "taskTimeout", "retries"] {
             if let Some(v) = config.get(k)

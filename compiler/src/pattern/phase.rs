@@ -22,6 +22,7 @@ pub const AGENTS_KEYS: &[&str] = &[
     "distribution",
     "taskTimeout",
     "retries",
+    "healthy",
 ];
 /// The keys of `execution` (§1.4).
 pub const EXECUTION_KEYS: &[&str] = &[
@@ -201,6 +202,9 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
         if let Some(n) = ctx.cx.int(&f, key, min) {
             config.insert(key.into(), n.into());
         }
+    }
+    if let Some(h) = ctx.cx.boolean(&f, "healthy") {
+        config.insert("healthy".into(), h.into());
     }
     config.insert("capabilities".into(), json!(capabilities));
     config.insert("min".into(), min.into());

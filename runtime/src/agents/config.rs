@@ -3,7 +3,7 @@
 //! url command llm`), `--agent name=URL`, and the built-in local agents.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value as Json};
 
@@ -11,7 +11,7 @@ use super::http::{HttpAgent, client};
 use super::llm::{LlmAgent, LlmSpec};
 use super::local::{Behaviour, LocalAgent, name_seed};
 use super::process::{ProcessAgent, ProcessMode, ProcessSpec};
-use super::{AgentInfo, SharedAgent};
+use super::{AgentInfo, AgentSource, SharedAgent};
 
 use prism_compiler::agents_file::{self, BEHAVIOURS};
 
@@ -66,6 +66,33 @@ pub struct AgentSet {
     pub builtin: bool,
     /// The first LLM agent, which `llm()` uses in scripts.
     pub llm: Option<Arc<LlmAgent>>,
+    /// Agents that join while Prism runs (a registry); each run adds those live when it
+    /// starts after the agents above (an id already taken is skipped).
+    pub live: Option<Arc<dyn AgentSource>>,
+}
+
+/// Builds an agent of a behaviour another crate provides (`grpc`, from `prism-grpc`): the
+/// agent's declared data, its whole entry and the agents file's folder; `Err` is what is
+/// wrong with the entry.
+pub type AgentKind =
+    fn(AgentInfo, &Map<String, Json>, Option<&Path>) -> Result<SharedAgent, String>;
+
+static KINDS: RwLock<Vec<(&str, AgentKind)>> = RwLock::new(Vec::new());
+
+/// Lets agents files use the behaviour `name` (one of the checked behaviours the runtime does
+/// not build itself), built by `build`. The `prism` binary registers `grpc` at start-up.
+pub fn register_agent_kind(name: &'static str, build: AgentKind) {
+    if let Ok(mut kinds) = KINDS.write() {
+        kinds.retain(|(n, _)| *n != name);
+        kinds.push((name, build));
+    }
+}
+
+fn agent_kind(name: &str) -> Option<AgentKind> {
+    KINDS
+        .read()
+        .ok()
+        .and_then(|kinds| kinds.iter().find(|(n, _)| *n == name).map(|(_, b)| *b))
 }
 
 impl std::fmt::Debug for AgentSet {
@@ -80,6 +107,7 @@ impl std::fmt::Debug for AgentSet {
                     .collect::<Vec<_>>(),
             )
             .field("builtin", &self.builtin)
+            .field("live", &self.live.is_some())
             .finish()
     }
 }
@@ -91,7 +119,45 @@ impl AgentSet {
             agents,
             builtin: false,
             llm: None,
+            live: None,
         }
+    }
+
+    /// The agents of one run: these, then the live ones whose ids are not taken, each
+    /// prepared ([`super::Agent::prepare`]); with the preparation errors as warnings.
+    pub async fn for_run(&self) -> (AgentSet, Vec<String>) {
+        let mut set = self.clone();
+        if let Some(live) = &self.live {
+            for agent in live.live_agents() {
+                if !set.agents.iter().any(|a| a.info().id == agent.info().id) {
+                    set.agents.push(agent);
+                }
+            }
+        }
+        let prepared = futures::future::join_all(set.agents.iter().map(|a| a.prepare())).await;
+        let warnings = set
+            .agents
+            .iter()
+            .zip(prepared)
+            .filter_map(|(a, r)| r.err().map(|e| format!("agent {}: {e}", a.info().name)))
+            .collect();
+        (set, warnings)
+    }
+
+    /// The agents that fail their health check (each within `within`), with why.
+    pub async fn unhealthy(&self, within: std::time::Duration) -> Vec<(String, String)> {
+        let checks = self.agents.iter().map(|a| async move {
+            let outcome = match tokio::time::timeout(within, a.health()).await {
+                Ok(r) => r.err().map(|e| e.to_string()),
+                Err(_) => Some(format!("no health answer within {} ms", within.as_millis())),
+            };
+            outcome.map(|why| (a.info().id.clone(), why))
+        });
+        futures::future::join_all(checks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Appends an `--agent name=URL` HTTP agent (every capability).
@@ -153,6 +219,7 @@ pub fn builtin_agents(k: usize) -> AgentSet {
         agents,
         builtin: true,
         llm: None,
+        live: None,
     }
 }
 
@@ -405,7 +472,7 @@ fn build_agent(
                 },
             ))
         }
-        _ => {
+        "llm" => {
             let endpoint = v
                 .get("endpoint")
                 .and_then(Json::as_str)
@@ -441,6 +508,14 @@ fn build_agent(
             }
             agent
         }
+        other => match agent_kind(other) {
+            Some(build) => build(info, m, dir)?,
+            None => {
+                return Err(format!(
+                    "`{other}` agents are not available in this build of Prism"
+                ));
+            }
+        },
     })
 }
 

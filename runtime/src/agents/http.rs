@@ -103,6 +103,10 @@ impl Agent for HttpAgent {
     fn analyze<'a>(&'a self, request: &'a AgentRequest) -> AgentFuture<'a> {
         Box::pin(self.call(request))
     }
+
+    fn health(&self) -> futures::future::BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(HttpAgent::health(self))
+    }
 }
 
 /// A transport error with its causes.

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
 
-pub use config::{AgentSet, AgentsFileError, builtin_agents, load_agents_file};
+pub use config::{
+    AgentKind, AgentSet, AgentsFileError, builtin_agents, load_agents_file, register_agent_kind,
+};
 pub use protocol::{AgentAnswer, AgentRequest};
 pub use select::{Selection, SelectionError, select_agents};
 
@@ -166,10 +168,29 @@ pub trait Agent: Send + Sync {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// Gets ready for a run, before any selection (a gRPC agent whose file lists no
+    /// capabilities asks the agent for them); an error becomes a warning of the run.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether the agent is up (HTTP `GET /health`, gRPC `HealthCheck`), for patterns that
+    /// ask for healthy agents; agents without a check are healthy.
+    fn health(&self) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A shared agent.
 pub type SharedAgent = Arc<dyn Agent>;
+
+/// Agents that join and leave while Prism runs (the agents of a registry): each run takes
+/// those live when it starts.
+pub trait AgentSource: Send + Sync {
+    /// The agents live now, in the order they joined.
+    fn live_agents(&self) -> Vec<SharedAgent>;
+}
 
 /// The first `max` characters of a text (for body and stderr excerpts).
 pub(crate) fn excerpt(text: &str, max: usize) -> String {

@@ -149,8 +149,11 @@ pub fn select(
     run: &Run,
     selection: &Json,
     capabilities: Vec<String>,
-    exclude: Vec<String>,
+    mut exclude: Vec<String>,
 ) -> Result<Vec<crate::agents::SharedAgent>, String> {
+    if selection.get("healthy") == Some(&Json::Bool(true)) {
+        exclude.extend(run.st().unhealthy.iter().cloned());
+    }
     let sel = Selection::from_config(selection, capabilities, exclude);
     select_agents(&run.opts.agents.agents, &sel).map_err(|e| e.message)
 }

@@ -158,6 +158,8 @@ pub struct State {
     pub rotation: HashMap<String, usize>,
     /// Org-chart: the agents of each role.
     pub roles: HashMap<String, Vec<crate::agents::SharedAgent>>,
+    /// Ids of the agents that failed their health check at the start of the run.
+    pub unhealthy: Vec<String>,
 }
 
 /// One run: the plan, the options, the scope and the state.

@@ -38,8 +38,24 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
     let run_cancel = opts.cancel.child_token();
     let user_cancel = std::mem::replace(&mut opts.cancel, run_cancel.clone());
     let timeout = opts.timeout;
-    let agents = opts.agents.clone();
+    let (agents, notes) = opts.agents.for_run().await;
+    let unhealthy = if asks_for_healthy_agents(&plan) {
+        agents.unhealthy(HEALTH_CHECK_WAIT).await
+    } else {
+        Vec::new()
+    };
+    opts.agents = agents.clone();
     let mut run = Run::new(plan.clone(), opts, id);
+    for note in notes {
+        run.warn("prism::run::agent", note);
+    }
+    for (agent, why) in unhealthy {
+        run.warn(
+            "prism::run::unhealthy",
+            format!("agent {agent} is left out of phases that ask for healthy agents: {why}"),
+        );
+        run.st().unhealthy.push(agent);
+    }
     let started_ms = now_ms();
     let raw_input = run.opts.input.clone();
     let input = match super::input::validate_input(&plan.meta.input, &raw_input) {
@@ -96,6 +112,19 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
     };
     agents.shutdown().await;
     finish(&run, started_ms, input, outcome)
+}
+
+/// How long a health check may take before its agent counts as unhealthy.
+const HEALTH_CHECK_WAIT: Duration = Duration::from_secs(5);
+
+/// True when a phase of the plan selects only healthy agents (`agents.healthy: true`).
+fn asks_for_healthy_agents(plan: &Plan) -> bool {
+    plan.nodes().any(|(_, n)| match &n.kind {
+        NodeKind::AgentGroup { selection, .. } => {
+            selection.get("healthy") == Some(&Json::Bool(true))
+        }
+        _ => false,
+    })
 }
 
 fn finish(
