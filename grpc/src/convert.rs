@@ -258,11 +258,15 @@ fn excerpt(text: &str) -> String {
 }
 
 /// A gRPC status from the agent at `address` as an agent error: unavailable (and aborted,
-/// resource exhausted) is a transport error, retried; a deadline a timeout; `INTERNAL` (an
-/// SDK agent whose `analyze` threw) an error answer, not retried; anything else a failure.
+/// resource exhausted, or a connection that broke mid-call) is a transport error, retried; a
+/// deadline a timeout; `INTERNAL` (an SDK agent whose `analyze` threw) an error answer, not
+/// retried; anything else a failure.
 pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> AgentError {
     use tonic::Code;
     let message = status_text(status);
+    // A status made on this side from an I/O error (the agent died, the connection reset)
+    // carries that error; one the agent sent carries none.
+    let broken = status.code() == Code::Unknown && std::error::Error::source(status).is_some();
     match status.code() {
         Code::DeadlineExceeded => AgentError::Timeout(timeout_ms),
         Code::Unavailable | Code::Aborted | Code::ResourceExhausted => {
@@ -271,6 +275,9 @@ pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> A
                 code_name(status.code())
             ))
         }
+        Code::Unknown if broken => AgentError::Transport(format!(
+            "the connection to {address} broke mid-call: {message}"
+        )),
         Code::Internal => AgentError::Answered(format!("{message} (gRPC INTERNAL from {address})")),
         code => AgentError::Failed(format!(
             "gRPC {} from {address}: {message}",
@@ -281,8 +288,12 @@ pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> A
 
 /// A status's message with the causes behind it (connection refused, reset, …).
 fn status_text(status: &tonic::Status) -> String {
-    let mut text = status.message().to_string();
     let mut src = std::error::Error::source(status);
+    let mut text = status.message().to_string();
+    // tonic words every transport failure "transport error"; the causes say more.
+    if src.is_some() && text == "transport error" {
+        text.clear();
+    }
     while let Some(s) = src {
         let part = s.to_string();
         if !text.contains(&part) {
@@ -439,6 +450,19 @@ mod tests {
         let e = status_error(&tonic::Status::internal("model crashed"), a, 100);
         assert!(!e.is_retryable());
         assert_eq!(e.kind(), "agent");
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "stream closed because of a broken pipe",
+        )));
+        let e = status_error(&broken, a, 100);
+        assert!(e.is_retryable());
+        assert!(
+            e.to_string()
+                .starts_with("transport error: the connection to 127.0.0.1:1 broke mid-call: "),
+            "{e}"
+        );
+        let sent = status_error(&tonic::Status::unknown("odd"), a, 100);
+        assert_eq!(sent.to_string(), "gRPC UNKNOWN from 127.0.0.1:1: odd");
         let e = status_error(&tonic::Status::unimplemented(""), a, 100);
         assert_eq!(
             e.to_string(),

@@ -21,7 +21,10 @@ pub fn trials() -> Vec<Trial> {
             .ancestors()
             .take_while(|a| *a != root)
             .any(|a| a.join("Cargo.toml").is_file());
-        !in_rust_example && p.file_name().is_some_and(|n| n != "agents.yaml")
+        // Agents files (`agents.yaml`, `NAME.agents.yaml`) go with the patterns beside them.
+        !in_rust_example
+            && p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().ends_with("agents.yaml"))
     });
     files
         .into_iter()

@@ -10,6 +10,7 @@ mod docs;
 mod examples;
 mod fmt;
 mod lsp;
+mod parallax;
 mod repl;
 mod serve;
 mod shared_copies;
@@ -30,6 +31,7 @@ fn main() {
     trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
+    trials.extend(parallax::trials());
     trials.extend(stdlib::trials());
     trials.extend(repl::trials());
     trials.extend(docs::trials());
