@@ -23,6 +23,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("serve::restart_continues_and_skips_missed", restart_skip),
         Trial::test("serve::restart_runs_every_missed_run", restart_all),
         Trial::test("serve::no_scheduled_pattern_is_an_error", nothing_to_serve),
+        Trial::test(
+            "serve::registry_agents_answer_scheduled_runs",
+            registry_agents_answer,
+        ),
     ]
 }
 
@@ -331,6 +335,130 @@ fn nothing_to_serve() -> Result<(), Failed> {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: no pattern with a `schedule` under patterns\n"
+    );
+    Ok(())
+}
+
+/// `prism serve --registry ADDR`: an agent that connects through the gateway (a Rust client
+/// here; the Parallax SDK's in `parallax.rs`) answers the scheduled runs of a pattern no agents
+/// file serves.
+fn registry_agents_answer() -> Result<(), Failed> {
+    use prism_grpc::proto::gateway::agent_gateway_client::AgentGatewayClient;
+    use prism_grpc::proto::gateway::agent_to_control_plane::Payload as Up;
+    use prism_grpc::proto::gateway::control_plane_to_agent::Payload as Down;
+    use prism_grpc::proto::gateway::{AgentHello, AgentToControlPlane, TaskResult};
+
+    let dir = tempfile::tempdir()?;
+    let patterns = dir.path().join("patterns");
+    std::fs::create_dir_all(&patterns)?;
+    std::fs::write(
+        patterns.join("gated.yaml"),
+        "name: gated\ninput: {}\nagents:\n  capabilities: [gated]\n  retries: 0\noutput: $result\nschedule: {interval: 3s, maxRuns: 1}\n",
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let store = format!("sqlite:{}", dir.path().join("prism.db").display());
+    let key = key("enterprise-valid")?;
+    let mut cmd = command(
+        dir.path(),
+        Some(&key),
+        &["--store", &store, "--registry", &address, "patterns"],
+    );
+    let child = cmd.spawn()?;
+    let mut serve = Serve {
+        child,
+        lines: channel().1,
+        stdout: Vec::new(),
+        stderr: None,
+    };
+    if let Some(out) = serve.child.stdout.take() {
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        serve.lines = lines;
+    }
+    if let Some(mut err) = serve.child.stderr.take() {
+        serve.stderr = Some(std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        }));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let agent = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let channel = loop {
+            let endpoint = tonic::transport::Channel::from_shared(format!("http://{address}"))
+                .map_err(|e| e.to_string())?;
+            match endpoint.connect().await {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(format!("prism serve's gateway does not answer: {e}")),
+            }
+        };
+        let (up, rx) = tokio::sync::mpsc::channel(8);
+        let hello = AgentToControlPlane {
+            request_id: "hello".into(),
+            payload: Some(Up::Hello(AgentHello {
+                agent_id: "rust-agent".into(),
+                agent_name: "rust-agent".into(),
+                capabilities: vec!["gated".into()],
+                metadata: Default::default(),
+                // This agent sends no heartbeats: it promises one a minute.
+                heartbeat_interval_ms: 60_000,
+            })),
+        };
+        up.send(hello).await.map_err(|e| e.to_string())?;
+        let mut down = AgentGatewayClient::new(channel)
+            .connect(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .map_err(|e| e.to_string())?
+            .into_inner();
+        Ok(tokio::spawn(async move {
+            while let Ok(Some(m)) = down.message().await {
+                if let Some(Down::TaskRequest(t)) = m.payload {
+                    let answer = AgentToControlPlane {
+                        request_id: m.request_id,
+                        payload: Some(Up::TaskResult(TaskResult {
+                            task_id: t.task_id,
+                            value_json: "\"via the gateway\"".into(),
+                            confidence: 0.9,
+                            reasoning: String::new(),
+                            metadata: Default::default(),
+                        })),
+                    };
+                    if up.send(answer).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }))
+    })?;
+    let (code, lines, stderr) = serve.finish()?;
+    agent.abort();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "registry: serving parallax.registry.Registry and parallax.gateway.AgentGateway on {address}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}\n{stderr}");
+    assert!(
+        lines[0].contains(" gated completed confidence=0.900 "),
+        "{lines:?}\n{stderr}"
     );
     Ok(())
 }

@@ -480,6 +480,11 @@ fn report(record: &ExecutionRecord, json: bool, file: &SourceFile) -> ExitCode {
             }
             println!("confidence: {confidence:.3}");
         }
+        for (code, message) in &record.warnings {
+            if code == "prism::run::unhealthy" || code == "prism::run::agent" {
+                eprintln!("warning: {message}");
+            }
+        }
         for r in record.agent_results.iter().filter(|r| r.error.is_some()) {
             eprintln!(
                 "warning: agent {} {}: {}",
