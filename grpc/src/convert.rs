@@ -288,21 +288,22 @@ pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> A
 
 /// A status's message with the causes behind it (connection refused, reset, …).
 fn status_text(status: &tonic::Status) -> String {
+    let mut parts = vec![status.message().to_string()];
     let mut src = std::error::Error::source(status);
-    let mut text = status.message().to_string();
-    // tonic words every transport failure "transport error"; the causes say more.
-    if src.is_some() && text == "transport error" {
-        text.clear();
-    }
     while let Some(s) = src {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
+        parts.push(s.to_string());
         src = s.source();
+    }
+    // tonic words every transport failure "transport error"; the causes say more.
+    let mut text = String::new();
+    for part in parts {
+        if part.is_empty() || part == "transport error" || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
     }
     if text.is_empty() {
         "no message".to_string()

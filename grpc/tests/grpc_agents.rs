@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use prism_grpc::proto::confidence::health;
 use prism_runtime::executor::RunStatus;
 use serde_json::json;
-use support::{Reply, TestAgent, agents_file, closed_port, results, run, serve};
+use support::{
+    Reply, TestAgent, agents_file, agents_file_with, closed_port, results, run, serve, serve_with,
+};
 
 const VOTE: &str = "name: sentiment-vote\nversion: 1.2.0\ninput:\n  text: string\n  task: {type: string, required: false}\nagents:\n  capabilities: [sentiment]\n  min: 1\n  retries: 0\n  taskTimeout: 5000\naggregation:\n  strategy: voting\noutput:\n  label: $vote.winner\n  voters: $totalCount\n";
 
@@ -264,4 +266,58 @@ async fn an_agent_that_cannot_say_its_capabilities_has_none_and_the_run_says_why
         "{:?}",
         record.warnings
     );
+}
+
+#[tokio::test]
+async fn tls_agents_are_reached_with_the_certificate_authority_the_file_names() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("a key");
+    let ca = ca_params.self_signed(&ca_key).expect("the CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("a key");
+    let leaf = CertificateParams::new(vec!["agents.test".to_string()])
+        .expect("leaf parameters")
+        .signed_by(&leaf_key, &issuer)
+        .expect("the agent's certificate");
+    let identity = tonic::transport::Identity::from_pem(leaf.pem(), leaf_key.serialize_pem());
+    let secure = serve_with(
+        TestAgent::new("secure", Reply::Answer("\"positive\"".into(), 0.9)),
+        Some(identity),
+    )
+    .await;
+    let file = format!(
+        "agents:\n  - name: secure\n    capabilities: [sentiment]\n    grpc: {}\n    tls: {{ca: ca.pem, domain: agents.test}}\n  - name: untrusted\n    capabilities: [sentiment]\n    grpc: {}\n    tls: true\n  - name: plain\n    capabilities: [sentiment]\n    grpc: {}\n",
+        secure.address, secure.address, secure.address
+    );
+    let (_dir, set) = agents_file_with(&file, &[("ca.pem", &ca.pem())]);
+    let record = run(VOTE, json!({"text": "great"}), set).await;
+    let got: Vec<(String, String)> = record
+        .agent_results
+        .iter()
+        .map(|r| (r.agent_name.clone(), r.status.as_str().to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("secure".to_string(), "ok".to_string()),
+            ("untrusted".to_string(), "failed".to_string()),
+            ("plain".to_string(), "failed".to_string()),
+        ],
+        "{:?}",
+        record.agent_results
+    );
+    let error = |i: usize| record.agent_results[i].error.clone().unwrap_or_default();
+    assert!(
+        error(1).starts_with(&format!(
+            "transport error: gRPC UNAVAILABLE from {}",
+            secure.address
+        )) && error(1).contains("UnknownIssuer"),
+        "{}",
+        error(1)
+    );
+    assert!(error(2).starts_with("transport error: "), "{}", error(2));
+    // Only the agent that trusts the file's CA got through: one request reached the server.
+    assert_eq!(secure.agent.requests().len(), 1);
 }

@@ -136,13 +136,24 @@ impl Drop for Served {
 
 /// Serves `agent` on a free port of 127.0.0.1.
 pub async fn serve(agent: TestAgent) -> Served {
+    serve_with(agent, None).await
+}
+
+/// Serves `agent` on a free port of 127.0.0.1, over TLS with `identity` when given.
+pub async fn serve_with(agent: TestAgent, identity: Option<tonic::transport::Identity>) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let address = listener.local_addr().expect("local address").to_string();
     let service = ConfidenceAgentServer::new(agent.clone());
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(identity) = identity {
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .expect("the server's TLS settings");
+    }
     let task = tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
+        let _ = builder
             .add_service(service)
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await;
@@ -177,8 +188,16 @@ pub async fn run(pattern: &str, input: Json, agents: AgentSet) -> ExecutionRecor
 
 /// The agents of an agents file written to a temporary folder.
 pub fn agents_file(text: &str) -> (tempfile::TempDir, AgentSet) {
+    agents_file_with(text, &[])
+}
+
+/// The agents of an agents file written to a temporary folder with other files beside it.
+pub fn agents_file_with(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, AgentSet) {
     prism_grpc::install();
     let dir = tempfile::tempdir().expect("temp dir");
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body).expect("write a file");
+    }
     let path = dir.path().join("agents.yaml");
     std::fs::write(&path, text).expect("write agents.yaml");
     let set = prism_runtime::agents::load_agents_file(&path)
