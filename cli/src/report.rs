@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use prism_compiler::{Diagnostic, SourceFile, diagnostic::render};
-use prism_runtime::RuntimeError;
+use prism_interp::RuntimeError;
 
 /// Exit code for a runtime error.
 pub const EXIT_RUNTIME: u8 = 1;

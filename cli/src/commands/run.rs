@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use prism_compiler::SourceFile;
-use prism_runtime::{Interpreter, Options, run_with_large_stack};
+use prism_interp::{Interpreter, Options, run_with_large_stack};
 
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime_error};
 

@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use prism_agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_compiler::pattern::directives::DirectiveKind;
 use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
 use prism_compiler::{Diagnostic, SourceFile};
-use prism_license::{Directive, License};
-use prism_runtime::agents::{AgentSet, builtin_agents, load_agents_file};
-use prism_runtime::executor::{
+use prism_executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
 };
+use prism_license::{Directive, License};
 use serde_json::Value as Json;
 
 use super::compile::compile;
@@ -330,7 +330,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     };
     let tty = live_terminal() && !args.trace;
     let progress = Arc::new(Progress::default());
-    let trace: Option<prism_runtime::executor::TraceFn> = if args.trace {
+    let trace: Option<prism_executor::TraceFn> = if args.trace {
         Some(Arc::new(|ev: &TraceEvent| eprintln!("{}", trace_line(ev))))
     } else if tty {
         let p = progress.clone();
@@ -345,10 +345,10 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     } else {
         None
     };
-    let on_call: Option<prism_runtime::executor::CallFn> = tty.then(|| {
+    let on_call: Option<prism_executor::CallFn> = tty.then(|| {
         let p = progress.clone();
         let name = plan.meta.name.clone();
-        Arc::new(move |ev: &prism_runtime::executor::CallEvent| {
+        Arc::new(move |ev: &prism_executor::CallEvent| {
             if let Ok(mut st) = p.state.lock() {
                 if ev.finished {
                     if let Some(i) = st.1.iter().position(|a| *a == ev.agent) {
@@ -360,7 +360,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
                 }
             }
             p.draw(&name);
-        }) as prism_runtime::executor::CallFn
+        }) as prism_executor::CallFn
     });
     let options = RunOptions {
         input,
