@@ -180,7 +180,7 @@ fn eval_function(
     let v = interp
         .run_program(&parsed.program, &file)
         .and_then(|v| interp.await_value(v, prism_compiler::Span::default()))
-        .map_err(|e| AgentError::Failed(e.message))?;
+        .map_err(|e| AgentError::Failed(e.to_string()))?;
     let confidence = v.confidence().map_or(default_confidence, clamp);
     Ok(AgentAnswer::new(prism_interp::to_json(&v), confidence))
 }

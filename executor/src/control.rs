@@ -388,11 +388,10 @@ pub async fn run_sub_pattern(
     let plan = compiled
         .plan
         .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
-    let (loaded, _) = prism_compiler::pattern::load_file(std::path::Path::new(path), &text);
     let mut opts = run.opts.clone();
     opts.input = sub_input;
     opts.source = Some(Arc::from(text.as_str()));
-    opts.model = loaded.map(Arc::new);
+    opts.model = compiled.loaded.map(Arc::new);
     opts.trace = None;
     let sub = Arc::new(super::state::Run::new(Arc::new(plan), opts, run.id.clone()));
     let input = match super::input::validate_input(&sub.plan.meta.input, &sub.opts.input) {

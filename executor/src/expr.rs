@@ -225,7 +225,7 @@ pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluat
         }
         let v: Value = interp
             .run_program(&parsed.program, &file)
-            .map_err(|e| err(e.message))?;
+            .map_err(|e| err(e.to_string()))?;
         Ok(Evaluated {
             value: to_json(&v),
             confidence: v.confidence(),

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prism_compiler::pattern::Loaded;
 use prism_compiler::plan::{Node, NodeKind};
 use prism_compiler::span::Span;
 use serde_json::{Value as Json, json};
@@ -73,7 +74,10 @@ type ScriptOutcome = Result<(Json, f64), (String, Option<Span>)>;
 
 /// Everything the script thread needs (all `Send`).
 struct ScriptJob {
-    text: String,
+    /// The script's syntax tree, parsed when the pattern was loaded.
+    program: Arc<prism_compiler::ast::Program>,
+    /// The file's text (for error positions).
+    text: Arc<str>,
     name: String,
     globals: Vec<(&'static str, Json)>,
     agents: Vec<SharedAgent>,
@@ -83,21 +87,19 @@ struct ScriptJob {
 
 /// Runs the script and binds `$result`; the run's confidence is the script's (§4).
 pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, Stop> {
-    let NodeKind::Script { body } = &node.kind else {
+    if !matches!(node.kind, NodeKind::Script { .. }) {
         return Ok(Done::default());
-    };
-    let Some(source) = run.opts.source.clone() else {
+    }
+    let (Some(source), Some(Loaded::Prism(pattern))) =
+        (run.opts.source.clone(), run.opts.model.as_deref())
+    else {
         return Err(Stop::fail(
             "prism::run::script",
-            "the pattern's source text is not available",
+            "the pattern's script is not available (run it from its loaded pattern)",
             Some(&node.id),
         ));
     };
-    let _ = body;
-    let text = match prism_compiler::pattern::header::find_header(&source) {
-        Some((span, _)) => prism_compiler::pattern::header::blank(&source, span),
-        None => source.to_string(),
-    };
+    let program = pattern.script.clone();
     let results = run.st().phase.get(&None).cloned().unwrap_or_default();
     let called: Vec<SharedAgent> = {
         let ids: Vec<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
@@ -129,7 +131,6 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
     {
         m.insert("minConfidence".into(), Json::Null);
     }
-    let list: Vec<Json> = called.iter().map(|a| a.info().to_json()).collect();
     let workspace = run
         .opts
         .workspace
@@ -146,9 +147,9 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
         ),
         ("workspace", workspace),
     ];
-    let _ = list;
     let job = ScriptJob {
-        text,
+        program,
+        text: source,
         name: run.plan.meta.source_path.clone(),
         globals,
         agents: called,
@@ -199,10 +200,6 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
 }
 
 fn script_thread(job: ScriptJob) -> ScriptOutcome {
-    let parsed = prism_compiler::parse(&job.text);
-    if let Some(d) = parsed.diagnostics.iter().find(|d| d.is_error()) {
-        return Err((d.message.clone(), Some(d.primary_span())));
-    }
     let output: Box<dyn prism_interp::Output> = match job.run.opts.script_output {
         ScriptOutput::Stdout => Box::new(prism_interp::StdOutput::new()),
         ScriptOutput::Stderr => Box::new(StderrOutput),
@@ -240,9 +237,9 @@ fn script_thread(job: ScriptJob) -> ScriptOutcome {
     parallax.insert("patterns".into(), Value::object(Map::default()));
     parallax.insert("confidence".into(), Value::object(Map::default()));
     interp.define_global("parallax", Value::object(parallax));
-    let file = prism_compiler::SourceFile::new(job.name.as_str(), job.text.as_str());
+    let file = prism_compiler::SourceFile::new(job.name.as_str(), job.text.clone());
     let v = interp
-        .run_program(&parsed.program, &file)
+        .run_program(&job.program, &file)
         .and_then(|v| interp.await_value(v, Span::default()))
         .map_err(|e| (e.report_message(), e.span))?;
     drop(interp);

@@ -51,8 +51,9 @@ impl ErrorKind {
 /// An error that stopped a Prism program (or was caught by `try`).
 #[derive(Debug, Clone)]
 pub struct RuntimeError {
-    /// The message, as the reference words it (`Division by zero`, `Error at line 2, column 6:
-    /// Undefined variable: x`, …).
+    /// What went wrong, as the reference words it (`Division by zero`, `Undefined variable:
+    /// x`, …), without any position: where it happened is [`RuntimeError::span`] and, for the
+    /// errors the reference prefixes with a position, [`RuntimeError::located`].
     pub message: String,
     /// The span of the node that failed, if known.
     pub span: Option<Span>,
@@ -64,6 +65,11 @@ pub struct RuntimeError {
     pub value: Option<Value>,
     /// What kind of error this is.
     pub kind: ErrorKind,
+    /// For the errors the reference words as `Error at line L, column C: …` (undefined
+    /// variables, bad calls, bad operands): that line (from 1) and column (from 0, as the
+    /// reference counts it). [`RuntimeError::reference_text`] renders it; `catch (e)` binds
+    /// that text, so programs that print a caught error print what the reference prints.
+    pub located: Option<(u32, u32)>,
 }
 
 impl RuntimeError {
@@ -76,6 +82,7 @@ impl RuntimeError {
             stack: Vec::new(),
             value: None,
             kind: ErrorKind::Error,
+            located: None,
         }
     }
 
@@ -88,6 +95,7 @@ impl RuntimeError {
             stack: Vec::new(),
             value: None,
             kind: ErrorKind::Error,
+            located: None,
         }
     }
 
@@ -100,6 +108,7 @@ impl RuntimeError {
             stack: Vec::new(),
             value: Some(value),
             kind: ErrorKind::Error,
+            located: None,
         }
     }
 
@@ -124,39 +133,47 @@ impl RuntimeError {
         self
     }
 
-    /// The message as reported to a person: the reference's `Error at line L, column C: `
-    /// prefix counts columns from 0 (and `catch (e)` keeps it so), while every report shows
-    /// positions from 1 (`file:2:14`); here the column is 1-based like the rest of the report.
-    /// A thrown value's message is left as the program wrote it.
-    pub fn report_message(&self) -> String {
-        if self.value.is_some() {
-            return self.message.clone();
-        }
-        one_based_prefix(&self.message).unwrap_or_else(|| self.message.clone())
+    /// The error with the reference's position prefix: line from 1, column from 0.
+    pub fn located_at(mut self, line: u32, column: u32) -> Self {
+        self.located = Some((line, column));
+        self
     }
 
-    /// What a `catch (e)` binds: the thrown value, or the message as a string.
+    /// The text the reference gives this error (what `catch (e)` binds and what conformance
+    /// output shows): `Error at line L, column C: message` for the errors it positions, the
+    /// message alone for the rest.
+    pub fn reference_text(&self) -> String {
+        match self.located {
+            Some((line, col)) if self.value.is_none() => {
+                format!("Error at line {line}, column {col}: {}", self.message)
+            }
+            _ => self.message.clone(),
+        }
+    }
+
+    /// The message as reported to a person: as [`RuntimeError::reference_text`], but with the
+    /// column counted from 1 like every other position of a report (`file:2:14`).
+    pub fn report_message(&self) -> String {
+        match self.located {
+            Some((line, col)) if self.value.is_none() => {
+                format!("Error at line {line}, column {}: {}", col + 1, self.message)
+            }
+            _ => self.message.clone(),
+        }
+    }
+
+    /// What a `catch (e)` binds: the thrown value, or the reference's text as a string.
     pub fn catch_value(&self) -> Value {
         match &self.value {
             Some(v) => v.clone(),
-            None => Value::str(self.message.clone()),
+            None => Value::str(self.reference_text()),
         }
     }
-}
-
-/// `Error at line L, column C: rest` with C + 1, if `message` starts with that prefix.
-fn one_based_prefix(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("Error at line ")?;
-    let (line, rest) = rest.split_once(", column ")?;
-    let (col, rest) = rest.split_once(": ")?;
-    let line: u32 = line.parse().ok()?;
-    let col: u32 = col.parse().ok()?;
-    Some(format!("Error at line {line}, column {}: {rest}", col + 1))
 }
 
 impl fmt::Display for RuntimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.reference_text())
     }
 }
 
@@ -206,9 +223,10 @@ mod tests {
 
     #[test]
     fn reports_count_columns_from_one() {
-        let e = RuntimeError::new(
-            "Error at line 2, column 13: Undefined variable: nope",
-            Span::new(0, 1),
+        let e = RuntimeError::new("Undefined variable: nope", Span::new(0, 1)).located_at(2, 13);
+        assert_eq!(
+            e.message, "Undefined variable: nope",
+            "the message carries no position"
         );
         assert_eq!(
             e.report_message(),

@@ -20,7 +20,7 @@ pub(crate) fn run(source: &str) -> String {
         let result = interp.run_program(&parsed.program, &file);
         out.push_str(&capture.stdout_text());
         if let Err(e) = result {
-            out.push_str(&format!("ERROR: {}\n", e.message));
+            out.push_str(&format!("ERROR: {e}\n"));
         }
         out
     })

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use prism_compiler::SourceFile;
-use prism_compiler::pattern::{CompileOptions, Loaded, compile_file_with, load_file};
+use prism_compiler::pattern::{CompileOptions, Loaded, compile_file_with};
 use prism_compiler::plan::Plan;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -84,7 +84,7 @@ impl Pattern {
             Some(plan) if !out.has_errors() => plan,
             _ => return Err(Error::Compile(CompileError::new(file(), out.diagnostics))),
         };
-        let model = load_file(path, text).0;
+        let model = out.loaded;
         let timeout = match &model {
             Some(Loaded::Prism(p)) => Some(Duration::from_millis(p.timeout_ms)),
             _ => None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use prism_agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_compiler::pattern::directives::DirectiveKind;
-use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
+use prism_compiler::pattern::{CompileOptions, Loaded};
 use prism_compiler::{Diagnostic, SourceFile};
 use prism_executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
@@ -59,21 +59,6 @@ pub struct PatternArgs {
     /// `<data dir>/prism/prism.db`).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-}
-
-/// True for files `prism run` treats as patterns: `.yaml`/`.yml`, and `.prism` files with a
-/// `/** … */` header naming the pattern or its agents or input.
-pub fn is_pattern(path: &Path, text: &str) -> bool {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml") | Some("yml") => true,
-        Some("prism") => {
-            prism_compiler::pattern::header::find_header(text).is_some_and(|(_, tags)| {
-                tags.iter()
-                    .any(|t| matches!(t.name.as_str(), "name" | "agents" | "minAgents" | "input"))
-            })
-        }
-        _ => false,
-    }
 }
 
 fn read_input(arg: Option<&str>) -> Result<Json, String> {
@@ -240,7 +225,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     if has_errors || !args.json {
         print_diagnostics(&compiled.diagnostics, &file);
     }
-    let Some(plan) = compiled.plan.filter(|_| !has_errors) else {
+    let Some(plan) = compiled.plan.clone().filter(|_| !has_errors) else {
         return ExitCode::from(EXIT_COMPILE);
     };
     match &origin {
@@ -313,8 +298,8 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             }
         },
     };
-    let loaded = load_file(path, text).0;
-    let timeout = args.timeout.or(match &loaded {
+    let loaded = compiled.loaded.clone();
+    let timeout = args.timeout.or(match loaded.as_deref() {
         Some(Loaded::Prism(p)) => Some(p.timeout_ms),
         _ => None,
     });
@@ -369,7 +354,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         trace,
         on_call,
         source: Some(Arc::from(text)),
-        model: loaded.map(Arc::new),
+        model: loaded,
         workspace: args.workspace.clone(),
         agent_results,
         script_output: if args.json {
@@ -381,7 +366,6 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         ..RunOptions::default()
     };
     let cancel = options.cancel.clone();
-    let plan = Arc::new(plan);
     let record = runtime.block_on(async move {
         let ctrl_c = cancel.clone();
         tokio::spawn(async move {

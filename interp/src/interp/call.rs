@@ -61,14 +61,10 @@ impl Interpreter {
                     match v.unwrap_confident() {
                         Value::Array(a) => out.extend(a.borrow().iter().cloned()),
                         other => {
-                            return fail(
-                                format!(
-                                    "{}Cannot spread non-array value: {}",
-                                    self.location_prefix(x.span),
-                                    other.type_name()
-                                ),
+                            return Err(self.located(
+                                format!("Cannot spread non-array value: {}", other.type_name()),
                                 x.span,
-                            );
+                            ));
                         }
                     }
                 }
@@ -99,13 +95,7 @@ impl Interpreter {
                     None => match builtins::call_method(self, &base, name, &args, span) {
                         Some(r) => r?,
                         None => {
-                            return fail(
-                                format!(
-                                    "{}Cannot call non-function value: null",
-                                    self.location_prefix(span)
-                                ),
-                                span,
-                            );
+                            return Err(self.located("Cannot call non-function value: null", span));
                         }
                     },
                 }
@@ -118,14 +108,13 @@ impl Interpreter {
                 None => {
                     let prop = self.read_property(&base, name);
                     if prop.is_null() {
-                        return fail(
+                        return Err(self.located(
                             format!(
-                                "{}Cannot call non-function value: null ({}.{name} is not a function)",
-                                self.location_prefix(span),
+                                "Cannot call non-function value: null ({}.{name} is not a function)",
                                 base.type_name()
                             ),
                             span,
-                        );
+                        ));
                     }
                     self.call_checked(&prop, args, span)?
                 }
@@ -182,14 +171,10 @@ impl Interpreter {
                 let result = self.call_value_with(&c.value, args, span, checked)?;
                 Ok(with_confidence(result, c.confidence))
             }
-            other => fail(
-                format!(
-                    "{}Cannot call non-function value: {}",
-                    self.location_prefix(span),
-                    other.type_name()
-                ),
+            other => Err(self.located(
+                format!("Cannot call non-function value: {}", other.type_name()),
                 span,
-            ),
+            )),
         }
     }
 
@@ -218,13 +203,10 @@ impl Interpreter {
         } else {
             fixed.to_string()
         };
-        fail(
-            format!(
-                "{}{what} expects {expected} arguments, got {given}",
-                self.location_prefix(span)
-            ),
+        Err(self.located(
+            format!("{what} expects {expected} arguments, got {given}"),
             span,
-        )
+        ))
     }
 
     fn call_closure(&mut self, c: &Rc<Closure>, args: Args, span: Span) -> Eval {

@@ -10,7 +10,7 @@ use prism_compiler::ast::{
 use prism_compiler::span::Span;
 
 use super::Interpreter;
-use crate::error::{Eval, Flow, RuntimeError, fail};
+use crate::error::{Eval, Flow, fail};
 use crate::format;
 use crate::scope::Env;
 use crate::value::{Closure, Map, Value};
@@ -154,8 +154,7 @@ impl Interpreter {
 
     /// The reference's "Undefined variable" error, with its line/column prefix.
     pub(crate) fn undefined_variable(&self, name: &str, span: Span) -> Flow {
-        let msg = format!("{}Undefined variable: {name}", self.location_prefix(span));
-        Flow::from(RuntimeError::new(msg, span))
+        self.located(format!("Undefined variable: {name}"), span)
     }
 
     fn eval_template(&mut self, parts: &[TemplatePart], env: &Env) -> Eval {

@@ -21,7 +21,7 @@ use prism_compiler::SourceFile;
 use prism_compiler::ast::{self, Name};
 use prism_compiler::span::Span;
 
-use crate::error::{ErrorKind, RuntimeError};
+use crate::error::{ErrorKind, Flow, RuntimeError};
 use crate::output::{Output, StdOutput};
 use crate::promise::{AsyncRuntime, NativeFuture, WaitError};
 use crate::scope::{Env, Scope};
@@ -233,16 +233,17 @@ impl Interpreter {
             .unwrap_or_default()
     }
 
-    /// `Error at line L, column C: ` for a span of the current file (column 0-based, as the
-    /// reference counts it).
-    pub(crate) fn location_prefix(&self, span: Span) -> String {
-        match self.files.get(self.file) {
+    /// An error the reference words as `Error at line L, column C: message`: the message
+    /// stays bare, the position (column from 0, as the reference counts it) is data.
+    pub(crate) fn located(&self, message: impl Into<String>, span: Span) -> Flow {
+        let e = RuntimeError::new(message, span);
+        Flow::from(match self.files.get(self.file) {
             Some(f) => {
                 let (line, col) = f.line_col(span.start);
-                format!("Error at line {line}, column {}: ", col.saturating_sub(1))
+                e.located_at(line, col.saturating_sub(1))
             }
-            None => String::new(),
-        }
+            None => e,
+        })
     }
 
     fn finish_error(&self, mut e: RuntimeError) -> RuntimeError {

@@ -148,7 +148,7 @@ impl Interpreter {
     /// The cache key and source text of an import.
     fn resolve_module(&self, source: &str, span: Span) -> Eval<(String, String)> {
         if let Some(name) = source.strip_prefix("std/") {
-            return match prism_stdlib::module_source(name) {
+            return match prism_compiler::stdlib::module_source(name) {
                 Some(text) => Ok((source.to_string(), text.to_string())),
                 None => fail(format!("Cannot find module '{source}'"), span),
             };
@@ -240,7 +240,7 @@ mod tests {
             });
             match interp.run_program(&parsed.program, &file) {
                 Ok(_) => capture.stdout_text(),
-                Err(e) => format!("{}ERROR: {}\n", capture.stdout_text(), e.message),
+                Err(e) => format!("{}ERROR: {e}\n", capture.stdout_text()),
             }
         })
     }

@@ -78,15 +78,10 @@ impl Interpreter {
                     format::display_into(&mut s, &r);
                     Ok(Value::from(s))
                 }
-                _ => fail(
-                    format!(
-                        "{}Cannot apply + to {} and {}",
-                        self.location_prefix(span),
-                        l.type_name(),
-                        r.type_name()
-                    ),
+                _ => Err(self.located(
+                    format!("Cannot apply + to {} and {}", l.type_name(), r.type_name()),
                     span,
-                ),
+                )),
             },
             Sub | Mul | Div | Rem | Pow => fail(
                 format!(

@@ -13,8 +13,8 @@ mod walk;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use prism_compiler::ast::{Name, Program};
-use prism_compiler::{Diagnostic, Span};
+use crate::ast::{Name, Program};
+use crate::{Diagnostic, Span};
 
 pub use confidence::{ConfidenceHint, band, confidence_hints};
 
@@ -115,7 +115,7 @@ pub enum Target {
 /// The analysis of one file.
 #[derive(Debug, Clone)]
 pub struct Analysis {
-    pub program: Program,
+    pub program: Arc<Program>,
     /// Syntax errors (every one the parser recovered from).
     pub syntax: Vec<Diagnostic>,
     /// Undefined names, argument counts, unused variables.
@@ -141,16 +141,22 @@ pub mod codes {
 impl Analysis {
     /// Analyses Prism source text. Never fails.
     pub fn new(text: &str) -> Analysis {
-        let parsed = prism_compiler::parse(text);
+        let parsed = crate::parse(text);
         let program = if parsed.program.stmts.is_empty() && parsed.has_errors() {
             salvage(text, &parsed.diagnostics).unwrap_or(parsed.program)
         } else {
             parsed.program
         };
+        Analysis::of_program(Arc::new(program), parsed.diagnostics)
+    }
+
+    /// Analyses a program parsed already (with its syntax diagnostics): an annotated
+    /// pattern's script, parsed when the pattern was loaded.
+    pub fn of_program(program: Arc<Program>, syntax: Vec<Diagnostic>) -> Analysis {
         let (symbols, scopes, occurrences, lints) = walk::resolve(&program);
         Analysis {
             program,
-            syntax: parsed.diagnostics,
+            syntax,
             lints,
             symbols,
             scopes,
@@ -162,7 +168,7 @@ impl Analysis {
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut all = self.syntax.clone();
         all.extend(self.lints.iter().cloned());
-        all.extend(prism_stdlib::check_imports(&self.program));
+        all.extend(crate::stdlib::check_imports(&self.program));
         all.sort_by_key(|d| d.primary_span().start);
         all
     }
@@ -255,13 +261,13 @@ fn salvage(text: &str, diags: &[Diagnostic]) -> Option<Program> {
         .filter(|d| d.is_error())
         .map(|d| d.primary_span().start as usize)
         .min()?;
-    let mut cut = crate::position::floor_char_boundary(text, first);
+    let mut cut = floor_char_boundary(text, first);
     for _ in 0..4 {
         cut = text[..cut].rfind('\n').unwrap_or(0);
         if cut == 0 {
             return None;
         }
-        let p = prism_compiler::parse(&text[..cut]);
+        let p = crate::parse(&text[..cut]);
         if !p.program.stmts.is_empty() {
             return Some(p.program);
         }
@@ -271,3 +277,12 @@ fn salvage(text: &str, diags: &[Diagnostic]) -> Option<Program> {
 
 #[cfg(test)]
 mod tests;
+
+/// The largest char boundary at or below `i`.
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

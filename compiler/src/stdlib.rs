@@ -1,17 +1,24 @@
-//! Prism modules shipped inside the toolchain, importable as `std/<name>`.
+//! The standard library: Prism modules shipped inside the toolchain, importable as
+//! `std/<name>`.
 //!
-//! Each module is a Prism source file under `stdlib/modules/`, compiled into the binary. The
-//! runtime's import resolver asks [`module_source`] for `import … from "std/<name>"`; `prism
-//! check` asks [`check_imports`] so that a misspelt module or name is reported before anything
-//! runs.
+//! Each module is a Prism source file under `stdlib/modules/` (with its tests in
+//! `stdlib/tests/`), compiled into the binary. The interpreter's import resolver asks
+//! [`module_source`] for `import … from "std/<name>"`; the checks ask [`check_imports`] so that
+//! a misspelt module or name is reported before anything runs.
 
-use prism_compiler::Diagnostic;
-use prism_compiler::ast::{Program, StmtKind};
+use crate::Diagnostic;
+use crate::ast::{Program, StmtKind};
 
 /// Every standard module: its name (as in `std/<name>`) and its source.
 const MODULES: &[(&str, &str)] = &[
-    ("confidence", include_str!("../modules/confidence.prism")),
-    ("patterns", include_str!("../modules/patterns.prism")),
+    (
+        "confidence",
+        include_str!("../../stdlib/modules/confidence.prism"),
+    ),
+    (
+        "patterns",
+        include_str!("../../stdlib/modules/patterns.prism"),
+    ),
 ];
 
 /// Diagnostic code of an import of a standard module that does not exist.
@@ -34,7 +41,7 @@ pub fn module_names() -> Vec<&'static str> {
 /// The names `std/<name>` exports (`default` for an `export default`), in source order.
 pub fn exports(name: &str) -> Option<Vec<String>> {
     let source = module_source(name)?;
-    Some(exported_names(&prism_compiler::parse(source).program))
+    Some(exported_names(&crate::parse(source).program))
 }
 
 /// The names a program exports, in source order.
@@ -50,7 +57,7 @@ fn exported_names(program: &Program) -> Vec<String> {
                 }
                 StmtKind::Decl { decls, .. } => {
                     for d in decls {
-                        if let prism_compiler::ast::Pattern::Ident(id) = &d.target {
+                        if let crate::ast::Pattern::Ident(id) = &d.target {
                             out.push(id.name.to_string());
                         }
                     }
@@ -169,7 +176,7 @@ mod tests {
     fn every_module_parses_without_diagnostics_and_exports_something() {
         for name in module_names() {
             let source = module_source(name).unwrap_or_default();
-            let parsed = prism_compiler::parse(source);
+            let parsed = crate::parse(source);
             let messages: Vec<&str> = parsed
                 .diagnostics
                 .iter()
@@ -202,7 +209,7 @@ mod tests {
     }
 
     fn errors(source: &str) -> Vec<(String, String, String)> {
-        let parsed = prism_compiler::parse(source);
+        let parsed = crate::parse(source);
         check_imports(&parsed.program)
             .into_iter()
             .map(|d| {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use prism_compiler::ast::*;
+use crate::ast::*;
 
 use super::{Analysis, SymbolId, Target};
 
@@ -44,7 +44,7 @@ struct Conf {
 }
 
 impl Cx<'_> {
-    fn symbol_at(&self, span: prism_compiler::Span) -> Option<SymbolId> {
+    fn symbol_at(&self, span: crate::Span) -> Option<SymbolId> {
         match self.a.occurrence_at(span.start as usize)?.target {
             Target::Symbol(id) => Some(id),
             _ => None,

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use prism_compiler::ast::*;
-use prism_compiler::{Diagnostic, Span};
+use crate::ast::*;
+use crate::{Diagnostic, Span};
 
 use super::{Occurrence, Scope, ScopeId, Symbol, SymbolId, SymbolKind, Target, codes};
 use crate::builtins;
