@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use prism_compiler::{Diagnostic, SourceFile, diagnostic::render};
-use prism_runtime::RuntimeError;
+use prism_interp::RuntimeError;
 
 /// Exit code for a runtime error.
 pub const EXIT_RUNTIME: u8 = 1;
@@ -103,7 +103,7 @@ pub fn print_runtime_error(err: &RuntimeError, file: &SourceFile) {
             .file
             .as_deref()
             .and_then(|f| match f.strip_prefix("std/") {
-                Some(name) => prism_stdlib::module_source(name).map(str::to_string),
+                Some(name) => prism_compiler::stdlib::module_source(name).map(str::to_string),
                 None => std::fs::read_to_string(f).ok(),
             })
             .unwrap_or_default();

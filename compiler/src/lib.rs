@@ -2,9 +2,12 @@
 //! plans. Data flows one way: source → tokens → AST → checked program / plan.
 
 pub mod agents_file;
+pub mod analysis;
 pub mod ast;
+pub mod builtins;
 pub mod comments;
 pub mod diagnostic;
+pub mod driver;
 pub mod early;
 pub mod format;
 pub mod gate;
@@ -16,6 +19,7 @@ pub mod pattern;
 pub mod plan;
 pub mod sexpr;
 pub mod span;
+pub mod stdlib;
 pub mod visit;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};

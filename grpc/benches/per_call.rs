@@ -15,7 +15,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
+use prism_agents::http::{HttpAgent, client};
+use prism_agents::{AgentInfo, AgentRequest, AgentSet, SharedAgent};
 use prism_compiler::pattern::compile_file;
+use prism_executor::{RunOptions, RunStatus, execute};
 use prism_grpc::proto::confidence::confidence_agent_server::{
     ConfidenceAgent, ConfidenceAgentServer,
 };
@@ -23,9 +26,6 @@ use prism_grpc::proto::confidence::{
     AgentRequest as PbRequest, Capabilities, ConfidenceResult, Health,
 };
 use prism_grpc::{GrpcAgent, Target};
-use prism_runtime::agents::http::{HttpAgent, client};
-use prism_runtime::agents::{Agent, AgentInfo, AgentRequest, AgentSet, SharedAgent};
-use prism_runtime::executor::{RunOptions, RunStatus, execute};
 use serde_json::json;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};

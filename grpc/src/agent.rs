@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use prism_runtime::agents::{Agent, AgentAnswer, AgentError, AgentFuture, AgentInfo, AgentRequest};
+use prism_agents::{Agent, AgentAnswer, AgentError, AgentFuture, AgentInfo, AgentRequest};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::convert::{self, Answer};

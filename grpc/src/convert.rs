@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use prism_runtime::agents::protocol::clamp;
-use prism_runtime::agents::{AgentAnswer, AgentError, AgentRequest};
+use prism_agents::protocol::clamp;
+use prism_agents::{AgentAnswer, AgentError, AgentRequest};
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 use serde_json::{Map, Number, Value as Json};

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use prism_runtime::agents::{AgentSource, SharedAgent};
+use prism_agents::{AgentSource, SharedAgent};
 use tokio::sync::{Notify, broadcast};
 
 use crate::gateway::Session;
@@ -298,8 +298,8 @@ fn lease_ttl(ttl: Option<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prism_runtime::agents::AgentInfo;
-    use prism_runtime::agents::local::{Behaviour, LocalAgent};
+    use prism_agents::AgentInfo;
+    use prism_agents::local::{Behaviour, LocalAgent};
 
     fn agent(id: &str) -> (AgentRegistration, SharedAgent) {
         let reg = AgentRegistration {

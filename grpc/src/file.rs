@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prism_runtime::agents::{AgentInfo, SharedAgent};
+use prism_agents::{AgentInfo, SharedAgent};
 use serde_json::{Map, Value as Json};
 
 use crate::agent::{GrpcAgent, Target, Tls};
@@ -15,7 +15,7 @@ use crate::error::TargetError;
 
 /// Builds the `grpc` agent of an agents-file entry (the runtime's [`AgentKind`] hook).
 ///
-/// [`AgentKind`]: prism_runtime::agents::AgentKind
+/// [`AgentKind`]: prism_agents::AgentKind
 pub fn from_entry(
     info: AgentInfo,
     entry: &Map<String, Json>,

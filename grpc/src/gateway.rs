@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use prism_runtime::agents::{Agent, AgentAnswer, AgentError, AgentFuture, AgentInfo, AgentRequest};
+use prism_agents::{Agent, AgentAnswer, AgentError, AgentFuture, AgentInfo, AgentRequest};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;

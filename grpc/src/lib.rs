@@ -32,5 +32,5 @@ pub use server::ControlPlane;
 
 /// Lets agents files use `grpc:` agents (registers the kind with the runtime's loader).
 pub fn install() {
-    prism_runtime::agents::register_agent_kind("grpc", file::from_entry);
+    prism_agents::register_agent_kind("grpc", file::from_entry);
 }

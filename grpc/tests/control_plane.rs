@@ -8,6 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prism_agents::AgentSet;
+use prism_executor::RunStatus;
 use prism_grpc::proto::gateway::agent_gateway_client::AgentGatewayClient;
 use prism_grpc::proto::gateway::agent_to_control_plane::Payload as Up;
 use prism_grpc::proto::gateway::control_plane_to_agent::Payload as Down;
@@ -21,8 +23,6 @@ use prism_grpc::proto::registry::{
     WatchRequest,
 };
 use prism_grpc::{ControlPlane, Directory};
-use prism_runtime::agents::AgentSet;
-use prism_runtime::executor::RunStatus;
 use serde_json::json;
 use support::{Reply, TestAgent, results, run, serve};
 use tokio::sync::mpsc;

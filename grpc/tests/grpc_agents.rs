@@ -6,8 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use prism_executor::RunStatus;
 use prism_grpc::proto::confidence::health;
-use prism_runtime::executor::RunStatus;
 use serde_json::json;
 use support::{
     Reply, TestAgent, agents_file, agents_file_with, closed_port, results, run, serve, serve_with,

@@ -50,15 +50,15 @@ fn edit(n: u32) -> TextDocumentContentChangeEvent {
 fn direct(c: &mut Criterion) {
     let text = program(5000);
     let uri: Uri = "file:///bench/big.prism".parse().expect("uri");
-    let mut doc = Document::new(uri, "prism", text, 1);
     let license = License::open_source();
     let options = CompileOptions::default();
+    let mut doc = Document::new(uri, "prism", text, 1, &options, &license);
     let mut n = 0;
     c.bench_function("didChange→diagnostics, 5000 lines (in process)", |b| {
         b.iter(|| {
             n += 1;
-            doc.apply(vec![edit(n)], n as i32 + 1);
-            let diags = prism_lsp::diagnostics::compute(&doc, &license, &options);
+            doc.apply(vec![edit(n)], n as i32 + 1, &options, &license);
+            let diags = prism_lsp::diagnostics::compute(&doc);
             let lsp: Vec<_> = diags
                 .iter()
                 .map(|d| prism_lsp::convert::to_lsp(d, &doc.uri, &doc.text, &doc.lines))

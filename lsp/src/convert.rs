@@ -42,7 +42,7 @@ pub fn to_lsp(d: &Diagnostic, uri: &Uri, text: &str, lines: &LineIndex) -> lsp::
         (!related.is_empty()).then_some(related),
         None,
     );
-    if d.code == crate::analysis::codes::UNUSED {
+    if d.code == prism_compiler::analysis::codes::UNUSED {
         diag.tags = Some(vec![lsp::DiagnosticTag::UNNECESSARY]);
     }
     diag

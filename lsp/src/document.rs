@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
-use crate::analysis::Analysis;
+use prism_compiler::analysis::Analysis;
+use prism_compiler::driver::{self, Unit};
+use prism_compiler::pattern::CompileOptions;
+use prism_license::License;
+
 use crate::position::LineIndex;
 
 /// What an open document holds.
@@ -29,28 +33,45 @@ pub struct Document {
     pub version: i32,
     pub lines: LineIndex,
     pub kind: DocKind,
-    /// The analysis of a Prism document (computed on each change).
+    /// The document compiled as `prism check` compiles a file (on each change; `None` for
+    /// other files).
+    pub unit: Option<Arc<Unit>>,
+    /// The analysis of a Prism document (from its unit).
     pub analysis: Option<Arc<Analysis>>,
 }
 
 impl Document {
-    /// A document with its first text.
-    pub fn new(uri: Uri, language: &str, text: String, version: i32) -> Self {
+    /// A document with its first text, compiled with `options` under `license`.
+    pub fn new(
+        uri: Uri,
+        language: &str,
+        text: String,
+        version: i32,
+        options: &CompileOptions,
+        license: &License,
+    ) -> Self {
         let mut d = Document {
             kind: kind_of(&uri, language, &text),
             uri,
             lines: LineIndex::new(&text),
             text,
             version,
+            unit: None,
             analysis: None,
         };
-        d.refresh();
+        d.refresh(options, license);
         d
     }
 
     /// Applies edits in order (a change without a range replaces the whole text). Ranges
     /// outside the text are clamped, never trusted.
-    pub fn apply(&mut self, changes: Vec<TextDocumentContentChangeEvent>, version: i32) {
+    pub fn apply(
+        &mut self,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        version: i32,
+        options: &CompileOptions,
+        license: &License,
+    ) {
         for c in changes {
             match c.range {
                 None => self.text = c.text,
@@ -66,11 +87,23 @@ impl Document {
         if self.kind != DocKind::Prism {
             self.kind = kind_of(&self.uri, "", &self.text);
         }
-        self.refresh();
+        self.refresh(options, license);
     }
 
-    fn refresh(&mut self) {
-        self.analysis = (self.kind == DocKind::Prism).then(|| Arc::new(Analysis::new(&self.text)));
+    /// Compiles the document through the compiler's driver, as `prism check` does.
+    fn refresh(&mut self, options: &CompileOptions, license: &License) {
+        self.unit = (self.kind != DocKind::Other).then(|| {
+            let path = compile_path(&self.uri, self.kind);
+            Arc::new(driver::compile(&path, &self.text, options, license))
+        });
+        self.analysis = match (&self.unit, self.kind) {
+            (Some(u), DocKind::Prism) => Some(match &u.analysis {
+                Some(a) => a.clone(),
+                // A `.prism` file the driver read as a pattern that failed to load.
+                None => Arc::new(Analysis::new(&self.text)),
+            }),
+            _ => None,
+        };
     }
 
     /// The file path of a `file:` URI.

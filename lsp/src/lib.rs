@@ -3,8 +3,6 @@
 //! confidence inlay hints for `.prism` programs, and diagnostics and completion for YAML
 //! patterns. Built on `tower-lsp-server`; every request handler lives in [`handlers`].
 
-pub mod analysis;
-pub mod builtins;
 pub mod convert;
 pub mod diagnostics;
 pub mod document;

@@ -44,7 +44,7 @@ impl Backend {
     async fn publish(&self, uri: Uri) {
         let computed = self.read(|s| {
             let doc = s.doc(&uri)?;
-            Some((handlers::diagnostics::lsp_diagnostics(s, doc), doc.version))
+            Some((handlers::diagnostics::lsp_diagnostics(doc), doc.version))
         });
         if let Some((diags, version)) = computed {
             self.client
@@ -82,7 +82,14 @@ impl LanguageServer for Backend {
         let d = params.text_document;
         let uri = d.uri.clone();
         self.write(|s| {
-            let doc = Document::new(d.uri.clone(), &d.language_id, d.text, d.version);
+            let doc = Document::new(
+                d.uri.clone(),
+                &d.language_id,
+                d.text,
+                d.version,
+                &s.options,
+                s.license,
+            );
             s.docs.insert(d.uri, doc);
         });
         self.publish(uri).await;
@@ -91,8 +98,14 @@ impl LanguageServer for Backend {
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri.clone();
         self.write(|s| {
+            let (options, license) = (s.options.clone(), s.license);
             if let Some(doc) = s.docs.get_mut(&uri) {
-                doc.apply(params.content_changes, params.text_document.version);
+                doc.apply(
+                    params.content_changes,
+                    params.text_document.version,
+                    &options,
+                    license,
+                );
             }
         });
         self.publish(uri).await;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::Uri;
 
-use crate::analysis::Analysis;
 use crate::document::uri_path;
 use crate::position::LineIndex;
 use crate::state::State;
+use prism_compiler::analysis::Analysis;
 
 /// Most files read from the workspace folder for one request.
 const MAX_FILES: usize = 2000;

@@ -48,12 +48,77 @@
 //!
 //! [Prism]: https://example.invalid/prism
 
+mod engine;
+mod error;
+mod native;
+mod pattern;
+mod session;
+
+pub use engine::{CancelHandle, Engine, Limits, OutputMode, PrintFn, Stream};
+pub use error::{CompileError, Error, Limit, PatternError, ScriptError, StackFrame};
+pub use native::{NativeAsyncFn, NativeError, NativeFn, marker};
+pub use pattern::{Pattern, PatternOutcome};
+pub use session::{Outcome, Session};
+
+/// Converts any `serde::Serialize` value into [`Data`] (confidences from [`Confident`]).
+///
+/// ```
+/// use prism_lang::{Confident, Data, to_data};
+///
+/// #[derive(serde::Serialize)]
+/// struct Reading { sensor: String, celsius: Confident<f64> }
+///
+/// let d = to_data(&Reading { sensor: "t1".into(), celsius: Confident::new(21.5, 0.9) })?;
+/// assert_eq!(d.get("celsius").and_then(Data::confidence), Some(0.9));
+/// # Ok::<(), prism_lang::Error>(())
+/// ```
+pub fn to_data<T: serde::Serialize + ?Sized>(value: &T) -> Result<Data, Error> {
+    prism_interp::to_data(value).map_err(Error::from)
+}
+
+/// Reads [`Data`] into any `serde::Deserialize` type (confidences into [`Confident`]).
+///
+/// ```
+/// use prism_lang::{Confident, Engine, from_data};
+///
+/// let out = Engine::new().run("[1 ~> 0.5, 2]")?;
+/// let xs: Vec<Confident<f64>> = from_data(out.value())?;
+/// assert_eq!(xs, vec![Confident::new(1.0, 0.5), Confident::new(2.0, 1.0)]);
+/// # Ok::<(), prism_lang::Error>(())
+/// ```
+pub fn from_data<'de, T: serde::Deserialize<'de>>(data: &'de Data) -> Result<T, Error> {
+    prism_interp::from_data(data).map_err(Error::from)
+}
+
+/// A value with a confidence on the Rust side: `Confident<T>` converts to and from
+/// `value ~> confidence`.
+///
+/// ```
+/// use prism_lang::{Confident, Engine};
+/// let out = Engine::new().run("42 ~> 0.8")?;
+/// assert_eq!(out.get::<Confident<u32>>()?, Confident::new(42, 0.8));
+/// # Ok::<(), prism_lang::Error>(())
+/// ```
 #[doc(inline)]
-pub use prism_runtime::embed::{
-    CancelHandle, CompileError, Confident, Data, Engine, Error, Limit, Limits, NativeAsyncFn,
-    NativeError, NativeFn, Outcome, OutputMode, Pattern, PatternError, PatternOutcome, PrintFn,
-    ScriptError, Session, StackFrame, Stream, from_data, to_data,
-};
+pub use prism_interp::Confident;
+
+/// A Prism value as plain, thread-safe data, with confidences at any depth: what scripts
+/// return and what globals and native functions receive.
+///
+/// ```
+/// use prism_lang::{Data, Engine};
+///
+/// let out = Engine::new().run(r#"({label: "spam" ~> 0.8, score: 3})"#)?;
+/// let data: &Data = out.value();
+/// let label = data.get("label").expect("a label");
+/// assert_eq!(label.confidence(), Some(0.8));
+/// assert_eq!(label.as_str(), Some("spam"));
+/// assert_eq!(data.get("score").and_then(Data::as_f64), Some(3.0));
+/// assert_eq!(data.to_string(), "{ label: spam (~80.0%), score: 3 }");
+/// # Ok::<(), prism_lang::Error>(())
+/// ```
+#[doc(inline)]
+pub use prism_interp::Data;
 
 /// An agent written in Rust: it declares itself ([`AgentInfo`]) and answers requests
 /// asynchronously. Patterns select agents by capability and aggregate their answers.
@@ -86,7 +151,7 @@ pub use prism_runtime::embed::{
 /// # Ok::<(), prism_lang::Error>(())
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::Agent;
+pub use prism_agents::Agent;
 
 /// What an agent declares: id, name, capabilities (patterns select by them), expertise,
 /// region and labels.
@@ -99,7 +164,7 @@ pub use prism_runtime::agents::Agent;
 /// assert!(!info.has("translation"));
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::AgentInfo;
+pub use prism_agents::AgentInfo;
 
 /// A request to an agent: the task, the pattern's input and the request's data.
 ///
@@ -110,7 +175,7 @@ pub use prism_runtime::agents::AgentInfo;
 /// assert_eq!(r.data, serde_json::json!([1, 2]));
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::AgentRequest;
+pub use prism_agents::AgentRequest;
 
 /// An agent's answer: a JSON value and its confidence (plus optional reasoning).
 ///
@@ -121,7 +186,7 @@ pub use prism_runtime::agents::AgentRequest;
 /// assert_eq!((a.value.as_str(), a.confidence), (Some("approve"), 0.85));
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::AgentAnswer;
+pub use prism_agents::AgentAnswer;
 
 /// Why an agent call failed; the run records the failure and goes on with the other agents.
 ///
@@ -132,7 +197,7 @@ pub use prism_runtime::agents::AgentAnswer;
 /// assert!(AgentError::Timeout(500).is_retryable());
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::AgentError;
+pub use prism_agents::AgentError;
 
 /// The future [`Agent::analyze`] returns (boxed, `Send`).
 ///
@@ -142,19 +207,22 @@ pub use prism_runtime::agents::AgentError;
 /// # drop(f);
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::AgentFuture;
+pub use prism_agents::AgentFuture;
 
 /// An agent shared between runs: `Arc<dyn Agent>`.
 ///
 /// ```
 /// use prism_lang::{Engine, SharedAgent};
-/// let builtin: Vec<SharedAgent> = prism_lang::runtime::agents::builtin_agents(1).agents;
 /// let mut engine = Engine::new();
-/// engine.register_shared_agent(builtin[0].clone());
-/// assert_eq!(engine.agents()[0].info().name, builtin[0].info().name);
+/// engine.load_agents_yaml("agents:\n  - name: echo\n    capabilities: [test]\n    echo: true\n")?;
+/// let shared: SharedAgent = engine.agents()[0].clone();
+/// let mut other = Engine::new();
+/// other.register_shared_agent(shared);
+/// assert_eq!(other.agents()[0].info().name, "echo");
+/// # Ok::<(), prism_lang::Error>(())
 /// ```
 #[doc(inline)]
-pub use prism_runtime::agents::SharedAgent;
+pub use prism_agents::SharedAgent;
 
 /// The execution record of a pattern run: status, every agent call, steps, metrics.
 ///
@@ -167,7 +235,7 @@ pub use prism_runtime::agents::SharedAgent;
 /// # Ok::<(), prism_lang::Error>(())
 /// ```
 #[doc(inline)]
-pub use prism_runtime::executor::ExecutionRecord;
+pub use prism_executor::ExecutionRecord;
 
 /// One problem the compiler found, with a stable code, a message and labelled spans.
 ///
@@ -192,20 +260,14 @@ pub use prism_compiler::Diagnostic;
 #[doc(inline)]
 pub use prism_compiler::Span;
 
-/// The runtime underneath (interpreter, builtins, agents, plan executor), for what the
-/// engine does not cover — e.g. loading an agents file.
+/// Checks a script without running it: every diagnostic of the parser and of the early
+/// checks (syntax errors, `const` without a value, …).
 ///
 /// ```
-/// use prism_lang::runtime::agents::builtin_agents;
-/// assert_eq!(builtin_agents(3).agents.len(), 3);
+/// let diagnostics = prism_lang::check("let x = 1 ~> 0.5");
+/// assert!(diagnostics.iter().all(|d| !d.is_error()));
+/// assert!(prism_lang::check("let = 1").iter().any(|d| d.is_error()));
 /// ```
-pub use prism_runtime as runtime;
-
-/// The front end (parser, diagnostics, pattern compiler), e.g. to check a script without
-/// running it.
-///
-/// ```
-/// let parsed = prism_lang::compiler::parse("let x = 1 ~> 0.5");
-/// assert!(!parsed.has_errors());
-/// ```
-pub use prism_compiler as compiler;
+pub fn check(source: &str) -> Vec<Diagnostic> {
+    prism_compiler::parse(source).diagnostics
+}

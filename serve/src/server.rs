@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use prism_compiler::plan::Plan;
-use prism_runtime::executor::input::validate_input;
-use prism_runtime::executor::record::rfc3339;
-use prism_runtime::executor::{ExecutionRecord, RunOptions, execute};
+use prism_executor::input::validate_input;
+use prism_executor::record::rfc3339;
+use prism_executor::{ExecutionRecord, RunOptions, execute};
 use prism_store::{Retention, ScheduleState, Store};
 use serde_json::{Value as Json, json};
 use tokio::task::JoinSet;

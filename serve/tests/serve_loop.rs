@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prism_agents::load_agents_file;
 use prism_compiler::pattern::{compile_file, load_file};
-use prism_runtime::agents::load_agents_file;
-use prism_runtime::executor::RunOptions;
+use prism_executor::RunOptions;
 use prism_serve::{Event, Job, ServeOptions, serve};
 use prism_store::{RecordQuery, Retention, Store};
 use tokio_util::sync::CancellationToken;
@@ -142,7 +142,7 @@ fn runs_on_time_until_max_runs_and_writes_records() {
     assert_eq!(record.trigger["kind"], "schedule");
     assert_eq!(
         record.trigger["scheduledFor"],
-        prism_runtime::executor::record::rfc3339(scheduled_for.timestamp_millis() as u64)
+        prism_executor::record::rfc3339(scheduled_for.timestamp_millis() as u64)
     );
     assert_eq!(record.input["who"], "world");
     let stored = store

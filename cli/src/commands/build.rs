@@ -78,7 +78,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
     dirs.append(&mut options.pattern_dirs);
     options.pattern_dirs = dirs;
     if let Some(file) = &args.agents {
-        match prism_runtime::agents::load_agents_file(file) {
+        match prism_agents::load_agents_file(file) {
             Ok(set) => options.agent_confidence = set.declared_confidence(),
             Err(e) => {
                 eprintln!("error: {}: {e}", file.display());

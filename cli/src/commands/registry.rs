@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prism_agents::AgentSet;
 use prism_grpc::{ControlPlane, Directory};
-use prism_runtime::agents::AgentSet;
 
 /// Adds the live agents of `directory` to every run of `set`; without an agents file they
 /// replace the built-in local agents.

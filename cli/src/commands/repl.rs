@@ -14,9 +14,9 @@ use std::rc::Rc;
 
 use clap::Args;
 use prism_compiler::ast::{ExprKind, Program, StmtKind};
+use prism_compiler::builtins;
 use prism_compiler::{Diagnostic, SourceFile};
-use prism_lsp::builtins;
-use prism_runtime::{Interpreter, Options, Value, format, run_with_large_stack};
+use prism_interp::{Interpreter, Options, Value, format, run_with_large_stack};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -120,7 +120,7 @@ impl Session {
         let file = SourceFile::new(name, code);
         let parsed = prism_compiler::parse(code);
         let mut diagnostics: Vec<Diagnostic> = parsed.diagnostics.clone();
-        diagnostics.extend(prism_stdlib::check_imports(&parsed.program));
+        diagnostics.extend(prism_compiler::stdlib::check_imports(&parsed.program));
         print_diagnostics(&diagnostics, &file);
         if diagnostics.iter().any(Diagnostic::is_error) {
             return false;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use prism_compiler::SourceFile;
-use prism_runtime::{Interpreter, Options, run_with_large_stack};
+use prism_compiler::driver::{FileKind, kind_of};
+use prism_interp::{Interpreter, Options, run_with_large_stack};
 
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime_error};
 
@@ -49,10 +49,20 @@ pub fn run(args: RunArgs) -> ExitCode {
             ("<stdin>".to_string(), text)
         }
         (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(t) if super::run_pattern::is_pattern(path, &t) => {
-                return super::run_pattern::run_pattern(path, &t, &args.pattern);
-            }
-            Ok(t) => (path.display().to_string(), t),
+            Ok(t) => match kind_of(path, &t) {
+                FileKind::Pattern => {
+                    return super::run_pattern::run_pattern(path, &t, &args.pattern);
+                }
+                FileKind::Agents => {
+                    eprintln!(
+                        "error: {} is an agents file: run a pattern with it (`prism run PATTERN --agents {}`), or check it with `prism check`",
+                        path.display(),
+                        path.display()
+                    );
+                    return ExitCode::from(EXIT_COMPILE);
+                }
+                FileKind::Program => (path.display().to_string(), t),
+            },
             Err(e) => {
                 // `NAME@VERSION|RANGE`, or a bare `NAME`: a published pattern (versioning).
                 let arg = path.to_string_lossy();
@@ -77,19 +87,24 @@ pub fn run(args: RunArgs) -> ExitCode {
     run_source(&name, &text)
 }
 
-/// Parses and runs one program; the exit code says how it went.
+/// Compiles (once, through the driver) and runs one program; the exit code says how it went.
+/// Only errors are shown before running; `prism check` shows the warnings too.
 pub fn run_source(name: &str, text: &str) -> ExitCode {
-    let file = SourceFile::new(name, text);
-    let parsed = prism_compiler::parse(text);
-    let mut diagnostics = parsed.diagnostics.clone();
-    diagnostics.extend(prism_stdlib::check_imports(&parsed.program));
-    print_diagnostics(&diagnostics, &file);
-    if diagnostics.iter().any(|d| d.is_error()) {
+    let unit = prism_compiler::driver::compile_program(name, text);
+    let errors: Vec<_> = unit
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    print_diagnostics(&errors, &unit.file);
+    let (false, Some(program)) = (unit.has_errors(), unit.program.clone()) else {
         return ExitCode::from(EXIT_COMPILE);
-    }
+    };
+    let file = unit.file.clone();
     let failed = run_with_large_stack(|| {
         let mut interp = Interpreter::new(Options::default());
-        let outcome = interp.run_program(&parsed.program, &file);
+        let outcome = interp.run_program(&program, &file);
         // Flush the program's output before the error report.
         drop(interp);
         match outcome {

@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use prism_agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_compiler::pattern::directives::DirectiveKind;
-use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
+use prism_compiler::pattern::{CompileOptions, Loaded};
 use prism_compiler::{Diagnostic, SourceFile};
-use prism_license::{Directive, License};
-use prism_runtime::agents::{AgentSet, builtin_agents, load_agents_file};
-use prism_runtime::executor::{
+use prism_executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
 };
+use prism_license::{Directive, License};
 use serde_json::Value as Json;
 
 use super::compile::compile;
@@ -73,21 +73,6 @@ pub struct PatternArgs {
         requires = "registry"
     )]
     pub registry_wait: u64,
-}
-
-/// True for files `prism run` treats as patterns: `.yaml`/`.yml`, and `.prism` files with a
-/// `/** … */` header naming the pattern or its agents or input.
-pub fn is_pattern(path: &Path, text: &str) -> bool {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml") | Some("yml") => true,
-        Some("prism") => {
-            prism_compiler::pattern::header::find_header(text).is_some_and(|(_, tags)| {
-                tags.iter()
-                    .any(|t| matches!(t.name.as_str(), "name" | "agents" | "minAgents" | "input"))
-            })
-        }
-        _ => false,
-    }
 }
 
 fn read_input(arg: Option<&str>) -> Result<Json, String> {
@@ -254,7 +239,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     if has_errors || !args.json {
         print_diagnostics(&compiled.diagnostics, &file);
     }
-    let Some(plan) = compiled.plan.filter(|_| !has_errors) else {
+    let Some(plan) = compiled.plan.clone().filter(|_| !has_errors) else {
         return ExitCode::from(EXIT_COMPILE);
     };
     match &origin {
@@ -327,8 +312,8 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             }
         },
     };
-    let loaded = load_file(path, text).0;
-    let timeout = args.timeout.or(match &loaded {
+    let loaded = compiled.loaded.clone();
+    let timeout = args.timeout.or(match loaded.as_deref() {
         Some(Loaded::Prism(p)) => Some(p.timeout_ms),
         _ => None,
     });
@@ -360,7 +345,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     };
     let tty = live_terminal() && !args.trace;
     let progress = Arc::new(Progress::default());
-    let trace: Option<prism_runtime::executor::TraceFn> = if args.trace {
+    let trace: Option<prism_executor::TraceFn> = if args.trace {
         Some(Arc::new(|ev: &TraceEvent| eprintln!("{}", trace_line(ev))))
     } else if tty {
         let p = progress.clone();
@@ -375,10 +360,10 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     } else {
         None
     };
-    let on_call: Option<prism_runtime::executor::CallFn> = tty.then(|| {
+    let on_call: Option<prism_executor::CallFn> = tty.then(|| {
         let p = progress.clone();
         let name = plan.meta.name.clone();
-        Arc::new(move |ev: &prism_runtime::executor::CallEvent| {
+        Arc::new(move |ev: &prism_executor::CallEvent| {
             if let Ok(mut st) = p.state.lock() {
                 if ev.finished {
                     if let Some(i) = st.1.iter().position(|a| *a == ev.agent) {
@@ -390,7 +375,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
                 }
             }
             p.draw(&name);
-        }) as prism_runtime::executor::CallFn
+        }) as prism_executor::CallFn
     });
     let options = RunOptions {
         input,
@@ -399,7 +384,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         trace,
         on_call,
         source: Some(Arc::from(text)),
-        model: loaded.map(Arc::new),
+        model: loaded,
         workspace: args.workspace.clone(),
         agent_results,
         script_output: if args.json {
@@ -411,7 +396,6 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         ..RunOptions::default()
     };
     let cancel = options.cancel.clone();
-    let plan = Arc::new(plan);
     let record = runtime.block_on(async move {
         let ctrl_c = cancel.clone();
         tokio::spawn(async move {

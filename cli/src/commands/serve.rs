@@ -15,17 +15,17 @@ use std::time::Duration;
 
 use clap::Args;
 use prism_compiler::pattern::directives::DirectiveKind;
-use prism_compiler::pattern::{CompileOptions, Loaded, load_file};
+use prism_compiler::pattern::{CompileOptions, Loaded};
 use prism_compiler::plan::Plan;
+use prism_executor::record::rfc3339;
+use prism_executor::{RunOptions, ScriptOutput, largest_min};
 use prism_license::License;
-use prism_runtime::executor::record::rfc3339;
-use prism_runtime::executor::{RunOptions, ScriptOutput, largest_min};
 use prism_serve::{Event, Job, ServeOptions, serve};
 use prism_store::{Location, Retention, Store};
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use super::compile::{FileKind, collect_files, compile, kind_of};
+use super::compile::{Compiled, FileKind, collect_files, compile, kind_of};
 use super::run_pattern::load_agents;
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics};
 
@@ -196,7 +196,9 @@ fn load_jobs(
             eprintln!("warning: {} is not served: it has errors", path.display());
             continue;
         }
-        let Some(plan) = compiled.plan else { continue };
+        let Some(plan) = compiled.plan.clone() else {
+            continue;
+        };
         if !plan
             .directives()
             .iter()
@@ -214,7 +216,7 @@ fn load_jobs(
             return Err(ExitCode::from(EXIT_COMPILE));
         }
         names.insert(plan.meta.name.clone(), path.clone());
-        let job = make_job(args, &path, &text, plan, store, &mut record_stores).map_err(|e| {
+        let job = make_job(args, &compiled, plan, store, &mut record_stores).map_err(|e| {
             eprintln!("error: {}: {e}", path.display());
             ExitCode::from(EXIT_COMPILE)
         })?;
@@ -233,14 +235,14 @@ fn load_jobs(
 
 fn make_job(
     args: &ServeArgs,
-    path: &Path,
-    text: &str,
-    plan: Plan,
+    unit: &Compiled,
+    plan: Arc<Plan>,
     store: &Arc<Store>,
     record_stores: &mut HashMap<String, Arc<Store>>,
 ) -> Result<Job, String> {
-    let loaded = load_file(path, text).0;
-    let timeout = match &loaded {
+    let path = Path::new(&*unit.file.name);
+    let loaded = unit.loaded.clone();
+    let timeout = match loaded.as_deref() {
         Some(Loaded::Prism(p)) => Some(Duration::from_millis(p.timeout_ms)),
         _ => None,
     };
@@ -284,12 +286,12 @@ fn make_job(
     let options = RunOptions {
         agents,
         timeout,
-        source: Some(Arc::from(text)),
-        model: loaded.map(Arc::new),
+        source: Some(unit.file.text.clone()),
+        model: loaded,
         script_output: ScriptOutput::Stderr,
         ..RunOptions::default()
     };
-    Job::new(Arc::new(plan), options, records).map_err(|e| e.to_string())
+    Job::new(plan, options, records).map_err(|e| e.to_string())
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {

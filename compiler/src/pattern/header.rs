@@ -63,6 +63,35 @@ impl Tag {
 
 /// The header comment: its span and tags. `None` when the file has no `/** … */` comment with
 /// an `@tag` line.
+/// The header that opens a file: the first `/** … */` comment, when it comes before any code
+/// (after a byte-order mark, blank lines and `//` or `/* … */` comments) and holds `@tags`.
+/// This is the one rule of what makes a `.prism` file a pattern.
+pub fn opening_header(text: &str) -> Option<(Span, Vec<Tag>)> {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        at += rest.len() - trimmed.len();
+        if trimmed.starts_with("/**") {
+            let body_start = at + 3;
+            let end = text[body_start..].find("*/").map(|i| body_start + i)?;
+            let tags = tags(text, body_start, end);
+            if !tags.is_empty() {
+                return Some((Span::new(at, end + 2), tags));
+            }
+            at = end + 2;
+        } else if trimmed.starts_with("/*") {
+            at = at + 2 + text[at + 2..].find("*/")? + 2;
+        } else if trimmed.starts_with("//") {
+            at += trimmed.find('\n').unwrap_or(trimmed.len());
+        } else {
+            return None;
+        }
+    }
+}
+
+/// The first `/** … */` comment with `@tags` anywhere in the text (for tools that look for
+/// header-like comments; what makes a pattern is [`opening_header`]).
 pub fn find_header(text: &str) -> Option<(Span, Vec<Tag>)> {
     let mut from = 0;
     while let Some(open) = text[from..].find("/**") {
@@ -140,7 +169,7 @@ fn header_error(message: impl Into<String>, span: Span) -> Diagnostic {
 
 /// Loads an annotated `.prism` pattern: validates the header and parses the script.
 pub fn load(text: &str, stem: &str, diags: &mut Vec<Diagnostic>) -> PrismPattern {
-    let (header_span, tags) = find_header(text).unwrap_or((Span::new(0, 0), Vec::new()));
+    let (header_span, tags) = opening_header(text).unwrap_or((Span::new(0, 0), Vec::new()));
     let get = |n: &str| tags.iter().rev().find(|t| t.name == n);
     let string = |n: &str| get(n).map(|t| Spanned::new(t.text.clone(), t.value_span));
     let name = string("name").unwrap_or_else(|| Spanned::new(stem.to_string(), header_span));
@@ -223,6 +252,7 @@ pub fn load(text: &str, stem: &str, diags: &mut Vec<Diagnostic>) -> PrismPattern
     let parsed = crate::parser::parse(&script);
     diags.extend(parsed.diagnostics);
     let literal_confidence = literal_confidence(&parsed.program);
+    let script = std::sync::Arc::new(parsed.program);
     PrismPattern {
         meta: Meta {
             name,
@@ -237,6 +267,7 @@ pub fn load(text: &str, stem: &str, diags: &mut Vec<Diagnostic>) -> PrismPattern
         header_span,
         body_span,
         literal_confidence,
+        script,
     }
 }
 

@@ -63,6 +63,9 @@ pub struct CompileOutput {
     pub plan: Option<Plan>,
     /// Every diagnostic of the file, ordered by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The loaded pattern the plan was built from (with its steps resolved), when the file
+    /// could be read as one.
+    pub loaded: Option<Loaded>,
 }
 
 impl CompileOutput {
@@ -105,16 +108,16 @@ fn compile_inner(
     options: &CompileOptions,
     stack: &mut Vec<String>,
 ) -> CompileOutput {
-    let (loaded, mut diagnostics) = load_file(path, text);
+    let (mut loaded, mut diagnostics) = load_file(path, text);
     let mut plan = None;
-    if let Some(mut loaded) = loaded {
-        if let Loaded::Yaml(p) = &mut loaded {
+    if let Some(loaded) = &mut loaded {
+        if let Loaded::Yaml(p) = loaded {
             stack.push(p.meta.name.value.clone());
             resolve_steps(&mut p.steps, path, options, stack, &mut diagnostics);
             stack.pop();
         }
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            let built = crate::plan::build::build(&loaded, path, text, options, &mut diagnostics);
+            let built = crate::plan::build::build(loaded, path, text, options, &mut diagnostics);
             if !diagnostics.iter().any(Diagnostic::is_error) {
                 plan = Some(built);
             }
@@ -124,7 +127,11 @@ fn compile_inner(
     if let Some(p) = &mut plan {
         p.set_warnings(&diagnostics, text);
     }
-    CompileOutput { plan, diagnostics }
+    CompileOutput {
+        plan,
+        diagnostics,
+        loaded,
+    }
 }
 
 /// Reads and checks a file without building a plan (for editors).

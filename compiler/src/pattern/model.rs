@@ -478,4 +478,7 @@ pub struct PrismPattern {
     pub body_span: Span,
     /// The confidence of a final literal `~> c`, when the script ends in one.
     pub literal_confidence: Option<f64>,
+    /// The script's syntax tree (the file with its header blanked, so spans are file
+    /// offsets): parsed once, when the pattern is loaded.
+    pub script: std::sync::Arc<crate::ast::Program>,
 }

@@ -5,13 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prism_agents::AgentSet;
 use prism_compiler::pattern::compile_file;
+use prism_executor::{ExecutionRecord, RunOptions, execute};
 use prism_grpc::proto::confidence::confidence_agent_server::{
     ConfidenceAgent, ConfidenceAgentServer,
 };
 use prism_grpc::proto::confidence::{AgentRequest, Capabilities, ConfidenceResult, Health, health};
-use prism_runtime::agents::AgentSet;
-use prism_runtime::executor::{ExecutionRecord, RunOptions, execute};
 use serde_json::Value as Json;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
@@ -200,7 +200,7 @@ pub fn agents_file_with(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDi
     }
     let path = dir.path().join("agents.yaml");
     std::fs::write(&path, text).expect("write agents.yaml");
-    let set = prism_runtime::agents::load_agents_file(&path)
+    let set = prism_agents::load_agents_file(&path)
         .unwrap_or_else(|e| panic!("the agents file loads: {e}"));
     (dir, set)
 }

@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use tower_lsp_server::ls_types::*;
 
 use super::at;
-use crate::analysis::{SymbolKind, Target};
-use crate::builtins::{self, BuiltinKind};
 use crate::document::DocKind;
 use crate::state::State;
+use prism_compiler::analysis::{SymbolKind, Target};
+use prism_compiler::builtins::{self, BuiltinKind};
 
 /// Answers `textDocument/completion`.
 pub fn completion(state: &State, params: &CompletionParams) -> Option<CompletionResponse> {

@@ -3,9 +3,9 @@
 use tower_lsp_server::ls_types::*;
 
 use super::at;
-use crate::analysis::Target;
 use crate::state::State;
 use crate::workspace;
+use prism_compiler::analysis::Target;
 
 /// Answers `textDocument/definition`.
 pub fn definition(state: &State, params: &GotoDefinitionParams) -> Option<GotoDefinitionResponse> {

@@ -6,11 +6,11 @@ use prism_compiler::lexer::{Tok, lex};
 use tower_lsp_server::ls_types::*;
 
 use super::at;
-use crate::analysis::{Analysis, Target, band};
-use crate::builtins::{self, Builtin};
 use crate::document::Document;
 use crate::state::State;
 use crate::workspace;
+use prism_compiler::analysis::{Analysis, Target, band};
+use prism_compiler::builtins::{self, Builtin};
 
 /// Answers `textDocument/hover`.
 pub fn hover(state: &State, params: &HoverParams) -> Option<Hover> {

@@ -3,8 +3,8 @@
 
 use tower_lsp_server::ls_types::*;
 
-use crate::analysis::confidence_hints;
 use crate::state::State;
+use prism_compiler::analysis::confidence_hints;
 
 /// Answers `textDocument/inlayHint` for the requested range.
 pub fn inlay_hints(state: &State, params: &InlayHintParams) -> Option<Vec<InlayHint>> {
@@ -23,7 +23,7 @@ pub fn inlay_hints(state: &State, params: &InlayHintParams) -> Option<Vec<InlayH
             tooltip: Some(InlayHintTooltip::String(format!(
                 "propagated confidence {:.2} ({} band)",
                 h.confidence,
-                crate::analysis::band(h.confidence)
+                prism_compiler::analysis::band(h.confidence)
             ))),
             padding_left: Some(true),
             padding_right: None,

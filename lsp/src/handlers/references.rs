@@ -5,10 +5,10 @@ use prism_compiler::ast::StmtKind;
 use tower_lsp_server::ls_types::*;
 
 use super::at;
-use crate::analysis::{SymbolId, Target};
 use crate::document::uri_path;
 use crate::state::State;
 use crate::workspace::{self, Module};
+use prism_compiler::analysis::{SymbolId, Target};
 
 /// One place a symbol is named.
 #[derive(Debug, Clone)]

@@ -7,9 +7,9 @@ use tower_lsp_server::ls_types::*;
 
 use super::at;
 use super::references::find;
-use crate::analysis::Target;
-use crate::builtins::KEYWORDS;
 use crate::state::State;
+use prism_compiler::analysis::Target;
+use prism_compiler::builtins::KEYWORDS;
 
 /// Answers `textDocument/prepareRename`: the range of a renameable name under the cursor.
 pub fn prepare(state: &State, pos: &TextDocumentPositionParams) -> Option<PrepareRenameResponse> {

@@ -5,10 +5,10 @@ use prism_compiler::comments::comments;
 use prism_compiler::lexer::{Tok, lex};
 use tower_lsp_server::ls_types::*;
 
-use crate::analysis::{Analysis, SymbolKind as Kind, Target};
-use crate::builtins::{self, BuiltinKind};
 use crate::document::Document;
 use crate::state::State;
+use prism_compiler::analysis::{Analysis, SymbolKind as Kind, Target};
+use prism_compiler::builtins::{self, BuiltinKind};
 
 /// Token types, in legend order.
 const TYPES: &[&str] = &[

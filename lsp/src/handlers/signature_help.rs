@@ -5,9 +5,9 @@ use prism_compiler::lexer::{Tok, lex};
 use tower_lsp_server::ls_types::*;
 
 use super::at;
-use crate::analysis::Target;
-use crate::builtins;
 use crate::state::State;
+use prism_compiler::analysis::Target;
+use prism_compiler::builtins;
 
 /// Answers `textDocument/signatureHelp`.
 pub fn signature_help(state: &State, params: &SignatureHelpParams) -> Option<SignatureHelp> {

@@ -1,0 +1,312 @@
+//! YAML expressions at run time (§1.9): `$reference.path` chains are resolved here against
+//! the run's scope (a reference is a confident value: alone its value, `.confidence` its
+//! confidence, `.result` the value, record fields reserved, other paths read into the value),
+//! replaced by plain identifiers, and the expression is evaluated by the Prism interpreter
+//! with the bare names of its context bound as globals.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use prism_compiler::pattern::chain::chains;
+
+use prism_interp::{Interpreter, Options, Value, from_json, to_json};
+
+/// A named value of the run: a record (confident value with fields) or plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// A confident value with record fields (`winner`, `agreement`, `success`, …).
+    Rec(Rec),
+    /// Plain data (`$input`, `$execution`, `$totalCount`, `$item`, …).
+    Plain(Json),
+}
+
+/// A confident value with its record fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rec {
+    /// The value.
+    pub value: Json,
+    /// Its confidence.
+    pub confidence: f64,
+    /// Record fields, readable as `$name.field`.
+    pub fields: Map<String, Json>,
+}
+
+impl Rec {
+    /// A record of a value and confidence without fields.
+    pub fn new(value: Json, confidence: f64) -> Self {
+        Rec {
+            value,
+            confidence,
+            fields: Map::new(),
+        }
+    }
+
+    /// The record as one JSON object (`value`, `confidence` and the fields).
+    pub fn to_json(&self) -> Json {
+        let mut m = self.fields.clone();
+        m.insert("value".into(), self.value.clone());
+        m.insert("confidence".into(), json_num(self.confidence));
+        Json::Object(m)
+    }
+}
+
+/// The names visible to references. Values are shared: flattening a frame chain (done for
+/// every expression a node evaluates) copies pointers, not the agents' answers, so a phase
+/// over 10,000 agents does not clone its results for each output field.
+#[derive(Debug, Clone, Default)]
+pub struct Scope(HashMap<String, Arc<Bound>>);
+
+impl Scope {
+    /// An empty scope.
+    pub fn new() -> Self {
+        Scope::default()
+    }
+
+    /// The value bound to `name`.
+    pub fn get(&self, name: &str) -> Option<&Bound> {
+        self.0.get(name).map(|b| &**b)
+    }
+
+    /// Binds `name` (replacing an earlier binding).
+    pub fn insert(&mut self, name: String, value: Bound) {
+        self.0.insert(name, Arc::new(value));
+    }
+
+    /// Every binding, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Bound)> {
+        self.0.iter().map(|(k, v)| (k, &**v))
+    }
+
+    /// Copies every binding of `other` into this scope (shared, not cloned).
+    pub fn extend_from(&mut self, other: &Scope) {
+        for (k, v) in &other.0 {
+            self.0.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+impl IntoIterator for Scope {
+    type Item = (String, Bound);
+    type IntoIter = std::iter::Map<
+        std::collections::hash_map::IntoIter<String, Arc<Bound>>,
+        fn((String, Arc<Bound>)) -> (String, Bound),
+    >;
+
+    /// Owned bindings (a value still shared elsewhere is cloned).
+    fn into_iter(self) -> Self::IntoIter {
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k, Arc::unwrap_or_clone(v)))
+    }
+}
+
+/// A number as JSON: integral values as integers, NaN and infinities as 0.
+pub fn json_num(x: f64) -> Json {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 {
+        return Json::from(x as i64);
+    }
+    serde_json::Number::from_f64(x).map_or(Json::from(0), Json::Number)
+}
+
+/// Resolves `$name` followed by `path` segments against the scope (`None` when unbound).
+pub fn resolve(scope: &Scope, name: &str, path: &[&str]) -> Option<Json> {
+    let bound = scope.get(name)?;
+    Some(match bound {
+        Bound::Plain(j) => read_path(j, path),
+        Bound::Rec(r) => match path.split_first() {
+            None => r.value.clone(),
+            Some((&"confidence", rest)) => read_path(&json_num(r.confidence), rest),
+            Some((&"result", rest)) | Some((&"value", rest)) => read_path(&r.value, rest),
+            Some((first, rest)) => match r.fields.get(*first) {
+                Some(f) => read_path(f, rest),
+                None => read_path(&r.value, path),
+            },
+        },
+    })
+}
+
+/// Reads a path into JSON; `*` maps the rest of the path over a list; missing → null.
+pub fn read_path(j: &Json, path: &[&str]) -> Json {
+    let Some((first, rest)) = path.split_first() else {
+        return j.clone();
+    };
+    match (j, *first) {
+        (Json::Array(items), "*") => {
+            Json::Array(items.iter().map(|i| read_path(i, rest)).collect())
+        }
+        (Json::Array(items), "length") => Json::from(items.len()),
+        (Json::String(s), "length") => Json::from(s.chars().count()),
+        (Json::Array(items), idx) => match idx.parse::<usize>() {
+            Ok(i) => items.get(i).map_or(Json::Null, |x| read_path(x, rest)),
+            Err(_) => Json::Null,
+        },
+        (Json::Object(m), key) => m.get(key).map_or(Json::Null, |x| read_path(x, rest)),
+        _ => Json::Null,
+    }
+}
+
+/// Why an expression failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (in `{expr}`)")]
+pub struct ExprError {
+    /// What went wrong.
+    pub message: String,
+    /// The expression.
+    pub expr: String,
+}
+
+/// The result of an expression: its value and, if it has one, its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The value.
+    pub value: Json,
+    /// The confidence of a confident result.
+    pub confidence: Option<f64>,
+}
+
+thread_local! {
+    static INTERP: RefCell<Option<(Interpreter, usize)>> = const { RefCell::new(None) };
+}
+
+/// Evaluates a YAML expression: references from `scope`, bare names from `names`.
+pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
+    let err = |message: String| ExprError {
+        message,
+        expr: text.to_string(),
+    };
+    let mut rewritten = String::with_capacity(text.len() + 8);
+    let mut bindings: Vec<(String, Json)> = Vec::new();
+    let mut last = 0;
+    for (n, c) in chains(text).into_iter().enumerate() {
+        rewritten.push_str(&text[last..c.start]);
+        let ident = format!("__ref{n}");
+        rewritten.push_str(&ident);
+        let path: Vec<&str> = c.path.iter().map(String::as_str).collect();
+        let v = resolve(scope, &c.name, &path).unwrap_or(Json::Null);
+        bindings.push((ident, v));
+        last = c.end;
+    }
+    rewritten.push_str(&text[last..]);
+    let source = format!("({})\n", rewritten.trim());
+    let parsed = prism_compiler::parse(&source);
+    if parsed.has_errors() {
+        let msg = parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map_or_else(|| "syntax error".to_string(), |d| d.message.clone());
+        return Err(err(msg));
+    }
+    let file = prism_compiler::SourceFile::new("<expression>", source.as_str());
+    INTERP.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let fresh = slot.as_ref().is_none_or(|(_, uses)| *uses > 256);
+        if fresh {
+            *slot = Some((
+                Interpreter::new(Options {
+                    output: Box::new(prism_interp::output::CaptureOutput::default()),
+                    ..Options::default()
+                }),
+                0,
+            ));
+        }
+        let Some((interp, uses)) = slot.as_mut() else {
+            return Err(err("no interpreter".into()));
+        };
+        *uses += 1;
+        for (k, v) in names {
+            interp.define_global(k, from_json(v));
+        }
+        for (k, v) in &bindings {
+            interp.define_global(k, from_json(v));
+        }
+        let v: Value = interp
+            .run_program(&parsed.program, &file)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Evaluated {
+            value: to_json(&v),
+            confidence: v.confidence(),
+        })
+    })
+}
+
+/// Evaluates a condition: its truthiness (Prism rules).
+pub fn eval_bool(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<bool, ExprError> {
+    eval(text, scope, names).map(|e| truthy(&e.value))
+}
+
+/// Prism truthiness of JSON.
+pub fn truthy(j: &Json) -> bool {
+    match j {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|x| x != 0.0 && !x.is_nan()),
+        Json::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// The value of a YAML output scalar: a string starting with `$` is an expression (`$$` a
+/// literal `$`), anything else a literal.
+pub fn eval_value(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
+    match v {
+        Json::String(s) if s.starts_with("$$") => Ok(Evaluated {
+            value: Json::String(s[1..].to_string()),
+            confidence: None,
+        }),
+        Json::String(s) if s.starts_with('$') => eval(s, scope, names),
+        other => Ok(Evaluated {
+            value: other.clone(),
+            confidence: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope() -> Scope {
+        let mut s = Scope::new();
+        s.insert(
+            "input".into(),
+            Bound::Plain(json!({"x": 2, "list": [1, 2, 3]})),
+        );
+        let mut fields = Map::new();
+        fields.insert("winner".into(), json!("yes"));
+        s.insert(
+            "vote".into(),
+            Bound::Rec(Rec {
+                value: json!({"title": "T"}),
+                confidence: 0.75,
+                fields,
+            }),
+        );
+        s.insert("step-one".into(), Bound::Rec(Rec::new(json!(5), 0.5)));
+        s
+    }
+
+    #[test]
+    fn references_follow_the_confident_value_rules() {
+        let s = scope();
+        let v = |t: &str| eval(t, &s, &[]).map(|e| e.value).unwrap_or(json!("ERR"));
+        assert_eq!(v("$input.x + 1"), json!(3));
+        assert_eq!(v("$vote.confidence"), json!(0.75));
+        assert_eq!(v("$vote.winner"), json!("yes"));
+        assert_eq!(v("$vote.title"), json!("T"));
+        assert_eq!(v("$vote.result.title"), json!("T"));
+        assert_eq!(v("$step-one * 2"), json!(10));
+        assert_eq!(v("$input.list.length"), json!(3));
+        assert_eq!(v("$input.list.map(x => x * 2)"), json!([2, 4, 6]));
+        assert_eq!(v("$missing.deep"), json!(null));
+        assert_eq!(
+            eval("confidence > 0.5", &s, &[("confidence", json!(0.7))]).map(|e| e.value),
+            Ok(json!(true))
+        );
+        assert!(eval("1 +", &s, &[]).is_err());
+    }
+}
