@@ -51,9 +51,10 @@ async fn registry(plane: &ControlPlane) -> RegistryClient<Channel> {
 }
 
 fn live(plane: &ControlPlane) -> AgentSet {
-    let mut set = AgentSet::default();
-    set.live = Some(plane.directory().clone());
-    set
+    AgentSet {
+        live: Some(plane.directory().clone()),
+        ..AgentSet::default()
+    }
 }
 
 fn registration(id: &str, endpoint: &str, capabilities: &[&str]) -> AgentRegistration {
