@@ -259,7 +259,8 @@ fn excerpt(text: &str) -> String {
 
 /// A gRPC status from the agent at `address` as an agent error: unavailable (and aborted,
 /// resource exhausted, or a connection that broke mid-call) is a transport error, retried; a
-/// deadline a timeout; `INTERNAL` (an SDK agent whose `analyze` threw) an error answer, not
+/// deadline a timeout (also tonic's own deadline on this side, which it reports as
+/// `CANCELLED`); `INTERNAL` (an SDK agent whose `analyze` threw) an error answer, not
 /// retried; anything else a failure.
 pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> AgentError {
     use tonic::Code;
@@ -267,8 +268,12 @@ pub fn status_error(status: &tonic::Status, address: &str, timeout_ms: u64) -> A
     // A status made on this side from an I/O error (the agent died, the connection reset)
     // carries that error; one the agent sent carries none.
     let broken = status.code() == Code::Unknown && std::error::Error::source(status).is_some();
+    // tonic enforces the deadline a request carries and words its expiry as `TimeoutExpired`.
+    let expired = status.code() == Code::Cancelled
+        && status.message() == tonic::TimeoutExpired(()).to_string();
     match status.code() {
         Code::DeadlineExceeded => AgentError::Timeout(timeout_ms),
+        Code::Cancelled if expired => AgentError::Timeout(timeout_ms),
         Code::Unavailable | Code::Aborted | Code::ResourceExhausted => {
             AgentError::Transport(format!(
                 "gRPC {} from {address}: {message}",
@@ -448,6 +453,13 @@ mod tests {
         );
         let e = status_error(&tonic::Status::deadline_exceeded("late"), a, 100);
         assert_eq!(e, AgentError::Timeout(100));
+        let expired = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(status_error(&expired, a, 100), AgentError::Timeout(100));
+        let e = status_error(&tonic::Status::cancelled("the agent stopped"), a, 100);
+        assert_eq!(
+            e.to_string(),
+            "gRPC CANCELLED from 127.0.0.1:1: the agent stopped"
+        );
         let e = status_error(&tonic::Status::internal("model crashed"), a, 100);
         assert!(!e.is_retryable());
         assert_eq!(e.kind(), "agent");
