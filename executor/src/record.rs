@@ -95,7 +95,11 @@ impl AgentResult {
             .or_else(|| s("agentName"))
             .unwrap_or_else(|| format!("agent-{}", index + 1));
         let error = s("error");
-        let status = match r.get("status").and_then(Json::as_str).and_then(CallStatus::parse) {
+        let status = match r
+            .get("status")
+            .and_then(Json::as_str)
+            .and_then(CallStatus::parse)
+        {
             Some(status) => status,
             None if error.is_some() => CallStatus::Failed,
             None => CallStatus::Ok,
@@ -103,15 +107,7 @@ impl AgentResult {
         AgentResult {
             agent_id: id.clone(),
             agent_name: s("agentName").unwrap_or(id),
-            capabilities: r
-                .get("capabilities")
-                .and_then(Json::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            capabilities: prism_agents::select::strings(r.get("capabilities")),
             expertise: r.get("expertise").and_then(Json::as_f64).unwrap_or(0.7),
             result: r.get("result").cloned().unwrap_or(Json::Null),
             confidence: r.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
@@ -419,9 +415,15 @@ mod tests {
         // The one fallback rule: id from the name, then the place in the list; an error
         // without a status word is a failure.
         let named = AgentResult::from_json(&json!({"agentName": "n", "error": "boom"}), 0);
-        assert_eq!((named.agent_id.as_str(), named.status), ("n", CallStatus::Failed));
+        assert_eq!(
+            (named.agent_id.as_str(), named.status),
+            ("n", CallStatus::Failed)
+        );
         let bare = AgentResult::from_json(&json!({"result": 1, "confidence": 0.5}), 4);
-        assert_eq!((bare.agent_id.as_str(), bare.status), ("agent-5", CallStatus::Ok));
+        assert_eq!(
+            (bare.agent_id.as_str(), bare.status),
+            ("agent-5", CallStatus::Ok)
+        );
     }
 
     #[test]

@@ -58,13 +58,22 @@ fn a_pattern_file_is_parsed_once_per_run_and_its_expressions_once() {
     assert_eq!(status, RunStatus::Completed);
     assert!(first >= 1);
     let (second, _) = parses_for_one_run("uncertainty-router.prism");
-    assert_eq!(second, 1, "the .prism pattern was parsed {second} times in one run");
+    assert_eq!(
+        second, 1,
+        "the .prism pattern was parsed {second} times in one run"
+    );
 
     // A YAML pattern is read once by the driver; its `$…` expressions are compiled once per
     // process, so a second run parses nothing at all.
     let (first, status) = parses_for_one_run("confidence-cascade.yaml");
     assert_eq!(status, RunStatus::Completed);
     let (second, _) = parses_for_one_run("confidence-cascade.yaml");
-    assert!(first > 0, "the cascade's expressions are Prism, parsed on first use");
-    assert_eq!(second, 0, "the second run parsed {second} expressions again");
+    assert!(
+        first > 0,
+        "the cascade's expressions are Prism, parsed on first use"
+    );
+    assert_eq!(
+        second, 0,
+        "the second run parsed {second} expressions again"
+    );
 }

@@ -77,15 +77,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         jobs.len(),
         store.location()
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::report::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(code) => return code,
     };
     let shutdown = CancellationToken::new();
     let options = ServeOptions {
