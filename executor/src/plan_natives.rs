@@ -284,7 +284,9 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
         let step = arg(args, 3).as_str().map(str::to_string);
         let run = r.clone();
         let fut: NativeFuture = Box::pin(async move {
-            match super::control::run_sub_pattern(&run, &name, &path, input, step.clone()).await {
+            match super::control::run_sub_pattern(&run, &name, &path, None, input, step.clone())
+                .await
+            {
                 Ok((value, confidence, results)) => {
                     let mut rec = Rec::new(value, confidence);
                     step_fields(&mut rec, step.as_deref().unwrap_or_default(), &results);

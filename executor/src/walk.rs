@@ -98,7 +98,7 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
     finish(&run, started_ms, input, outcome)
 }
 
-fn finish(
+pub(crate) fn finish(
     run: &Arc<Run>,
     started_ms: u64,
     input: Json,

@@ -9,6 +9,7 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod fmt;
+mod gate;
 mod lsp;
 mod repl;
 mod serve;
@@ -29,6 +30,7 @@ fn main() {
     trials.extend(fmt::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
+    trials.extend(gate::trials());
     trials.extend(serve::trials());
     trials.extend(stdlib::trials());
     trials.extend(repl::trials());

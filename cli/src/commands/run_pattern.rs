@@ -267,6 +267,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             ScriptOutput::Stdout
         },
         allow_commands: args.allow_commands,
+        persist: Some(nested_persistence(args.store.clone())),
         ..RunOptions::default()
     };
     let cancel = options.cancel.clone();
@@ -332,6 +333,21 @@ fn redirect(plan: &Plan, path: &Path, origin: &Origin, args: &PatternArgs) -> Op
             None
         }
     }
+}
+
+/// Writes the records of included patterns that carry `persistence` (to their own store, or
+/// `--store` where they name none).
+pub(crate) fn nested_persistence(store: Option<String>) -> prism_executor::PersistFn {
+    Arc::new(move |config: &Json, record: &Json| {
+        let mut config = config.clone();
+        if let (Some(store), Some(map)) = (&store, config.as_object_mut()) {
+            map.entry("store")
+                .or_insert_with(|| Json::from(store.clone()));
+        }
+        prism_store::persist_record(&config, record)
+            .map(|_| ())
+            .map_err(|e| with_causes(&e))
+    })
 }
 
 /// The pattern's `persistence` directive, with `--store` filled in where it names none.

@@ -259,6 +259,7 @@ fn make_job(
         source: Some(unit.file.text.clone()),
         model: loaded,
         script_output: ScriptOutput::Stderr,
+        persist: Some(super::run_pattern::nested_persistence(None)),
         ..RunOptions::default()
     };
     Job::new(plan, options, records).map_err(|e| e.to_string())

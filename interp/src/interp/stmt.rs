@@ -5,7 +5,7 @@
 //! declaration or an `if` without a taken branch `0`, a loop its last body value.
 
 use prism_compiler::ast::{
-    Block, CatchClause, DeclKind, Declarator, ExportSpec, Expr, Pattern, Stmt, StmtKind,
+    AgentDecl, Block, CatchClause, DeclKind, Declarator, ExportSpec, Expr, Pattern, Stmt, StmtKind,
     UncertainBranches,
 };
 use prism_compiler::span::Span;
@@ -165,16 +165,7 @@ impl Interpreter {
                 iterable,
                 body,
             } => self.exec_for_in(binding, index.as_ref(), iterable, body, env),
-            StmtKind::UncertainIf { cond, branches } => {
-                let c = self.eval(cond, env)?;
-                let Some(confidence) = c.confidence() else {
-                    return fail("Uncertain if requires a confidence expression", cond.span);
-                };
-                match select_branch(branches, confidence) {
-                    Some(b) => self.exec_block(b, env),
-                    None => Ok(Value::Number(0.0)),
-                }
-            }
+            StmtKind::UncertainIf { cond, branches } => self.exec_uncertain_if(cond, branches, env),
             StmtKind::UncertainWhile { cond, branches } => {
                 self.exec_uncertain_while(cond, branches, s.span, env)
             }
@@ -206,59 +197,14 @@ impl Interpreter {
                 pattern,
                 threshold,
                 value,
-            } => {
-                let v = self.eval(value, env)?;
-                let t = match threshold {
-                    Some(t) => {
-                        Some(self.threshold_in(t, env, "Confidence threshold must be a number")?)
-                    }
-                    None => None,
-                };
-                self.bind_pattern(pattern, v.clone(), env, BindMode::Assign, t)?;
-                Ok(v)
-            }
-            StmtKind::Import {
-                default,
-                namespace,
-                names,
-                source,
-                source_span,
-            } => {
-                self.exec_import(
-                    default.as_ref(),
-                    namespace.as_ref(),
-                    names,
-                    source,
-                    *source_span,
-                    env,
-                )?;
-                Ok(Value::Number(0.0))
-            }
-            StmtKind::ExportDecl(inner) => {
-                let v = self.exec(inner, env)?;
-                self.export_declared(inner, env);
-                Ok(v)
-            }
-            StmtKind::ExportNames(specs) => self.exec_export_names(specs, env),
-            StmtKind::ReExport(re) => {
-                self.exec_re_export(re)?;
-                Ok(Value::Number(0.0))
-            }
+            } => self.exec_destructure(pattern, threshold.as_ref(), value, env),
+            StmtKind::Import { .. }
+            | StmtKind::ExportDecl(_)
+            | StmtKind::ExportNames(_)
+            | StmtKind::ReExport(_)
+            | StmtKind::ExportDefault(_) => self.exec_module_stmt(s, env),
+            StmtKind::Agents(decls) => self.exec_agents(decls, env),
             StmtKind::Context(c) => self.exec_stmts(&c.body.stmts, env),
-            StmtKind::Agents(decls) => {
-                let mut last = Value::Number(0.0);
-                for d in decls {
-                    let v = self.eval(&d.config, env)?;
-                    env.define(&d.name.name, v.clone());
-                    last = v;
-                }
-                Ok(last)
-            }
-            StmtKind::ExportDefault(e) => {
-                let v = self.eval(e, env)?;
-                self.export("default", v);
-                Ok(Value::Number(0.0))
-            }
             StmtKind::Empty => Ok(Value::Null),
             StmtKind::Error => fail("Cannot run a statement with a syntax error", s.span),
         }
@@ -288,6 +234,86 @@ impl Interpreter {
             Err(Flow::Break(_)) => Ok(Step::Break),
             Err(Flow::Continue(_)) => Ok(Step::Next(Value::Null)),
             Err(other) => Err(other),
+        }
+    }
+
+    /// `uncertain if (cond) { high … medium … low … }`: the branch of the condition's
+    /// confidence (a condition without one is an error).
+    fn exec_uncertain_if(&mut self, cond: &Expr, branches: &UncertainBranches, env: &Env) -> Eval {
+        let c = self.eval(cond, env)?;
+        let Some(confidence) = c.confidence() else {
+            return fail("Uncertain if requires a confidence expression", cond.span);
+        };
+        match select_branch(branches, confidence) {
+            Some(b) => self.exec_block(b, env),
+            None => Ok(Value::Number(0.0)),
+        }
+    }
+
+    /// `{a, b ~> 0.8} = value`: assigns through a pattern, with an optional threshold.
+    fn exec_destructure(
+        &mut self,
+        pattern: &Pattern,
+        threshold: Option<&Expr>,
+        value: &Expr,
+        env: &Env,
+    ) -> Eval {
+        let v = self.eval(value, env)?;
+        let t = match threshold {
+            Some(t) => Some(self.threshold_in(t, env, "Confidence threshold must be a number")?),
+            None => None,
+        };
+        self.bind_pattern(pattern, v.clone(), env, BindMode::Assign, t)?;
+        Ok(v)
+    }
+
+    /// `agents { name: Agent {…} }`: each declared name is bound to its configuration.
+    fn exec_agents(&mut self, decls: &[AgentDecl], env: &Env) -> Eval {
+        let mut last = Value::Number(0.0);
+        for d in decls {
+            let v = self.eval(&d.config, env)?;
+            env.define(&d.name.name, v.clone());
+            last = v;
+        }
+        Ok(last)
+    }
+
+    /// `import` and the `export` forms.
+    fn exec_module_stmt(&mut self, s: &Stmt, env: &Env) -> Eval {
+        match &s.kind {
+            StmtKind::Import {
+                default,
+                namespace,
+                names,
+                source,
+                source_span,
+            } => {
+                self.exec_import(
+                    default.as_ref(),
+                    namespace.as_ref(),
+                    names,
+                    source,
+                    *source_span,
+                    env,
+                )?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDecl(inner) => {
+                let v = self.exec(inner, env)?;
+                self.export_declared(inner, env);
+                Ok(v)
+            }
+            StmtKind::ExportNames(specs) => self.exec_export_names(specs, env),
+            StmtKind::ReExport(re) => {
+                self.exec_re_export(re)?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDefault(e) => {
+                let v = self.eval(e, env)?;
+                self.export("default", v);
+                Ok(Value::Number(0.0))
+            }
+            _ => Ok(Value::Number(0.0)),
         }
     }
 
