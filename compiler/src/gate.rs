@@ -136,3 +136,54 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod nested_tests {
+    use super::*;
+    use crate::pattern::CompileOptions;
+    use crate::pattern::compile_file_with;
+
+    /// A parent including a child with `schedule` and `versioning.rollback`: refused in the
+    /// child's file without a license; with one, a warning says what each means there.
+    #[test]
+    fn included_directives_are_gated_or_explained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = "name: child\ninput: {}\nagents: {capabilities: [x]}\noutput: {r: $result}\nschedule: {interval: 1h}\nversioning: {rollback: 1.0.0}\n";
+        std::fs::write(dir.path().join("child.yaml"), child).expect("child");
+        let parent = "name: parent\ninput: {}\nsteps:\n  - id: c\n    pattern: ./child.yaml\noutput: {r: $c}\n";
+        let path = dir.path().join("parent.yaml");
+        let out = compile_file_with(&path, parent, &CompileOptions::default());
+        let loaded = out.loaded.expect("loaded");
+        let reached = reached(&loaded);
+        assert_eq!(reached.len(), 2);
+        let file = SourceFile::new("parent.yaml", parent);
+
+        let refused = gate_reached(&reached, &file, &License::open_source());
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(Diagnostic::is_error));
+        let first = &refused[0];
+        let elsewhere = first.elsewhere.as_ref().expect("in the child's file");
+        assert!(elsewhere.file.name.ends_with("child.yaml"));
+        assert_eq!(
+            &parent[elsewhere.via.start as usize..elsewhere.via.end as usize],
+            "./child.yaml"
+        );
+        assert!(
+            first
+                .help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("included by step `c` of parent.yaml:5:14")
+        );
+
+        let enterprise = License {
+            edition: prism_license::Edition::Enterprise,
+            ..License::open_source()
+        };
+        let explained = gate_reached(&reached, &file, &enterprise);
+        assert_eq!(explained.len(), 2);
+        assert!(explained.iter().all(|d| !d.is_error()));
+        assert!(explained[0].message.contains("does not fire"));
+        assert!(explained[1].message.contains("rollback"));
+    }
+}
