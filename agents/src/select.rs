@@ -25,30 +25,29 @@ pub struct Selection {
     pub per_region: Option<(Vec<String>, usize)>,
 }
 
+/// The strings of a JSON array (other items skipped); empty for anything but an array.
+pub fn strings(v: Option<&Json>) -> Vec<String> {
+    v.and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Selection {
     /// Reads the static parts of a plan's `selection` mapping; `capabilities` and `exclude`
     /// are given already evaluated.
     pub fn from_config(config: &Json, capabilities: Vec<String>, exclude: Vec<String>) -> Self {
         let list = |key: &str| -> Vec<String> {
             match config.get(key) {
-                Some(Json::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
                 Some(Json::String(s)) => vec![s.clone()],
-                _ => Vec::new(),
+                other => strings(other),
             }
         };
         let per_region = config.get("distribution").map(|d| {
-            let regions = d
-                .get("regions")
-                .and_then(Json::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let regions = strings(d.get("regions"));
             let n = d.get("minPerRegion").and_then(Json::as_u64).unwrap_or(1) as usize;
             (regions, n)
         });

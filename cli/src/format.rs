@@ -18,6 +18,8 @@ pub enum Format {
 
 /// A diagnostic as JSON with 1-based positions.
 pub fn diagnostic_json(d: &Diagnostic, file: &SourceFile) -> serde_json::Value {
+    // A directive of an included pattern is reported in its own file.
+    let file = d.elsewhere.as_ref().map_or(file, |e| &e.file);
     let span = d.primary_span();
     let (line, column) = file.line_col(span.start);
     let (end_line, end_column) = file.line_col(span.end);
@@ -60,6 +62,7 @@ fn escape_property(s: &str) -> String {
 
 /// A diagnostic as a GitHub Actions workflow command.
 pub fn diagnostic_github(d: &Diagnostic, file: &SourceFile) -> String {
+    let file = d.elsewhere.as_ref().map_or(file, |e| &e.file);
     let span = d.primary_span();
     let (line, col) = file.line_col(span.start);
     let (end_line, end_col) = file.line_col(span.end);

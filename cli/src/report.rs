@@ -60,6 +60,18 @@ pub fn live_terminal() -> bool {
     std::io::stderr().is_terminal() && std::env::var("TERM").ok().as_deref() != Some("dumb")
 }
 
+/// The async runtime of a pattern run or `prism serve`; when it cannot start, says so and
+/// gives the exit code.
+pub fn async_runtime() -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::from(EXIT_RUNTIME)
+        })
+}
+
 /// Prints diagnostics of one file to stderr.
 pub fn print_diagnostics(diags: &[Diagnostic], file: &SourceFile) {
     if diags.is_empty() {

@@ -35,6 +35,20 @@ pub struct Diagnostic {
     pub message: String,
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// Set when the labels are in another file than the one being compiled: a directive of
+    /// an included pattern, reported where it is written.
+    #[serde(skip)]
+    pub elsewhere: Option<Box<Elsewhere>>,
+}
+
+/// Where a diagnostic of another file is: that file, and the span of the file being compiled
+/// that brought it in (the step that includes the pattern), for tools that show one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// The file the labels are in.
+    pub file: SourceFile,
+    /// The span, in the file being compiled, that leads to it.
+    pub via: Span,
 }
 
 impl Diagnostic {
@@ -59,7 +73,15 @@ impl Diagnostic {
                 primary: true,
             }],
             help: None,
+            elsewhere: None,
         }
+    }
+
+    /// The diagnostic with its labels in `file` (not the file being compiled), brought in by
+    /// `via` of the file being compiled.
+    pub fn in_file(mut self, file: SourceFile, via: Span) -> Self {
+        self.elsewhere = Some(Box::new(Elsewhere { file, via }));
+        self
     }
 
     /// Sets the text of the primary label.
@@ -125,6 +147,15 @@ pub struct SourceFile {
     pub text: Arc<str>,
     lines: Arc<LineIndex>,
 }
+
+/// Two source files are equal when their names and texts are.
+impl PartialEq for SourceFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.text == other.text
+    }
+}
+
+impl Eq for SourceFile {}
 
 impl SourceFile {
     /// A named source text.
@@ -263,7 +294,8 @@ pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
     };
     let mut out = String::new();
     for d in diags {
-        let report = d.clone().with_source(file);
+        let source = d.elsewhere.as_ref().map_or(file, |e| &e.file);
+        let report = d.clone().with_source(source);
         // Writing to a String cannot fail.
         let _ = handler.render_report(&mut out, &report);
     }

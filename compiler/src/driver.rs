@@ -135,8 +135,13 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
                 (None, Some(loaded)) => gate::gate(gate::directives_of(loaded), license),
                 (None, None) => Vec::new(),
             };
-            let refused = !gated.is_empty();
+            let mut refused = !gated.is_empty();
             diags.extend(gated);
+            if let Some(loaded) = &out.loaded {
+                let nested = gate::gate_reached(&gate::reached(loaded), &unit.file, license);
+                refused |= nested.iter().any(Diagnostic::is_error);
+                diags.extend(nested);
+            }
             if let Some(Loaded::Prism(p)) = &out.loaded {
                 // The script's lints, but not undefined names: a pattern's script reads the
                 // globals the run injects (`input`, `agentResults`, …) and defines helpers
@@ -152,7 +157,11 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
                 unit.program = Some(p.script.clone());
                 unit.analysis = Some(Arc::new(analysis));
             }
-            diags.sort_by_key(|d| d.primary_span().start);
+            diags.sort_by_key(|d| {
+                d.elsewhere
+                    .as_ref()
+                    .map_or(d.primary_span().start, |e| e.via.start)
+            });
             unit.diagnostics = diags;
             unit.loaded = out.loaded.map(Arc::new);
             unit.plan = if refused {

@@ -74,9 +74,19 @@ fn tokens(
     (toks, diags)
 }
 
+/// How many times [`parse`] has run in this process: tests use it to check that a file is
+/// parsed once per run, and that a pattern's expressions are not parsed again on every
+/// evaluation.
+pub fn parses() -> usize {
+    PARSES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Parses Prism source text. Never fails: syntax errors become diagnostics and error nodes,
 /// and parsing resumes at the next statement.
 pub fn parse(source: &str) -> Parsed {
+    PARSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (toks, mut diagnostics) = tokens(source, 0, source.len(), false);
     let ctx = Ctx::new(source, &toks);
     let result = grammar::ProgramParser::new().parse(&ctx, toks.iter().cloned());

@@ -1,6 +1,7 @@
 //! Control steps (§1.5): switch, gate, loop, batch, assign, default, composed patterns, and
 //! `onError`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -345,21 +346,26 @@ pub async fn sub_pattern(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
         .and_then(|r| r.get("path"))
         .and_then(Json::as_str)
         .ok_or_else(|| fail(format!("pattern `{name}` was not resolved")))?;
+    let pinned = resolved
+        .as_ref()
+        .and_then(|r| r.get("planHash"))
+        .and_then(Json::as_str);
     let sub_input = match input {
         Some(shape) => {
             super::output::render(shape, &frame.scope(), &[]).map_err(expr_fail(node))?
         }
         None => run.opts.input.clone(),
     };
-    let (value, conf, results) = run_sub_pattern(run, name, path, sub_input, node.step.clone())
-        .await
-        .map_err(|e| match e {
-            Stop::Failed(mut err) => {
-                err.node = Some(node.id.clone());
-                Stop::Failed(err)
-            }
-            other => other,
-        })?;
+    let (value, conf, results) =
+        run_sub_pattern(run, name, path, pinned, sub_input, node.step.clone())
+            .await
+            .map_err(|e| match e {
+                Stop::Failed(mut err) => {
+                    err.node = Some(node.id.clone());
+                    Stop::Failed(err)
+                }
+                other => other,
+            })?;
     let mut rec = Rec::new(value, conf);
     if let Some(s) = &node.step {
         super::phase::step_fields(&mut rec, s, &results);
@@ -373,11 +379,16 @@ pub async fn sub_pattern(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
 }
 
 /// Runs a composed pattern from its resolved file with the same agents and options: its
-/// output, confidence and agent results (recorded in this run under `step`).
+/// output, confidence and agent results (recorded in this run under `step`). `pinned` is the
+/// plan hash the including pattern was compiled (and license-gated) against: a file changed
+/// since then is refused, so a directive added later cannot slip past the gate. A pattern
+/// that carries `persistence` has its record written by the host (`RunOptions::persist`),
+/// under this run's execution id.
 pub async fn run_sub_pattern(
     run: &Arc<Run>,
     name: &str,
     path: &str,
+    pinned: Option<&str>,
     sub_input: Json,
     step: Option<String>,
 ) -> Result<(Json, f64, Vec<super::record::AgentResult>), Stop> {
@@ -388,6 +399,36 @@ pub async fn run_sub_pattern(
     let plan = compiled
         .plan
         .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
+    if let Some(pinned) = pinned
+        && plan.hash() != pinned
+    {
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) changed since this pattern was compiled: build it again"
+        )));
+    }
+    if pinned.is_none()
+        && let Some(loaded) = &compiled.loaded
+        && let Some(d) =
+            prism_compiler::pattern::included::carried(loaded, Path::new(path), &text).first()
+    {
+        // A script's `runPattern` names its file at run time, where no license gate looks.
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) carries `{}` ({}): a script cannot run a pattern with licensed directives; include it with a `pattern:` step, which the license gate checks",
+            d.directive.kind.key(),
+            d.file.name
+        )));
+    }
+    let persistence = plan
+        .directives()
+        .iter()
+        .find(|d| d.kind == prism_compiler::pattern::directives::DirectiveKind::Persistence)
+        .map(|d| d.config.clone());
+    if persistence.is_some() && run.opts.persist.is_none() {
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) carries `persistence`, and this run has no store to keep its record"
+        )));
+    }
+    let started_ms = super::record::now_ms();
     let mut opts = run.opts.clone();
     opts.input = sub_input;
     opts.source = Some(Arc::from(text.as_str()));
@@ -417,6 +458,12 @@ pub async fn run_sub_pattern(
             st.retries,
         )
     };
+    if let (Some(config), Some(persist)) = (&persistence, &run.opts.persist) {
+        let input = sub.opts.input.clone();
+        let record = super::walk::finish(&sub, started_ms, input, outcome.clone());
+        persist(config, &record.to_json())
+            .map_err(|e| fail(format!("pattern `{name}`: its record was not saved: {e}")))?;
+    }
     {
         let mut st = run.st();
         st.results.extend(results.iter().cloned().map(|mut r| {

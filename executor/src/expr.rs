@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use serde_json::{Map, Value as Json};
 
@@ -167,8 +167,68 @@ pub struct Evaluated {
     pub confidence: Option<f64>,
 }
 
+/// An expression compiled once: its `$reference` chains (each bound to `__refN` in the
+/// program) and the parsed program. Compiling is the same for every evaluation of the same
+/// text, so the process keeps the compiled forms it has seen ([`COMPILED`]) and a pattern's
+/// expressions are parsed once, not on every evaluation.
+struct Compiled {
+    refs: Vec<(String, Vec<String>)>,
+    program: prism_compiler::ast::Program,
+    file: prism_compiler::SourceFile,
+}
+
+/// At most this many compiled expressions are kept (a run has a few dozen; the bound keeps a
+/// long-lived server from growing without end).
+const MAX_COMPILED: usize = 4096;
+
 thread_local! {
     static INTERP: RefCell<Option<(Interpreter, usize)>> = const { RefCell::new(None) };
+}
+
+/// The compiled expressions, by text.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Compiled>>>> = LazyLock::new(Mutex::default);
+
+/// Rewrites `text` (chains become `__refN`) and parses it, or says why it does not parse.
+fn compile(text: &str) -> Result<Compiled, String> {
+    let mut rewritten = String::with_capacity(text.len() + 8);
+    let mut refs = Vec::new();
+    let mut last = 0;
+    for (n, c) in chains(text).into_iter().enumerate() {
+        rewritten.push_str(&text[last..c.start]);
+        rewritten.push_str(&format!("__ref{n}"));
+        refs.push((c.name, c.path));
+        last = c.end;
+    }
+    rewritten.push_str(&text[last..]);
+    let source = format!("({})\n", rewritten.trim());
+    let parsed = prism_compiler::parse(&source);
+    if parsed.has_errors() {
+        return Err(parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map_or_else(|| "syntax error".to_string(), |d| d.message.clone()));
+    }
+    Ok(Compiled {
+        refs,
+        program: parsed.program,
+        file: prism_compiler::SourceFile::new("<expression>", source.as_str()),
+    })
+}
+
+/// The compiled form of `text`, from the cache or compiled now.
+fn compiled(text: &str) -> Result<Arc<Compiled>, String> {
+    let cache = || COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = cache().get(text).cloned() {
+        return Ok(c);
+    }
+    let c = Arc::new(compile(text)?);
+    let mut m = cache();
+    if m.len() >= MAX_COMPILED {
+        m.clear();
+    }
+    m.insert(text.to_string(), c.clone());
+    Ok(c)
 }
 
 /// Evaluates a YAML expression: references from `scope`, bare names from `names`.
@@ -177,30 +237,7 @@ pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluat
         message,
         expr: text.to_string(),
     };
-    let mut rewritten = String::with_capacity(text.len() + 8);
-    let mut bindings: Vec<(String, Json)> = Vec::new();
-    let mut last = 0;
-    for (n, c) in chains(text).into_iter().enumerate() {
-        rewritten.push_str(&text[last..c.start]);
-        let ident = format!("__ref{n}");
-        rewritten.push_str(&ident);
-        let path: Vec<&str> = c.path.iter().map(String::as_str).collect();
-        let v = resolve(scope, &c.name, &path).unwrap_or(Json::Null);
-        bindings.push((ident, v));
-        last = c.end;
-    }
-    rewritten.push_str(&text[last..]);
-    let source = format!("({})\n", rewritten.trim());
-    let parsed = prism_compiler::parse(&source);
-    if parsed.has_errors() {
-        let msg = parsed
-            .diagnostics
-            .iter()
-            .find(|d| d.is_error())
-            .map_or_else(|| "syntax error".to_string(), |d| d.message.clone());
-        return Err(err(msg));
-    }
-    let file = prism_compiler::SourceFile::new("<expression>", source.as_str());
+    let compiled = compiled(text).map_err(err)?;
     INTERP.with(|cell| {
         let mut slot = cell.borrow_mut();
         let fresh = slot.as_ref().is_none_or(|(_, uses)| *uses > 256);
@@ -220,11 +257,13 @@ pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluat
         for (k, v) in names {
             interp.define_global(k, from_json(v));
         }
-        for (k, v) in &bindings {
-            interp.define_global(k, from_json(v));
+        for (n, (name, path)) in compiled.refs.iter().enumerate() {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let v = resolve(scope, name, &path).unwrap_or(Json::Null);
+            interp.define_global(&format!("__ref{n}"), from_json(&v));
         }
         let v: Value = interp
-            .run_program(&parsed.program, &file)
+            .run_program(&compiled.program, &compiled.file)
             .map_err(|e| err(e.to_string()))?;
         Ok(Evaluated {
             value: to_json(&v),

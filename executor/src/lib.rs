@@ -55,6 +55,11 @@ pub struct CallEvent {
 /// Called as agent calls start and end (progress displays: the agents still awaited).
 pub type CallFn = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 
+/// Keeps the record of an included pattern that carries `persistence` (its directive's
+/// settings, then the record, whose id is the including run's execution id); the host owns
+/// the store. An error is recorded on the step.
+pub type PersistFn = Arc<dyn Fn(&Json, &Json) -> Result<(), String> + Send + Sync>;
+
 /// Prepares the interpreter of each `.prism` pattern script (embedders' native functions,
 /// globals, output and limits): called after the pattern builtins are installed and before
 /// the injected globals (`input`, `agentResults`, …) are bound.
@@ -106,6 +111,9 @@ pub struct RunOptions {
     pub allow_commands: bool,
     /// Prepares each script's interpreter (embedding).
     pub script_setup: Option<ScriptSetup>,
+    /// Writes the records of included patterns that carry `persistence` (the license gate
+    /// has passed them at compile time). Without it such a run fails rather than drop them.
+    pub persist: Option<PersistFn>,
 }
 
 impl Default for RunOptions {
@@ -126,6 +134,7 @@ impl Default for RunOptions {
             script_output: ScriptOutput::Stdout,
             allow_commands: false,
             script_setup: None,
+            persist: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use petgraph::visit::EdgeRef;
 use prism_compiler::plan::{Edge, Graph, Node, NodeKind};
 use serde_json::{Map, Value as Json, json};
 
+use prism_agents::select::strings;
 use prism_agents::{Selection, SharedAgent, select_agents};
 
 use super::aggregate::aggregate_results;
@@ -75,25 +76,9 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
 /// Fills `role` from its selection (capabilities, `agentType` preferred, min/max instances),
 /// agents no other role uses first; returns the chosen agents' names.
 pub fn fill_role(run: &Run, role: &str, selection: &Json) -> Result<Vec<String>, String> {
-    let caps: Vec<String> = selection
-        .get("capabilities")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let caps = strings(selection.get("capabilities"));
     let mut sel = Selection::from_config(selection, caps, Vec::new());
-    sel.prefer = selection
-        .get("agentType")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    sel.prefer = strings(selection.get("agentType"));
     let want = sel.max.unwrap_or(sel.min).max(sel.min);
     sel.max = None;
     let candidates = select_agents(&run.opts.agents.agents, &sel)

@@ -38,7 +38,7 @@ use super::expr::{Bound, Rec, Scope, json_num};
 use super::phase::{
     dispatch, most_confident, names_of, pipeline_calls, request_template, select, step_fields,
 };
-use super::record::{AgentResult, CallStatus};
+use super::record::AgentResult;
 use super::state::Run;
 use super::validate::{
     Failure, Fallen, cache_key, check_record, fallback_outcome, mark_late, record_literal, remember,
@@ -61,47 +61,11 @@ pub fn rec_from_json(j: &Json) -> Rec {
 
 /// Agent records (§4 shape) as results; arrival order follows `timestamp`, then list order.
 pub fn results_from_json(records: &Json) -> Vec<AgentResult> {
-    let list = records.as_array().cloned().unwrap_or_default();
+    let list = records.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut out: Vec<AgentResult> = list
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let s = |k: &str| r.get(k).and_then(Json::as_str).map(str::to_string);
-            let id = s("agentId").unwrap_or_else(|| format!("agent-{}", i + 1));
-            let error = s("error");
-            AgentResult {
-                agent_id: id.clone(),
-                agent_name: s("agentName").unwrap_or(id),
-                capabilities: r
-                    .get("capabilities")
-                    .and_then(Json::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                expertise: r.get("expertise").and_then(Json::as_f64).unwrap_or(0.7),
-                result: r.get("result").cloned().unwrap_or(Json::Null),
-                confidence: r.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
-                reasoning: s("reasoning"),
-                timestamp: r.get("timestamp").and_then(Json::as_u64).unwrap_or(0),
-                latency_ms: r.get("latencyMs").and_then(Json::as_u64).unwrap_or(0),
-                uncertainties: r.get("uncertainties").cloned(),
-                metadata: r.get("metadata").cloned(),
-                status: match r.get("status").and_then(Json::as_str) {
-                    Some("failed") => CallStatus::Failed,
-                    Some("timed_out") => CallStatus::TimedOut,
-                    Some("cancelled") => CallStatus::Cancelled,
-                    _ if error.is_some() => CallStatus::Failed,
-                    _ => CallStatus::Ok,
-                },
-                error,
-                step: s("step"),
-                attempts: r.get("attempts").and_then(Json::as_u64).unwrap_or(1) as u32,
-                seq: i as u64,
-            }
-        })
+        .map(|(i, r)| AgentResult::from_json(r, i))
         .collect();
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by_key(|&i| (out[i].timestamp, i));
@@ -320,7 +284,9 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
         let step = arg(args, 3).as_str().map(str::to_string);
         let run = r.clone();
         let fut: NativeFuture = Box::pin(async move {
-            match super::control::run_sub_pattern(&run, &name, &path, input, step.clone()).await {
+            match super::control::run_sub_pattern(&run, &name, &path, None, input, step.clone())
+                .await
+            {
                 Ok((value, confidence, results)) => {
                     let mut rec = Rec::new(value, confidence);
                     step_fields(&mut rec, step.as_deref().unwrap_or_default(), &results);
@@ -409,6 +375,7 @@ fn org_natives(interp: &mut Interpreter, run: Arc<Run>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::CallStatus;
 
     #[test]
     fn records_and_results_come_back_from_json() {

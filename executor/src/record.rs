@@ -28,6 +28,18 @@ impl CallStatus {
             CallStatus::Cancelled => "cancelled",
         }
     }
+
+    /// The status a record's word names (`None` for an unknown word).
+    pub fn parse(word: &str) -> Option<CallStatus> {
+        [
+            CallStatus::Ok,
+            CallStatus::Failed,
+            CallStatus::TimedOut,
+            CallStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+    }
 }
 
 /// One agent's answer (or failure), in the §4 shape.
@@ -71,6 +83,48 @@ impl AgentResult {
     /// Valid results (§1.6): not failed, confidence > 0, result not null.
     pub fn is_valid(&self) -> bool {
         self.error.is_none() && self.confidence > 0.0 && !self.result.is_null()
+    }
+
+    /// A result from its record (the inverse of [`AgentResult::to_json`]), as scripts and
+    /// `--agent-results` files give them; `index` is its place in the list. The one reading of
+    /// the record shape: the id falls back to the name, then to `agent-N`; a record's `status`
+    /// word wins, else a non-null `error` means failed; arrival order is the list order.
+    pub fn from_json(r: &Json, index: usize) -> AgentResult {
+        let s = |k: &str| r.get(k).and_then(Json::as_str).map(str::to_string);
+        let id = s("agentId")
+            .or_else(|| s("agentName"))
+            .unwrap_or_else(|| format!("agent-{}", index + 1));
+        let error = s("error");
+        let status = match r
+            .get("status")
+            .and_then(Json::as_str)
+            .and_then(CallStatus::parse)
+        {
+            Some(status) => status,
+            None if error.is_some() => CallStatus::Failed,
+            None => CallStatus::Ok,
+        };
+        AgentResult {
+            agent_id: id.clone(),
+            agent_name: s("agentName").unwrap_or(id),
+            capabilities: prism_agents::select::strings(r.get("capabilities")),
+            expertise: r.get("expertise").and_then(Json::as_f64).unwrap_or(0.7),
+            result: r.get("result").cloned().unwrap_or(Json::Null),
+            confidence: r.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
+            reasoning: s("reasoning"),
+            timestamp: r.get("timestamp").and_then(Json::as_u64).unwrap_or(0),
+            latency_ms: r.get("latencyMs").and_then(Json::as_u64).unwrap_or(0),
+            uncertainties: r.get("uncertainties").cloned(),
+            metadata: r.get("metadata").cloned(),
+            error,
+            status,
+            step: s("step"),
+            attempts: r
+                .get("attempts")
+                .and_then(Json::as_u64)
+                .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            seq: index as u64,
+        }
     }
 
     /// The §4 record (plus `step`, `status`, `attempts`).
@@ -336,6 +390,41 @@ pub fn rfc3339(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agent_record_reads_back_as_it_was_written() {
+        let r = AgentResult {
+            agent_id: "a1".into(),
+            agent_name: "Alpha".into(),
+            capabilities: vec!["vote".into()],
+            expertise: 0.9,
+            result: json!("yes"),
+            confidence: 0.8,
+            reasoning: Some("because".into()),
+            timestamp: 17,
+            latency_ms: 4,
+            uncertainties: Some(json!(["u"])),
+            metadata: Some(json!({"m": 1})),
+            error: Some("late".into()),
+            status: CallStatus::TimedOut,
+            step: Some("s1".into()),
+            attempts: 3,
+            seq: 2,
+        };
+        assert_eq!(AgentResult::from_json(&r.to_json(), 2), r);
+        // The one fallback rule: id from the name, then the place in the list; an error
+        // without a status word is a failure.
+        let named = AgentResult::from_json(&json!({"agentName": "n", "error": "boom"}), 0);
+        assert_eq!(
+            (named.agent_id.as_str(), named.status),
+            ("n", CallStatus::Failed)
+        );
+        let bare = AgentResult::from_json(&json!({"result": 1, "confidence": 0.5}), 4);
+        assert_eq!(
+            (bare.agent_id.as_str(), bare.status),
+            ("agent-5", CallStatus::Ok)
+        );
+    }
 
     #[test]
     fn timestamps_are_rfc3339() {

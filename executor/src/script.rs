@@ -21,51 +21,16 @@ use super::ScriptOutput;
 use super::dispatch::{CallPolicy, call_agent};
 use super::expr::{Bound, Rec};
 use super::natives::{install_pattern_builtins, settle};
-use super::record::{AgentResult, CallStatus};
+use super::record::AgentResult;
 use super::state::{Frame, Run, Stop};
 use super::walk::Done;
 
-/// Records given with `--agent-results FILE` (§4 shape) as agent results.
+/// Records given with `--agent-results FILE` (§4 shape) as agent results, in list order.
 pub fn injected_results(records: &[Json]) -> Vec<AgentResult> {
     records
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let s = |k: &str| r.get(k).and_then(Json::as_str).map(str::to_string);
-            let id = s("agentId")
-                .or_else(|| s("agentName"))
-                .unwrap_or_else(|| format!("agent-{}", i + 1));
-            AgentResult {
-                agent_id: id.clone(),
-                agent_name: s("agentName").unwrap_or(id),
-                capabilities: r
-                    .get("capabilities")
-                    .and_then(Json::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                expertise: r.get("expertise").and_then(Json::as_f64).unwrap_or(0.7),
-                result: r.get("result").cloned().unwrap_or(Json::Null),
-                confidence: r.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
-                reasoning: s("reasoning"),
-                timestamp: r.get("timestamp").and_then(Json::as_u64).unwrap_or(0),
-                latency_ms: r.get("latencyMs").and_then(Json::as_u64).unwrap_or(0),
-                uncertainties: r.get("uncertainties").cloned(),
-                metadata: r.get("metadata").cloned(),
-                error: s("error"),
-                status: if r.get("error").is_some_and(|e| !e.is_null()) {
-                    CallStatus::Failed
-                } else {
-                    CallStatus::Ok
-                },
-                step: None,
-                attempts: 1,
-                seq: i as u64,
-            }
-        })
+        .map(|(i, r)| AgentResult::from_json(r, i))
         .collect()
 }
 

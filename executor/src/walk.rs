@@ -127,7 +127,7 @@ fn asks_for_healthy_agents(plan: &Plan) -> bool {
     })
 }
 
-fn finish(
+pub(crate) fn finish(
     run: &Arc<Run>,
     started_ms: u64,
     input: Json,

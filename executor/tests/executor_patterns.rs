@@ -318,3 +318,86 @@ async fn org_chart_output_names_a_step_result() {
     assert_eq!(v["result"]["result"], json!("a draft"), "{v}");
     assert_eq!(v["result"]["role"], json!("writer"), "{v}");
 }
+
+/// An included pattern runs only as it was when the including pattern was compiled (and
+/// license-gated): a child edited since (here: given `persistence`) is refused at run time,
+/// not run with a directive the gate never saw. A child that carries `persistence` needs the
+/// host's store (`RunOptions::persist`) and fails without one rather than drop the record.
+#[tokio::test]
+async fn included_patterns_are_pinned_and_their_persistence_needs_a_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = "name: child\ninput: {}\nagents: {capabilities: [x]}\noutput: {r: $result}\n";
+    std::fs::write(dir.path().join("child.yaml"), child).expect("child");
+    let parent =
+        "name: parent\ninput: {}\nsteps:\n  - id: c\n    pattern: ./child.yaml\noutput: {r: $c}\n";
+    let agent = || vec![respond("a", &["x"], json!("yes"), 0.9)];
+
+    let (plan, mut opts) = support::compile(dir.path(), "parent.yaml", parent);
+    opts.agents = prism_agents::AgentSet::new(agent());
+    let ok = prism_executor::execute(Arc::new(plan.clone()), opts.clone()).await;
+    assert_eq!(ok.status, RunStatus::Completed, "{:?}", ok.error);
+
+    std::fs::write(
+        dir.path().join("child.yaml"),
+        format!("{child}persistence: true\n"),
+    )
+    .expect("edit the child");
+    let changed = prism_executor::execute(Arc::new(plan), opts).await;
+    assert_eq!(changed.status, RunStatus::Failed);
+    let message = changed.error.map(|e| e.message).unwrap_or_default();
+    assert!(message.contains("changed since"), "{message}");
+
+    // Compiled with the directive in place, the child runs only where a store is given.
+    let (plan, mut opts) = support::compile(dir.path(), "parent.yaml", parent);
+    opts.agents = prism_agents::AgentSet::new(agent());
+    let refused = prism_executor::execute(Arc::new(plan.clone()), opts.clone()).await;
+    let message = refused.error.map(|e| e.message).unwrap_or_default();
+    assert!(message.contains("no store"), "{message}");
+    let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = kept.clone();
+    opts.persist = Some(Arc::new(move |_config, record| {
+        sink.lock().map_err(|e| e.to_string())?.push(record.clone());
+        Ok(())
+    }));
+    let persisted = prism_executor::execute(Arc::new(plan), opts).await;
+    assert_eq!(
+        persisted.status,
+        RunStatus::Completed,
+        "{:?}",
+        persisted.error
+    );
+    let kept = kept.lock().expect("records").clone();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["id"], json!(persisted.id));
+    assert_eq!(kept[0]["pattern"]["name"], json!("child"));
+}
+
+/// `runPattern` in a pattern's script names its file at run time, where no license gate
+/// looks: a pattern that carries a licensed directive is refused there, never run with it.
+#[tokio::test]
+async fn a_script_cannot_run_a_pattern_with_licensed_directives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = dir.path().join("child.yaml");
+    std::fs::write(
+        &child,
+        "name: child\ninput: {}\nagents: {capabilities: [x]}\noutput: {r: $result}\nschedule: {interval: 1h}\n",
+    )
+    .expect("child");
+    let script = format!(
+        "/**\n * @name s\n */\nlet r = await runPattern(\"child\", {:?}, {{}}, \"c\")\nr\n",
+        child.display().to_string()
+    );
+    let record = run(
+        "s.prism",
+        &script,
+        vec![respond("a", &["x"], json!("yes"), 0.9)],
+        json!({}),
+    )
+    .await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let message = record.error.map(|e| e.message).unwrap_or_default();
+    assert!(
+        message.contains("cannot run a pattern with licensed directives"),
+        "{message}"
+    );
+}

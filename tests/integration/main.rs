@@ -9,6 +9,7 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod fmt;
+mod gate;
 mod lsp;
 mod parallax;
 mod repl;
@@ -30,6 +31,7 @@ fn main() {
     trials.extend(fmt::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
+    trials.extend(gate::trials());
     trials.extend(serve::trials());
     trials.extend(parallax::trials());
     trials.extend(stdlib::trials());

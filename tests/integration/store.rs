@@ -52,6 +52,10 @@ pub fn trials() -> Vec<Trial> {
             rollback_directive_runs_the_stored_version,
         ),
         Trial::test("store::postgres_end_to_end", postgres_end_to_end),
+        Trial::test(
+            "store::nested_persistence_keeps_the_child_record",
+            nested_persistence_keeps_the_child_record,
+        ),
     ]
 }
 
@@ -298,6 +302,40 @@ fn ids(rows: &[Value]) -> Vec<String> {
     rows.iter()
         .filter_map(|r| r["id"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A pattern included by another keeps its `persistence`: its record is written to its store
+/// under the including run's execution id, and the including pattern (which carries no
+/// directive) writes none.
+fn nested_persistence_keeps_the_child_record() -> Result<(), Failed> {
+    let sb = Sandbox::licensed()?;
+    sb.write("agents.yaml", QUICK_AGENTS)?;
+    sb.write("child.yaml", &quick_pattern("child", "persistence: true"))?;
+    sb.write(
+        "parent.yaml",
+        "name: parent\nversion: 1.0.0\ninput:\n  topic: string\nsteps:\n  - id: c\n    pattern: ./child.yaml\noutput:\n  answer: $c.result\n",
+    )?;
+    let parent = run_persisted(&sb, "parent.yaml")?;
+    let id = parent["id"].as_str().ok_or("the record has no id")?;
+    let rows = history_json(&sb, &["child"])?;
+    if ids(&rows) != [id.to_string()] {
+        return Err(format!(
+            "child records {:?}, expected the parent's id {id}",
+            ids(&rows)
+        )
+        .into());
+    }
+    let stored = sb
+        .run(&["history", "show", id, "--json"])?
+        .expect(0, "history show")?
+        .json()?;
+    if stored["pattern"]["name"] != "child" || stored["result"]["value"]["answer"] != "yes" {
+        return Err(format!("the stored record is not the child's run: {stored}").into());
+    }
+    if !history_json(&sb, &["parent"])?.is_empty() {
+        return Err("the parent, which has no persistence, was persisted".into());
+    }
+    Ok(())
 }
 
 fn history_survives_a_restart() -> Result<(), Failed> {

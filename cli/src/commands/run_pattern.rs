@@ -12,6 +12,7 @@ use clap::Args;
 use prism_agents::{AgentSet, builtin_agents, load_agents_file};
 use prism_compiler::pattern::directives::DirectiveKind;
 use prism_compiler::pattern::{CompileOptions, Loaded};
+use prism_compiler::plan::Plan;
 use prism_compiler::{Diagnostic, SourceFile};
 use prism_executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
@@ -242,90 +243,25 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     let Some(plan) = compiled.plan.clone().filter(|_| !has_errors) else {
         return ExitCode::from(EXIT_COMPILE);
     };
-    match &origin {
-        Origin::File => {
-            let rollback = plan
-                .directives()
-                .iter()
-                .find(|d| d.kind == DirectiveKind::Versioning)
-                .and_then(|d| d.config.get("rollback"))
-                .and_then(Json::as_str);
-            if let Some(version) = rollback {
-                eprintln!(
-                    "warning: `versioning.rollback: {version}` in {}: running the stored {}@{version}, not this file",
-                    path.display(),
-                    plan.meta.name
-                );
-                let exact = format!("={version}");
-                return run_stored(&plan.meta.name, Some(&exact), args);
-            }
-        }
-        Origin::Stored(hash) if *hash != plan.meta.source_hash => {
-            eprintln!(
-                "warning: the stored source of {}@{} does not match its content hash ({hash})",
-                plan.meta.name, plan.meta.version
-            );
-        }
-        Origin::Stored(_) => {}
+    if let Some(code) = redirect(&plan, path, &origin, args) {
+        return code;
     }
-    let persistence = plan
-        .directives()
-        .iter()
-        .find(|d| d.kind == DirectiveKind::Persistence)
-        .map(|d| {
-            let mut config = d.config.clone();
-            if let (Some(store), Some(map)) = (&args.store, config.as_object_mut()) {
-                map.entry("store")
-                    .or_insert_with(|| Json::from(store.clone()));
-            }
-            config
-        });
-    let input = match read_input(args.input.as_deref()) {
-        Ok(v) => v,
+    let persistence = persistence_config(&plan, args);
+    let (input, mut agents, agent_results) = match run_inputs(path, &plan, args) {
+        Ok(inputs) => inputs,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_COMPILE);
         }
-    };
-    let mut agents = match load_agents(
-        path,
-        args.agents.as_deref(),
-        &args.agent,
-        largest_min(&plan),
-    ) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_COMPILE);
-        }
-    };
-    let agent_results = match &args.agent_results {
-        None => None,
-        Some(f) => match std::fs::read_to_string(f)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Vec<Json>>(&t).map_err(|e| e.to_string()))
-        {
-            Ok(v) => Some(v),
-            Err(e) => {
-                eprintln!("error: --agent-results {}: {e}", f.display());
-                return ExitCode::from(EXIT_COMPILE);
-            }
-        },
     };
     let loaded = compiled.loaded.clone();
     let timeout = args.timeout.or(match loaded.as_deref() {
         Some(Loaded::Prism(p)) => Some(p.timeout_ms),
         _ => None,
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::report::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(code) => return code,
     };
     let plane = match &args.registry {
         None => None,
@@ -344,39 +280,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         },
     };
     let tty = live_terminal() && !args.trace;
-    let progress = Arc::new(Progress::default());
-    let trace: Option<prism_executor::TraceFn> = if args.trace {
-        Some(Arc::new(|ev: &TraceEvent| eprintln!("{}", trace_line(ev))))
-    } else if tty {
-        let p = progress.clone();
-        let name = plan.meta.name.clone();
-        Some(Arc::new(move |ev: &TraceEvent| {
-            p.done.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut st) = p.state.lock() {
-                st.0 = ev.node.clone();
-            }
-            p.draw(&name);
-        }))
-    } else {
-        None
-    };
-    let on_call: Option<prism_executor::CallFn> = tty.then(|| {
-        let p = progress.clone();
-        let name = plan.meta.name.clone();
-        Arc::new(move |ev: &prism_executor::CallEvent| {
-            if let Ok(mut st) = p.state.lock() {
-                if ev.finished {
-                    if let Some(i) = st.1.iter().position(|a| *a == ev.agent) {
-                        st.1.remove(i);
-                    }
-                } else {
-                    st.1.push(ev.agent.clone());
-                    st.1.sort();
-                }
-            }
-            p.draw(&name);
-        }) as prism_executor::CallFn
-    });
+    let (trace, on_call) = observers(&plan.meta.name, args.trace, tty);
     let options = RunOptions {
         input,
         agents,
@@ -393,6 +297,7 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             ScriptOutput::Stdout
         },
         allow_commands: args.allow_commands,
+        persist: Some(nested_persistence(args.store.clone())),
         ..RunOptions::default()
     };
     let cancel = options.cancel.clone();
@@ -430,6 +335,133 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         }
         _ => code,
     }
+}
+
+/// Where the pattern's `versioning.rollback` names a stored version, runs that version
+/// instead (and says so); warns when a stored source does not match its hash.
+fn redirect(plan: &Plan, path: &Path, origin: &Origin, args: &PatternArgs) -> Option<ExitCode> {
+    match origin {
+        Origin::File => {
+            let version = plan
+                .directives()
+                .iter()
+                .find(|d| d.kind == DirectiveKind::Versioning)
+                .and_then(|d| d.config.get("rollback"))
+                .and_then(Json::as_str)?;
+            eprintln!(
+                "warning: `versioning.rollback: {version}` in {}: running the stored {}@{version}, not this file",
+                path.display(),
+                plan.meta.name
+            );
+            let exact = format!("={version}");
+            Some(run_stored(&plan.meta.name, Some(&exact), args))
+        }
+        Origin::Stored(hash) => {
+            if *hash != plan.meta.source_hash {
+                eprintln!(
+                    "warning: the stored source of {}@{} does not match its content hash ({hash})",
+                    plan.meta.name, plan.meta.version
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Writes the records of included patterns that carry `persistence` (to their own store, or
+/// `--store` where they name none).
+pub(crate) fn nested_persistence(store: Option<String>) -> prism_executor::PersistFn {
+    Arc::new(move |config: &Json, record: &Json| {
+        let mut config = config.clone();
+        if let (Some(store), Some(map)) = (&store, config.as_object_mut()) {
+            map.entry("store")
+                .or_insert_with(|| Json::from(store.clone()));
+        }
+        prism_store::persist_record(&config, record)
+            .map(|_| ())
+            .map_err(|e| with_causes(&e))
+    })
+}
+
+/// The pattern's `persistence` directive, with `--store` filled in where it names none.
+fn persistence_config(plan: &Plan, args: &PatternArgs) -> Option<Json> {
+    plan.directives()
+        .iter()
+        .find(|d| d.kind == DirectiveKind::Persistence)
+        .map(|d| {
+            let mut config = d.config.clone();
+            if let (Some(store), Some(map)) = (&args.store, config.as_object_mut()) {
+                map.entry("store")
+                    .or_insert_with(|| Json::from(store.clone()));
+            }
+            config
+        })
+}
+
+/// What the run starts from: the input, the agents and any `--agent-results` records.
+fn run_inputs(
+    path: &Path,
+    plan: &Plan,
+    args: &PatternArgs,
+) -> Result<(Json, AgentSet, Option<Vec<Json>>), String> {
+    let input = read_input(args.input.as_deref())?;
+    let agents = load_agents(path, args.agents.as_deref(), &args.agent, largest_min(plan))?;
+    let agent_results = match &args.agent_results {
+        None => None,
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str::<Vec<Json>>(&t).map_err(|e| e.to_string()))
+                .map_err(|e| format!("--agent-results {}: {e}", f.display()))?,
+        ),
+    };
+    Ok((input, agents, agent_results))
+}
+
+/// The run's observers: `--trace` lines, or on a live terminal a progress line that names
+/// the node and the agents being called.
+fn observers(
+    name: &str,
+    trace: bool,
+    tty: bool,
+) -> (
+    Option<prism_executor::TraceFn>,
+    Option<prism_executor::CallFn>,
+) {
+    let progress = Arc::new(Progress::default());
+    let trace: Option<prism_executor::TraceFn> = if trace {
+        Some(Arc::new(|ev: &TraceEvent| eprintln!("{}", trace_line(ev))))
+    } else if tty {
+        let p = progress.clone();
+        let name = name.to_string();
+        Some(Arc::new(move |ev: &TraceEvent| {
+            p.done.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut st) = p.state.lock() {
+                st.0 = ev.node.clone();
+            }
+            p.draw(&name);
+        }))
+    } else {
+        None
+    };
+    let on_call: Option<prism_executor::CallFn> = tty.then(|| {
+        let p = progress.clone();
+        let name = name.to_string();
+        Arc::new(move |ev: &prism_executor::CallEvent| {
+            if let Ok(mut st) = p.state.lock() {
+                if ev.finished {
+                    if let Some(i) = st.1.iter().position(|a| *a == ev.agent) {
+                        st.1.remove(i);
+                    }
+                } else {
+                    st.1.push(ev.agent.clone());
+                    st.1.sort();
+                }
+            }
+            p.draw(&name);
+        }) as prism_executor::CallFn
+    });
+    (trace, on_call)
 }
 
 fn trace_line(ev: &TraceEvent) -> String {

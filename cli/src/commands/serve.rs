@@ -88,15 +88,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         jobs.len(),
         store.location()
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::report::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(code) => return code,
     };
     let plane = match (&args.registry, directory) {
         (Some(address), Some(d)) => match runtime.block_on(super::registry::start(address, d)) {
@@ -289,6 +283,7 @@ fn make_job(
         source: Some(unit.file.text.clone()),
         model: loaded,
         script_output: ScriptOutput::Stderr,
+        persist: Some(super::run_pattern::nested_persistence(None)),
         ..RunOptions::default()
     };
     Job::new(plan, options, records).map_err(|e| e.to_string())

@@ -27,6 +27,8 @@ pub const NO_AGENTS: &str = "prism::pattern::no-agents";
 pub const SHADOW: &str = "prism::pattern::shadow";
 /// Warning: a header tag we do not know (kept in `metadata`).
 pub const UNKNOWN_TAG: &str = "prism::pattern::unknown-tag";
+/// Warning: a granted directive of an included pattern means something else there.
+pub const NESTED_DIRECTIVE: &str = "prism::pattern::nested-directive";
 /// Warning: a plan node no control path reaches.
 pub const UNREACHABLE: &str = "prism::pattern::unreachable";
 /// A malformed schedule, persistence or versioning directive.

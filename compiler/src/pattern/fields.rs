@@ -65,6 +65,17 @@ pub fn aggregation_fields(strategy: &str) -> &'static [&'static str] {
     }
 }
 
+/// True for every field name a record of the executor may carry: a step's, a group's or
+/// any aggregation's (other keys of a `$reference.path` read into the value).
+pub fn is_record_field(name: &str) -> bool {
+    STEP_FIELDS.contains(&name)
+        || GROUP_FIELDS.contains(&name)
+        || ["skipped", "metadata"].contains(&name)
+        || ["voting", "consensus", "merge", "first", "fields"]
+            .iter()
+            .any(|s| aggregation_fields(s).contains(&name))
+}
+
 /// The strategy an alias stands for (`vote` → `voting`).
 pub fn alias_strategy(alias: &str) -> Option<&'static str> {
     Some(match alias {

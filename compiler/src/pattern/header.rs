@@ -163,6 +163,50 @@ fn tags(text: &str, start: usize, end: usize) -> Vec<Tag> {
     out
 }
 
+/// The `@schedule`, `@persist` and `@versioning` tags, checked as directives.
+fn directive_tags(tags: &[Tag], diags: &mut Vec<Diagnostic>) -> Vec<directives::Directive> {
+    let get = |n: &str| tags.iter().rev().find(|t| t.name == n);
+    let mut dirs = Vec::new();
+    for (tag, kind) in [
+        ("schedule", DirectiveKind::Schedule),
+        ("persist", DirectiveKind::Persistence),
+        ("versioning", DirectiveKind::Versioning),
+    ] {
+        if let Some(t) = get(tag) {
+            if t.text.starts_with('{') && serde_json::from_str::<Value>(&t.text).is_err() {
+                diags.push(header_error(
+                    format!("`@{tag}` is not valid JSON"),
+                    t.value_span,
+                ));
+                continue;
+            }
+            if let Some(d) = directives::check(kind, &t.value(), t.span, t.value_span, diags) {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
+}
+
+/// The directive tag an unknown tag was likely meant to be: another case (`@Persist`), the
+/// YAML spelling (`@persistence`) or a longer or shorter form (`@schedules`, `@versions`).
+fn directive_near_miss(tag: &str) -> Option<&'static str> {
+    let lower = tag.to_ascii_lowercase();
+    [
+        ("schedule", "schedule"),
+        ("persist", "persistence"),
+        ("versioning", "versioning"),
+    ]
+    .into_iter()
+    .find(|(t, yaml)| {
+        lower == *t
+            || lower == *yaml
+            || lower.starts_with(t)
+            || (lower.len() >= 5 && (t.starts_with(&lower) || yaml.starts_with(&lower)))
+    })
+    .map(|(t, _)| t)
+}
+
 fn header_error(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(codes::HEADER, message, span)
 }
@@ -205,7 +249,13 @@ pub fn load(text: &str, stem: &str, diags: &mut Vec<Diagnostic>) -> PrismPattern
                     format!("unknown header tag `@{n}` (kept in `metadata`)"),
                     t.span,
                 );
-                if let Some(s) = crate::pattern::check::suggest(n, KNOWN_TAGS.iter().copied()) {
+                if let Some(tag) = directive_near_miss(n) {
+                    d = d.with_help(format!(
+                        "did you mean `@{tag}`? As written this is not the directive: it is kept as metadata and does nothing"
+                    ));
+                } else if let Some(s) =
+                    crate::pattern::check::suggest(n, KNOWN_TAGS.iter().copied())
+                {
                     d = d.with_help(format!("did you mean `@{s}`?"));
                 }
                 diags.push(d);
@@ -227,25 +277,7 @@ pub fn load(text: &str, stem: &str, diags: &mut Vec<Diagnostic>) -> PrismPattern
         Some(t) => count(t, diags).unwrap_or(300_000),
         None => 300_000,
     };
-    let mut dirs = Vec::new();
-    for (tag, kind) in [
-        ("schedule", DirectiveKind::Schedule),
-        ("persist", DirectiveKind::Persistence),
-        ("versioning", DirectiveKind::Versioning),
-    ] {
-        if let Some(t) = get(tag) {
-            if t.text.starts_with('{') && serde_json::from_str::<Value>(&t.text).is_err() {
-                diags.push(header_error(
-                    format!("`@{tag}` is not valid JSON"),
-                    t.value_span,
-                ));
-                continue;
-            }
-            if let Some(d) = directives::check(kind, &t.value(), t.span, t.value_span, diags) {
-                dirs.push(d);
-            }
-        }
-    }
+    let dirs = directive_tags(&tags, diags);
     directives::check_with_pattern(&dirs, &version.value, version.span, &input.value, diags);
     let body_span = Span::new(0, text.len());
     let script = blank(text, header_span);
@@ -476,6 +508,23 @@ fn agents(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_misses_of_directive_tags_name_the_directive() {
+        for (tag, want) in [
+            ("persistence", Some("persist")),
+            ("Persist", Some("persist")),
+            ("PERSISTED", Some("persist")),
+            ("schedules", Some("schedule")),
+            ("Schedule", Some("schedule")),
+            ("sched", Some("schedule")),
+            ("Versioning", Some("versioning")),
+            ("owner", None),
+            ("ver", None),
+        ] {
+            assert_eq!(directive_near_miss(tag), want, "@{tag}");
+        }
+    }
 
     const SRC: &str = "/**\n * A pattern.\n * @name demo\n * @version 2.0.0\n * @input {\"q\": {\"type\": \"string\"}}\n * @agents {\"capabilities\": [\"a\"]}\n * @minAgents 2\n * @persist\n * @flavour sweet\n */\nresult = 1 ~> 0.9\n";
 

@@ -96,7 +96,7 @@ pub fn load(ctx: &mut Ctx<'_>, root: &Yaml) -> Option<YamlPattern> {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default(),
     };
-    refs::check(ctx, &provided);
+    refs::check(ctx, &provided, Some(root));
     Some(YamlPattern {
         meta,
         phase: top,

@@ -12,6 +12,7 @@ pub mod directives;
 pub mod expr;
 pub mod fields;
 pub mod header;
+pub mod included;
 pub mod input;
 pub mod load;
 pub mod model;
@@ -214,7 +215,14 @@ fn resolve_steps(
                         let sub = compile_inner(&c.path, &c.text, options, stack);
                         stack.pop();
                         match sub.plan {
-                            Some(p) => *resolved = Some(resolve::resolved(&c, p.hash())),
+                            Some(p) => {
+                                let directives = sub
+                                    .loaded
+                                    .as_ref()
+                                    .map(|l| included::carried(l, &c.path, &c.text))
+                                    .unwrap_or_default();
+                                *resolved = Some(resolve::resolved(&c, p.hash(), directives));
+                            }
                             None => diags.push(err(
                                 format!("pattern `{shown}` ({}) does not compile", c.path.display()),
                                 "run `prism check` on it".into(),

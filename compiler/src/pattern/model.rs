@@ -309,6 +309,22 @@ pub struct Resolved {
     pub version: String,
     /// The hash of its plan.
     pub plan_hash: String,
+    /// The licensed directives of the pattern and of every pattern it includes in turn, for
+    /// the license gate of the including pattern (a directive is never dropped unseen).
+    pub directives: Vec<IncludedDirective>,
+}
+
+/// A `schedule`, `persistence` or `versioning` directive of an included pattern, at any
+/// depth: the directive with its span in `file`, and the steps that lead from the included
+/// pattern down to the file that carries it (empty when it is the included pattern's own).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncludedDirective {
+    /// The directive, its span in `file`.
+    pub directive: crate::pattern::directives::Directive,
+    /// The file that carries it.
+    pub file: crate::diagnostic::SourceFile,
+    /// `step \`id\` of name` for each inclusion below the first, outermost first.
+    pub through: Vec<String>,
 }
 
 /// A `switch` case.

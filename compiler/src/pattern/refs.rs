@@ -83,13 +83,13 @@ pub struct Provided {
     pub input_fields: Vec<String>,
 }
 
-/// Checks every site recorded in `ctx`, and warns where user names shadow built-ins.
-pub fn check(ctx: &mut Ctx<'_>, p: &Provided) {
+/// Checks every site recorded in `ctx` (`root` is the pattern's YAML tree), and warns where
+/// user names shadow built-ins.
+pub fn check(ctx: &mut Ctx<'_>, p: &Provided, root: Option<&Yaml>) {
     shadowing(ctx);
     let sites = std::mem::take(&mut ctx.sites);
-    let (root, _) = crate::pattern::yaml::parse(ctx.source);
     for site in &sites {
-        check_site(ctx, site, p, root.as_ref());
+        check_site(ctx, site, p, root);
     }
     ctx.sites = sites;
 }
@@ -346,7 +346,7 @@ mod tests {
         let mut ctx = Ctx::new(&src);
         ctx.define("summary", Span::default(), "group");
         ctx.sites = sites;
-        check(&mut ctx, p);
+        check(&mut ctx, p, None);
         ctx.cx
             .diags
             .into_iter()

@@ -165,11 +165,16 @@ pub fn find(
 }
 
 /// A resolved sub-pattern record.
-pub fn resolved(c: &Candidate, plan_hash: String) -> Resolved {
+pub fn resolved(
+    c: &Candidate,
+    plan_hash: String,
+    directives: Vec<crate::pattern::model::IncludedDirective>,
+) -> Resolved {
     Resolved {
         path: c.path.display().to_string(),
         version: c.version.clone(),
         plan_hash,
+        directives,
     }
 }
 

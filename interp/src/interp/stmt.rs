@@ -4,7 +4,11 @@
 //! As in the reference, a statement has a value: an expression statement its expression's, a
 //! declaration or an `if` without a taken branch `0`, a loop its last body value.
 
-use prism_compiler::ast::{Block, DeclKind, Expr, Pattern, Stmt, StmtKind, UncertainBranches};
+use prism_compiler::ast::{
+    AgentDecl, Block, CatchClause, DeclKind, Declarator, ExportSpec, Expr, Pattern, Stmt, StmtKind,
+    UncertainBranches,
+};
+use prism_compiler::span::Span;
 
 use super::Interpreter;
 use super::ops::{HIGH, MEDIUM};
@@ -118,38 +122,7 @@ impl Interpreter {
     pub(crate) fn exec(&mut self, s: &Stmt, env: &Env) -> Eval {
         match &s.kind {
             StmtKind::Expr(e) => self.eval(e, env),
-            StmtKind::Decl { kind, decls } => {
-                let bk = binding_kind(*kind);
-                for d in decls {
-                    let v = match &d.init {
-                        Some(e) => self.eval(e, env)?,
-                        None => match &d.target {
-                            Pattern::Ident(_) => Value::Null,
-                            _ => {
-                                return fail(
-                                    "Destructuring declaration requires an initializer",
-                                    d.span,
-                                );
-                            }
-                        },
-                    };
-                    match &d.target {
-                        Pattern::Ident(id) => {
-                            if !env.declare(&id.name, v, bk) {
-                                return fail(
-                                    format!(
-                                        "Variable '{}' already declared in this scope",
-                                        id.name
-                                    ),
-                                    id.span,
-                                );
-                            }
-                        }
-                        pat => self.bind_pattern(pat, v, env, BindMode::Declare(bk), None)?,
-                    }
-                }
-                Ok(Value::Number(0.0))
-            }
+            StmtKind::Decl { kind, decls } => self.exec_decl(*kind, decls, env),
             StmtKind::Function(f) => {
                 let v = self.make_function(f, env)?;
                 if let Some(name) = &f.name {
@@ -178,135 +151,37 @@ impl Interpreter {
                 }
             }
             StmtKind::Block(b) => self.exec_block(b, env),
-            StmtKind::While { cond, body } => {
-                let mut last = Value::Null;
-                while self.eval(cond, env)?.is_truthy() {
-                    drop(std::mem::take(&mut last));
-                    match self.loop_body(body, env)? {
-                        Step::Next(v) => last = v,
-                        Step::Break => break,
-                    }
-                }
-                Ok(last)
-            }
-            StmtKind::DoWhile { body, cond } => {
-                let mut last = Value::Null;
-                loop {
-                    drop(std::mem::take(&mut last));
-                    match self.loop_body(body, env)? {
-                        Step::Next(v) => last = v,
-                        Step::Break => break,
-                    }
-                    if !self.eval(cond, env)?.is_truthy() {
-                        break;
-                    }
-                }
-                Ok(last)
-            }
+            StmtKind::While { cond, body } => self.exec_while(cond, body, env),
+            StmtKind::DoWhile { body, cond } => self.exec_do_while(body, cond, env),
             StmtKind::For {
                 init,
                 cond,
                 update,
                 body,
-            } => {
-                let scope = Scope::child(env);
-                if let Some(init) = init {
-                    self.exec(init, &scope)?;
-                }
-                let mut last = Value::Null;
-                loop {
-                    if let Some(c) = cond
-                        && !self.eval(c, &scope)?.is_truthy()
-                    {
-                        break;
-                    }
-                    drop(std::mem::take(&mut last));
-                    match self.loop_body(body, &scope)? {
-                        Step::Next(v) => last = v,
-                        Step::Break => break,
-                    }
-                    if let Some(u) = update {
-                        self.eval(u, &scope)?;
-                    }
-                }
-                Ok(last)
-            }
+            } => self.exec_for(init.as_deref(), cond.as_ref(), update.as_ref(), body, env),
             StmtKind::ForIn {
                 binding,
                 index,
                 iterable,
                 body,
             } => self.exec_for_in(binding, index.as_ref(), iterable, body, env),
-            StmtKind::UncertainIf { cond, branches } => {
-                let c = self.eval(cond, env)?;
-                let Some(confidence) = c.confidence() else {
-                    return fail("Uncertain if requires a confidence expression", cond.span);
-                };
-                match select_branch(branches, confidence) {
-                    Some(b) => self.exec_block(b, env),
-                    None => Ok(Value::Number(0.0)),
-                }
-            }
+            StmtKind::UncertainIf { cond, branches } => self.exec_uncertain_if(cond, branches, env),
             StmtKind::UncertainWhile { cond, branches } => {
-                let mut last = Value::Null;
-                loop {
-                    let c = self.eval(cond, env)?;
-                    if !c.is_truthy() {
-                        break;
-                    }
-                    let Some(b) = select_branch(branches, c.confidence_or_one()) else {
-                        break;
-                    };
-                    self.tick(s.span)?;
-                    drop(std::mem::take(&mut last));
-                    match self.exec_block(b, env) {
-                        Ok(v) => last = v,
-                        Err(Flow::Break(_)) => break,
-                        Err(Flow::Continue(_)) => {}
-                        Err(other) => return Err(other),
-                    }
-                }
-                Ok(last)
+                self.exec_uncertain_while(cond, branches, s.span, env)
             }
             StmtKind::UncertainFor {
                 init,
                 cond,
                 update,
                 branches,
-            } => {
-                let scope = Scope::child(env);
-                if let Some(init) = init {
-                    self.exec(init, &scope)?;
-                }
-                let mut confidence = 1.0;
-                let mut last = Value::Null;
-                loop {
-                    if let Some(c) = cond {
-                        let c = self.eval(c, &scope)?;
-                        if let Some(conf) = c.confidence() {
-                            confidence = conf;
-                        }
-                        if !c.is_truthy() {
-                            break;
-                        }
-                    }
-                    let Some(b) = select_branch(branches, confidence) else {
-                        break;
-                    };
-                    self.tick(s.span)?;
-                    drop(std::mem::take(&mut last));
-                    match self.exec_block(b, &scope) {
-                        Ok(v) => last = v,
-                        Err(Flow::Break(_)) => break,
-                        Err(Flow::Continue(_)) => {}
-                        Err(other) => return Err(other),
-                    }
-                    if let Some(u) = update {
-                        self.eval(u, &scope)?;
-                    }
-                }
-                Ok(last)
-            }
+            } => self.exec_uncertain_for(
+                init.as_deref(),
+                cond.as_ref(),
+                update.as_ref(),
+                branches,
+                s.span,
+                env,
+            ),
             StmtKind::Break => Err(Flow::Break(s.span)),
             StmtKind::Continue => Err(Flow::Continue(s.span)),
             StmtKind::Throw(e) => {
@@ -317,96 +192,19 @@ impl Interpreter {
                 body,
                 catch,
                 finally,
-            } => {
-                let mut result = self.exec_block(body, env);
-                if let (Err(Flow::Error(e)), Some(c)) = (&result, catch)
-                    && !e.is_fatal()
-                {
-                    let scope = Scope::child(env);
-                    if let Some(p) = &c.param {
-                        self.bind_pattern(p, e.catch_value(), &scope, BindMode::Define, None)?;
-                    }
-                    result = self.exec_stmts(&c.body.stmts, &scope);
-                }
-                if let Err(Flow::Error(e)) = &result
-                    && e.is_fatal()
-                {
-                    // Limits and cancellation are not catchable and skip `finally`.
-                    return result;
-                }
-                if let Some(f) = finally {
-                    self.exec_block(f, env)?;
-                }
-                result
-            }
+            } => self.exec_try(body, catch.as_deref(), finally.as_ref(), env),
             StmtKind::Destructure {
                 pattern,
                 threshold,
                 value,
-            } => {
-                let v = self.eval(value, env)?;
-                let t = match threshold {
-                    Some(t) => {
-                        Some(self.threshold_in(t, env, "Confidence threshold must be a number")?)
-                    }
-                    None => None,
-                };
-                self.bind_pattern(pattern, v.clone(), env, BindMode::Assign, t)?;
-                Ok(v)
-            }
-            StmtKind::Import {
-                default,
-                namespace,
-                names,
-                source,
-                source_span,
-            } => {
-                self.exec_import(
-                    default.as_ref(),
-                    namespace.as_ref(),
-                    names,
-                    source,
-                    *source_span,
-                    env,
-                )?;
-                Ok(Value::Number(0.0))
-            }
-            StmtKind::ExportDecl(inner) => {
-                let v = self.exec(inner, env)?;
-                self.export_declared(inner, env);
-                Ok(v)
-            }
-            StmtKind::ExportNames(specs) => {
-                for spec in specs {
-                    let v = match env.lookup(&spec.local.name) {
-                        Some(v) => v,
-                        None => {
-                            return Err(self.undefined_variable(&spec.local.name, spec.local.span));
-                        }
-                    };
-                    self.export(&spec.exported.name, v);
-                }
-                Ok(Value::Number(0.0))
-            }
-            StmtKind::ReExport(re) => {
-                self.exec_re_export(re)?;
-                Ok(Value::Number(0.0))
-            }
+            } => self.exec_destructure(pattern, threshold.as_ref(), value, env),
+            StmtKind::Import { .. }
+            | StmtKind::ExportDecl(_)
+            | StmtKind::ExportNames(_)
+            | StmtKind::ReExport(_)
+            | StmtKind::ExportDefault(_) => self.exec_module_stmt(s, env),
+            StmtKind::Agents(decls) => self.exec_agents(decls, env),
             StmtKind::Context(c) => self.exec_stmts(&c.body.stmts, env),
-            StmtKind::Agents(decls) => {
-                let mut last = Value::Number(0.0);
-                for d in decls {
-                    let v = self.eval(&d.config, env)?;
-                    env.define(&d.name.name, v.clone());
-                    last = v;
-                }
-                Ok(last)
-            }
-            StmtKind::ExportDefault(e) => {
-                let v = self.eval(e, env)?;
-                self.export("default", v);
-                Ok(Value::Number(0.0))
-            }
             StmtKind::Empty => Ok(Value::Null),
             StmtKind::Error => fail("Cannot run a statement with a syntax error", s.span),
         }
@@ -437,6 +235,296 @@ impl Interpreter {
             Err(Flow::Continue(_)) => Ok(Step::Next(Value::Null)),
             Err(other) => Err(other),
         }
+    }
+
+    /// `uncertain if (cond) { high … medium … low … }`: the branch of the condition's
+    /// confidence (a condition without one is an error).
+    fn exec_uncertain_if(&mut self, cond: &Expr, branches: &UncertainBranches, env: &Env) -> Eval {
+        let c = self.eval(cond, env)?;
+        let Some(confidence) = c.confidence() else {
+            return fail("Uncertain if requires a confidence expression", cond.span);
+        };
+        match select_branch(branches, confidence) {
+            Some(b) => self.exec_block(b, env),
+            None => Ok(Value::Number(0.0)),
+        }
+    }
+
+    /// `{a, b ~> 0.8} = value`: assigns through a pattern, with an optional threshold.
+    fn exec_destructure(
+        &mut self,
+        pattern: &Pattern,
+        threshold: Option<&Expr>,
+        value: &Expr,
+        env: &Env,
+    ) -> Eval {
+        let v = self.eval(value, env)?;
+        let t = match threshold {
+            Some(t) => Some(self.threshold_in(t, env, "Confidence threshold must be a number")?),
+            None => None,
+        };
+        self.bind_pattern(pattern, v.clone(), env, BindMode::Assign, t)?;
+        Ok(v)
+    }
+
+    /// `agents { name: Agent {…} }`: each declared name is bound to its configuration.
+    fn exec_agents(&mut self, decls: &[AgentDecl], env: &Env) -> Eval {
+        let mut last = Value::Number(0.0);
+        for d in decls {
+            let v = self.eval(&d.config, env)?;
+            env.define(&d.name.name, v.clone());
+            last = v;
+        }
+        Ok(last)
+    }
+
+    /// `import` and the `export` forms.
+    fn exec_module_stmt(&mut self, s: &Stmt, env: &Env) -> Eval {
+        match &s.kind {
+            StmtKind::Import {
+                default,
+                namespace,
+                names,
+                source,
+                source_span,
+            } => {
+                self.exec_import(
+                    default.as_ref(),
+                    namespace.as_ref(),
+                    names,
+                    source,
+                    *source_span,
+                    env,
+                )?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDecl(inner) => {
+                let v = self.exec(inner, env)?;
+                self.export_declared(inner, env);
+                Ok(v)
+            }
+            StmtKind::ExportNames(specs) => self.exec_export_names(specs, env),
+            StmtKind::ReExport(re) => {
+                self.exec_re_export(re)?;
+                Ok(Value::Number(0.0))
+            }
+            StmtKind::ExportDefault(e) => {
+                let v = self.eval(e, env)?;
+                self.export("default", v);
+                Ok(Value::Number(0.0))
+            }
+            _ => Ok(Value::Number(0.0)),
+        }
+    }
+
+    /// `let`/`const`/`var` with its declarators.
+    fn exec_decl(&mut self, kind: DeclKind, decls: &[Declarator], env: &Env) -> Eval {
+        let bk = binding_kind(kind);
+        for d in decls {
+            let v = match &d.init {
+                Some(e) => self.eval(e, env)?,
+                None => match &d.target {
+                    Pattern::Ident(_) => Value::Null,
+                    _ => {
+                        return fail("Destructuring declaration requires an initializer", d.span);
+                    }
+                },
+            };
+            match &d.target {
+                Pattern::Ident(id) => {
+                    if !env.declare(&id.name, v, bk) {
+                        return fail(
+                            format!("Variable '{}' already declared in this scope", id.name),
+                            id.span,
+                        );
+                    }
+                }
+                pat => self.bind_pattern(pat, v, env, BindMode::Declare(bk), None)?,
+            }
+        }
+        Ok(Value::Number(0.0))
+    }
+
+    /// `while (cond) body`: the value of the last pass.
+    fn exec_while(&mut self, cond: &Expr, body: &Stmt, env: &Env) -> Eval {
+        let mut last = Value::Null;
+        while self.eval(cond, env)?.is_truthy() {
+            drop(std::mem::take(&mut last));
+            match self.loop_body(body, env)? {
+                Step::Next(v) => last = v,
+                Step::Break => break,
+            }
+        }
+        Ok(last)
+    }
+
+    /// `do body while (cond)`.
+    fn exec_do_while(&mut self, body: &Stmt, cond: &Expr, env: &Env) -> Eval {
+        let mut last = Value::Null;
+        loop {
+            drop(std::mem::take(&mut last));
+            match self.loop_body(body, env)? {
+                Step::Next(v) => last = v,
+                Step::Break => break,
+            }
+            if !self.eval(cond, env)?.is_truthy() {
+                break;
+            }
+        }
+        Ok(last)
+    }
+
+    /// C-style `for init; cond; update body`, in a scope of its own.
+    fn exec_for(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        body: &Stmt,
+        env: &Env,
+    ) -> Eval {
+        let scope = Scope::child(env);
+        if let Some(init) = init {
+            self.exec(init, &scope)?;
+        }
+        let mut last = Value::Null;
+        loop {
+            if let Some(c) = cond
+                && !self.eval(c, &scope)?.is_truthy()
+            {
+                break;
+            }
+            drop(std::mem::take(&mut last));
+            match self.loop_body(body, &scope)? {
+                Step::Next(v) => last = v,
+                Step::Break => break,
+            }
+            if let Some(u) = update {
+                self.eval(u, &scope)?;
+            }
+        }
+        Ok(last)
+    }
+
+    /// One pass of an uncertain loop: runs the branch; `None` when the loop must stop.
+    fn uncertain_pass(&mut self, b: &Block, span: Span, env: &Env) -> Result<Option<Value>, Flow> {
+        self.tick(span)?;
+        match self.exec_block(b, env) {
+            Ok(v) => Ok(Some(v)),
+            Err(Flow::Break(_)) => Ok(None),
+            Err(Flow::Continue(_)) => Ok(Some(Value::Null)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `uncertain while (cond) { high … medium … low … }`: each pass runs the branch of the
+    /// condition's confidence; a missing branch ends the loop.
+    fn exec_uncertain_while(
+        &mut self,
+        cond: &Expr,
+        branches: &UncertainBranches,
+        span: Span,
+        env: &Env,
+    ) -> Eval {
+        let mut last = Value::Null;
+        loop {
+            let c = self.eval(cond, env)?;
+            if !c.is_truthy() {
+                break;
+            }
+            let Some(b) = select_branch(branches, c.confidence_or_one()) else {
+                break;
+            };
+            drop(std::mem::take(&mut last));
+            match self.uncertain_pass(b, span, env)? {
+                Some(v) => last = v,
+                None => break,
+            }
+        }
+        Ok(last)
+    }
+
+    /// `uncertain for init; cond; update { high … }`: the branch follows the confidence of
+    /// the last confident condition (1 until there is one).
+    fn exec_uncertain_for(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        branches: &UncertainBranches,
+        span: Span,
+        env: &Env,
+    ) -> Eval {
+        let scope = Scope::child(env);
+        if let Some(init) = init {
+            self.exec(init, &scope)?;
+        }
+        let mut confidence = 1.0;
+        let mut last = Value::Null;
+        loop {
+            if let Some(c) = cond {
+                let c = self.eval(c, &scope)?;
+                if let Some(conf) = c.confidence() {
+                    confidence = conf;
+                }
+                if !c.is_truthy() {
+                    break;
+                }
+            }
+            let Some(b) = select_branch(branches, confidence) else {
+                break;
+            };
+            drop(std::mem::take(&mut last));
+            match self.uncertain_pass(b, span, &scope)? {
+                Some(v) => last = v,
+                None => break,
+            }
+            if let Some(u) = update {
+                self.eval(u, &scope)?;
+            }
+        }
+        Ok(last)
+    }
+
+    /// `try { } catch (e) { } finally { }`. Limits and cancellation are not caught and skip
+    /// `finally`.
+    fn exec_try(
+        &mut self,
+        body: &Block,
+        catch: Option<&CatchClause>,
+        finally: Option<&Block>,
+        env: &Env,
+    ) -> Eval {
+        let mut result = self.exec_block(body, env);
+        if let (Err(Flow::Error(e)), Some(c)) = (&result, catch)
+            && !e.is_fatal()
+        {
+            let scope = Scope::child(env);
+            if let Some(p) = &c.param {
+                self.bind_pattern(p, e.catch_value(), &scope, BindMode::Define, None)?;
+            }
+            result = self.exec_stmts(&c.body.stmts, &scope);
+        }
+        if let Err(Flow::Error(e)) = &result
+            && e.is_fatal()
+        {
+            return result;
+        }
+        if let Some(f) = finally {
+            self.exec_block(f, env)?;
+        }
+        result
+    }
+
+    /// `export { a, b as c }`: each name must be defined.
+    fn exec_export_names(&mut self, specs: &[ExportSpec], env: &Env) -> Eval {
+        for spec in specs {
+            let Some(v) = env.lookup(&spec.local.name) else {
+                return Err(self.undefined_variable(&spec.local.name, spec.local.span));
+            };
+            self.export(&spec.exported.name, v);
+        }
+        Ok(Value::Number(0.0))
     }
 
     fn exec_for_in(

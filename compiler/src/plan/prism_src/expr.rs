@@ -12,6 +12,7 @@ use super::{Writer, key, literal, string};
 use crate::pattern::chain::chains;
 use crate::pattern::ctx::HELPERS;
 use crate::pattern::expr::scan;
+use crate::pattern::fields::is_record_field;
 
 /// What a name holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,42 +40,6 @@ pub(super) struct Binding {
 pub(super) struct Names {
     map: HashMap<String, Binding>,
 }
-
-/// Every field name a record of the executor may carry (other keys read into the value).
-const RECORD_FIELDS: &[&str] = &[
-    "success",
-    "skipped",
-    "source",
-    "agents",
-    "results",
-    "attempts",
-    "error",
-    "agentId",
-    "agentName",
-    "reasoning",
-    "members",
-    "passed",
-    "case",
-    "iterations",
-    "validation",
-    "metadata",
-    "winner",
-    "status",
-    "consensusType",
-    "unanimous",
-    "isUnanimous",
-    "isSplit",
-    "agreement",
-    "distribution",
-    "counts",
-    "votes",
-    "reached",
-    "averageConfidence",
-    "dissent",
-    "fields",
-    "contributors",
-    "method",
-];
 
 /// Globals a bare name of a `$filter`/`$map` expression may mean besides the item's fields.
 const GLOBALS: &[&str] = &[
@@ -198,7 +163,7 @@ pub(super) fn reference(name: &str, path: &[String], names: &Names, w: &mut Writ
         Some((first, rest)) if b.fields.contains(&first.as_str()) => {
             format!("{id}{dot}{first}{}", suffix(rest))
         }
-        Some((first, rest)) if RECORD_FIELDS.contains(&first.as_str()) => {
+        Some((first, rest)) if is_record_field(first) => {
             w.uses("field");
             format!("field({id}, {}){}", string(first), suffix(rest))
         }

@@ -14,35 +14,16 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "success", "agents", "results", "attempts", "source", "error",
 ];
 
-/// The fields an aggregation record always has.
+/// The fields an aggregation record always has (the one list of `pattern::fields`; a
+/// consensus over `fields` has only its verdict and the fields).
 pub(super) fn aggregation_fields(config: &Value) -> Vec<&'static str> {
     match config.get("strategy").and_then(Value::as_str) {
-        Some("voting") => vec![
-            "distribution",
-            "counts",
-            "winner",
-            "status",
-            "consensusType",
-            "unanimous",
-            "isUnanimous",
-            "isSplit",
-            "agreement",
-            "votes",
-            "members",
-            "metadata",
-            "reached",
-        ],
         Some("consensus") if config.get("fields").is_some() => vec!["reached", "fields"],
-        Some("consensus") => vec![
-            "distribution",
-            "counts",
-            "winner",
-            "agreement",
-            "reached",
-            "averageConfidence",
-            "members",
-            "dissent",
-        ],
+        Some(s @ ("voting" | "consensus")) => crate::pattern::fields::aggregation_fields(s)
+            .iter()
+            .copied()
+            .filter(|f| *f != "fields")
+            .collect(),
         Some("merge" | "first" | "best") => Vec::new(),
         _ => vec!["fields"],
     }
