@@ -435,6 +435,21 @@ pub async fn run_sub_pattern(
     opts.model = compiled.loaded.map(Arc::new);
     opts.trace = None;
     let sub = Arc::new(super::state::Run::new(Arc::new(plan), opts, run.id.clone()));
+    // The phases of an included pattern that ask for healthy agents leave out those the run
+    // found unhealthy; the run checks its agents (once, warning in its own record) when the
+    // first pattern that asks is included.
+    if super::walk::asks_for_healthy_agents(&sub.plan) {
+        let known = run.st().unhealthy.clone();
+        let unhealthy = match known {
+            Some(ids) => ids,
+            None => {
+                let ids = super::walk::check_health(&sub.opts.agents, run).await;
+                run.st().unhealthy = Some(ids.clone());
+                ids
+            }
+        };
+        sub.st().unhealthy = Some(unhealthy);
+    }
     let input = match super::input::validate_input(&sub.plan.meta.input, &sub.opts.input) {
         Ok(v) => v,
         Err(errs) => return Err(fail(format!("pattern `{name}`: {}", errs.join("; ")))),

@@ -152,7 +152,7 @@ pub fn select(
     mut exclude: Vec<String>,
 ) -> Result<Vec<prism_agents::SharedAgent>, String> {
     if selection.get("healthy") == Some(&Json::Bool(true)) {
-        exclude.extend(run.st().unhealthy.iter().cloned());
+        exclude.extend(run.st().unhealthy.iter().flatten().cloned());
     }
     let sel = Selection::from_config(selection, capabilities, exclude);
     select_agents(&run.opts.agents.agents, &sel).map_err(|e| e.message)

@@ -158,8 +158,9 @@ pub struct State {
     pub rotation: HashMap<String, usize>,
     /// Org-chart: the agents of each role.
     pub roles: HashMap<String, Vec<prism_agents::SharedAgent>>,
-    /// Ids of the agents that failed their health check at the start of the run.
-    pub unhealthy: Vec<String>,
+    /// Ids of the agents that failed their health check; `None` until a pattern that asks
+    /// for healthy agents has them checked (at the start of the run, or when included).
+    pub unhealthy: Option<Vec<String>>,
 }
 
 /// One run: the plan, the options, the scope and the state.

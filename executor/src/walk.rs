@@ -39,22 +39,14 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
     let user_cancel = std::mem::replace(&mut opts.cancel, run_cancel.clone());
     let timeout = opts.timeout;
     let (agents, notes) = opts.agents.for_run().await;
-    let unhealthy = if asks_for_healthy_agents(&plan) {
-        agents.unhealthy(HEALTH_CHECK_WAIT).await
-    } else {
-        Vec::new()
-    };
     opts.agents = agents.clone();
     let mut run = Run::new(plan.clone(), opts, id);
     for note in notes {
         run.warn("prism::run::agent", note);
     }
-    for (agent, why) in unhealthy {
-        run.warn(
-            "prism::run::unhealthy",
-            format!("agent {agent} is left out of phases that ask for healthy agents: {why}"),
-        );
-        run.st().unhealthy.push(agent);
+    if asks_for_healthy_agents(&plan) {
+        let unhealthy = check_health(&agents, &run).await;
+        run.st().unhealthy = Some(unhealthy);
     }
     let started_ms = now_ms();
     let raw_input = run.opts.input.clone();
@@ -117,8 +109,22 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
 /// How long a health check may take before its agent counts as unhealthy.
 const HEALTH_CHECK_WAIT: Duration = Duration::from_secs(5);
 
+/// Checks the health of every agent of `agents`: the ids of those that fail, each warned
+/// about on `report`.
+pub(crate) async fn check_health(agents: &prism_agents::AgentSet, report: &Run) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (agent, why) in agents.unhealthy(HEALTH_CHECK_WAIT).await {
+        report.warn(
+            "prism::run::unhealthy",
+            format!("agent {agent} is left out of phases that ask for healthy agents: {why}"),
+        );
+        ids.push(agent);
+    }
+    ids
+}
+
 /// True when a phase of the plan selects only healthy agents (`agents.healthy: true`).
-fn asks_for_healthy_agents(plan: &Plan) -> bool {
+pub(crate) fn asks_for_healthy_agents(plan: &Plan) -> bool {
     plan.nodes().any(|(_, n)| match &n.kind {
         NodeKind::AgentGroup { selection, .. } => {
             selection.get("healthy") == Some(&Json::Bool(true))

@@ -236,6 +236,60 @@ async fn patterns_that_ask_for_healthy_agents_leave_the_others_out() {
     );
 }
 
+/// An included pattern that asks for healthy agents leaves out the unhealthy ones too, though
+/// the including pattern does not ask: the run checks its agents once, when the first such
+/// pattern is included, and warns in its own record.
+#[tokio::test]
+async fn included_patterns_that_ask_for_healthy_agents_leave_the_others_out() {
+    let well = serve(TestAgent::new(
+        "well",
+        Reply::Answer("\"positive\"".into(), 0.9),
+    ))
+    .await;
+    let mut sick = TestAgent::new("sick", Reply::Answer("\"negative\"".into(), 0.9));
+    sick.health = health::Status::Unhealthy;
+    let sick = serve(sick).await;
+    let (dir, set) = agents_file(&format!(
+        "agents:\n  - name: well\n    capabilities: [sentiment]\n    grpc: {}\n  - name: sick\n    capabilities: [sentiment]\n    grpc: {}\n",
+        well.address, sick.address
+    ));
+    let child = VOTE.replace("  min: 1\n", "  min: 1\n  healthy: true\n");
+    std::fs::write(dir.path().join("child.yaml"), &child).expect("write child.yaml");
+    let parent = "name: parent\ninput:\n  text: string\nsteps:\n  - id: first\n    pattern: ./child.yaml\n    input: {text: $input.text}\n  - id: second\n    pattern: ./child.yaml\n    input: {text: $input.text}\noutput: {first: $first, second: $second}\n";
+    let path = dir.path().join("parent.yaml");
+    std::fs::write(&path, parent).expect("write parent.yaml");
+    let out = prism_compiler::pattern::compile_file(&path, parent);
+    let plan = out
+        .plan
+        .unwrap_or_else(|| panic!("the parent compiles: {:?}", out.diagnostics));
+    let options = prism_executor::RunOptions {
+        input: json!({"text": "great"}),
+        agents: set,
+        source: Some(std::sync::Arc::from(parent)),
+        model: prism_compiler::pattern::load_file(&path, parent)
+            .0
+            .map(std::sync::Arc::new),
+        ..prism_executor::RunOptions::default()
+    };
+    let record = prism_executor::execute(std::sync::Arc::new(plan), options).await;
+    assert_eq!(record.status, RunStatus::Completed, "{:?}", record.error);
+    let called: Vec<String> = record
+        .agent_results
+        .iter()
+        .map(|r| r.agent_name.clone())
+        .collect();
+    assert_eq!(called, vec!["well", "well"]);
+    assert!(sick.agent.requests().is_empty());
+    let warnings: Vec<&str> = record
+        .warnings
+        .iter()
+        .filter(|(code, _)| code == "prism::run::unhealthy")
+        .map(|(_, m)| m.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "checked once: {warnings:?}");
+    assert!(warnings[0].starts_with("agent sick "), "{warnings:?}");
+}
+
 #[tokio::test]
 async fn an_agent_that_cannot_say_its_capabilities_has_none_and_the_run_says_why() {
     let down = closed_port();
