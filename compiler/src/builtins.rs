@@ -126,14 +126,6 @@ pub static BUILTINS: &[Builtin] = &[
         false,
     ),
     f(
-        "console.info",
-        "console.info(...values)",
-        "Prints the values to standard output.",
-        0,
-        None,
-        false,
-    ),
-    f(
         "console.warn",
         "console.warn(...values)",
         "Prints the values to standard error.",
@@ -373,6 +365,37 @@ pub static BUILTINS: &[Builtin] = &[
     ),
     val("Math.PI", "Math.PI", "π, 3.141592653589793."),
     val("Math.E", "Math.E", "Euler's number, 2.718281828459045."),
+    val(
+        "Math.LN2",
+        "Math.LN2",
+        "The natural logarithm of 2, 0.6931471805599453.",
+    ),
+    val(
+        "Math.LN10",
+        "Math.LN10",
+        "The natural logarithm of 10, 2.302585092994046.",
+    ),
+    val(
+        "Math.SQRT2",
+        "Math.SQRT2",
+        "The square root of 2, 1.4142135623730951.",
+    ),
+    f(
+        "Math.asin",
+        "Math.asin(x)",
+        "The arcsine of x (radians).",
+        1,
+        Some(1),
+        true,
+    ),
+    f(
+        "Math.acos",
+        "Math.acos(x)",
+        "The arccosine of x (radians).",
+        1,
+        Some(1),
+        true,
+    ),
     f(
         "Math.abs",
         "Math.abs(x)",

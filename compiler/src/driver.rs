@@ -45,7 +45,10 @@ pub fn is_agents_file(path: &Path, text: &str) -> bool {
 /// before any code (after a byte-order mark, blank lines and `//` comments)? A header-like
 /// comment later in the file, or inside a string, leaves the file a program.
 pub fn has_pattern_header(text: &str) -> bool {
-    crate::pattern::header::opening_header(text).is_some()
+    crate::pattern::header::opening_header(text).is_some_and(|(_, tags)| {
+        tags.iter()
+            .any(|t| crate::pattern::header::defines_pattern(&t.name))
+    })
 }
 
 /// The kind of a file from its name and text: the one rule of every command.
@@ -279,6 +282,11 @@ mod tests {
         let in_string = "let s = \"/** @name x\\n * @persist {} */\"\nprint(s)\n";
         assert_eq!(kind_of(Path::new("a.prism"), in_string), FileKind::Program);
         assert_eq!(kind_of(Path::new("X.YAML"), "name: x\n"), FileKind::Pattern);
+        // A JSDoc comment on top of a program leaves it a program.
+        let jsdoc = "/**\n * Doubles.\n * @param {number} x\n * @returns {number}\n * @example double(2)\n */\nfunction double(x) { return x * 2 }\n";
+        assert_eq!(kind_of(Path::new("a.prism"), jsdoc), FileKind::Program);
+        let near_miss = "/**\n * @persistence {}\n */\nprint(1)\n";
+        assert_eq!(kind_of(Path::new("a.prism"), near_miss), FileKind::Pattern);
         assert_eq!(
             kind_of(Path::new("agents.yaml"), "agents: []\n"),
             FileKind::Agents

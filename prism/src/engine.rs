@@ -105,7 +105,7 @@ impl Limits {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
-    /// `print`, `console.log`, `console.info`.
+    /// `print`, `console.log`, `console.debug`.
     Stdout,
     /// `console.error`, `console.warn`.
     Stderr,

@@ -188,6 +188,18 @@ fn directive_tags(tags: &[Tag], diags: &mut Vec<Diagnostic>) -> Vec<directives::
     dirs
 }
 
+/// Does a header tag make its file a pattern? The tags that define one (`@name`, `@agents`,
+/// `@minAgents`, `@maxAgents`, `@input`, `@timeout`), the directives and their near misses (so
+/// a misspelt directive is reported, not ignored); JSDoc tags such as `@param`, `@returns`,
+/// `@example`, `@version` or `@description` alone leave a program a program, as the
+/// reference runs it.
+pub fn defines_pattern(tag: &str) -> bool {
+    matches!(
+        tag,
+        "name" | "agents" | "minAgents" | "maxAgents" | "input" | "timeout"
+    ) || directive_near_miss(tag).is_some()
+}
+
 /// The directive tag an unknown tag was likely meant to be: another case (`@Persist`), the
 /// YAML spelling (`@persistence`) or a longer or shorter form (`@schedules`, `@versions`).
 fn directive_near_miss(tag: &str) -> Option<&'static str> {
