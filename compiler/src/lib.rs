@@ -18,6 +18,7 @@ pub mod parser;
 pub mod pattern;
 pub mod plan;
 pub mod sexpr;
+pub mod snippet;
 pub mod span;
 pub mod stdlib;
 pub mod visit;
