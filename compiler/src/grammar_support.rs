@@ -16,6 +16,8 @@ pub struct Ctx<'a> {
     pub source: &'a str,
     pub tokens: &'a [Spanned],
     pub diags: RefCell<Vec<Diagnostic>>,
+    /// The nesting level at each template token (by start offset), where its holes start.
+    templates: Vec<(usize, usize)>,
 }
 
 /// Diagnostic codes of the parser.
@@ -347,11 +349,12 @@ pub enum MatchItem<T> {
 
 impl<'a> Ctx<'a> {
     /// A context over a token stream of `source`.
-    pub fn new(source: &'a str, tokens: &'a [Spanned]) -> Self {
+    pub fn new(source: &'a str, tokens: &'a [Spanned], templates: Vec<(usize, usize)>) -> Self {
         Ctx {
             source,
             tokens,
             diags: RefCell::new(Vec::new()),
+            templates,
         }
     }
 
@@ -738,7 +741,11 @@ impl<'a> Ctx<'a> {
                         );
                         continue;
                     }
-                    let (e, diags) = crate::parser::parse_hole(self.source, *start, *end);
+                    let level = self
+                        .templates
+                        .binary_search_by_key(&l, |&(at, _)| at)
+                        .map_or(1, |i| self.templates[i].1);
+                    let (e, diags) = crate::parser::parse_hole(self.source, *start, *end, level);
                     self.diags.borrow_mut().extend(diags);
                     out.push(TemplatePart::Expr(e));
                 }
