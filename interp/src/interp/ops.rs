@@ -76,6 +76,16 @@ impl Interpreter {
                 (Value::Str(_), _) | (_, Value::Str(_)) => {
                     let mut s = format::display(&l);
                     format::display_into(&mut s, &r);
+                    if s.len() > crate::value::MAX_STRING_BYTES {
+                        return Err(self.located(
+                            format!(
+                                "Invalid string length: {} bytes, more than the {} allowed",
+                                s.len(),
+                                crate::value::MAX_STRING_BYTES
+                            ),
+                            span,
+                        ));
+                    }
                     Ok(Value::from(s))
                 }
                 _ => Err(self.located(
