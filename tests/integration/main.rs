@@ -9,6 +9,7 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod fmt;
+mod hardening;
 mod lsp;
 mod repl;
 mod serve;
@@ -27,6 +28,7 @@ fn main() {
     trials.extend(agents::trials());
     trials.extend(examples::trials());
     trials.extend(fmt::trials());
+    trials.extend(hardening::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(serve::trials());
