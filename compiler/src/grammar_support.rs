@@ -232,19 +232,23 @@ pub fn method(key: PropKey, params: Vec<Param>, body: Block, l: usize, r: usize)
     }
 }
 
-/// Puts an element in front of an array pattern list.
+// The array item lists are right-recursive in the grammar (for holes: `[, a, , b]`), so
+// their elements arrive last first: they are pushed in that order, in linear time, and put
+// in source order once by the rule that closes the brackets (`elems.reverse()`).
+
+/// Puts an element in front of an array pattern list (kept last first).
 #[allow(clippy::type_complexity)]
 pub fn prepend(
     e: Option<PatElem>,
     mut rest: Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)>,
 ) -> Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)> {
-    rest.0.insert(0, e);
+    rest.0.push(e);
     rest
 }
 
-/// Puts an element in front of an array literal list.
+/// Puts an element in front of an array literal list (kept last first).
 pub fn prepend_elem(e: ArrayElem, mut rest: Vec<ArrayElem>) -> Vec<ArrayElem> {
-    rest.insert(0, e);
+    rest.push(e);
     rest
 }
 
