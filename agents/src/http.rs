@@ -123,14 +123,14 @@ impl Agent for HttpAgent {
 /// How much of an error body is read.
 const EXCERPT_BODY: usize = 64 << 10;
 
-enum BodyError {
+pub(crate) enum BodyError {
     Http(reqwest::Error),
     TooLong,
 }
 
 /// The body of `resp`, read chunk by chunk up to `max` bytes. An error answer is cut at `max`;
 /// a successful one longer than that is an error.
-async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<String, BodyError> {
+pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<String, BodyError> {
     let cut = !resp.status().is_success();
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(BodyError::Http)? {

@@ -16,6 +16,25 @@ use crate::span::Span;
 /// The deepest nesting accepted, in levels (brackets, blocks, holes and chained operators).
 pub const MAX_NESTING: usize = 1000;
 
+/// The most tokens a file may have (a 10 MB one-line literal has five million): past it the
+/// file gets one diagnostic and is not parsed, so that no input keeps the parser busy for
+/// seconds. Data that large belongs in a JSON file read at run time.
+pub const MAX_TOKENS: usize = 1_000_000;
+
+/// The diagnostic code of a file with more than [`MAX_TOKENS`] tokens.
+pub const TOO_LARGE: &str = "prism::syntax::too-large";
+
+/// A file with more than [`MAX_TOKENS`] tokens, at the first token past the limit.
+pub fn too_large(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        TOO_LARGE,
+        format!("file too large: more than {MAX_TOKENS} tokens"),
+        span,
+    )
+    .with_label("the limit is reached here")
+    .with_help("split the program into modules, or read large data from a JSON file")
+}
+
 /// The diagnostic code of a file nested too deeply.
 pub const TOO_DEEP: &str = "prism::syntax::too-deep";
 
@@ -34,13 +53,20 @@ pub fn too_deep(span: Span) -> Diagnostic {
 /// template token (whose holes are parsed on their own, starting from that level).
 #[derive(Debug, Default)]
 pub struct Nesting {
+    /// Where the file goes past a limit: too deep, or (with `too_large`) too many tokens.
     pub too_deep: Option<Span>,
+    pub too_large: bool,
     pub templates: Vec<(usize, usize)>,
 }
 
 /// Measures `toks`, starting at level `base` (the level of the enclosing hole).
 pub fn measure(toks: &[Spanned], base: usize) -> Nesting {
     let mut out = Nesting::default();
+    if let Some((start, _, end)) = toks.get(MAX_TOKENS) {
+        out.too_deep = Some(Span::new(*start, *end));
+        out.too_large = true;
+        return out;
+    }
     // Levels used by each enclosing bracket's own segment, and by the current one.
     let mut stack: Vec<usize> = Vec::new();
     let mut current = 0usize;

@@ -8,7 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::grammar_support::{Ctx, codes, syntax_error};
 use crate::layout::layout_noting_joins;
 use crate::lexer::{LexIssue, Spanned, lex_at};
-use crate::nesting::{Nesting, measure, too_deep};
+use crate::nesting::{Nesting, measure, too_deep, too_large};
 use crate::span::Span;
 
 lalrpop_mod!(
@@ -76,7 +76,11 @@ fn tokens(
     }));
     let nesting = measure(&toks, base);
     if let Some(span) = nesting.too_deep {
-        diags.push(too_deep(span));
+        diags.push(if nesting.too_large {
+            too_large(span)
+        } else {
+            too_deep(span)
+        });
     }
     (toks, diags, nesting)
 }

@@ -173,6 +173,13 @@ fn cases() -> Vec<Case> {
             expect: Says("Invalid array length"),
         },
         Case {
+            name: "array_literal_one_line_10mb",
+            ext: "prism",
+            text: || format!("let a = [{}1]\nprint(a.length)\n", rep("1,", 5_000_000)),
+            args: check,
+            expect: Says("file too large"),
+        },
+        Case {
             name: "nesting_below_the_limit_runs",
             ext: "prism",
             text: || format!("let x = {}1{}\nprint(x)\n", rep("(", 900), rep(")", 900)),
