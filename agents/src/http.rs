@@ -130,7 +130,10 @@ pub(crate) enum BodyError {
 
 /// The body of `resp`, read chunk by chunk up to `max` bytes. An error answer is cut at `max`;
 /// a successful one longer than that is an error.
-pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<String, BodyError> {
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<String, BodyError> {
     let cut = !resp.status().is_success();
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(BodyError::Http)? {

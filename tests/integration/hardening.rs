@@ -4,7 +4,7 @@
 //! committed). Each must end in time with a diagnostic or a clean result, never a panic
 //! (exit 101), an abort or a stack overflow.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
@@ -196,7 +196,8 @@ fn cases() -> Vec<Case> {
         },
     ];
     // 100,000 levels of every construct, closed and open, in `check` and in `run`.
-    let deep: [(&'static str, fn() -> String); 14] = [
+    type Deep = (&'static str, fn() -> String);
+    let deep: [Deep; 14] = [
         ("array", || nest("let x = ", "[", "", "]", N)),
         ("array_open", || nest("let x = ", "[", "", "", N)),
         ("object", || nest("let x = ", "{a:", "1", "}", N)),
@@ -392,7 +393,7 @@ fn generated(case: &Case) -> Result<(), Failed> {
 }
 
 /// A committed reproducer through `check` and `run`.
-fn replay(root: &Path, path: &PathBuf) -> Result<(), Failed> {
+fn replay(root: &Path, path: &Path) -> Result<(), Failed> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -360,9 +360,10 @@ fn sort_by_callback(
 /// array inside itself (`a.push(a); a.flat(Infinity)`) is an error, as is a result longer
 /// than [`MAX_ARRAY_LEN`].
 fn flatten_into(out: &mut Vec<Value>, items: &[Value], depth: f64) -> Result<(), RuntimeError> {
-    // The arrays being flattened, outermost first, each with the next index to read.
-    let mut path: Vec<(Rc<[Value]>, usize, Option<*const RefCell<Vec<Value>>>)> =
-        vec![(Rc::from(items), 0, None)];
+    // The arrays being flattened, outermost first: their items, the next index to read, and
+    // which array it is (to find one inside itself).
+    type Level = (Rc<[Value]>, usize, Option<*const RefCell<Vec<Value>>>);
+    let mut path: Vec<Level> = vec![(Rc::from(items), 0, None)];
     while let Some((list, i, _)) = path.last_mut() {
         let Some(v) = list.get(*i).cloned() else {
             path.pop();
