@@ -236,7 +236,14 @@ fn push_line(
     mapped: &mut Vec<(usize, usize)>,
 ) {
     let line = &text[ls..le];
-    let total: usize = line.chars().map(width).sum();
+    // Only whether the line fits matters: stop counting past the limit.
+    let mut total = 0;
+    for c in line.chars() {
+        total += width(c);
+        if total > MAX_LINE_WIDTH {
+            break;
+        }
+    }
     let (from, to) = if total <= MAX_LINE_WIDTH {
         (ls, le)
     } else {
