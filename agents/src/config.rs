@@ -225,10 +225,11 @@ pub fn builtin_agents(k: usize) -> AgentSet {
 
 /// Reads an agents file.
 pub fn load_agents_file(path: &Path) -> Result<AgentSet, AgentsFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AgentsFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        prism_compiler::source::read_source(path).map_err(|source| AgentsFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     parse_agents(&text, path)
 }
 
@@ -348,6 +349,14 @@ fn build_agent(
         [] => return Err(format!("give one behaviour: {}", BEHAVIOURS.join(", "))),
         many => return Err(format!("give one behaviour, found {}", many.join(" and "))),
     };
+    let max_answer_bytes = match m.get("maxAnswerBytes") {
+        None => crate::DEFAULT_MAX_ANSWER_BYTES,
+        Some(v) => v
+            .as_u64()
+            .filter(|&n| n > 0)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or("`maxAnswerBytes` must be a whole number of bytes ≥ 1")?,
+    };
     let default_conf = info.confidence.unwrap_or(0.8);
     let v = &m[behaviour];
     let local = |info: AgentInfo, b: Behaviour| -> SharedAgent {
@@ -429,7 +438,7 @@ fn build_agent(
                     "`url` must start with http:// or https://, got {url}"
                 ));
             }
-            Arc::new(HttpAgent::new(info, url, http.clone()))
+            Arc::new(HttpAgent::new(info, url, http.clone()).with_max_body(max_answer_bytes))
         }
         "command" => {
             let (command, shell) = match v {
@@ -469,6 +478,7 @@ fn build_agent(
                     shell,
                     cwd,
                     mode,
+                    max_answer_bytes,
                 },
             ))
         }

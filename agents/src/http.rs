@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::protocol::{AgentAnswer, AgentRequest, parse_response};
-use super::{Agent, AgentError, AgentFuture, AgentInfo, excerpt};
+use super::{Agent, AgentError, AgentFuture, AgentInfo, DEFAULT_MAX_ANSWER_BYTES, excerpt};
 
 /// How much of a body an error message quotes.
 const EXCERPT: usize = 200;
@@ -18,6 +18,7 @@ pub struct HttpAgent {
     info: AgentInfo,
     url: String,
     client: reqwest::Client,
+    max_body: usize,
 }
 
 impl HttpAgent {
@@ -27,7 +28,15 @@ impl HttpAgent {
             info,
             url: url.trim_end_matches('/').to_string(),
             client,
+            max_body: DEFAULT_MAX_ANSWER_BYTES,
         }
+    }
+
+    /// This agent with answers of at most `bytes` (`maxAnswerBytes`): a longer body fails the
+    /// call as soon as it is seen.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 
     /// The agent's base URL.
@@ -43,7 +52,7 @@ impl HttpAgent {
         if status.is_success() {
             return Ok(());
         }
-        let body = resp.text().await.unwrap_or_default();
+        let body = read_body(resp, EXCERPT_BODY).await.unwrap_or_default();
         Err(AgentError::Http {
             status: status.as_u16(),
             url,
@@ -69,12 +78,18 @@ impl HttpAgent {
                 }
             })?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| {
-            if e.is_timeout() {
-                AgentError::Timeout(request.timeout_ms)
-            } else {
-                transport(e)
-            }
+        let limit = if status.is_success() {
+            self.max_body
+        } else {
+            EXCERPT_BODY
+        };
+        let body = read_body(resp, limit).await.map_err(|e| match e {
+            BodyError::Http(e) if e.is_timeout() => AgentError::Timeout(request.timeout_ms),
+            BodyError::Http(e) => transport(e),
+            BodyError::TooLong => AgentError::Protocol(format!(
+                "the body is longer than {} bytes (`maxAnswerBytes`)",
+                self.max_body
+            )),
         })?;
         if !status.is_success() {
             return Err(AgentError::Http {
@@ -107,6 +122,35 @@ impl Agent for HttpAgent {
     fn health(&self) -> futures::future::BoxFuture<'_, Result<(), AgentError>> {
         Box::pin(HttpAgent::health(self))
     }
+}
+
+/// How much of an error body is read.
+const EXCERPT_BODY: usize = 64 << 10;
+
+pub(crate) enum BodyError {
+    Http(reqwest::Error),
+    TooLong,
+}
+
+/// The body of `resp`, read chunk by chunk up to `max` bytes. An error answer is cut at `max`;
+/// a successful one longer than that is an error.
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<String, BodyError> {
+    let cut = !resp.status().is_success();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > max {
+            if cut {
+                body.extend_from_slice(&chunk[..max - body.len()]);
+                break;
+            }
+            return Err(BodyError::TooLong);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// A transport error with its causes.

@@ -3,6 +3,7 @@
 //! agents ([`llm`]) — the agents file ([`config`]), capability-based selection ([`select`]) and
 //! the JSON agent protocol ([`protocol`]).
 
+mod bounded;
 pub mod config;
 pub mod http;
 pub mod llm;
@@ -10,6 +11,8 @@ pub mod local;
 pub mod process;
 pub mod protocol;
 pub mod select;
+
+pub use bounded::DEFAULT_MAX_ANSWER_BYTES;
 
 use std::sync::Arc;
 

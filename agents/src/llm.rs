@@ -74,7 +74,20 @@ impl LlmAgent {
             }
         })?;
         let status = resp.status();
-        let text = resp.text().await.map_err(transport)?;
+        let limit = if status.is_success() {
+            crate::DEFAULT_MAX_ANSWER_BYTES
+        } else {
+            64 << 10
+        };
+        let text = super::http::read_body(resp, limit)
+            .await
+            .map_err(|e| match e {
+                super::http::BodyError::Http(e) => transport(e),
+                super::http::BodyError::TooLong => AgentError::Protocol(format!(
+                    "the completion is longer than {} bytes",
+                    crate::DEFAULT_MAX_ANSWER_BYTES
+                )),
+            })?;
         if !status.is_success() {
             return Err(AgentError::Http {
                 status: status.as_u16(),

@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::oneshot;
 
+use super::bounded::{Line, keep_tail, next_line, read_capped};
 use super::protocol::{AgentAnswer, AgentRequest, parse_response, parse_text_answer};
 use super::{Agent, AgentError, AgentFuture, AgentInfo, tail};
 
@@ -43,6 +44,8 @@ pub struct ProcessSpec {
     pub cwd: Option<PathBuf>,
     /// The mode.
     pub mode: ProcessMode,
+    /// The longest answer: one stdout line (`lines`) or all of stdout (`oneshot`), in bytes.
+    pub max_answer_bytes: usize,
 }
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Result<AgentAnswer, AgentError>>>>>;
@@ -164,11 +167,12 @@ impl ProcessAgent {
         let pending: Pending = Arc::default();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let err_tail = Arc::new(Mutex::new(String::new()));
-        tokio::spawn(collect_stderr(stderr, err_tail.clone()));
+        tokio::spawn(keep_tail(stderr, err_tail.clone(), STDERR_TAIL));
         let (kill_tx, kill_rx) = oneshot::channel();
         tokio::spawn(read_lines(
             child,
             stdout,
+            self.spec.max_answer_bytes,
             pending.clone(),
             alive.clone(),
             err_tail,
@@ -193,7 +197,7 @@ impl ProcessAgent {
             pid: child.id(),
             armed: true,
         };
-        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+        let (Some(mut stdin), Some(mut stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(AgentError::Process("no pipes to the process".into()));
@@ -205,27 +209,61 @@ impl ProcessAgent {
             let _ = stdin.write_all(b"\n").await;
             drop(stdin);
         };
-        let mut out = String::new();
-        let mut err = String::new();
-        let (_, o, e) = tokio::join!(
-            write,
-            stdout.read_to_string(&mut out),
-            stderr.read_to_string(&mut err)
-        );
-        o.map_err(|e| AgentError::Process(format!("cannot read stdout: {e}")))?;
-        let _ = e;
+        let err_tail = Arc::new(Mutex::new(String::new()));
+        let err_task = tokio::spawn(keep_tail(stderr, err_tail.clone(), STDERR_TAIL));
+        let _stop_err = AbortOnDrop(err_task);
+        let max = self.spec.max_answer_bytes;
+        let mut out = Vec::new();
+        let (_, read) = tokio::join!(write, async {
+            let reading = read_capped(&mut stdout, &mut out, max);
+            tokio::pin!(reading);
+            tokio::select! {
+                r = &mut reading => Some(r),
+                // The process exited but something it started holds stdout open: take what
+                // was written, a moment later.
+                _ = child.wait() => tokio::time::timeout(EXIT_GRACE, &mut reading).await.ok(),
+            }
+        });
+        match read {
+            Some(Ok(true)) | None => {}
+            Some(Ok(false)) => {
+                return Err(AgentError::Protocol(format!(
+                    "the output is longer than {max} bytes (`maxAnswerBytes`)"
+                )));
+            }
+            Some(Err(e)) => {
+                return Err(AgentError::Process(format!("cannot read stdout: {e}")));
+            }
+        }
         let status = child
             .wait()
             .await
             .map_err(|e| AgentError::Process(e.to_string()))?;
-        group.armed = false;
+        // Whatever the process left behind in its group goes with it.
+        if read.is_some() {
+            group.armed = false;
+        }
         if !status.success() {
             return Err(AgentError::Exit {
                 code: status.code().unwrap_or(-1),
-                stderr: tail(&err, STDERR_TAIL),
+                stderr: tail(&lock(&err_tail), STDERR_TAIL),
             });
         }
+        let out = String::from_utf8(out)
+            .map_err(|_| AgentError::Protocol("the output is not UTF-8".into()))?;
         parse_text_answer(&out)
+    }
+}
+
+/// How long a one-shot process's stdout may stay open after the process exited.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -296,34 +334,31 @@ fn kill_group(pid: u32) {
 #[cfg(not(unix))]
 fn kill_group(_pid: u32) {}
 
-async fn collect_stderr(stderr: tokio::process::ChildStderr, buf: Arc<Mutex<String>>) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let mut b = lock(&buf);
-        b.push_str(&line);
-        b.push('\n');
-        if b.len() > 8 * STDERR_TAIL {
-            let cut = b.len() - 2 * STDERR_TAIL;
-            let at = (cut..b.len()).find(|&i| b.is_char_boundary(i)).unwrap_or(0);
-            b.drain(..at);
-        }
-    }
-}
-
 async fn read_lines(
     mut child: Child,
     stdout: tokio::process::ChildStdout,
+    max: usize,
     pending: Pending,
     alive: Arc<std::sync::atomic::AtomicBool>,
     err_tail: Arc<Mutex<String>>,
     mut kill: oneshot::Receiver<()>,
 ) {
-    let mut lines = BufReader::new(stdout).lines();
+    let mut stdout = BufReader::new(stdout);
+    let mut flooded = false;
     let killed = loop {
         tokio::select! {
             _ = &mut kill => break true,
-            line = lines.next_line() => match line {
-                Ok(Some(line)) => deliver(&line, &pending),
+            line = next_line(&mut stdout, max) => match line {
+                Ok(Some(Line::Text(line))) => deliver(&line, &pending),
+                Ok(Some(Line::NotUtf8(start))) => fail_one(
+                    &pending,
+                    format!("a line that is not UTF-8: {start}"),
+                ),
+                // An answer past the limit: the process is stopped, its calls fail.
+                Ok(Some(Line::TooLong)) => {
+                    flooded = true;
+                    break true;
+                }
                 _ => break false,
             },
         }
@@ -339,6 +374,9 @@ async fn read_lines(
     // Give the stderr reader a moment to drain what the process wrote before dying.
     tokio::task::yield_now().await;
     let reason = match status {
+        _ if flooded => format!(
+            "an answer line longer than {max} bytes (`maxAnswerBytes`); the process was stopped"
+        ),
         Ok(s) if killed => format!("the process was stopped ({s})"),
         Ok(s) => format!(
             "the process exited ({s}) with calls pending: {}",
@@ -348,7 +386,23 @@ async fn read_lines(
     };
     let waiting: Vec<_> = lock(&pending).drain().collect();
     for (_, tx) in waiting {
-        let _ = tx.send(Err(AgentError::Process(reason.clone())));
+        let _ = tx.send(Err(if flooded {
+            AgentError::Protocol(reason.clone())
+        } else {
+            AgentError::Process(reason.clone())
+        }));
+    }
+}
+
+/// A line that cannot be matched to a call: if exactly one call is waiting, it is the answer
+/// to that call, a protocol error.
+fn fail_one(pending: &Pending, message: String) {
+    let mut p = lock(pending);
+    if p.len() == 1
+        && let Some(id) = p.keys().next().cloned()
+        && let Some(tx) = p.remove(&id)
+    {
+        let _ = tx.send(Err(AgentError::Protocol(message)));
     }
 }
 
@@ -358,18 +412,10 @@ fn deliver(line: &str, pending: &Pending) {
         return;
     }
     let Ok(json) = serde_json::from_str::<Json>(line) else {
-        // A line that is not JSON cannot be matched to a call: if exactly one call is
-        // waiting, it is the answer to that call.
-        let mut p = lock(pending);
-        if p.len() == 1
-            && let Some(id) = p.keys().next().cloned()
-            && let Some(tx) = p.remove(&id)
-        {
-            let _ = tx.send(Err(AgentError::Protocol(format!(
-                "not a JSON line: {}",
-                super::excerpt(line, 200)
-            ))));
-        }
+        fail_one(
+            pending,
+            format!("not a JSON line: {}", super::excerpt(line, 200)),
+        );
         return;
     };
     let id = match json.get("id") {

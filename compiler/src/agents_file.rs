@@ -36,6 +36,7 @@ pub const AGENT_KEYS: &[&str] = &[
     "confidence",
     "mode",
     "cwd",
+    "maxAnswerBytes",
     "respond",
     "echo",
     "choose",
@@ -253,6 +254,7 @@ fn check_agent(cx: &mut Checker, f: &Fields<'_>) {
     cx.number(f, "confidence", 0.0, 1.0);
     cx.string(f, "region");
     cx.int(f, "latencyMs", 0);
+    cx.int(f, "maxAnswerBytes", 1);
     let present: Vec<&str> = BEHAVIOURS.iter().copied().filter(|b| f.has(b)).collect();
     match present.as_slice() {
         [] => cx.push(

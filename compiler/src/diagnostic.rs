@@ -4,9 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{LabeledSpan, SourceCode};
 use serde::Serialize;
 
+use crate::snippet::{Excerpt, clamp_span, escape_controls};
 use crate::span::{LineIndex, Span};
 
 /// How serious a diagnostic is.
@@ -125,9 +126,10 @@ impl Diagnostic {
 
     /// Attaches the source so miette can draw the diagnostic.
     pub fn with_source(self, file: &SourceFile) -> Report {
+        let excerpt = Excerpt::new(&self, file);
         Report {
             diag: self,
-            source: file.clone(),
+            excerpt,
         }
     }
 }
@@ -180,65 +182,21 @@ impl SourceFile {
     }
 }
 
-/// miette reads the lines around a label through the line index: only those lines are
-/// scanned, so drawing each of thousands of diagnostics of a large file stays cheap (miette's
-/// own `[u8]` source counts lines from the start of the file for every label).
-impl SourceCode for SourceFile {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        context_lines_before: usize,
-        context_lines_after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text = self.text.as_bytes();
-        let start = span.offset();
-        let end = start + span.len();
-        if end > text.len() {
-            return Err(MietteError::OutOfBounds);
-        }
-        // A window of whole lines, one more on each side than miette asks for, starting at a
-        // line start: inside it miette finds the same context as in the whole file.
-        let first = self
-            .lines
-            .line_of(start as u32)
-            .saturating_sub(context_lines_before + 1);
-        let last = self.lines.line_of(end as u32) + context_lines_after + 2;
-        let window_start = self.lines.line_start(first).map_or(0, |s| s as usize);
-        let window_end = self
-            .lines
-            .line_start(last)
-            .map_or(text.len(), |s| s as usize);
-        let window = &text[window_start..window_end];
-        let inner = window.read_span(
-            &SourceSpan::new((start - window_start).into(), span.len()),
-            context_lines_before,
-            context_lines_after,
-        )?;
-        let found = *inner.span();
-        Ok(Box::new(
-            MietteSpanContents::new_named(
-                self.name.to_string(),
-                inner.data(),
-                SourceSpan::new((found.offset() + window_start).into(), found.len()),
-                inner.line() + first,
-                inner.column(),
-                inner.line_count() + first,
-            )
-            .with_language("prism"),
-        ))
-    }
-}
-
-/// A diagnostic with its source attached, ready for miette to render.
-#[derive(Debug)]
+/// A diagnostic with the excerpt of its source it draws, ready for miette to render.
 pub struct Report {
     diag: Diagnostic,
-    source: SourceFile,
+    excerpt: Excerpt,
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.diag, f)
+    }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        f.write_str(&escape_controls(&self.diag.message))
     }
 }
 
@@ -261,27 +219,26 @@ impl miette::Diagnostic for Report {
         self.diag
             .help
             .as_deref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(escape_controls(h)) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        Some(&self.excerpt)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let text_len = self.source.text.len();
-        Some(Box::new(self.diag.labels.iter().map(move |l| {
-            let start = (l.span.start as usize).min(text_len);
-            let len = l.span.len().min(text_len - start);
-            let text = (!l.message.is_empty()).then(|| l.message.clone());
+        Some(Box::new(self.excerpt.labels.iter().map(|l| {
             if l.primary {
-                LabeledSpan::new_primary_with_span(text, (start, len))
+                LabeledSpan::new_primary_with_span(l.text.clone(), (l.offset, l.len))
             } else {
-                LabeledSpan::new_with_span(text, (start, len))
+                LabeledSpan::new_with_span(l.text.clone(), (l.offset, l.len))
             }
         })))
     }
 }
+
+/// Most diagnostics drawn for one file; the rest are counted in one line.
+pub const MAX_RENDERED: usize = 200;
 
 /// Renders diagnostics for a terminal (no colour when `color` is false).
 pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
@@ -293,47 +250,49 @@ pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
     };
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_RENDERED) {
+        // A directive of an included pattern is drawn in its own file.
         let source = d.elsewhere.as_ref().map_or(file, |e| &e.file);
         let report = d.clone().with_source(source);
-        // Writing to a String cannot fail.
-        let _ = handler.render_report(&mut out, &report);
+        let mut one = String::new();
+        // miette formats columns with `{:width$}`, which panics past 65,535; the excerpt keeps
+        // every line far narrower, and should a drawing still fail, a plain line replaces it.
+        let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.render_report(&mut one, &report)
+        }));
+        match drawn {
+            Ok(Ok(())) => out.push_str(&one),
+            _ => out.push_str(&render_plain(d, source)),
+        }
+    }
+    if diags.len() > MAX_RENDERED {
+        let rest = &diags[MAX_RENDERED..];
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        out.push_str(&format!(
+            "… and {} more diagnostic(s) in {} ({errors} error(s)), not shown\n",
+            rest.len(),
+            escape_controls(&file.name)
+        ));
     }
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The windowed reader gives exactly what miette's whole-file reader gives, for every span
-    /// of a text with empty lines, CRLF, a missing final newline and multi-byte characters.
-    #[test]
-    fn windowed_read_span_matches_miettes() {
-        let text = "let a = 1\n\nlet é = \"ü\"\r\nprint(a)\n  x ~> 0.5\n\n\nend";
-        let file = SourceFile::new("t.prism", text);
-        let whole = text.as_bytes();
-        for start in 0..=text.len() {
-            for end in start..=text.len() {
-                if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                    continue;
-                }
-                let span = SourceSpan::new(start.into(), end - start);
-                for before in 0..3 {
-                    for after in 0..3 {
-                        let ours = file.read_span(&span, before, after).expect("in bounds");
-                        let theirs = whole.read_span(&span, before, after).expect("in bounds");
-                        let at = format!("{start}..{end} ±{before}/{after}");
-                        assert_eq!(ours.data(), theirs.data(), "{at}");
-                        assert_eq!(ours.span(), theirs.span(), "{at}");
-                        assert_eq!(ours.line(), theirs.line(), "{at}");
-                        assert_eq!(ours.column(), theirs.column(), "{at}");
-                        assert_eq!(ours.line_count(), theirs.line_count(), "{at}");
-                    }
-                }
-            }
-        }
-        let past_end = SourceSpan::new(text.len().into(), 1);
-        assert!(file.read_span(&past_end, 0, 0).is_err());
-    }
+/// One diagnostic as a plain line: `file:line:col: severity[code]: message`.
+pub fn render_plain(d: &Diagnostic, file: &SourceFile) -> String {
+    let span = clamp_span(d.primary_span(), &file.text);
+    let (line, col) = file.line_col(span.start);
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Hint => "hint",
+    };
+    format!(
+        "{}:{line}:{col}: {severity}[{}]: {}\n",
+        escape_controls(&file.name),
+        d.code,
+        escape_controls(&d.message)
+    )
 }
+
+#[cfg(test)]
+mod tests;

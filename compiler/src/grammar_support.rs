@@ -16,6 +16,8 @@ pub struct Ctx<'a> {
     pub source: &'a str,
     pub tokens: &'a [Spanned],
     pub diags: RefCell<Vec<Diagnostic>>,
+    /// The nesting level at each template token (by start offset), where its holes start.
+    templates: Vec<(usize, usize)>,
 }
 
 /// Diagnostic codes of the parser.
@@ -230,19 +232,23 @@ pub fn method(key: PropKey, params: Vec<Param>, body: Block, l: usize, r: usize)
     }
 }
 
-/// Puts an element in front of an array pattern list.
+// The array item lists are right-recursive in the grammar (for holes: `[, a, , b]`), so
+// their elements arrive last first: they are pushed in that order, in linear time, and put
+// in source order once by the rule that closes the brackets (`elems.reverse()`).
+
+/// Puts an element in front of an array pattern list (kept last first).
 #[allow(clippy::type_complexity)]
 pub fn prepend(
     e: Option<PatElem>,
     mut rest: Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)>,
 ) -> Box<(Vec<Option<PatElem>>, Option<Box<Pattern>>)> {
-    rest.0.insert(0, e);
+    rest.0.push(e);
     rest
 }
 
-/// Puts an element in front of an array literal list.
+/// Puts an element in front of an array literal list (kept last first).
 pub fn prepend_elem(e: ArrayElem, mut rest: Vec<ArrayElem>) -> Vec<ArrayElem> {
-    rest.insert(0, e);
+    rest.push(e);
     rest
 }
 
@@ -347,11 +353,12 @@ pub enum MatchItem<T> {
 
 impl<'a> Ctx<'a> {
     /// A context over a token stream of `source`.
-    pub fn new(source: &'a str, tokens: &'a [Spanned]) -> Self {
+    pub fn new(source: &'a str, tokens: &'a [Spanned], templates: Vec<(usize, usize)>) -> Self {
         Ctx {
             source,
             tokens,
             diags: RefCell::new(Vec::new()),
+            templates,
         }
     }
 
@@ -738,7 +745,11 @@ impl<'a> Ctx<'a> {
                         );
                         continue;
                     }
-                    let (e, diags) = crate::parser::parse_hole(self.source, *start, *end);
+                    let level = self
+                        .templates
+                        .binary_search_by_key(&l, |&(at, _)| at)
+                        .map_or(1, |i| self.templates[i].1);
+                    let (e, diags) = crate::parser::parse_hole(self.source, *start, *end, level);
                     self.diags.borrow_mut().extend(diags);
                     out.push(TemplatePart::Expr(e));
                 }

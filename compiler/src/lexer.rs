@@ -51,10 +51,13 @@ impl LexError {
 #[derive(Logos, Debug, Clone, PartialEq)]
 #[logos(error = LexError)]
 #[logos(extras = Interner)]
-#[logos(skip r"[ \t\r\n\f\u{feff}\u{a0}]+")]
-#[logos(skip r"//[^\n]*")]
 pub enum Tok {
+    // Whitespace and line comments are skipped by callbacks that loop over the run: a
+    // repeated pattern in the generated lexer recurses once per character in unoptimised
+    // builds, and 65,536 spaces overflowed the stack.
     #[token("/*", block_comment)]
+    #[regex(r"[ \t\r\n\f\u{feff}\u{a0}]", whitespace)]
+    #[token("//", line_comment)]
     Comment,
 
     // ---- literals ----
@@ -507,6 +510,26 @@ fn template_or_str(parts: Arc<Vec<RawPart>>) -> Tok {
         [RawPart::Text(t)] => Tok::Str(t.clone()),
         _ => Tok::Template(parts),
     }
+}
+
+fn whitespace(lex: &mut Lexer<Tok>) -> logos::Skip {
+    let run = lex
+        .remainder()
+        .find(|c: char| {
+            !matches!(
+                c,
+                ' ' | '\t' | '\r' | '\n' | '\u{c}' | '\u{feff}' | '\u{a0}'
+            )
+        })
+        .unwrap_or(lex.remainder().len());
+    lex.bump(run);
+    logos::Skip
+}
+
+fn line_comment(lex: &mut Lexer<Tok>) -> logos::Skip {
+    let run = lex.remainder().find('\n').unwrap_or(lex.remainder().len());
+    lex.bump(run);
+    logos::Skip
 }
 
 fn block_comment(lex: &mut Lexer<Tok>) -> Result<(), LexError> {

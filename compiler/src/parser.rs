@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::grammar_support::{Ctx, codes, syntax_error};
 use crate::layout::layout_noting_joins;
 use crate::lexer::{LexIssue, Spanned, lex_at};
+use crate::nesting::{Nesting, measure, too_deep, too_large};
 use crate::span::Span;
 
 lalrpop_mod!(
@@ -52,12 +53,14 @@ fn lex_diagnostics(source: &str, issues: Vec<LexIssue>) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Tokens after layout, the diagnostics found so far and their nesting.
 fn tokens(
     source: &str,
     start: usize,
     end: usize,
     expression: bool,
-) -> (Vec<Spanned>, Vec<Diagnostic>) {
+    base: usize,
+) -> (Vec<Spanned>, Vec<Diagnostic>, Nesting) {
     let text = source.get(start..end).unwrap_or("");
     let (raw, issues) = lex_at(text, start);
     let mut diags = lex_diagnostics(source, issues);
@@ -71,7 +74,15 @@ fn tokens(
         .with_label("read as a new statement")
         .with_help("put a `;` or a line break before it if that is what you mean; otherwise an operator or `,` is missing")
     }));
-    (toks, diags)
+    let nesting = measure(&toks, base);
+    if let Some(span) = nesting.too_deep {
+        diags.push(if nesting.too_large {
+            too_large(span)
+        } else {
+            too_deep(span)
+        });
+    }
+    (toks, diags, nesting)
 }
 
 /// How many times [`parse`] has run in this process: tests use it to check that a file is
@@ -87,8 +98,18 @@ static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::
 /// and parsing resumes at the next statement.
 pub fn parse(source: &str) -> Parsed {
     PARSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (toks, mut diagnostics) = tokens(source, 0, source.len(), false);
-    let ctx = Ctx::new(source, &toks);
+    let (toks, mut diagnostics, nesting) = tokens(source, 0, source.len(), false, 0);
+    if nesting.too_deep.is_some() {
+        diagnostics.sort_by_key(|d| d.primary_span().start);
+        return Parsed {
+            program: Program {
+                stmts: Vec::new(),
+                span: Span::new(0, source.len()),
+            },
+            diagnostics,
+        };
+    }
+    let ctx = Ctx::new(source, &toks, nesting.templates);
     let result = grammar::ProgramParser::new().parse(&ctx, toks.iter().cloned());
     let program = match result {
         Ok(p) => p,
@@ -112,7 +133,7 @@ pub fn parse(source: &str) -> Parsed {
 /// Parses a single Prism expression (used for expressions embedded in YAML patterns).
 /// Spans are relative to `source`.
 pub fn parse_expression(source: &str) -> Result<Expr, Vec<Diagnostic>> {
-    let (e, diags) = parse_hole(source, 0, source.len());
+    let (e, diags) = parse_hole(source, 0, source.len(), 0);
     if diags.iter().any(Diagnostic::is_error) {
         Err(diags)
     } else {
@@ -120,10 +141,19 @@ pub fn parse_expression(source: &str) -> Result<Expr, Vec<Diagnostic>> {
     }
 }
 
-/// Parses the expression in `source[start..end]` (a `${…}` hole), with spans into `source`.
-pub(crate) fn parse_hole(source: &str, start: usize, end: usize) -> (Expr, Vec<Diagnostic>) {
-    let (toks, mut diags) = tokens(source, start, end, true);
-    let ctx = Ctx::new(source, &toks);
+/// Parses the expression in `source[start..end]` (a `${…}` hole at nesting level `level`),
+/// with spans into `source`.
+pub(crate) fn parse_hole(
+    source: &str,
+    start: usize,
+    end: usize,
+    level: usize,
+) -> (Expr, Vec<Diagnostic>) {
+    let (toks, mut diags, nesting) = tokens(source, start, end, true, level);
+    if nesting.too_deep.is_some() {
+        return (Expr::new(ExprKind::Error, Span::new(start, end)), diags);
+    }
+    let ctx = Ctx::new(source, &toks, nesting.templates);
     let result = grammar::SingleExprParser::new().parse(&ctx, toks.iter().cloned());
     let e = match result {
         Ok(e) => e,

@@ -29,6 +29,7 @@ fn agent(file: &str, mode: ProcessMode) -> ProcessAgent {
             shell: false,
             cwd: None,
             mode,
+            max_answer_bytes: prism_agents::DEFAULT_MAX_ANSWER_BYTES,
         },
     )
 }

@@ -64,6 +64,7 @@ fn workloads(c: &mut Criterion) {
         max_steps: Some(u64::MAX / 2),
         timeout: Some(Duration::from_secs(3600)),
         cancel: Some(CancellationToken::new()),
+        max_memory: None,
     };
     group.bench_function("arith_loop_1m_limited", |b| {
         b.iter(|| run(LOOP, limits.clone()))

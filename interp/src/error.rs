@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Timeout,
     /// The run's cancellation token was cancelled (fatal).
     Cancelled,
+    /// The process held more memory than [`crate::RunLimits::max_memory`] allows (fatal).
+    MemoryLimit,
 }
 
 impl ErrorKind {
@@ -43,7 +45,10 @@ impl ErrorKind {
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
-            ErrorKind::StepLimit | ErrorKind::Timeout | ErrorKind::Cancelled
+            ErrorKind::StepLimit
+                | ErrorKind::Timeout
+                | ErrorKind::Cancelled
+                | ErrorKind::MemoryLimit
         )
     }
 }

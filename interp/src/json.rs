@@ -9,11 +9,45 @@ use crate::value::{Map, Value};
 /// A Prism value as JSON. A confident value becomes its inner value; functions and promises
 /// become `null`; integral numbers become JSON integers; `NaN` and infinities become `null`.
 /// Cyclic structures are cut with `null` where a container repeats.
+/// Containers nested deeper than [`MAX_JSON_DEPTH`] become `null` too.
 pub fn to_json(v: &Value) -> Json {
     to_json_inner(v, &mut Vec::new())
 }
 
+/// The deepest nesting of arrays and objects converted to JSON (`JSON.stringify` refuses
+/// deeper values, so that neither the conversion nor the serializer can exhaust the stack).
+pub const MAX_JSON_DEPTH: usize = 512;
+
+/// The depth of the deepest container in `v`, counted up to `MAX_JSON_DEPTH + 1`.
+pub fn nesting_depth(v: &Value) -> usize {
+    fn walk(v: &Value, depth: usize) -> usize {
+        if depth > MAX_JSON_DEPTH {
+            return depth;
+        }
+        match v {
+            Value::Array(a) => a
+                .borrow()
+                .iter()
+                .map(|x| walk(x, depth + 1))
+                .max()
+                .unwrap_or(depth + 1),
+            Value::Object(o) => o
+                .borrow()
+                .values()
+                .map(|x| walk(x, depth + 1))
+                .max()
+                .unwrap_or(depth + 1),
+            Value::Confident(c) => walk(&c.value, depth),
+            _ => depth,
+        }
+    }
+    walk(v, 0)
+}
+
 fn to_json_inner(v: &Value, seen: &mut Vec<usize>) -> Json {
+    if seen.len() >= MAX_JSON_DEPTH && matches!(v, Value::Array(_) | Value::Object(_)) {
+        return Json::Null;
+    }
     match v {
         Value::Null | Value::Function(_) | Value::Native(_) | Value::Promise(_) => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -89,6 +123,9 @@ pub fn is_cyclic(v: &Value) -> bool {
         };
         if seen.contains(&id) {
             return true;
+        }
+        if seen.len() > MAX_JSON_DEPTH {
+            return false;
         }
         seen.push(id);
         let cyclic = children.iter().any(|c| walk(c, seen));

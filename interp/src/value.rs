@@ -24,6 +24,10 @@ pub type Map = IndexMap<Rc<str>, Value, FxBuildHasher>;
 /// A shared, mutable array.
 pub type ArrayRef = Rc<RefCell<Vec<Value>>>;
 
+/// The longest string a program may build with `+` or `repeat` (256 MiB): growing past it is
+/// an error, not an allocation that takes the machine down.
+pub const MAX_STRING_BYTES: usize = 1 << 28;
+
 /// A shared, mutable object.
 pub type ObjectRef = Rc<RefCell<Map>>;
 

@@ -125,6 +125,13 @@ pub fn key_from_text(text: &str) -> Option<String> {
 
 /// Reads a license file: `Ok(None)` when it holds no key line.
 pub fn read_key_file(path: &Path) -> io::Result<Option<String>> {
+    // A FIFO or device would block or never end: only a regular file is read.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let bytes = std::fs::read(path)?;
     Ok(key_from_text(&String::from_utf8_lossy(&bytes)))
 }

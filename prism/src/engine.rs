@@ -48,6 +48,9 @@ pub struct Limits {
     /// The deepest nesting of Prism calls (12 000 by default). Deeper recursion fails with
     /// [`Limit::CallDepth`](crate::Limit::CallDepth), which `try` can catch.
     pub max_call_depth: usize,
+    /// The most memory the process may hold while a script runs, in bytes (`None`:
+    /// unlimited, the default). Checked with the clock, from the resident set on Linux.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for Limits {
@@ -56,11 +59,23 @@ impl Default for Limits {
             max_steps: None,
             timeout: None,
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
+            max_memory: None,
         }
     }
 }
 
 impl Limits {
+    /// These limits with at most `bytes` of memory held while a script runs.
+    ///
+    /// ```
+    /// use prism_lang::Limits;
+    /// assert_eq!(Limits::default().with_max_memory(1 << 30).max_memory, Some(1 << 30));
+    /// ```
+    pub fn with_max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
     /// These limits with at most `steps` steps per run.
     ///
     /// ```

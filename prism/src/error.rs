@@ -92,6 +92,9 @@ pub enum Limit {
     /// Calls nested deeper than [`Limits::max_call_depth`](crate::Limits::max_call_depth).
     #[error("call depth limit exceeded: calls nested deeper than {0}")]
     CallDepth(usize),
+    /// More memory held than [`Limits::max_memory`](crate::Limits::max_memory), in bytes.
+    #[error("memory limit exceeded: more than {0} bytes held")]
+    Memory(u64),
 }
 
 /// A source that does not parse, or a pattern that does not compile: every diagnostic.
@@ -350,6 +353,9 @@ impl Error {
                 Error::LimitExceeded(Limit::Steps(limits.max_steps.unwrap_or_default()))
             }
             ErrorKind::CallDepth => Error::LimitExceeded(Limit::CallDepth(limits.max_call_depth)),
+            ErrorKind::MemoryLimit => {
+                Error::LimitExceeded(Limit::Memory(limits.max_memory.unwrap_or_default()))
+            }
             _ => Error::Runtime(Box::new(ScriptError::from_runtime(e, files))),
         }
     }

@@ -425,6 +425,7 @@ fn serve(engine: Engine, rx: mpsc::Receiver<Job>) {
             max_steps: engine.limits.max_steps,
             timeout: engine.limits.timeout,
             cancel: Some(job.cancel),
+            max_memory: engine.limits.max_memory,
         });
         let started = Instant::now();
         let result = answer(&engine, &mut interp, job.command);

@@ -10,6 +10,7 @@ mod docs;
 mod examples;
 mod fmt;
 mod gate;
+mod hardening;
 mod lsp;
 mod parallax;
 mod repl;
@@ -29,6 +30,7 @@ fn main() {
     trials.extend(agents::trials());
     trials.extend(examples::trials());
     trials.extend(fmt::trials());
+    trials.extend(hardening::trials());
     trials.extend(lsp::trials());
     trials.extend(store::trials());
     trials.extend(gate::trials());

@@ -107,7 +107,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
     let mut results = Vec::with_capacity(files.len());
     let mut io_errors = 0usize;
     for (base, path) in &files {
-        match std::fs::read_to_string(path) {
+        match prism_compiler::source::read_source(path) {
             Ok(text) => results.push((
                 base.clone(),
                 path.clone(),

@@ -40,7 +40,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         args.files.clone()
     };
     for (_, path) in collect_files(&paths) {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match prism_compiler::source::read_source(&path) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", path.display());

@@ -77,7 +77,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
 
 /// Formats one file; `Ok(true)` when its text changes (or would change with `check`).
 fn format_file(path: &Path, check: bool) -> Result<bool, ()> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = prism_compiler::source::read_source(path).map_err(|e| {
         eprintln!("error: cannot read {}: {e}", path.display());
     })?;
     let formatted = match format(&text) {

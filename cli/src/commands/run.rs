@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use prism_compiler::driver::{FileKind, kind_of};
-use prism_interp::{Interpreter, Options, run_with_large_stack};
+use std::time::Duration;
+
+use prism_interp::{Interpreter, Options, RunLimits, run_with_large_stack};
 
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, print_diagnostics, print_runtime_error};
 
@@ -25,9 +27,28 @@ pub struct RunArgs {
         conflicts_with = "file"
     )]
     pub eval: Option<String>,
-    /// Pattern options (YAML and annotated `.prism` patterns).
+    /// Stop a program after this many steps (loop iterations and calls).
+    #[arg(long = "max-steps", value_name = "N")]
+    pub max_steps: Option<u64>,
+    /// Stop a program once the process holds more than this much memory, in MiB (Linux).
+    #[arg(long = "max-memory", value_name = "MIB")]
+    pub max_memory: Option<u64>,
+    /// Pattern options (YAML and annotated `.prism` patterns); `--timeout` also bounds a
+    /// program.
     #[command(flatten)]
     pub pattern: super::run_pattern::PatternArgs,
+}
+
+impl RunArgs {
+    /// The limits of a program run: `--timeout`, `--max-steps`, `--max-memory`.
+    fn limits(&self) -> RunLimits {
+        RunLimits {
+            max_steps: self.max_steps,
+            timeout: self.pattern.timeout.map(Duration::from_millis),
+            max_memory: self.max_memory.map(|m| m.saturating_mul(1 << 20)),
+            ..RunLimits::default()
+        }
+    }
 }
 
 /// Runs `prism run`.
@@ -48,7 +69,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             }
             ("<stdin>".to_string(), text)
         }
-        (None, Some(path)) => match std::fs::read_to_string(path) {
+        (None, Some(path)) => match prism_compiler::source::read_source(path) {
             Ok(t) => match kind_of(path, &t) {
                 FileKind::Pattern => {
                     return super::run_pattern::run_pattern(path, &t, &args.pattern);
@@ -84,12 +105,12 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_COMPILE);
         }
     };
-    run_source(&name, &text)
+    run_source(&name, &text, args.limits())
 }
 
 /// Compiles (once, through the driver) and runs one program; the exit code says how it went.
 /// Only errors are shown before running; `prism check` shows the warnings too.
-pub fn run_source(name: &str, text: &str) -> ExitCode {
+pub fn run_source(name: &str, text: &str, limits: RunLimits) -> ExitCode {
     let unit = prism_compiler::driver::compile_program(name, text);
     let errors: Vec<_> = unit
         .diagnostics
@@ -103,7 +124,10 @@ pub fn run_source(name: &str, text: &str) -> ExitCode {
     };
     let file = unit.file.clone();
     let failed = run_with_large_stack(|| {
-        let mut interp = Interpreter::new(Options::default());
+        let mut interp = Interpreter::new(Options {
+            limits,
+            ..Options::default()
+        });
         let outcome = interp.run_program(&program, &file);
         // Flush the program's output before the error report.
         drop(interp);

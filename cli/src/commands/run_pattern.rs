@@ -52,7 +52,8 @@ pub struct PatternArgs {
     /// Allow org-chart `verify.command` oracles to run commands.
     #[arg(long = "allow-commands")]
     pub allow_commands: bool,
-    /// Overall timeout in milliseconds (default: the pattern's `@timeout`, else none).
+    /// Overall timeout in milliseconds, for a program as for a pattern (default: a pattern's
+    /// `@timeout`, else none).
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
     /// The store for `NAME@VERSION` and for records when the pattern's `persistence` names

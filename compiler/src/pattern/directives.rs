@@ -88,6 +88,10 @@ pub fn check_spanned(
         DirectiveKind::Persistence => persistence(value, value_span, diags),
         DirectiveKind::Versioning => versioning(value, value_span, diags),
     };
+    // `persistence: false` / `@persist false` asks for nothing: no directive to license.
+    if kind == DirectiveKind::Persistence && value == &Value::Bool(false) {
+        return None;
+    }
     (!diags[before..].iter().any(Diagnostic::is_error)).then_some(Directive {
         kind,
         config,
@@ -661,6 +665,15 @@ mod tests {
     #[test]
     fn persistence_and_versioning() {
         assert!(errors(DirectiveKind::Persistence, json!(true)).is_empty());
+        let mut diags = Vec::new();
+        let off = check(
+            DirectiveKind::Persistence,
+            &json!(false),
+            Span::new(0, 1),
+            Span::new(0, 1),
+            &mut diags,
+        );
+        assert!(off.is_none() && diags.is_empty(), "false is no directive");
         assert!(
             errors(
                 DirectiveKind::Persistence,

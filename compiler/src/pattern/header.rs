@@ -479,6 +479,18 @@ fn agents(
     if let Some(t) = max {
         hi = count(t, diags).or(hi);
     }
+    for n in [lo, hi].into_iter().flatten() {
+        if n > u64::from(super::phase::MAX_AGENTS) {
+            let at = max.or(min).map_or(span, |t| t.value_span);
+            diags.push(header_error(
+                format!(
+                    "{n} agents is more than the {} a step can call",
+                    super::phase::MAX_AGENTS
+                ),
+                at,
+            ));
+        }
+    }
     if let (Some(a), Some(b)) = (lo, hi)
         && a > b
     {

@@ -137,7 +137,10 @@ fn compile_inner(
 
 /// Reads and checks a file without building a plan (for editors).
 pub fn load_file(path: &Path, text: &str) -> (Option<Loaded>, Vec<Diagnostic>) {
-    if path.extension().is_some_and(|e| e == "prism") {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("prism"))
+    {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())

@@ -104,6 +104,9 @@ pub const GROUP_TAKE: &[&str] = &["first", "last", "all"];
 pub const ARRAY_STRATEGIES: &[&str] = &["union", "concat", "replace"];
 /// How `best` picks (`by`).
 pub const BEST_BY: &[&str] = &["confidence", "custom"];
+/// The most agents one step may ask for (`agents.min`, `agents.max`, `@minAgents`).
+pub const MAX_AGENTS: u32 = 10_000;
+
 /// The methods of `confidence` (§1.7).
 pub const CONFIDENCE_METHODS: &[&str] = &["average", "min", "max", "weighted", "custom"];
 /// The keys of the top-level `fallback` (§1.8).
@@ -153,8 +156,25 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
             capabilities.push(c.clone());
         }
     }
-    let min = ctx.cx.int(&f, "min", 0).unwrap_or(1) as u32;
-    let max = ctx.cx.int(&f, "max", 1).map(|m| m as u32);
+    let mut min = ctx.cx.int(&f, "min", 0).unwrap_or(1);
+    let mut max = ctx.cx.int(&f, "max", 1);
+    for (key, n) in [("min", min), ("max", max.unwrap_or(0))] {
+        if n > i64::from(MAX_AGENTS)
+            && let Some(v) = f.value(key)
+        {
+            ctx.cx.bad(
+                format!(
+                    "`{path}.{key}` ({n}) is more than the {MAX_AGENTS} agents a step can call"
+                ),
+                v.span,
+                None,
+            );
+        }
+    }
+    min = min.min(i64::from(MAX_AGENTS));
+    max = max.map(|m| m.min(i64::from(MAX_AGENTS)));
+    let min = min as u32;
+    let max = max.map(|m| m as u32);
     if let Some(m) = max
         && m < min
         && let Some(v) = f.value("max")

@@ -53,7 +53,10 @@ pub fn matches(version: &str, range: Option<&str>) -> bool {
 
 /// Reads `name` and `version` from a pattern file without compiling it.
 pub fn peek(path: &Path, text: &str) -> Option<(String, String)> {
-    if path.extension().is_some_and(|e| e == "prism") {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("prism"))
+    {
         let (_, tags) = crate::pattern::header::find_header(text)?;
         let get = |n: &str| tags.iter().find(|t| t.name == n).map(|t| t.text.clone());
         let stem = path.file_stem()?.to_string_lossy().to_string();
@@ -74,8 +77,11 @@ pub fn peek(path: &Path, text: &str) -> Option<(String, String)> {
 }
 
 fn is_pattern_file(p: &Path) -> bool {
-    p.extension()
-        .is_some_and(|e| e == "yaml" || e == "yml" || e == "prism")
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["yaml", "yml", "prism"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
 }
 
 /// Finds the candidates for `name[@range]` referenced from `from`.
@@ -94,7 +100,7 @@ pub fn find(
     }
     if name.starts_with("./") || name.starts_with("../") {
         let path = from.parent().unwrap_or(Path::new(".")).join(name);
-        let text = std::fs::read_to_string(&path).map_err(|_| Unresolved::NotFound)?;
+        let text = crate::source::read_source(&path).map_err(|_| Unresolved::NotFound)?;
         let (n, version) = peek(&path, &text).ok_or(Unresolved::NotFound)?;
         return Ok(Candidate {
             name: n,
@@ -115,7 +121,7 @@ pub fn find(
             .collect();
         paths.sort();
         for path in paths {
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = crate::source::read_source(&path) else {
                 continue;
             };
             if let Some((n, version)) = peek(&path, &text)

@@ -17,6 +17,9 @@ use crate::span::Span;
 
 /// Most nodes an alias expansion may produce (guards against "billion laughs" documents).
 const MAX_NODES: usize = 200_000;
+/// The deepest nesting of sequences and mappings read (deeper documents are refused, so that
+/// no recursive walk of the tree can exhaust the stack).
+pub const MAX_DEPTH: usize = 256;
 
 /// A YAML node with its span.
 #[derive(Debug, Clone, PartialEq)]
@@ -292,7 +295,14 @@ impl Offsets {
 
 enum Frame {
     Seq(Vec<Yaml>, usize, usize),
-    Map(Vec<(Yaml, Yaml)>, Option<Yaml>, usize, usize),
+    /// Entries, the key waiting for its value, anchor, start, and where each key text is.
+    Map(
+        Vec<(Yaml, Yaml)>,
+        Option<Yaml>,
+        usize,
+        usize,
+        HashMap<String, usize>,
+    ),
 }
 
 /// Parses one YAML document into a [`Yaml`] tree. Syntax errors (and duplicate keys) are
@@ -336,12 +346,31 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                 }
                 continue;
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::YAML_SYNTAX,
+                        format!(
+                            "nesting too deep: more than {MAX_DEPTH} levels of lists and mappings"
+                        ),
+                        span,
+                    )
+                    .with_label("the limit is reached here"),
+                );
+                return (None, diags);
+            }
             Event::SequenceStart(anchor, _) => {
                 stack.push(Frame::Seq(Vec::new(), anchor, span.start as usize));
                 continue;
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map(Vec::new(), None, anchor, span.start as usize));
+                stack.push(Frame::Map(
+                    Vec::new(),
+                    None,
+                    anchor,
+                    span.start as usize,
+                    HashMap::new(),
+                ));
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
@@ -359,7 +388,7 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                 _ => continue,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(entries, _, anchor, start)) => {
+                Some(Frame::Map(entries, _, anchor, start, _)) => {
                     let end = entries
                         .last()
                         .map_or(span.end, |(_, v)| v.span.end.max(span.end));
@@ -389,7 +418,18 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                     n.span = span;
                     n
                 }
-                None => Yaml::null(span),
+                None => {
+                    // The anchor is still open: the alias is inside what it names.
+                    diags.push(
+                        Diagnostic::error(
+                            codes::YAML_SYNTAX,
+                            "this alias is inside the node it names: a recursive document cannot be read",
+                            span,
+                        )
+                        .with_label("refers to an enclosing node"),
+                    );
+                    Yaml::null(span)
+                }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {
                 continue;
@@ -399,28 +439,32 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
         if nodes > MAX_NODES {
             diags.push(Diagnostic::error(
                 codes::YAML_SYNTAX,
-                "the document expands to too many nodes (aliases?)",
+                format!(
+                    "the document has more than {MAX_NODES} nodes (each alias counts as a copy of what it names)"
+                ),
                 span,
             ));
             return (None, diags);
         }
         match stack.last_mut() {
             Some(Frame::Seq(items, ..)) => items.push(node),
-            Some(Frame::Map(entries, pending, ..)) => match pending.take() {
+            Some(Frame::Map(entries, pending, _, _, seen)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
-                    if let Some(text) = key.key_text()
-                        && let Some((first, _)) =
-                            entries.iter().find(|(k, _)| k.key_text() == Some(text))
-                    {
-                        diags.push(
-                            Diagnostic::error(
-                                codes::YAML_SYNTAX,
-                                format!("duplicate key `{text}`"),
-                                key.span,
-                            )
-                            .with_secondary(first.span, "first defined here"),
-                        );
+                    if let Some(text) = key.key_text() {
+                        match seen.get(text) {
+                            Some(&i) => diags.push(
+                                Diagnostic::error(
+                                    codes::YAML_SYNTAX,
+                                    format!("duplicate key `{text}`"),
+                                    key.span,
+                                )
+                                .with_secondary(entries[i].0.span, "first defined here"),
+                            ),
+                            None => {
+                                seen.insert(text.to_string(), entries.len());
+                            }
+                        }
                     }
                     entries.push((key, node));
                 }

@@ -1,6 +1,8 @@
 //! Arrays: the global `map`/`filter`/`reduce`/`groupBy`/`sortBy` helpers and array methods.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use prism_compiler::span::Span;
 
@@ -354,15 +356,50 @@ fn sort_by_callback(
     Ok(out)
 }
 
-fn flatten_into(out: &mut Vec<Value>, items: &[Value], depth: f64) {
-    for v in items {
+/// Appends `items` to `out`, flattening arrays `depth` levels deep, without recursion; an
+/// array inside itself (`a.push(a); a.flat(Infinity)`) is an error, as is a result longer
+/// than [`MAX_ARRAY_LEN`].
+fn flatten_into(out: &mut Vec<Value>, items: &[Value], depth: f64) -> Result<(), RuntimeError> {
+    // The arrays being flattened, outermost first: their items, the next index to read, and
+    // which array it is (to find one inside itself).
+    type Level = (Rc<[Value]>, usize, Option<*const RefCell<Vec<Value>>>);
+    let mut path: Vec<Level> = vec![(Rc::from(items), 0, None)];
+    while let Some((list, i, _)) = path.last_mut() {
+        let Some(v) = list.get(*i).cloned() else {
+            path.pop();
+            continue;
+        };
+        *i += 1;
         match v {
-            Value::Array(inner) if depth >= 1.0 => {
-                flatten_into(out, &inner.borrow().clone(), depth - 1.0)
+            Value::Array(inner) if (path.len() as f64) <= depth => {
+                let id = Rc::as_ptr(&inner);
+                if path.iter().any(|(_, _, p)| *p == Some(id)) {
+                    return Err(error("Cannot flatten an array that contains itself"));
+                }
+                let items: Rc<[Value]> = Rc::from(inner.borrow().as_slice());
+                path.push((items, 0, Some(id)));
             }
-            other => out.push(other.clone()),
+            other => {
+                check_array_len(out.len() + 1)?;
+                out.push(other);
+            }
         }
     }
+    Ok(())
+}
+
+/// The longest array a program may build (16,777,216 elements): growing past it is an error,
+/// not an allocation that takes the machine down.
+pub const MAX_ARRAY_LEN: usize = 1 << 24;
+
+/// Fails when an array would hold `len` elements, more than [`MAX_ARRAY_LEN`].
+pub(crate) fn check_array_len(len: usize) -> Result<(), RuntimeError> {
+    if len > MAX_ARRAY_LEN {
+        return Err(error(format!(
+            "Invalid array length: {len} elements, more than the {MAX_ARRAY_LEN} allowed"
+        )));
+    }
+    Ok(())
 }
 
 /// Calls array method `name` on `a`; `None` if arrays have no such method.
@@ -399,6 +436,7 @@ pub(crate) fn method(
                 if args.is_empty() {
                     return Err(error("Array.push() requires at least 1 argument"));
                 }
+                check_array_len(a.borrow().len() + args.len())?;
                 a.borrow_mut().extend(args.iter().cloned());
                 this
             }
@@ -497,20 +535,24 @@ pub(crate) fn method(
             "flat" => {
                 let depth = num_arg(args, 0).unwrap_or(1.0);
                 let mut out = Vec::new();
-                flatten_into(&mut out, &a.borrow().clone(), depth);
+                let items = a.borrow().clone();
+                flatten_into(&mut out, &items, depth)?;
                 Value::array(out)
             }
             "flatMap" => {
                 let mapped = map_items(it, a, &func(0)?, span)?;
                 let mut out = Vec::new();
-                flatten_into(&mut out, &mapped, 1.0);
+                flatten_into(&mut out, &mapped, 1.0)?;
                 Value::array(out)
             }
             "concat" => {
                 let mut out = a.borrow().clone();
                 for x in args {
                     match x.unwrap_confident() {
-                        Value::Array(b) => out.extend(b.borrow().iter().cloned()),
+                        Value::Array(b) => {
+                            check_array_len(out.len() + b.borrow().len())?;
+                            out.extend(b.borrow().iter().cloned());
+                        }
                         _ => out.push(x.clone()),
                     }
                 }

@@ -1,6 +1,6 @@
 //! `JSON.stringify` and `JSON.parse`.
 
-use crate::json::{from_json, is_cyclic, to_json};
+use crate::json::{MAX_JSON_DEPTH, from_json, is_cyclic, nesting_depth, to_json};
 use crate::scope::Env;
 use crate::value::Value;
 
@@ -29,6 +29,11 @@ pub(crate) fn install(g: &Env) {
                 let v = arg(args, 0);
                 if is_cyclic(&v) {
                     return Err(error("Converting circular structure to JSON"));
+                }
+                if nesting_depth(&v) > MAX_JSON_DEPTH {
+                    return Err(error(format!(
+                        "Cannot convert to JSON: arrays and objects nested more than {MAX_JSON_DEPTH} deep"
+                    )));
                 }
                 let indent = match args.get(2).map(Value::unwrap_confident) {
                     Some(Value::Number(n)) if *n >= 1.0 => Some(" ".repeat((*n as usize).min(10))),

@@ -221,7 +221,10 @@ pub(crate) fn method(
             }
             "repeat" => {
                 let n = num_arg(args, 0).unwrap_or(0.0);
-                if n < 0.0 || !n.is_finite() || (n as usize).saturating_mul(s.len()) > 1 << 30 {
+                if n < 0.0
+                    || !n.is_finite()
+                    || (n as usize).saturating_mul(s.len()) > crate::value::MAX_STRING_BYTES
+                {
                     return Err(error("Invalid count value"));
                 }
                 Value::from(s.repeat(n as usize))

@@ -99,6 +99,17 @@ fn add_in_place(slot: &mut Value, rhs: &[Value]) -> Option<Value> {
             Some(Value::Number(*a))
         }
         Value::Str(s) if !rhs.iter().any(|r| matches!(r, Value::Confident(_))) => {
+            // Past the longest string, the general `+` reports it.
+            let grows: usize = rhs
+                .iter()
+                .map(|r| match r {
+                    Value::Str(t) => t.len(),
+                    _ => 32,
+                })
+                .sum();
+            if s.len() + grows > crate::value::MAX_STRING_BYTES {
+                return None;
+            }
             let buf = Rc::make_mut(s);
             for r in rhs {
                 format::display_into(buf, r);

@@ -33,6 +33,9 @@ pub struct RunLimits {
     pub timeout: Option<Duration>,
     /// Stops the run when cancelled (checked with the clock, and while awaiting).
     pub cancel: Option<CancellationToken>,
+    /// The most memory the process may hold, in bytes (its resident set, read with the clock
+    /// on Linux; elsewhere not enforced); `None` for no limit.
+    pub max_memory: Option<u64>,
 }
 
 /// The state of the limits during a run.
@@ -88,6 +91,19 @@ impl Budget {
                 format!("Timed out after {} ms", t.as_millis()),
             ));
         }
+        if let Some(max) = self.limits.max_memory
+            && let Some(used) = resident_bytes()
+            && used > max
+        {
+            return Some((
+                ErrorKind::MemoryLimit,
+                format!(
+                    "Memory limit exceeded: the run holds {} MiB, more than the {} MiB allowed",
+                    used >> 20,
+                    max >> 20
+                ),
+            ));
+        }
         if let Some(max) = self.limits.max_steps
             && steps
             && self.charged >= max
@@ -111,6 +127,13 @@ impl Budget {
     pub(crate) fn cancel(&self) -> Option<&CancellationToken> {
         self.limits.cancel.as_ref()
     }
+}
+
+/// The resident memory of this process in bytes (Linux: `/proc/self/statm`), if known.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 impl Interpreter {

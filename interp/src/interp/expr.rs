@@ -165,6 +165,15 @@ impl Interpreter {
                 TemplatePart::Expr(x) => {
                     let v = self.eval(x, env)?;
                     format::display_into(&mut out, &v);
+                    if out.len() > crate::value::MAX_STRING_BYTES {
+                        return Err(self.located(
+                            format!(
+                                "Invalid string length: more than the {} bytes allowed",
+                                crate::value::MAX_STRING_BYTES
+                            ),
+                            x.span,
+                        ));
+                    }
                 }
             }
         }

@@ -174,7 +174,7 @@ impl Interpreter {
             .unwrap_or_else(|_| path.clone())
             .to_string_lossy()
             .into_owned();
-        match std::fs::read_to_string(&path) {
+        match prism_compiler::source::read_source(&path) {
             Ok(text) => Ok((key, text)),
             Err(e) => fail(format!("Cannot find module '{source}': {e}"), span),
         }

@@ -74,8 +74,26 @@ impl Interpreter {
         match op {
             Add => match (&l, &r) {
                 (Value::Str(_), _) | (_, Value::Str(_)) => {
-                    let mut s = format::display(&l);
-                    format::display_into(&mut s, &r);
+                    use crate::value::MAX_STRING_BYTES;
+                    let known = |v: &Value| match v {
+                        Value::Str(t) => t.len(),
+                        _ => 0,
+                    };
+                    let mut len = known(&l) + known(&r);
+                    let mut s = String::new();
+                    if len <= MAX_STRING_BYTES {
+                        s = format::display(&l);
+                        format::display_into(&mut s, &r);
+                        len = s.len();
+                    }
+                    if len > MAX_STRING_BYTES {
+                        return Err(self.located(
+                            format!(
+                                "Invalid string length: {len} bytes, more than the {MAX_STRING_BYTES} allowed"
+                            ),
+                            span,
+                        ));
+                    }
                     Ok(Value::from(s))
                 }
                 _ => Err(self.located(
