@@ -72,6 +72,20 @@ fn cases() -> Vec<Case> {
             args: check,
             expect: Clean,
         },
+        // Found by the fuzzer: each `(` of a YAML expression was matched by scanning to the
+        // end of the text, so a long line of them took minutes.
+        Case {
+            name: "yaml_expression_unclosed_parens",
+            ext: "yaml",
+            text: || {
+                format!(
+                    "name: p\ninput: {{}}\nagents:\n  capabilities: [a]\ngroups:\n  g:\n    match: result.x == {}\noutput: $results\n",
+                    rep("(", 400_000)
+                )
+            },
+            args: check,
+            expect: Clean,
+        },
         Case {
             name: "print_minus_100k",
             ext: "prism",

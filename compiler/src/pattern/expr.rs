@@ -76,6 +76,7 @@ pub(crate) fn is_ident_char(b: u8) -> bool {
 /// Scans `text` for references and bare names.
 pub fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
+    let closers = matching_parens(bytes);
     let mut out = Scan::default();
     let mut params: Vec<String> = Vec::new();
     let mut idents: Vec<BareName> = Vec::new();
@@ -153,7 +154,7 @@ pub fn scan(text: &str) -> Scan {
                 prev = b'a';
             }
             b'(' => {
-                if let Some(close) = matching_paren(bytes, i)
+                if let Some(close) = closers.get(&i).copied()
                     && next_is_arrow(bytes, close + 1)
                 {
                     params.extend(
@@ -176,6 +177,7 @@ pub fn scan(text: &str) -> Scan {
             }
         }
     }
+    let params: std::collections::HashSet<String> = params.into_iter().collect();
     out.bare = idents
         .into_iter()
         .filter(|n| !params.contains(&n.name))
@@ -197,21 +199,23 @@ fn next_is_arrow(bytes: &[u8], mut i: usize) -> bool {
     bytes.get(i) == Some(&b'=') && bytes.get(i + 1) == Some(&b'>')
 }
 
-fn matching_paren(bytes: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (j, &b) in bytes.iter().enumerate().skip(open) {
+/// The `)` that closes each `(` (by offset), found in one pass: looking for each one from its
+/// `(` was quadratic on a long line of unclosed parentheses.
+fn matching_parens(bytes: &[u8]) -> std::collections::HashMap<usize, usize> {
+    let mut open = Vec::new();
+    let mut out = std::collections::HashMap::new();
+    for (j, &b) in bytes.iter().enumerate() {
         match b {
-            b'(' => depth += 1,
+            b'(' => open.push(j),
             b')' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(j);
+                if let Some(o) = open.pop() {
+                    out.insert(o, j);
                 }
             }
             _ => {}
         }
     }
-    None
+    out
 }
 
 /// The text the Prism parser sees: each `$ref-name` becomes `$ref_name` and `.*` becomes
