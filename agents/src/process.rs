@@ -211,7 +211,7 @@ impl ProcessAgent {
         };
         let err_tail = Arc::new(Mutex::new(String::new()));
         let err_task = tokio::spawn(keep_tail(stderr, err_tail.clone(), STDERR_TAIL));
-        let _stop_err = AbortOnDrop(err_task);
+        let mut stop_err = AbortOnDrop(err_task);
         let max = self.spec.max_answer_bytes;
         let mut out = Vec::new();
         let (_, read) = tokio::join!(write, async {
@@ -244,6 +244,9 @@ impl ProcessAgent {
             group.armed = false;
         }
         if !status.success() {
+            // The tail reader ends at stderr's end of file: let it take what the process wrote
+            // before it died (bounded, in case something it started holds stderr open).
+            let _ = tokio::time::timeout(EXIT_GRACE, &mut stop_err.0).await;
             return Err(AgentError::Exit {
                 code: status.code().unwrap_or(-1),
                 stderr: tail(&lock(&err_tail), STDERR_TAIL),
