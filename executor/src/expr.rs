@@ -53,11 +53,19 @@ impl Rec {
     }
 }
 
-/// The names visible to references. Values are shared: flattening a frame chain (done for
-/// every expression a node evaluates) copies pointers, not the agents' answers, so a phase
-/// over 10,000 agents does not clone its results for each output field.
+/// Names bound to shared values.
+pub type Names = HashMap<String, Arc<Bound>>;
+
+/// The names visible to references. Values are shared, and so are whole frames: a scope is
+/// the frames' name maps as layers (outermost first, each an `Arc`, not copied) plus the names
+/// bound in this view. Building the scope of a node (done for every expression it evaluates)
+/// costs one pointer per frame, not one entry per name, so a pattern of 20,000 steps does not
+/// copy its 20,000 step records for each step.
 #[derive(Debug, Clone, Default)]
-pub struct Scope(HashMap<String, Arc<Bound>>);
+pub struct Scope {
+    layers: Vec<Arc<Names>>,
+    own: Names,
+}
 
 impl Scope {
     /// An empty scope.
@@ -65,26 +73,74 @@ impl Scope {
         Scope::default()
     }
 
-    /// The value bound to `name`.
+    /// A view of one frame's names, shared.
+    pub fn shared(names: Arc<Names>) -> Self {
+        Scope {
+            layers: vec![names],
+            own: Names::new(),
+        }
+    }
+
+    /// The value bound to `name` (inner names win).
     pub fn get(&self, name: &str) -> Option<&Bound> {
-        self.0.get(name).map(|b| &**b)
+        self.own
+            .get(name)
+            .or_else(|| self.layers.iter().rev().find_map(|l| l.get(name)))
+            .map(|b| &**b)
     }
 
     /// Binds `name` (replacing an earlier binding).
     pub fn insert(&mut self, name: String, value: Bound) {
-        self.0.insert(name, Arc::new(value));
+        self.own.insert(name, Arc::new(value));
     }
 
-    /// Every binding, in no particular order.
+    /// Every visible binding (a shadowed one is left out), in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Bound)> {
-        self.0.iter().map(|(k, v)| (k, &**v))
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for names in std::iter::once(&self.own).chain(self.layers.iter().rev().map(|l| &**l)) {
+            for (k, v) in names {
+                if seen.insert(k.as_str()) {
+                    out.push((k, &**v));
+                }
+            }
+        }
+        out.into_iter()
     }
 
-    /// Copies every binding of `other` into this scope (shared, not cloned).
+    /// Puts every binding of `other` over this scope's (shared, not copied).
     pub fn extend_from(&mut self, other: &Scope) {
-        for (k, v) in &other.0 {
-            self.0.insert(k.clone(), v.clone());
+        if !self.own.is_empty() {
+            self.layers.push(Arc::new(std::mem::take(&mut self.own)));
         }
+        self.layers.extend(other.layers.iter().cloned());
+        if !other.own.is_empty() {
+            self.layers.push(Arc::new(other.own.clone()));
+        }
+    }
+
+    /// Puts one frame's names over this scope's (shared, not copied).
+    pub fn push_layer(&mut self, names: Arc<Names>) {
+        if names.is_empty() {
+            return;
+        }
+        if !self.own.is_empty() {
+            self.layers.push(Arc::new(std::mem::take(&mut self.own)));
+        }
+        self.layers.push(names);
+    }
+
+    /// The visible bindings as one map.
+    pub fn flatten(self) -> Names {
+        let mut out = Names::new();
+        for l in self.layers {
+            match Arc::try_unwrap(l) {
+                Ok(names) => out.extend(names),
+                Err(shared) => out.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            }
+        }
+        out.extend(self.own);
+        out
     }
 }
 
@@ -97,7 +153,7 @@ impl IntoIterator for Scope {
 
     /// Owned bindings (a value still shared elsewhere is cloned).
     fn into_iter(self) -> Self::IntoIter {
-        self.0
+        self.flatten()
             .into_iter()
             .map(|(k, v)| (k, Arc::unwrap_or_clone(v)))
     }

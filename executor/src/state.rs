@@ -10,7 +10,7 @@ use prism_compiler::plan::Plan;
 use serde_json::{Value as Json, json};
 
 use super::RunOptions;
-use super::expr::{Bound, Rec, Scope};
+use super::expr::{Bound, Names, Rec, Scope};
 use super::record::{AgentResult, RunError, StepRecord};
 
 /// One node's completion, for `--trace` and progress displays.
@@ -60,7 +60,7 @@ impl Stop {
 /// A scope frame: names written here shadow the parent's (batch items get their own).
 #[derive(Debug, Default)]
 pub struct Frame {
-    vars: Mutex<Scope>,
+    vars: Mutex<Arc<Names>>,
     parent: Option<Arc<Frame>>,
 }
 
@@ -68,14 +68,15 @@ impl Frame {
     /// A child frame.
     pub fn child(parent: &Arc<Frame>) -> Arc<Frame> {
         Arc::new(Frame {
-            vars: Mutex::new(Scope::new()),
+            vars: Mutex::new(Arc::default()),
             parent: Some(parent.clone()),
         })
     }
 
     /// Binds a name in this frame.
     pub fn set(&self, name: &str, v: Bound) {
-        lock(&self.vars).insert(name.to_string(), v);
+        // Copies the frame's names only while a scope built earlier still shares them.
+        Arc::make_mut(&mut *lock(&self.vars)).insert(name.to_string(), Arc::new(v));
     }
 
     /// Binds a record.
@@ -86,25 +87,25 @@ impl Frame {
     /// Looks a name up through the chain.
     pub fn get(&self, name: &str) -> Option<Bound> {
         if let Some(v) = lock(&self.vars).get(name) {
-            return Some(v.clone());
+            return Some((**v).clone());
         }
         self.parent.as_ref().and_then(|p| p.get(name))
     }
 
     /// A copy of this frame's own names.
     pub fn snapshot(&self) -> Scope {
-        lock(&self.vars).clone()
+        Scope::shared(lock(&self.vars).clone())
     }
 
     /// Replaces this frame's own names.
     pub fn restore(&self, vars: Scope) {
-        *lock(&self.vars) = vars;
+        *lock(&self.vars) = Arc::new(vars.flatten());
     }
 
     /// The flattened scope (inner names win).
     pub fn scope(&self) -> Scope {
         let mut s = self.parent.as_ref().map(|p| p.scope()).unwrap_or_default();
-        s.extend_from(&lock(&self.vars));
+        s.push_layer(lock(&self.vars).clone());
         s
     }
 }
