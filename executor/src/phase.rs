@@ -17,7 +17,7 @@ use super::expr::{Bound, Rec, Scope, eval, eval_bool, json_num};
 use super::output::{render, template};
 use super::record::AgentResult;
 use super::state::{Frame, Run, Stop};
-use super::walk::{Done, find_step};
+use super::walk::Done;
 
 pub use super::validate::{fallback, validate};
 
@@ -369,7 +369,7 @@ pub fn step_fields(rec: &mut Rec, step: &str, results: &[AgentResult]) {
 /// Binds a step's record under its id and output name (a shaping `output` mapping computes
 /// the value with `$result` = the record), and makes it the last executed step.
 pub fn set_step_record(run: &Arc<Run>, frame: &Arc<Frame>, step: &str, mut rec: Rec) {
-    let model = find_step(run.opts.model.as_deref(), step);
+    let model = run.step(step);
     if let Some(StepOutput::Shape(shape)) = model.and_then(|s| s.output.as_ref()) {
         let mut scope = frame.scope();
         scope.insert("result".into(), Bound::Rec(rec.clone()));

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use prism_compiler::plan::Plan;
+use petgraph::stable_graph::NodeIndex;
+use prism_compiler::plan::{Graph, Plan};
 use serde_json::{Value as Json, json};
 
 use super::RunOptions;
@@ -182,6 +183,11 @@ pub struct Run {
     requests: AtomicU64,
     /// The `.prism` script's injected agent results, when given.
     pub injected: Option<Vec<AgentResult>>,
+    /// Each graph's entry node of every step (by the graph's address), built on first use so
+    /// that finding a step's entry is not a search over every node.
+    entries: Mutex<HashMap<usize, Arc<HashMap<String, NodeIndex>>>>,
+    /// The YAML model's steps by id (the first in document order), built on first use.
+    steps_by_id: std::sync::OnceLock<HashMap<String, prism_compiler::pattern::model::Step>>,
 }
 
 impl Run {
@@ -197,7 +203,38 @@ impl Run {
             seq: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             injected: None,
+            entries: Mutex::default(),
+            steps_by_id: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The node where `step` begins in `g` (the first node of the step, in graph order).
+    pub fn entry_of(&self, g: &Graph, step: &str) -> Option<NodeIndex> {
+        let key = std::ptr::from_ref(g) as usize;
+        let map = lock(&self.entries)
+            .entry(key)
+            .or_insert_with(|| {
+                let mut m = HashMap::new();
+                for i in g.node_indices() {
+                    if let Some(s) = g.node_weight(i).and_then(|n| n.step.as_deref()) {
+                        m.entry(s.to_string()).or_insert(i);
+                    }
+                }
+                Arc::new(m)
+            })
+            .clone();
+        map.get(step).copied()
+    }
+
+    /// The YAML model's step `id`, at any depth (the first in document order).
+    pub fn step(&self, id: &str) -> Option<&prism_compiler::pattern::model::Step> {
+        self.steps_by_id
+            .get_or_init(|| {
+                let mut m = HashMap::new();
+                super::walk::index_steps(self.opts.model.as_deref(), &mut m);
+                m
+            })
+            .get(id)
     }
 
     /// The state, locked.

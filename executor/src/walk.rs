@@ -237,31 +237,29 @@ pub(crate) fn finish(
 }
 
 /// Finds a step of the loaded YAML pattern by id (nested steps included).
-pub fn find_step<'a>(model: Option<&'a Loaded>, id: &str) -> Option<&'a Step> {
-    fn search<'a>(steps: &'a [Step], id: &str) -> Option<&'a Step> {
+/// Every step of the model by id, at any depth; the first in document order wins, as
+/// ([`crate::state::Run::step`] reads the index).
+pub fn index_steps(model: Option<&Loaded>, out: &mut std::collections::HashMap<String, Step>) {
+    fn walk(steps: &[Step], out: &mut std::collections::HashMap<String, Step>) {
         for s in steps {
-            if s.id.value == id {
-                return Some(s);
-            }
-            let inner = match &s.kind {
-                StepKind::Parallel(v) => search(v, id),
-                StepKind::Loop { steps, .. } => search(steps, id),
-                StepKind::Batch { task, .. } => search(task, id),
-                StepKind::Switch { cases, .. } => cases.iter().find_map(|c| match &c.jump {
-                    Jump::Inline(b) => search(std::slice::from_ref(b.as_ref()), id),
-                    _ => None,
-                }),
-                _ => None,
-            };
-            if inner.is_some() {
-                return inner;
+            out.entry(s.id.value.clone()).or_insert_with(|| s.clone());
+            match &s.kind {
+                StepKind::Parallel(v) => walk(v, out),
+                StepKind::Loop { steps, .. } => walk(steps, out),
+                StepKind::Batch { task, .. } => walk(task, out),
+                StepKind::Switch { cases, .. } => {
+                    for c in cases {
+                        if let Jump::Inline(b) = &c.jump {
+                            walk(std::slice::from_ref(b.as_ref()), out);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        None
     }
-    match model? {
-        Loaded::Yaml(p) => search(&p.steps, id),
-        _ => None,
+    if let Some(Loaded::Yaml(p)) = model {
+        walk(&p.steps, out);
     }
 }
 
@@ -348,8 +346,8 @@ pub fn walk<'a>(
             let Some(node) = g.node_weight(n) else { break };
             if let Some(step) = node.step.clone()
                 && guarded != Some(n)
-                && entry_of(g, &step) == Some(n)
-                && let Some(s) = find_step(run.opts.model.as_deref(), &step)
+                && run.entry_of(g, &step) == Some(n)
+                && let Some(s) = run.step(&step)
             {
                 if let Some(cond) = &s.condition {
                     let scope = frame.scope();
@@ -459,7 +457,7 @@ fn skip_step(run: &Run, frame: &Frame, step: &str) {
     rec.fields.insert("skipped".into(), json!(true));
     rec.fields.insert("source".into(), json!(step));
     frame.set_rec(step, rec.clone());
-    if let Some(s) = find_step(run.opts.model.as_deref(), step)
+    if let Some(s) = run.step(step)
         && let Some(prism_compiler::pattern::model::StepOutput::Name(n)) = &s.output
     {
         frame.set_rec(&n.value, rec);
@@ -485,7 +483,7 @@ fn note_step(
     error: Option<&str>,
 ) {
     let Some(step) = step else { return };
-    let entry = entry_of(g, step) == Some(n);
+    let entry = run.entry_of(g, step) == Some(n);
     let ms = begun.elapsed().as_millis() as u64;
     let mut st = run.st();
     let existing = st.steps.iter().rposition(|s| s.id == step);
@@ -615,7 +613,7 @@ async fn next(
     }
     if let Some(label) = label {
         let jump = step
-            .and_then(|s| find_step(run.opts.model.as_deref(), s))
+            .and_then(|s| run.step(s))
             .and_then(|s| control::jump_for(s, &label));
         let branch = outs
             .iter()
