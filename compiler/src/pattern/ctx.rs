@@ -85,6 +85,9 @@ pub struct Defined {
 pub struct Ctx<'s> {
     /// Names the pattern defines, in order.
     pub defined: Vec<Defined>,
+    /// Where each name is in `defined` (a pattern of thousands of steps looks names up in
+    /// constant time).
+    by_name: std::collections::HashMap<String, Vec<usize>>,
     /// Diagnostics.
     pub cx: Checker,
     /// Expression sites found so far.
@@ -100,6 +103,7 @@ impl<'s> Ctx<'s> {
     pub fn new(source: &'s str) -> Self {
         Ctx {
             defined: Vec::new(),
+            by_name: std::collections::HashMap::new(),
             cx: Checker::default(),
             sites: Vec::new(),
             source,
@@ -109,11 +113,29 @@ impl<'s> Ctx<'s> {
 
     /// Records a name the pattern defines.
     pub fn define(&mut self, name: &str, span: Span, what: &'static str) {
+        self.by_name
+            .entry(name.to_string())
+            .or_default()
+            .push(self.defined.len());
         self.defined.push(Defined {
             name: name.to_string(),
             span,
             what,
         });
+    }
+
+    /// Is `name` defined (as anything)?
+    pub fn is_defined(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The first definition of `name` as a `what` (`step`, `group`, …).
+    pub fn defined_as(&self, name: &str, what: &str) -> Option<&Defined> {
+        self.by_name
+            .get(name)?
+            .iter()
+            .filter_map(|&i| self.defined.get(i))
+            .find(|d| d.what == what)
     }
 
     /// Records an expression site for a scalar node (other nodes are a bad value).

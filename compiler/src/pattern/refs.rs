@@ -95,13 +95,12 @@ pub fn check(ctx: &mut Ctx<'_>, p: &Provided, root: Option<&Yaml>) {
 }
 
 fn shadowing(ctx: &mut Ctx<'_>) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut out = Vec::new();
     for d in &ctx.defined {
-        if seen.contains(&d.name.as_str()) {
+        if !seen.insert(&d.name) {
             continue;
         }
-        seen.push(&d.name);
         if d.name == "input" {
             out.push(
                 Diagnostic::error(
@@ -270,7 +269,7 @@ fn unknown_ref(
     field: Option<&str>,
     p: &Provided,
 ) -> Option<Diagnostic> {
-    if ctx.defined.iter().any(|d| d.name == name) {
+    if ctx.is_defined(name) {
         return None;
     }
     let err = |msg: String| Diagnostic::error(codes::UNKNOWN_REF, msg, site.span);

@@ -292,11 +292,7 @@ fn step(
 }
 
 fn register_id(ctx: &mut Ctx<'_>, id: &Spanned<String>) {
-    if let Some(first) = ctx
-        .defined
-        .iter()
-        .find(|d| d.what == "step" && d.name == id.value)
-    {
+    if let Some(first) = ctx.defined_as(&id.value, "step") {
         let first = first.span;
         ctx.cx.push(
             Diagnostic::error(
@@ -623,10 +619,11 @@ pub fn check_targets(ctx: &mut Ctx<'_>, steps: &[Step]) {
         .filter(|d| d.what == "step")
         .map(|d| d.name.clone())
         .collect();
+    let known: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut targets = Vec::new();
     collect_targets(steps, &mut targets);
     for t in targets {
-        if !ids.contains(&t.value) {
+        if !known.contains(t.value.as_str()) {
             let help = Ctx::did_you_mean(&t.value, ids.iter().map(String::as_str));
             ctx.cx
                 .bad(format!("no step `{}` to jump to", t.value), t.span, help);
