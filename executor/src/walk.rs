@@ -273,12 +273,6 @@ fn control_out(g: &Graph, n: NodeIndex) -> Vec<(NodeIndex, Edge)> {
     v
 }
 
-/// The first node of a step in a graph.
-fn entry_of(g: &Graph, step: &str) -> Option<NodeIndex> {
-    g.node_indices()
-        .find(|&i| g.node_weight(i).and_then(|n| n.step.as_deref()) == Some(step))
-}
-
 /// Where control goes after a step: the first node outside it along control edges.
 fn exit_of(g: &Graph, entry: NodeIndex, step: &str) -> Option<Option<NodeIndex>> {
     let mut cur = entry;
@@ -708,7 +702,7 @@ fn back_jump(
             target.is_none_or(|id| g.node_weight(*t).and_then(|x| x.step.as_deref()) == Some(id))
         })
         .map(|(t, _)| *t)
-        .or_else(|| target.and_then(|id| entry_of(g, id)))?;
+        .or_else(|| target.and_then(|id| run.entry_of(g, id)))?;
     let site = label
         .bytes()
         .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
