@@ -2,6 +2,7 @@
 //! region?, labels?, latencyMs?, confidence?}` plus one behaviour (`respond echo choose function
 //! url command llm`), `--agent name=URL`, and the built-in local agents.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -275,12 +276,13 @@ pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError
     };
     let root = root.map(|r| r.to_json()).unwrap_or(Json::Null);
     let list = match root.get("agents") {
-        Some(Json::Array(a)) => a.clone(),
+        Some(Json::Array(a)) => a,
         _ => return Err(yaml_err("expected a top-level `agents:` list".into())),
     };
     let dir = file_folder(path);
     let http = client();
     let mut set = AgentSet::default();
+    let mut ids: HashSet<String> = HashSet::with_capacity(list.len());
     for (i, entry) in list.iter().enumerate() {
         let which = entry
             .get("name")
@@ -295,7 +297,7 @@ pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError
             return Err(invalid("each agent is a mapping".into()));
         };
         let agent = build_agent(m, dir.as_deref(), &http, &mut set).map_err(invalid)?;
-        if set.agents.iter().any(|a| a.info().id == agent.info().id) {
+        if !ids.insert(agent.info().id.clone()) {
             return Err(invalid(format!(
                 "the id `{}` is used twice",
                 agent.info().id

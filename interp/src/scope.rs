@@ -231,6 +231,35 @@ impl Scope {
         }
     }
 
+    /// Breaks the cycle a scope forms with the functions it defines, when nothing else can
+    /// reach either: call when the scope is left, with `env` the last handle of the code that
+    /// made it. `function outer() { function inner() {} … }` binds `inner` in the call's
+    /// scope, and `inner` closes over that scope: reference counting alone would keep both
+    /// alive forever, one pair per call. If the only owners of the scope are `env` and such
+    /// functions of its own, which nothing else holds, no code can read the scope again, and
+    /// its bindings are dropped. Anything else that holds it (a returned or stored closure, a
+    /// nested scope still alive) keeps it whole.
+    pub fn release_self_cycles(env: &Env) {
+        let owners = Rc::strong_count(env);
+        if owners == 1 {
+            return;
+        }
+        let own_functions = {
+            let vars = env.vars.borrow();
+            vars.list
+                .iter()
+                .filter(|b| match &b.value {
+                    Value::Function(c) => Rc::ptr_eq(&c.env, env) && Rc::strong_count(c) == 1,
+                    _ => false,
+                })
+                .count()
+        };
+        if own_functions > 0 && owners == 1 + own_functions {
+            let dropped = std::mem::take(&mut *env.vars.borrow_mut());
+            drop(dropped);
+        }
+    }
+
     /// The names bound directly in this scope, in binding order.
     pub fn names(&self) -> Vec<Name> {
         self.vars
@@ -272,6 +301,48 @@ mod tests {
         assert_eq!(s.assign("nope", 3.0.into()), Err(AssignError::Undefined));
         s.define(&name("print"), Value::Null);
         assert!(s.declare(&name("print"), 1.0.into(), BindingKind::Let));
+    }
+
+    #[test]
+    fn a_scope_held_only_by_its_own_functions_is_released() {
+        use crate::value::Closure;
+        use std::sync::Arc;
+        let func = || -> Arc<prism_compiler::ast::Function> {
+            let parsed = prism_compiler::parse("function f() {}");
+            match parsed.program.stmts.first().map(|s| &s.kind) {
+                Some(prism_compiler::ast::StmtKind::Function(f)) => f.clone(),
+                _ => unreachable!("a function declaration parses as one"),
+            }
+        };
+        let closure = |env: &Env| {
+            Value::Function(Rc::new(Closure {
+                func: func(),
+                env: env.clone(),
+                file: 0,
+            }))
+        };
+        // Only its own function holds it: released, and the pair is freed.
+        let env = Scope::root();
+        env.define(&name("f"), closure(&env));
+        let weak = Rc::downgrade(&env);
+        Scope::release_self_cycles(&env);
+        drop(env);
+        assert!(
+            weak.upgrade().is_none(),
+            "the scope and its function leaked"
+        );
+        // The function escaped (a second holder): kept whole.
+        let env = Scope::root();
+        let f = closure(&env);
+        env.define(&name("f"), f.clone());
+        Scope::release_self_cycles(&env);
+        assert!(env.lookup("f").is_some());
+        // A nested scope still refers to it: kept whole.
+        let env = Scope::root();
+        env.define(&name("f"), closure(&env));
+        let inner = Scope::child(&env);
+        Scope::release_self_cycles(&env);
+        assert!(inner.lookup("f").is_some());
     }
 
     #[test]

@@ -412,6 +412,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_stay_two_words() {
+        // Every clone, move and drop on the evaluator's hot paths copies a `Value`: scalars
+        // inline, everything else one pointer. A variant that grows it fails here.
+        assert_eq!(std::mem::size_of::<Value>(), 16, "Value grew");
+        assert_eq!(
+            std::mem::size_of::<Option<Value>>(),
+            16,
+            "Option<Value> lost its niche"
+        );
+    }
+
+    #[test]
     fn truthiness_follows_the_reference() {
         assert!(!Value::Number(0.0).is_truthy());
         assert!(Value::Number(f64::NAN).is_truthy());

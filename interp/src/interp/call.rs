@@ -267,11 +267,13 @@ impl Interpreter {
             }
             self.bind_param(&p.pattern, v, &env)?;
         }
-        match &f.body {
+        let result = match &f.body {
             FunctionBody::Expr(e) => self.eval(e, &env),
             FunctionBody::Block(b) if b.stmts.is_empty() => Ok(Value::Null),
             FunctionBody::Block(b) => self.exec_stmts(&b.stmts, &env),
-        }
+        };
+        Scope::release_self_cycles(&env);
+        result
     }
 
     fn bind_param(&mut self, pattern: &Pattern, v: Value, env: &Env) -> Eval<()> {

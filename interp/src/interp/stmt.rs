@@ -94,7 +94,9 @@ impl Interpreter {
         }
         if decl {
             let scope = Scope::child(env);
-            self.exec_list(&block.stmts, &scope, hoist)
+            let result = self.exec_list(&block.stmts, &scope, hoist);
+            Scope::release_self_cycles(&scope);
+            result
         } else {
             self.exec_list(&block.stmts, env, hoist)
         }
@@ -387,20 +389,32 @@ impl Interpreter {
         if let Some(init) = init {
             self.exec(init, &scope)?;
         }
+        let result = self.for_passes(cond, update, body, &scope);
+        Scope::release_self_cycles(&scope);
+        result
+    }
+
+    fn for_passes(
+        &mut self,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        body: &Stmt,
+        scope: &Env,
+    ) -> Eval {
         let mut last = Value::Null;
         loop {
             if let Some(c) = cond
-                && !self.eval(c, &scope)?.is_truthy()
+                && !self.eval(c, scope)?.is_truthy()
             {
                 break;
             }
             drop(std::mem::take(&mut last));
-            match self.loop_body(body, &scope)? {
+            match self.loop_body(body, scope)? {
                 Step::Next(v) => last = v,
                 Step::Break => break,
             }
             if let Some(u) = update {
-                self.eval(u, &scope)?;
+                self.eval(u, scope)?;
             }
         }
         Ok(last)
@@ -570,6 +584,7 @@ impl Interpreter {
                 StmtKind::Block(b) => self.exec_stmts(&b.stmts, &scope),
                 _ => self.exec(body, &scope),
             };
+            Scope::release_self_cycles(&scope);
             match result {
                 Ok(v) => last = v,
                 Err(Flow::Break(_)) => break,
