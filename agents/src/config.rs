@@ -250,11 +250,14 @@ pub fn file_folder(path: &Path) -> Option<PathBuf> {
 /// read relative to it), and a relative program path in a `command` list is read relative to
 /// that folder too.
 pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError> {
-    let problems: Vec<String> = agents_file::check(text)
+    let (root, diagnostics) = agents_file::check_parsed(text);
+    let file = std::cell::OnceCell::new();
+    let problems: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.is_error())
         .map(|d| {
-            let file = prism_compiler::SourceFile::new(path.display().to_string(), text);
+            let file = file
+                .get_or_init(|| prism_compiler::SourceFile::new(path.display().to_string(), text));
             let (line, col) = file.line_col(d.primary_span().start);
             let help = d
                 .help
@@ -269,7 +272,6 @@ pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError
             problems,
         });
     }
-    let (root, _) = prism_compiler::pattern::yaml::parse(text);
     let yaml_err = |message: String| AgentsFileError::Yaml {
         path: path.to_path_buf(),
         message,

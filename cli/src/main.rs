@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+/// mimalloc: the toolchain makes many small allocations (syntax trees, values, records).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Prism toolchain.
 #[derive(Parser)]
 #[command(

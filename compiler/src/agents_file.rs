@@ -134,6 +134,12 @@ pub fn is_agents_file_name(path: &Path) -> bool {
 
 /// Every problem of an agents file, each with its span (an empty list: the file is valid).
 pub fn check(text: &str) -> Vec<Diagnostic> {
+    check_parsed(text).1
+}
+
+/// [`check`], also giving the parsed tree (`None` when the YAML itself is broken), so that a
+/// loader reads the file once.
+pub fn check_parsed(text: &str) -> (Option<yaml::Yaml>, Vec<Diagnostic>) {
     let (root, mut diags) = yaml::parse(text);
     for d in &mut diags {
         if d.code == codes::YAML_SYNTAX {
@@ -141,7 +147,7 @@ pub fn check(text: &str) -> Vec<Diagnostic> {
         }
     }
     if diags.iter().any(Diagnostic::is_error) {
-        return diags;
+        return (None, diags);
     }
     let mut cx = Checker::default();
     match &root {
@@ -153,7 +159,7 @@ pub fn check(text: &str) -> Vec<Diagnostic> {
         Some(root) => check_root(&mut cx, root),
     }
     diags.extend(cx.diags.into_iter().map(rename));
-    diags
+    (root, diags)
 }
 
 /// Gives the shared checker's pattern codes their agents-file names.
@@ -205,7 +211,7 @@ fn check_root(cx: &mut Checker, root: &Yaml) {
         );
         return;
     };
-    let mut ids: Vec<(String, Span)> = Vec::new();
+    let mut ids: rustc_hash::FxHashMap<String, Span> = Default::default();
     for (i, item) in items.iter().enumerate() {
         let path = format!("agents[{i}]");
         let Some(f) = cx.map(item, &path, AGENT_KEYS) else {
@@ -219,13 +225,15 @@ fn check_root(cx: &mut Checker, root: &Yaml) {
             .map(str::to_string);
         if let Some(id) = id {
             let span = f.value("id").map_or_else(|| f.key_span("name"), |v| v.span);
-            match ids.iter().find(|(seen, _)| *seen == id) {
-                Some((_, first)) => cx.push(
+            match ids.get(&id) {
+                Some(first) => cx.push(
                     Diagnostic::error(BAD_VALUE, format!("the id `{id}` is used twice"), span)
                         .with_secondary(*first, "first used here")
                         .with_help("give each agent its own `name` (or `id`)"),
                 ),
-                None => ids.push((id, span)),
+                None => {
+                    ids.insert(id, span);
+                }
             }
         }
     }
