@@ -296,13 +296,46 @@ impl Offsets {
 enum Frame {
     Seq(Vec<Yaml>, usize, usize),
     /// Entries, the key waiting for its value, anchor, start, and where each key text is.
-    Map(
-        Vec<(Yaml, Yaml)>,
-        Option<Yaml>,
-        usize,
-        usize,
-        HashMap<String, usize>,
-    ),
+    Map(Vec<(Yaml, Yaml)>, Option<Yaml>, usize, usize, Keys),
+}
+
+/// Mappings with at most this many keys find a duplicate key by scanning their entries.
+const SCAN_KEYS: usize = 16;
+
+/// Where the keys of one mapping are, for the duplicate-key check: a scan of the entries
+/// while the mapping is small (no allocation, no hashing), a hash index once it grows, so the
+/// check stays linear however many keys a mapping has.
+#[derive(Default)]
+struct Keys {
+    index: Option<rustc_hash::FxHashMap<String, usize>>,
+}
+
+impl Keys {
+    /// The entry that already has key `text`, or `None` (and `text` is noted as the key of
+    /// entry `entries.len()`).
+    fn find_or_note(&mut self, entries: &[(Yaml, Yaml)], text: &str) -> Option<usize> {
+        if let Some(index) = &mut self.index {
+            if let Some(&i) = index.get(text) {
+                return Some(i);
+            }
+            index.insert(text.to_string(), entries.len());
+            return None;
+        }
+        if let Some(i) = entries.iter().position(|(k, _)| k.key_text() == Some(text)) {
+            return Some(i);
+        }
+        if entries.len() >= SCAN_KEYS {
+            let mut index = rustc_hash::FxHashMap::default();
+            for (i, (k, _)) in entries.iter().enumerate() {
+                if let Some(t) = k.key_text() {
+                    index.entry(t.to_string()).or_insert(i);
+                }
+            }
+            index.insert(text.to_string(), entries.len());
+            self.index = Some(index);
+        }
+        None
+    }
 }
 
 /// Parses one YAML document into a [`Yaml`] tree. Syntax errors (and duplicate keys) are
@@ -369,7 +402,7 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                     None,
                     anchor,
                     span.start as usize,
-                    HashMap::new(),
+                    Keys::default(),
                 ));
                 continue;
             }
@@ -451,20 +484,17 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
             Some(Frame::Map(entries, pending, _, _, seen)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
-                    if let Some(text) = key.key_text() {
-                        match seen.get(text) {
-                            Some(&i) => diags.push(
-                                Diagnostic::error(
-                                    codes::YAML_SYNTAX,
-                                    format!("duplicate key `{text}`"),
-                                    key.span,
-                                )
-                                .with_secondary(entries[i].0.span, "first defined here"),
-                            ),
-                            None => {
-                                seen.insert(text.to_string(), entries.len());
-                            }
-                        }
+                    if let Some(text) = key.key_text()
+                        && let Some(i) = seen.find_or_note(entries, text)
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                codes::YAML_SYNTAX,
+                                format!("duplicate key `{text}`"),
+                                key.span,
+                            )
+                            .with_secondary(entries[i].0.span, "first defined here"),
+                        );
                     }
                     entries.push((key, node));
                 }
@@ -541,6 +571,29 @@ mod tests {
         let (_, d) = parse("a: 1\na: 2\n");
         assert_eq!(d.len(), 1);
         assert!(d[0].message.contains("duplicate"));
+    }
+
+    #[test]
+    fn duplicates_are_found_in_small_and_large_mappings_alike() {
+        // Keys k0…k39, then k3 again (found through the hash index built past 16 keys), k39
+        // again, and k3 a third time: each repeat names the first entry.
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: x\nk39: y\nk3: z\n");
+        let (y, d) = parse(&text);
+        assert!(y.is_some());
+        let messages: Vec<(&str, u32)> = d
+            .iter()
+            .map(|d| (d.message.as_str(), d.labels[1].span.start))
+            .collect();
+        let at = |key: &str| text.find(&format!("{key}: ")).map_or(0, |i| i as u32);
+        assert_eq!(
+            messages,
+            [
+                ("duplicate key `k3`", at("k3")),
+                ("duplicate key `k39`", at("k39")),
+                ("duplicate key `k3`", at("k3")),
+            ]
+        );
     }
 
     #[test]
