@@ -316,15 +316,62 @@ fn build_agent(
     http: &reqwest::Client,
     set: &mut AgentSet,
 ) -> Result<SharedAgent, String> {
+    let (mut info, latency) = agent_info(m)?;
+    let behaviour = behaviour_of(m)?;
+    let max_answer_bytes = match m.get("maxAnswerBytes") {
+        None => crate::DEFAULT_MAX_ANSWER_BYTES,
+        Some(v) => v
+            .as_u64()
+            .filter(|&n| n > 0)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or("`maxAnswerBytes` must be a whole number of bytes ≥ 1")?,
+    };
+    let v = &m[behaviour];
+    Ok(match behaviour {
+        "respond" | "echo" | "choose" | "function" => {
+            let b = local_behaviour(behaviour, v, &mut info)?;
+            Arc::new(LocalAgent::new(info, b, latency))
+        }
+        "url" => {
+            let url = v.as_str().ok_or("`url` must be a string")?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "`url` must start with http:// or https://, got {url}"
+                ));
+            }
+            Arc::new(HttpAgent::new(info, url, http.clone()).with_max_body(max_answer_bytes))
+        }
+        "command" => Arc::new(ProcessAgent::new(
+            info,
+            process_spec(v, m, dir, max_answer_bytes)?,
+        )),
+        "llm" => {
+            let agent = Arc::new(LlmAgent::new(info, llm_spec(v)?, http.clone()));
+            if set.llm.is_none() {
+                set.llm = Some(agent.clone());
+            }
+            agent
+        }
+        other => match agent_kind(other) {
+            Some(build) => build(info, m, dir)?,
+            None => {
+                return Err(format!(
+                    "`{other}` agents are not available in this build of Prism"
+                ));
+            }
+        },
+    })
+}
+
+/// The keys every kind shares: name, id, capabilities, expertise, region, labels, confidence,
+/// and `latencyMs` (local agents).
+fn agent_info(m: &Map<String, Json>) -> Result<(AgentInfo, Option<u64>), String> {
     let name = m
         .get("name")
         .and_then(Json::as_str)
         .ok_or("`name` is required")?
         .to_string();
-    let mut info = AgentInfo::new(
-        name.clone(),
-        strings(m.get("capabilities"), "capabilities")?,
-    );
+    let mut info = AgentInfo::new(name, strings(m.get("capabilities"), "capabilities")?);
     if let Some(id) = m.get("id") {
         info.id = scalar_text(id).ok_or("`id` must be a string")?;
     }
@@ -343,30 +390,28 @@ fn build_agent(
                 .ok_or("`latencyMs` must be a whole number of ms")?,
         ),
     };
+    Ok((info, latency))
+}
+
+/// The one behaviour key an entry has.
+fn behaviour_of(m: &Map<String, Json>) -> Result<&'static str, String> {
     let present: Vec<&str> = BEHAVIOURS
         .iter()
         .copied()
         .filter(|b| m.contains_key(*b))
         .collect();
-    let behaviour = match present.as_slice() {
-        [one] => *one,
-        [] => return Err(format!("give one behaviour: {}", BEHAVIOURS.join(", "))),
-        many => return Err(format!("give one behaviour, found {}", many.join(" and "))),
-    };
-    let max_answer_bytes = match m.get("maxAnswerBytes") {
-        None => crate::DEFAULT_MAX_ANSWER_BYTES,
-        Some(v) => v
-            .as_u64()
-            .filter(|&n| n > 0)
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or("`maxAnswerBytes` must be a whole number of bytes ≥ 1")?,
-    };
+    match present.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("give one behaviour: {}", BEHAVIOURS.join(", "))),
+        many => Err(format!("give one behaviour, found {}", many.join(" and "))),
+    }
+}
+
+/// A local agent's behaviour (`respond`, `echo`, `choose`, `function`) from its value `v`;
+/// `respond` also sets the confidence the static estimate assumes when none is given.
+fn local_behaviour(kind: &str, v: &Json, info: &mut AgentInfo) -> Result<Behaviour, String> {
     let default_conf = info.confidence.unwrap_or(0.8);
-    let v = &m[behaviour];
-    let local = |info: AgentInfo, b: Behaviour| -> SharedAgent {
-        Arc::new(LocalAgent::new(info, b, latency))
-    };
-    Ok(match behaviour {
+    Ok(match kind {
         "respond" => {
             let (value, confidence) = match v {
                 Json::Object(r) if r.contains_key("value") => {
@@ -381,15 +426,14 @@ fn build_agent(
             if info.confidence.is_none() {
                 info.confidence = Some(confidence);
             }
-            local(info, Behaviour::Respond { value, confidence })
+            Behaviour::Respond { value, confidence }
         }
-        "echo" => {
-            let confidence = match v.get("confidence") {
+        "echo" => Behaviour::Echo {
+            confidence: match v.get("confidence") {
                 Some(c) => unit(c, "echo.confidence")?,
                 None => default_conf,
-            };
-            local(info, Behaviour::Echo { confidence })
-        }
+            },
+        },
         "choose" => {
             let (values, seed, confidence) = match v {
                 Json::Array(a) => (a.clone(), None, default_conf),
@@ -409,17 +453,13 @@ fn build_agent(
             if values.is_empty() {
                 return Err("`choose` needs at least one value".into());
             }
-            let seed = seed.unwrap_or_else(|| name_seed(&name));
-            local(
-                info,
-                Behaviour::Choose {
-                    values,
-                    seed,
-                    confidence,
-                },
-            )
+            Behaviour::Choose {
+                values,
+                seed: seed.unwrap_or_else(|| name_seed(&info.name)),
+                confidence,
+            }
         }
-        "function" => {
+        _ => {
             let source = v
                 .as_str()
                 .ok_or("`function` is the source of a Prism function")?
@@ -427,109 +467,77 @@ fn build_agent(
             if prism_compiler::parse(&format!("let f = ({source})")).has_errors() {
                 return Err("`function` does not parse as a Prism function".into());
             }
-            local(
-                info,
-                Behaviour::Function {
-                    source,
-                    confidence: default_conf,
-                },
-            )
+            Behaviour::Function {
+                source,
+                confidence: default_conf,
+            }
         }
-        "url" => {
-            let url = v.as_str().ok_or("`url` must be a string")?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!(
-                    "`url` must start with http:// or https://, got {url}"
-                ));
-            }
-            Arc::new(HttpAgent::new(info, url, http.clone()).with_max_body(max_answer_bytes))
-        }
-        "command" => {
-            let (command, shell) = match v {
-                Json::String(s) => (vec![s.clone()], true),
-                Json::Array(a) => (
-                    a.iter()
-                        .map(|x| scalar_text(x).ok_or("`command` items must be strings"))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    false,
-                ),
-                _ => return Err("`command` is a shell string or a list".into()),
-            };
-            if command.is_empty() {
-                return Err("`command` is empty".into());
-            }
-            let cwd = match m.get("cwd") {
-                None => dir.map(Path::to_path_buf),
-                Some(Json::String(c)) => Some(match dir {
-                    Some(d) => d.join(c),
-                    None => PathBuf::from(c),
-                }),
-                Some(_) => return Err("`cwd` must be a folder path".into()),
-            };
-            let mut command = command;
-            if !shell && let Some(prog) = command.first_mut() {
-                *prog = resolve_program(prog, cwd.as_deref());
-            }
-            let mode = match m.get("mode").and_then(Json::as_str) {
-                None | Some("lines") => ProcessMode::Lines,
-                Some("oneshot") => ProcessMode::Oneshot,
-                Some(o) => return Err(format!("`mode` is lines or oneshot, got {o}")),
-            };
-            Arc::new(ProcessAgent::new(
-                info,
-                ProcessSpec {
-                    command,
-                    shell,
-                    cwd,
-                    mode,
-                    max_answer_bytes,
-                },
-            ))
-        }
-        "llm" => {
-            let endpoint = v
-                .get("endpoint")
-                .and_then(Json::as_str)
-                .ok_or("`llm.endpoint` is required")?
-                .to_string();
-            let model = v
-                .get("model")
-                .and_then(Json::as_str)
-                .ok_or("`llm.model` is required")?
-                .to_string();
-            let api_key_env = v
-                .get("apiKeyEnv")
-                .and_then(Json::as_str)
-                .map(str::to_string);
-            let api_key = api_key_env
-                .as_deref()
-                .and_then(|var| std::env::var(var).ok())
-                .filter(|k| !k.is_empty());
-            let temperature = v.get("temperature").and_then(Json::as_f64).unwrap_or(0.0);
-            let agent = Arc::new(LlmAgent::new(
-                info,
-                LlmSpec {
-                    endpoint,
-                    model,
-                    api_key,
-                    api_key_env,
-                    temperature,
-                },
-                http.clone(),
-            ));
-            if set.llm.is_none() {
-                set.llm = Some(agent.clone());
-            }
-            agent
-        }
-        other => match agent_kind(other) {
-            Some(build) => build(info, m, dir)?,
-            None => {
-                return Err(format!(
-                    "`{other}` agents are not available in this build of Prism"
-                ));
-            }
-        },
+    })
+}
+
+/// A `command` agent: the command (a shell string or a list whose program is read relative to
+/// the working folder), `cwd` (relative to the agents file's folder) and `mode`.
+fn process_spec(
+    v: &Json,
+    m: &Map<String, Json>,
+    dir: Option<&Path>,
+    max_answer_bytes: usize,
+) -> Result<ProcessSpec, String> {
+    let (mut command, shell) = match v {
+        Json::String(s) => (vec![s.clone()], true),
+        Json::Array(a) => (
+            a.iter()
+                .map(|x| scalar_text(x).ok_or("`command` items must be strings"))
+                .collect::<Result<Vec<_>, _>>()?,
+            false,
+        ),
+        _ => return Err("`command` is a shell string or a list".into()),
+    };
+    if command.is_empty() {
+        return Err("`command` is empty".into());
+    }
+    let cwd = match m.get("cwd") {
+        None => dir.map(Path::to_path_buf),
+        Some(Json::String(c)) => Some(match dir {
+            Some(d) => d.join(c),
+            None => PathBuf::from(c),
+        }),
+        Some(_) => return Err("`cwd` must be a folder path".into()),
+    };
+    if !shell && let Some(prog) = command.first_mut() {
+        *prog = resolve_program(prog, cwd.as_deref());
+    }
+    let mode = match m.get("mode").and_then(Json::as_str) {
+        None | Some("lines") => ProcessMode::Lines,
+        Some("oneshot") => ProcessMode::Oneshot,
+        Some(o) => return Err(format!("`mode` is lines or oneshot, got {o}")),
+    };
+    Ok(ProcessSpec {
+        command,
+        shell,
+        cwd,
+        mode,
+        max_answer_bytes,
+    })
+}
+
+/// An `llm` agent's endpoint, model, key (read from the environment variable `apiKeyEnv`
+/// names) and temperature.
+fn llm_spec(v: &Json) -> Result<LlmSpec, String> {
+    let text = |key: &str| v.get(key).and_then(Json::as_str).map(str::to_string);
+    let endpoint = text("endpoint").ok_or("`llm.endpoint` is required")?;
+    let model = text("model").ok_or("`llm.model` is required")?;
+    let api_key_env = text("apiKeyEnv");
+    let api_key = api_key_env
+        .as_deref()
+        .and_then(|var| std::env::var(var).ok())
+        .filter(|k| !k.is_empty());
+    Ok(LlmSpec {
+        endpoint,
+        model,
+        api_key,
+        api_key_env,
+        temperature: v.get("temperature").and_then(Json::as_f64).unwrap_or(0.0),
     })
 }
 

@@ -346,31 +346,7 @@ fn behaviour(cx: &mut Checker, f: &Fields<'_>, which: &str) {
                 );
             }
         }
-        "choose" => {
-            let values = if v.as_map().is_some() {
-                let Some(cf) = cx.map(v, &path, &["values", "seed", "confidence"]) else {
-                    return;
-                };
-                cx.require(&cf, "values");
-                cx.int(&cf, "seed", 0);
-                cx.number(&cf, "confidence", 0.0, 1.0);
-                cf.value("values")
-            } else {
-                Some(v)
-            };
-            match values.map(|x| (x, x.as_seq())) {
-                Some((_, Some(items))) if !items.is_empty() => {}
-                Some((x, Some(_))) => {
-                    cx.bad(format!("`{path}` needs at least one value"), x.span, None)
-                }
-                Some((x, None)) => cx.bad(
-                    format!("`{path}` is a list of values or `{{values, seed?, confidence?}}`"),
-                    x.span,
-                    None,
-                ),
-                None => {}
-            }
-        }
+        "choose" => choose(cx, v, &path),
         "function" => match v.as_str() {
             Some(src) => {
                 if crate::parse(&format!("let f = ({src})")).has_errors() {
@@ -417,32 +393,60 @@ fn behaviour(cx: &mut Checker, f: &Fields<'_>, which: &str) {
                 );
             }
         }
-        _ => {
-            let Some(lf) = cx.map(v, &path, LLM_KEYS) else {
-                return;
-            };
-            for key in ["endpoint", "model"] {
-                cx.require(&lf, key);
-            }
-            if let Some(e) = lf.value("endpoint") {
-                url(cx, e, &lf.sub("endpoint"));
-            }
-            cx.string(&lf, "model");
-            if let Some(var) = cx.string(&lf, "apiKeyEnv")
-                && (var.is_empty() || var.contains(['$', ' ', '=']))
-            {
-                cx.bad(
-                    format!(
-                        "`{}` names an environment variable, found `{var}`",
-                        lf.sub("apiKeyEnv")
-                    ),
-                    lf.value("apiKeyEnv").map_or(lf.head(), |x| x.span),
-                    Some("write the variable's name, e.g. `apiKeyEnv: OPENAI_API_KEY`".into()),
-                );
-            }
-            cx.number(&lf, "temperature", 0.0, 2.0);
-        }
+        _ => llm(cx, v, &path),
     }
+}
+
+/// `choose`: a non-empty list, or `{values, seed?, confidence?}`.
+fn choose(cx: &mut Checker, v: &Yaml, path: &str) {
+    let values = if v.as_map().is_some() {
+        let Some(cf) = cx.map(v, path, &["values", "seed", "confidence"]) else {
+            return;
+        };
+        cx.require(&cf, "values");
+        cx.int(&cf, "seed", 0);
+        cx.number(&cf, "confidence", 0.0, 1.0);
+        cf.value("values")
+    } else {
+        Some(v)
+    };
+    match values.map(|x| (x, x.as_seq())) {
+        Some((_, Some(items))) if !items.is_empty() => {}
+        Some((x, Some(_))) => cx.bad(format!("`{path}` needs at least one value"), x.span, None),
+        Some((x, None)) => cx.bad(
+            format!("`{path}` is a list of values or `{{values, seed?, confidence?}}`"),
+            x.span,
+            None,
+        ),
+        None => {}
+    }
+}
+
+/// `llm`: `{endpoint, model, apiKeyEnv?, temperature?}`.
+fn llm(cx: &mut Checker, v: &Yaml, path: &str) {
+    let Some(lf) = cx.map(v, path, LLM_KEYS) else {
+        return;
+    };
+    for key in ["endpoint", "model"] {
+        cx.require(&lf, key);
+    }
+    if let Some(e) = lf.value("endpoint") {
+        url(cx, e, &lf.sub("endpoint"));
+    }
+    cx.string(&lf, "model");
+    if let Some(var) = cx.string(&lf, "apiKeyEnv")
+        && (var.is_empty() || var.contains(['$', ' ', '=']))
+    {
+        cx.bad(
+            format!(
+                "`{}` names an environment variable, found `{var}`",
+                lf.sub("apiKeyEnv")
+            ),
+            lf.value("apiKeyEnv").map_or(lf.head(), |x| x.span),
+            Some("write the variable's name, e.g. `apiKeyEnv: OPENAI_API_KEY`".into()),
+        );
+    }
+    cx.number(&lf, "temperature", 0.0, 2.0);
 }
 
 /// Checks a `grpc` address: `host:port`, optionally after `http://` or `https://`.
