@@ -2,13 +2,15 @@
 //! source, author, time) and make it the active one; `keepHistory` prunes old versions.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use clap::Args;
 use prism_compiler::pattern::CompileOptions;
 use prism_compiler::pattern::directives::DirectiveKind;
+use prism_compiler::plan::Plan;
 use prism_license::License;
-use prism_store::{NewVersion, PublishOutcome, now_ms};
+use prism_store::{NewVersion, PublishOutcome, Store, now_ms};
 use serde_json::{Value, json};
 
 use super::compile::{FileKind, compile};
@@ -44,32 +46,9 @@ pub fn run(args: PublishArgs) -> ExitCode {
     if let Err(code) = require_command("publish") {
         return code;
     }
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(EXIT_COMPILE);
-        }
-    };
-    let compiled = compile(
-        &args.file,
-        &text,
-        &CompileOptions::default(),
-        License::current(),
-    );
-    if compiled.kind == FileKind::Program {
-        eprintln!(
-            "error: {} is a program, not a pattern: `prism publish` takes a YAML pattern or a `.prism` file with a pattern header",
-            args.file.display()
-        );
-        return ExitCode::from(EXIT_COMPILE);
-    }
-    let has_errors = compiled.errors() > 0;
-    if has_errors || !args.json {
-        print_diagnostics(&compiled.diagnostics, &compiled.file);
-    }
-    let Some(plan) = compiled.plan.filter(|_| !has_errors) else {
-        return ExitCode::from(EXIT_COMPILE);
+    let (plan, text) = match publishable_plan(&args) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let version = match semver::Version::parse(plan.meta.version.trim()) {
         Ok(v) => v,
@@ -105,12 +84,52 @@ pub fn run(args: PublishArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let outcome = match store.publish(&new, keep_history) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
+    match store.publish(&new, keep_history) {
+        Ok(outcome) => report(&new, outcome, keep_history, &store, args.json),
+        Err(e) => fail(&e),
+    }
+}
+
+/// The pattern file compiled, with its text: its diagnostics printed (unless `--json` and
+/// none is an error), and an exit code when it is a program or does not compile.
+fn publishable_plan(args: &PublishArgs) -> Result<(Arc<Plan>, String), ExitCode> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", args.file.display());
+        ExitCode::from(EXIT_COMPILE)
+    })?;
+    let compiled = compile(
+        &args.file,
+        &text,
+        &CompileOptions::default(),
+        License::current(),
+    );
+    if compiled.kind == FileKind::Program {
+        eprintln!(
+            "error: {} is a program, not a pattern: `prism publish` takes a YAML pattern or a `.prism` file with a pattern header",
+            args.file.display()
+        );
+        return Err(ExitCode::from(EXIT_COMPILE));
+    }
+    let has_errors = compiled.errors() > 0;
+    if has_errors || !args.json {
+        print_diagnostics(&compiled.diagnostics, &compiled.file);
+    }
+    match compiled.plan.filter(|_| !has_errors) {
+        Some(plan) => Ok((plan, text)),
+        None => Err(ExitCode::from(EXIT_COMPILE)),
+    }
+}
+
+/// Prints what publishing did, as a sentence or (`--json`) as an object.
+fn report(
+    new: &NewVersion,
+    outcome: PublishOutcome,
+    keep_history: Option<u64>,
+    store: &Store,
+    json: bool,
+) -> ExitCode {
     let id = format!("{}@{}", new.name, new.version);
-    if args.json {
+    if json {
         let (status, pruned) = match &outcome {
             PublishOutcome::Published { pruned } => ("published", pruned.clone()),
             PublishOutcome::Unchanged => ("unchanged", Vec::new()),
