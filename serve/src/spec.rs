@@ -159,32 +159,7 @@ impl ScheduleSpec {
                 .and_then(parse_timezone)
                 .ok_or_else(|| SpecError::Timezone(v.to_string()))?,
         };
-        let every = match (cron, map.get("interval")) {
-            (None, None) => return Err(SpecError::NoTrigger),
-            (Some(_), Some(_)) => return Err(SpecError::BothTriggers),
-            (Some(expr), None) => {
-                let expr = expr.as_str().map(str::to_string).ok_or(SpecError::Cron {
-                    expr: expr.to_string(),
-                    why: "not a string".into(),
-                })?;
-                let cron = parse_cron(&expr).map_err(|why| SpecError::Cron {
-                    expr: expr.clone(),
-                    why,
-                })?;
-                Every::Cron {
-                    expr,
-                    cron: Box::new(cron),
-                    tz,
-                }
-            }
-            (None, Some(interval)) => match interval_ms(interval) {
-                Some(ms) if ms >= 1000 => Every::Interval(
-                    Duration::try_milliseconds(i64::try_from(ms).map_err(|_| SpecError::Interval)?)
-                        .ok_or(SpecError::Interval)?,
-                ),
-                _ => return Err(SpecError::Interval),
-            },
-        };
+        let every = trigger(cron, map.get("interval"), tz)?;
         let time = |key: &'static str| -> Result<Option<DateTime<Utc>>, SpecError> {
             match map.get(key) {
                 None | Some(Json::Null) => Ok(None),
@@ -252,6 +227,37 @@ impl ScheduleSpec {
             Every::Interval(d) => format!("every {}", human_duration(*d)),
         }
     }
+}
+
+/// When a schedule fires: its `cron` expression (in `tz`) or its `interval` (at least one
+/// second), exactly one of the two.
+fn trigger(cron: Option<Json>, interval: Option<&Json>, tz: Tz) -> Result<Every, SpecError> {
+    Ok(match (cron, interval) {
+        (None, None) => return Err(SpecError::NoTrigger),
+        (Some(_), Some(_)) => return Err(SpecError::BothTriggers),
+        (Some(expr), None) => {
+            let expr = expr.as_str().map(str::to_string).ok_or(SpecError::Cron {
+                expr: expr.to_string(),
+                why: "not a string".into(),
+            })?;
+            let cron = parse_cron(&expr).map_err(|why| SpecError::Cron {
+                expr: expr.clone(),
+                why,
+            })?;
+            Every::Cron {
+                expr,
+                cron: Box::new(cron),
+                tz,
+            }
+        }
+        (None, Some(interval)) => match interval_ms(interval) {
+            Some(ms) if ms >= 1000 => Every::Interval(
+                Duration::try_milliseconds(i64::try_from(ms).map_err(|_| SpecError::Interval)?)
+                    .ok_or(SpecError::Interval)?,
+            ),
+            _ => return Err(SpecError::Interval),
+        },
+    })
 }
 
 /// `1s`, `90s`, `15m`, `2h`, `1d`, or milliseconds when not whole seconds.

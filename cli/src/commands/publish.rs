@@ -2,8 +2,8 @@
 //! source, author, time) and make it the active one; `keepHistory` prunes old versions.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use prism_compiler::pattern::CompileOptions;
