@@ -146,6 +146,37 @@ fn schedule(
         }
     };
     unknown_keys(map, SCHEDULE_KEYS, "schedule", span, diags);
+    schedule_trigger(map, span, &at, diags);
+    if let Some(tz) = map.get("timezone") {
+        match tz.as_str() {
+            Some(name) if is_timezone(name) => {}
+            _ => diags.push(
+                invalid(format!("unknown timezone {tz}"), at("timezone"))
+                    .with_help("use an IANA time zone name such as `UTC` or `Europe/Berlin`"),
+            ),
+        }
+    }
+    schedule_window(map, &at, diags);
+    if let Some(input) = map.get("input")
+        && !input.is_object()
+    {
+        diags.push(invalid("`schedule.input` must be a mapping", at("input")));
+    }
+    let mut out = map.clone();
+    out.entry("timezone").or_insert_with(|| Value::from("UTC"));
+    out.entry("missed").or_insert_with(|| Value::from("skip"));
+    out.entry("overlap").or_insert_with(|| Value::from("skip"));
+    Value::Object(out)
+}
+
+/// A schedule's trigger: `cron` (a valid expression) or `interval` (at least a second), one
+/// of the two.
+fn schedule_trigger(
+    map: &serde_json::Map<String, Value>,
+    span: Span,
+    at: &dyn Fn(&str) -> Span,
+    diags: &mut Vec<Diagnostic>,
+) {
     match (map.get("cron"), map.get("interval")) {
         (None, None) => diags.push(invalid("Either cron or interval is required", span)),
         (Some(_), Some(_)) => diags.push(invalid("cron and interval are mutually exclusive", span)),
@@ -170,15 +201,15 @@ fn schedule(
             )),
         },
     }
-    if let Some(tz) = map.get("timezone") {
-        match tz.as_str() {
-            Some(name) if is_timezone(name) => {}
-            _ => diags.push(
-                invalid(format!("unknown timezone {tz}"), at("timezone"))
-                    .with_help("use an IANA time zone name such as `UTC` or `Europe/Berlin`"),
-            ),
-        }
-    }
+}
+
+/// A schedule's window and policies: `start`/`end` (RFC 3339, `end` later), `maxRuns`,
+/// `missed` and `overlap`.
+fn schedule_window(
+    map: &serde_json::Map<String, Value>,
+    at: &dyn Fn(&str) -> Span,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut times = [None, None];
     for (slot, key) in times.iter_mut().zip(["start", "end"]) {
         if let Some(t) = map.get(key) {
@@ -214,16 +245,6 @@ fn schedule(
             ));
         }
     }
-    if let Some(input) = map.get("input")
-        && !input.is_object()
-    {
-        diags.push(invalid("`schedule.input` must be a mapping", at("input")));
-    }
-    let mut out = map.clone();
-    out.entry("timezone").or_insert_with(|| Value::from("UTC"));
-    out.entry("missed").or_insert_with(|| Value::from("skip"));
-    out.entry("overlap").or_insert_with(|| Value::from("skip"));
-    Value::Object(out)
 }
 
 fn persistence(value: &Value, span: Span, diags: &mut Vec<Diagnostic>) -> Value {
