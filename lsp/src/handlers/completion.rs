@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::*;
 use super::at;
 use crate::document::DocKind;
 use crate::state::State;
-use prism_compiler::analysis::{SymbolKind, Target};
+use prism_compiler::analysis::{Analysis, SymbolKind, Target};
 use prism_compiler::builtins::{self, BuiltinKind};
 
 /// Answers `textDocument/completion`.
@@ -28,55 +28,15 @@ pub fn completion(state: &State, params: &CompletionParams) -> Option<Completion
         .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
         .last()
         .map_or(offset, |(i, _)| i);
-    let mut items = Vec::new();
     let head = &before[..word_start];
     if let Some(receiver_end) = head.strip_suffix('.').map(str::len) {
-        let recv_text = &before[..receiver_end];
-        let recv_start = recv_text
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
-            .last()
-            .map_or(receiver_end, |(i, _)| i);
-        let receiver = &before[recv_start..receiver_end];
-        let target = analysis
-            .occurrence_at(recv_start)
-            .filter(|o| &*o.name == receiver)
-            .map(|o| o.target)
-            .or_else(|| {
-                // The line does not parse yet (`config.`): find the name in scope.
-                analysis
-                    .visible_at(recv_start)
-                    .into_iter()
-                    .find(|&id| &*analysis.symbols[id].name == receiver)
-                    .map(Target::Symbol)
-            });
-        let shadowed = matches!(target, Some(Target::Symbol(_)));
-        if !shadowed {
-            for b in builtins::members(receiver) {
-                items.push(builtin_item(b));
-            }
-        }
-        if let Some(Target::Symbol(id)) = target {
-            for k in &analysis.symbols[id].keys {
-                items.push(CompletionItem {
-                    label: k.to_string(),
-                    kind: Some(CompletionItemKind::PROPERTY),
-                    detail: Some(format!("key of {receiver}")),
-                    ..CompletionItem::default()
-                });
-            }
-        }
-        if items.is_empty() || shadowed {
-            let mut seen = HashSet::new();
-            for b in builtins::all_methods() {
-                if seen.insert(builtins::short_name(b)) {
-                    items.push(builtin_item(b));
-                }
-            }
-        }
-        return Some(CompletionResponse::Array(items));
+        return Some(CompletionResponse::Array(member_items(
+            analysis,
+            before,
+            receiver_end,
+        )));
     }
+    let mut items = Vec::new();
     let mut seen = HashSet::new();
     for id in analysis.visible_at(offset) {
         let s = &analysis.symbols[id];
@@ -114,6 +74,58 @@ pub fn completion(state: &State, params: &CompletionParams) -> Option<Completion
         }
     }
     Some(CompletionResponse::Array(items))
+}
+
+/// Completions after `receiver.`: the members of a builtin namespace (unless a name in scope
+/// shadows it), the known keys of an object bound to the name, and, when nothing more is
+/// known, every builtin method.
+fn member_items(analysis: &Analysis, before: &str, receiver_end: usize) -> Vec<CompletionItem> {
+    let mut items = Vec::new();
+    let recv_text = &before[..receiver_end];
+    let recv_start = recv_text
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
+        .last()
+        .map_or(receiver_end, |(i, _)| i);
+    let receiver = &before[recv_start..receiver_end];
+    let target = analysis
+        .occurrence_at(recv_start)
+        .filter(|o| &*o.name == receiver)
+        .map(|o| o.target)
+        .or_else(|| {
+            // The line does not parse yet (`config.`): find the name in scope.
+            analysis
+                .visible_at(recv_start)
+                .into_iter()
+                .find(|&id| &*analysis.symbols[id].name == receiver)
+                .map(Target::Symbol)
+        });
+    let shadowed = matches!(target, Some(Target::Symbol(_)));
+    if !shadowed {
+        for b in builtins::members(receiver) {
+            items.push(builtin_item(b));
+        }
+    }
+    if let Some(Target::Symbol(id)) = target {
+        for k in &analysis.symbols[id].keys {
+            items.push(CompletionItem {
+                label: k.to_string(),
+                kind: Some(CompletionItemKind::PROPERTY),
+                detail: Some(format!("key of {receiver}")),
+                ..CompletionItem::default()
+            });
+        }
+    }
+    if items.is_empty() || shadowed {
+        let mut seen = HashSet::new();
+        for b in builtins::all_methods() {
+            if seen.insert(builtins::short_name(b)) {
+                items.push(builtin_item(b));
+            }
+        }
+    }
+    items
 }
 
 fn builtin_item(b: &builtins::Builtin) -> CompletionItem {
