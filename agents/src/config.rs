@@ -2,7 +2,6 @@
 //! region?, labels?, latencyMs?, confidence?}` plus one behaviour (`respond echo choose function
 //! url command llm`), `--agent name=URL`, and the built-in local agents.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -284,7 +283,7 @@ pub fn parse_agents(text: &str, path: &Path) -> Result<AgentSet, AgentsFileError
     let dir = file_folder(path);
     let http = client();
     let mut set = AgentSet::default();
-    let mut ids: HashSet<String> = HashSet::with_capacity(list.len());
+    let mut ids: rustc_hash::FxHashSet<String> = Default::default();
     for (i, entry) in list.iter().enumerate() {
         let which = entry
             .get("name")
