@@ -290,6 +290,10 @@ pub fn trials() -> Vec<Trial> {
     }
     #[cfg(unix)]
     trials.push(Trial::test("hardening::fifo_is_refused", fifo_is_refused));
+    trials.push(Trial::test(
+        "hardening::check_formats_cap_diagnostics",
+        check_formats_cap_diagnostics,
+    ));
     for (folder, says) in [
         ("agent_stdout_flood", "longer than"),
         // It never answers: the run ends at its timeout, the agent cancelled.
@@ -352,6 +356,63 @@ fn agent_run(dir: &Path, says: &str) -> Result<(), Failed> {
         return Err(format!("the run does not say {says:?}: {all}").into());
     }
     Ok(())
+}
+
+/// 5,000 errors through `prism check` in every format: 200 reported and one that counts the
+/// rest, placed at the first left out; the closing count still says 5,000 errors.
+fn check_formats_cap_diagnostics() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(dir.path().join("many.prism"), rep("let = 1\n", 5000))
+        .map_err(|e| e.to_string())?;
+    let json = run_prism(
+        &["check", "--format", "json", "many.prism"],
+        dir.path(),
+        LIMIT,
+    )?;
+    let all: serde_json::Value = serde_json::from_str(&json.stdout).map_err(|e| e.to_string())?;
+    let all = all.as_array().ok_or("not a list")?;
+    if all.len() != 201 {
+        return Err(format!("--format json printed {} diagnostics", all.len()).into());
+    }
+    let last = &all[200];
+    if last["code"] != "prism::diagnostics::truncated"
+        || last["line"] != 201
+        || !last["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("4800 more diagnostic(s) (4800 error(s))"))
+    {
+        return Err(format!("the last diagnostic is {last}").into());
+    }
+    let github = run_prism(
+        &["check", "--format", "github", "many.prism"],
+        dir.path(),
+        LIMIT,
+    )?;
+    let lines = github.stdout.lines().count();
+    if lines != 201 || !github.stdout.contains("4800 more diagnostic(s)") {
+        return Err(format!("--format github printed {lines} lines").into());
+    }
+    for args in [
+        &["check", "many.prism"][..],
+        &["check", "--strict", "many.prism"],
+    ] {
+        let human = run_prism(args, dir.path(), LIMIT)?;
+        let drawn = human.stderr.matches("prism::syntax").count();
+        if drawn != 200
+            || !human
+                .stderr
+                .contains("4800 more diagnostic(s) (4800 error(s))")
+            || !human.stderr.contains("5000 error(s)")
+        {
+            return Err(format!("{args:?}: {drawn} drawn: {}", tail(&human.stderr)).into());
+        }
+    }
+    Ok(())
+}
+
+fn tail(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars().skip(n.saturating_sub(1500)).collect()
 }
 
 fn stem(path: &Path) -> String {
