@@ -10,6 +10,7 @@ pub mod llm;
 pub mod local;
 pub mod process;
 pub mod protocol;
+pub mod reap;
 pub mod select;
 
 pub use bounded::DEFAULT_MAX_ANSWER_BYTES;

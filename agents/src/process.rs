@@ -1,8 +1,11 @@
 //! Process agents (§6). `lines` (default): one process kept for the run, one JSON request per
 //! stdin line and one response per stdout line, matched by `id`; a crash fails the pending
 //! calls and the next call restarts it (at most [`MAX_RESTARTS`] times). `oneshot`: a process
-//! per call whose stdout is a response, or text with a `CONFIDENCE: x` line; a cancelled or
-//! timed-out call kills the process group.
+//! per call whose stdout is a response, or text with a `CONFIDENCE: x` line; when the call
+//! ends (answered, failed, cancelled or timed out) the process and everything it started are
+//! killed: its process group, and on Linux every process carrying its environment mark, so
+//! that a grandchild detached with `setsid` does not outlive the call ([`super::reap`], with
+//! its limits).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use tokio::sync::oneshot;
 
 use super::bounded::{Line, keep_tail, next_line, read_capped};
 use super::protocol::{AgentAnswer, AgentRequest, parse_response, parse_text_answer};
+use super::reap;
 use super::{Agent, AgentError, AgentFuture, AgentInfo, tail};
 
 /// How often a `lines` process is restarted after crashing.
@@ -85,7 +89,8 @@ impl ProcessAgent {
         }
     }
 
-    fn command(&self) -> Result<Command, AgentError> {
+    /// The command line, its process marked with `mark` ([`reap::MARK_VAR`]).
+    fn command(&self, mark: &str) -> Result<Command, AgentError> {
         let mut cmd = if self.spec.shell {
             let mut c = Command::new("sh");
             c.arg("-c").arg(self.spec.command.join(" "));
@@ -102,6 +107,7 @@ impl ProcessAgent {
             cmd.current_dir(dir);
         }
         cmd.env("PRISM_AGENT_NAME", &self.info.name)
+            .env(reap::MARK_VAR, mark)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -153,7 +159,8 @@ impl ProcessAgent {
     }
 
     fn start_lines(&self) -> Result<Running, AgentError> {
-        let mut child = self.command()?.spawn().map_err(|e| {
+        let mark = reap::new_mark();
+        let mut child = self.command(&mark)?.spawn().map_err(|e| {
             AgentError::Process(format!(
                 "cannot start `{}`: {e}",
                 self.spec.command.join(" ")
@@ -177,6 +184,7 @@ impl ProcessAgent {
             alive.clone(),
             err_tail,
             kill_rx,
+            mark,
         ));
         Ok(Running {
             stdin,
@@ -187,15 +195,18 @@ impl ProcessAgent {
     }
 
     async fn call_oneshot(&self, request: &AgentRequest) -> Result<AgentAnswer, AgentError> {
-        let mut child = self.command()?.spawn().map_err(|e| {
+        let mark = reap::new_mark();
+        let mut child = self.command(&mark)?.spawn().map_err(|e| {
             AgentError::Process(format!(
                 "cannot start `{}`: {e}",
                 self.spec.command.join(" ")
             ))
         })?;
-        let mut group = KillGroupOnDrop {
+        // However the call ends (an answer, an error, a timeout that drops this future), the
+        // process and whatever it started go with it.
+        let _reaper = KillAllOnDrop {
             pid: child.id(),
-            armed: true,
+            mark,
         };
         let (Some(mut stdin), Some(mut stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
@@ -239,10 +250,6 @@ impl ProcessAgent {
             .wait()
             .await
             .map_err(|e| AgentError::Process(e.to_string()))?;
-        // Whatever the process left behind in its group goes with it.
-        if read.is_some() {
-            group.armed = false;
-        }
         if !status.success() {
             // The tail reader ends at stderr's end of file: let it take what the process wrote
             // before it died (bounded, in case something it started holds stderr open).
@@ -309,33 +316,17 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// Kills a one-shot process's whole group unless the call finished.
-struct KillGroupOnDrop {
+/// Kills a one-shot process's group and every process carrying its mark when the call ends.
+struct KillAllOnDrop {
     pid: Option<u32>,
-    armed: bool,
+    mark: String,
 }
 
-impl Drop for KillGroupOnDrop {
+impl Drop for KillAllOnDrop {
     fn drop(&mut self) {
-        if self.armed
-            && let Some(pid) = self.pid
-        {
-            kill_group(pid);
-        }
+        reap::kill_all(self.pid, &self.mark);
     }
 }
-
-#[cfg(unix)]
-fn kill_group(pid: u32) {
-    use nix::sys::signal::{Signal, killpg};
-    use nix::unistd::Pid;
-    if let Ok(p) = i32::try_from(pid) {
-        let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
-    }
-}
-
-#[cfg(not(unix))]
-fn kill_group(_pid: u32) {}
 
 async fn read_lines(
     mut child: Child,
@@ -345,6 +336,7 @@ async fn read_lines(
     alive: Arc<std::sync::atomic::AtomicBool>,
     err_tail: Arc<Mutex<String>>,
     mut kill: oneshot::Receiver<()>,
+    mark: String,
 ) {
     let mut stdout = BufReader::new(stdout);
     let mut flooded = false;
@@ -368,12 +360,12 @@ async fn read_lines(
     };
     alive.store(false, Ordering::SeqCst);
     if killed {
-        if let Some(pid) = child.id() {
-            kill_group(pid);
-        }
+        reap::kill_all(child.id(), &mark);
         let _ = child.kill().await;
     }
     let status = child.wait().await;
+    // What the process started and left running goes with it.
+    reap::kill_marked(&mark);
     // Give the stderr reader a moment to drain what the process wrote before dying.
     tokio::task::yield_now().await;
     let reason = match status {

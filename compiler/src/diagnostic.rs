@@ -237,10 +237,80 @@ impl miette::Diagnostic for Report {
     }
 }
 
-/// Most diagnostics drawn for one file; the rest are counted in one line.
-pub const MAX_RENDERED: usize = 200;
+/// Most diagnostics reported for one file by every front door (the terminal, `--format json`
+/// and `github`, the language server); the rest are summed up in one final diagnostic
+/// ([`cap`], applied by the compiler's driver).
+pub const MAX_DIAGNOSTICS: usize = 200;
 
-/// Renders diagnostics for a terminal (no colour when `color` is false).
+/// Most diagnostics drawn for one file (the same cap as [`MAX_DIAGNOSTICS`]).
+pub const MAX_RENDERED: usize = MAX_DIAGNOSTICS;
+
+/// The code of the diagnostic that stands for those [`cap`] left out.
+pub const TRUNCATED: &str = "prism::diagnostics::truncated";
+
+/// How many diagnostics [`cap`] left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Omitted {
+    /// Errors left out.
+    pub errors: usize,
+    /// Warnings and hints left out.
+    pub others: usize,
+}
+
+impl Omitted {
+    /// All left out.
+    pub fn total(&self) -> usize {
+        self.errors + self.others
+    }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS`] of `diags` and replaces the rest with one diagnostic
+/// (code [`TRUNCATED`]) saying how many were left out, placed where the first of them was.
+/// `omitted` accumulates the counts, so capping a list again (after adding diagnostics to a
+/// capped list) keeps them exact: an earlier summary is dropped and rebuilt.
+pub fn cap(diags: &mut Vec<Diagnostic>, omitted: &mut Omitted) {
+    let summary_at = diags
+        .iter()
+        .find(|d| d.code == TRUNCATED)
+        .map(Diagnostic::primary_span);
+    diags.retain(|d| d.code != TRUNCATED);
+    let mut first = summary_at;
+    if diags.len() > MAX_DIAGNOSTICS {
+        let rest = diags.split_off(MAX_DIAGNOSTICS);
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        omitted.errors += errors;
+        omitted.others += rest.len() - errors;
+        let at = rest
+            .iter()
+            .map(|d| d.elsewhere.as_ref().map_or(d.primary_span(), |e| e.via))
+            .min_by_key(|s| s.start);
+        first = match (first, at) {
+            (Some(a), Some(b)) => Some(if b.start < a.start { b } else { a }),
+            (a, b) => a.or(b),
+        };
+    }
+    if omitted.total() == 0 {
+        return;
+    }
+    let message = format!(
+        "{} more diagnostic(s) ({} error(s)), not shown: at most {MAX_DIAGNOSTICS} are reported per file",
+        omitted.total(),
+        omitted.errors
+    );
+    let at = first.unwrap_or_default().start as usize;
+    let d = if omitted.errors > 0 {
+        Diagnostic::error(TRUNCATED, message, Span::new(at, at))
+    } else {
+        Diagnostic::warning(TRUNCATED, message, Span::new(at, at))
+    };
+    diags.push(
+        d.with_label("the first diagnostic not shown")
+            .with_help("fix the ones above and check again"),
+    );
+}
+
+/// Renders diagnostics for a terminal (no colour when `color` is false). A list longer than
+/// [`MAX_DIAGNOSTICS`] that the driver did not cap is capped here, the same way.
 pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
     // The caller decides about colour (`--color`, `NO_COLOR`, …): miette's default theme
     // would look at the environment again.
@@ -249,8 +319,18 @@ pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
     } else {
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
     };
+    let capped;
+    let diags = if diags.len() > MAX_DIAGNOSTICS && diags.last().is_none_or(|d| d.code != TRUNCATED)
+    {
+        let mut v = diags.to_vec();
+        cap(&mut v, &mut Omitted::default());
+        capped = v;
+        &capped[..]
+    } else {
+        diags
+    };
     let mut out = String::new();
-    for d in diags.iter().take(MAX_RENDERED) {
+    for d in diags {
         // A directive of an included pattern is drawn in its own file.
         let source = d.elsewhere.as_ref().map_or(file, |e| &e.file);
         let report = d.clone().with_source(source);
@@ -264,15 +344,6 @@ pub fn render(diags: &[Diagnostic], file: &SourceFile, color: bool) -> String {
             Ok(Ok(())) => out.push_str(&one),
             _ => out.push_str(&render_plain(d, source)),
         }
-    }
-    if diags.len() > MAX_RENDERED {
-        let rest = &diags[MAX_RENDERED..];
-        let errors = rest.iter().filter(|d| d.is_error()).count();
-        out.push_str(&format!(
-            "… and {} more diagnostic(s) in {} ({errors} error(s)), not shown\n",
-            rest.len(),
-            escape_controls(&file.name)
-        ));
     }
     out
 }

@@ -13,7 +13,7 @@ use prism_license::License;
 use crate::agents_file::{self, YamlContent, is_agents_file_name, yaml_content};
 use crate::analysis::Analysis;
 use crate::ast::Program;
-use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, Omitted, SourceFile, TRUNCATED, cap};
 use crate::gate;
 use crate::pattern::{CompileOptions, Loaded, compile_file_with};
 use crate::plan::Plan;
@@ -69,9 +69,12 @@ pub struct Unit {
     pub file: SourceFile,
     /// What it holds.
     pub kind: FileKind,
-    /// Every diagnostic, ordered by position: syntax errors, early checks, lints, pattern
-    /// checks and the license gate.
+    /// The diagnostics, ordered by position: syntax errors, early checks, lints, pattern
+    /// checks and the license gate; at most [`crate::diagnostic::MAX_DIAGNOSTICS`], then one that counts the rest
+    /// ([`crate::diagnostic::cap`]).
     pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics left out of `diagnostics` by the cap.
+    pub omitted: Omitted,
     /// The syntax tree of a program, or of an annotated `.prism` pattern's script.
     pub program: Option<Arc<Program>>,
     /// Names and their uses in that tree (hover, references, lints).
@@ -83,14 +86,28 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Number of errors.
+    /// Number of errors, those left out by the cap included.
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.code != TRUNCATED)
+            .count()
+            + self.omitted.errors
     }
 
-    /// Number of warnings and hints.
+    /// Number of warnings and hints, those left out by the cap included.
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        self.diagnostics
+            .iter()
+            .filter(|d| !d.is_error() && d.code != TRUNCATED)
+            .count()
+            + self.omitted.others
+    }
+
+    /// Caps the diagnostics again after some were added (`prism check --strict`): at most
+    /// [`crate::diagnostic::MAX_DIAGNOSTICS`], the rest counted in the last one.
+    pub fn recap(&mut self) {
+        cap(&mut self.diagnostics, &mut self.omitted);
     }
 
     /// True when some diagnostic is an error.
@@ -117,6 +134,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
         file,
         kind,
         diagnostics: Vec::new(),
+        omitted: Omitted::default(),
         program: None,
         analysis: None,
         loaded: None,
@@ -175,6 +193,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
         }
     }
     unit.diagnostics.dedup();
+    unit.recap();
     unit
 }
 
@@ -182,7 +201,9 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
 /// and analysed as [`compile`] does for a `.prism` file without a header.
 pub fn compile_program(name: &str, text: &str) -> Unit {
     COMPILATIONS.fetch_add(1, Ordering::Relaxed);
-    program_unit(name, text)
+    let mut unit = program_unit(name, text);
+    unit.recap();
+    unit
 }
 
 fn program_unit(name: &str, text: &str) -> Unit {
@@ -193,6 +214,7 @@ fn program_unit(name: &str, text: &str) -> Unit {
         file: SourceFile::new(name, text),
         kind: FileKind::Program,
         diagnostics,
+        omitted: Omitted::default(),
         program: Some(analysis.program.clone()),
         analysis: Some(Arc::new(analysis)),
         loaded: None,
@@ -263,6 +285,27 @@ mod tests {
             &CompileOptions::default(),
             &License::open_source(),
         )
+    }
+
+    /// Every front door gets at most `MAX_DIAGNOSTICS` diagnostics and one that counts the
+    /// rest; the unit's counts still include them.
+    #[test]
+    fn diagnostics_are_capped_and_counted() {
+        let text = "let = 1\n".repeat(5000);
+        for u in [unit("a.prism", &text), compile_program("-e", &text)] {
+            assert_eq!(u.diagnostics.len(), crate::diagnostic::MAX_DIAGNOSTICS + 1);
+            assert_eq!(u.errors(), 5000);
+            assert_eq!(u.warnings(), 0);
+            let last = u.diagnostics.last().expect("a summary");
+            assert_eq!(last.code, TRUNCATED);
+            assert!(
+                last.message
+                    .starts_with("4800 more diagnostic(s) (4800 error(s))")
+            );
+        }
+        let few = unit("a.prism", "let = 1\n");
+        assert_eq!(few.diagnostics.len(), 1);
+        assert_eq!(few.omitted, Omitted::default());
     }
 
     #[test]

@@ -39,16 +39,25 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
 /// [`layout`], also giving where a statement starts on the line of the one before without
 /// `;` (`a b`, `print(1) print(2)`): the reference reads these as two statements, and so do
 /// we, but they are worth a warning.
+///
+/// The pass works in place: each token is rewritten where it is (`{` → a block brace, `(` →
+/// a condition or lambda parenthesis, …) and the statement separators it adds are noted,
+/// then slotted in with one move from the back. Only the last two tokens of the output are
+/// ever looked at, so they are all that is kept of it meanwhile: a 10 MB file's tokens are
+/// held once, not twice.
 pub fn layout_noting_joins(
     source: &str,
-    raw: Vec<Spanned>,
+    mut raw: Vec<Spanned>,
     expression_mode: bool,
 ) -> (Vec<Spanned>, Vec<Span>) {
-    let closers = matching_closers(&raw);
+    let closers = Closers::of(&raw);
     // For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
     let mut closes_condition = vec![false; raw.len()];
     let mut joins = Vec::new();
-    let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
+    // The separators to add: (the index of the token they go before, their offset).
+    let mut separators: Vec<(usize, usize)> = Vec::new();
+    // The last two tokens of the output, and how many tokens it has.
+    let mut out = Tail::default();
     let mut stack: Vec<Open> = Vec::new();
     let mut match_brace_pending = false;
     // The bracket depth of the `uncertain` statement whose branches block comes next.
@@ -57,6 +66,7 @@ pub fn layout_noting_joins(
 
     for i in 0..raw.len() {
         let (start, ref tok, end) = raw[i];
+        let mut new_tok: Option<Tok> = None;
         let line_break = source
             .get(gap_start..start)
             .is_some_and(|gap| gap.contains('\n'));
@@ -70,7 +80,7 @@ pub fn layout_noting_joins(
                 stack.pop();
             }
         }
-        let prev = out.last().map(|t| &t.1);
+        let prev = out.last();
         let in_block = matches!(stack.last(), None | Some(Open::Block | Open::Branches));
 
         // Statement separators.
@@ -88,15 +98,15 @@ pub fn layout_noting_joins(
                 // The confidence after `~>` is a single term in the reference: `x ~> 0.9`
                 // followed by a line starting with `[` or `(` is two statements.
                 _ if matches!(tok, Tok::LBracket | Tok::LParen)
-                    && out.len() >= 2
-                    && matches!(out[out.len() - 2].1, Tok::TildeArrow) =>
+                    && matches!(out.before_last(), Some(Tok::TildeArrow)) =>
                 {
                     false
                 }
                 _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
             };
             if closes_block || (line_break && !continues) {
-                out.push((gap_start, Tok::Newline, gap_start));
+                separators.push((i, gap_start));
+                out.push(Tok::Newline);
             } else if !line_break
                 && !continues
                 && (i == 0 || !closes_condition[i - 1])
@@ -106,24 +116,22 @@ pub fn layout_noting_joins(
                         && name_then_block(&out)))
             {
                 // As in the reference, which needs no separators at all: `a b` is `a; b`.
-                out.push((gap_start, Tok::Newline, gap_start));
+                separators.push((i, gap_start));
+                out.push(Tok::Newline);
                 joins.push(Span::new(start, end));
             }
         }
 
-        let prev = out.last().map(|t| &t.1);
-        let tok = match tok {
-            Tok::Uncertain => {
-                uncertain_at = Some(stack.len());
-                Tok::Uncertain
-            }
-            Tok::Ident(name) if &**name == "_" => Tok::Placeholder,
+        let prev = out.last();
+        match tok {
+            Tok::Uncertain => uncertain_at = Some(stack.len()),
+            Tok::Ident(name) if &**name == "_" => new_tok = Some(Tok::Placeholder),
             Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
                 match_brace_pending = true;
-                Tok::Match
+                new_tok = Some(Tok::Match);
             }
             Tok::LBrace => {
-                let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
+                let at_expr = expects_expression(prev, out.before_last(), expression_mode);
                 let match_brace = match_brace_pending && !at_expr;
                 if match_brace {
                     match_brace_pending = false;
@@ -131,8 +139,8 @@ pub fn layout_noting_joins(
                 let object = match_brace
                     || at_expr
                     || (at_statement_start(prev, expression_mode)
-                        && (is_destructuring(&raw, closers[i])
-                            || looks_like_object(&raw, i, closers[i])));
+                        && (is_destructuring(&raw, closers.get(i))
+                            || looks_like_object(&raw, i, closers.get(i))));
                 let kind = if object {
                     Open::Object
                 } else if uncertain_at == Some(stack.len()) {
@@ -142,59 +150,135 @@ pub fn layout_noting_joins(
                     Open::Block
                 };
                 stack.push(kind);
-                if kind == Open::Object {
-                    Tok::LBrace
-                } else {
-                    Tok::BlockBrace
+                if kind != Open::Object {
+                    new_tok = Some(Tok::BlockBrace);
                 }
             }
             Tok::LParen => {
                 stack.push(Open::Paren);
-                let after = closers[i].and_then(|c| raw.get(c + 1)).map(|t| &t.1);
+                let after = closers.get(i).and_then(|c| raw.get(c + 1)).map(|t| &t.1);
+                // Tokens before `i` are rewritten already, but never `for`, `if` or `while`.
                 let prev_raw = i.checked_sub(1).map(|p| &raw[p].1);
                 if matches!(after, Some(Tok::Arrow)) {
-                    Tok::LambdaParen
+                    new_tok = Some(Tok::LambdaParen);
                 } else if matches!(prev_raw, Some(Tok::For))
                     || (matches!(prev_raw, Some(Tok::If | Tok::While))
                         && !after.is_some_and(continues_condition))
                 {
-                    if let Some(c) = closers[i] {
+                    if let Some(c) = closers.get(i) {
                         closes_condition[c] = true;
                     }
-                    Tok::CondParen
-                } else {
-                    Tok::LParen
+                    new_tok = Some(Tok::CondParen);
                 }
             }
-            Tok::LBracket => {
-                stack.push(Open::Bracket);
-                Tok::LBracket
-            }
+            Tok::LBracket => stack.push(Open::Bracket),
             Tok::RBrace | Tok::RParen | Tok::RBracket => {
                 stack.pop();
-                tok.clone()
             }
-            other => other.clone(),
-        };
-        out.push((start, tok, end));
+            _ => {}
+        }
+        if let Some(t) = new_tok {
+            raw[i].1 = t;
+        }
+        out.push(raw[i].1.clone());
         gap_start = end;
     }
 
-    if !expression_mode && out.last().is_some_and(|t| ends_statement(&t.1)) {
-        let end = source.len();
-        out.push((end, Tok::Newline, end));
+    if !expression_mode && out.last().is_some_and(ends_statement) {
+        separators.push((raw.len(), source.len()));
     }
-    (out, joins)
+    insert_separators(&mut raw, &separators);
+    (raw, joins)
+}
+
+/// Slots a `Newline` in before each token `separators` name (in order), moving every token
+/// once, from the back.
+fn insert_separators(toks: &mut Vec<Spanned>, separators: &[(usize, usize)]) {
+    if separators.is_empty() {
+        return;
+    }
+    let old = toks.len();
+    toks.resize(old + separators.len(), (0, Tok::Newline, 0));
+    let (mut read, mut write) = (old, old + separators.len());
+    for &(before, at) in separators.iter().rev() {
+        while read > before {
+            read -= 1;
+            write -= 1;
+            toks.swap(read, write);
+        }
+        write -= 1;
+        toks[write] = (at, Tok::Newline, at);
+    }
+}
+
+/// The last two tokens of the layout's output, and how many it has.
+#[derive(Default)]
+struct Tail {
+    len: usize,
+    last: Option<Tok>,
+    before_last: Option<Tok>,
+}
+
+impl Tail {
+    fn push(&mut self, tok: Tok) {
+        self.before_last = self.last.replace(tok);
+        self.len += 1;
+    }
+
+    fn last(&self) -> Option<&Tok> {
+        self.last.as_ref()
+    }
+
+    fn before_last(&self) -> Option<&Tok> {
+        self.before_last.as_ref()
+    }
+}
+
+/// For each opening bracket, the index of its closing bracket (4 bytes a token: a 10 MB file
+/// has millions).
+struct Closers(Vec<u32>);
+
+impl Closers {
+    const NONE: u32 = u32::MAX;
+
+    fn of(raw: &[Spanned]) -> Closers {
+        let mut closers = vec![Self::NONE; raw.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for (i, (_, tok, _)) in raw.iter().enumerate() {
+            match tok {
+                Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
+                Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                    if let Some(open) = stack.pop()
+                        && let Ok(at) = u32::try_from(i)
+                    {
+                        closers[open] = at;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Closers(closers)
+    }
+
+    fn get(&self, i: usize) -> Option<usize> {
+        self.0
+            .get(i)
+            .filter(|c| **c != Self::NONE)
+            .map(|c| *c as usize)
+    }
 }
 
 /// `name {` at the start of a statement (other than `agents {`): the reference reads the name
 /// as a statement and the braces as a block after it.
-fn name_then_block(out: &[Spanned]) -> bool {
-    let n = out.len();
-    let Some(Tok::Ident(name)) = out.last().map(|t| &t.1) else {
+fn name_then_block(out: &Tail) -> bool {
+    let Some(Tok::Ident(name)) = out.last() else {
         return false;
     };
-    let at_start = n == 1 || matches!(out[n - 2].1, Tok::Newline | Tok::Semi | Tok::BlockBrace);
+    let at_start = out.len == 1
+        || matches!(
+            out.before_last(),
+            Some(Tok::Newline | Tok::Semi | Tok::BlockBrace)
+        );
     at_start && &**name != "agents"
 }
 
@@ -217,24 +301,6 @@ fn starts_joined_statement(tok: &Tok, raw: &[Spanned], i: usize) -> bool {
         | Throw | Function | Break | Continue | Do => true,
         _ => false,
     }
-}
-
-/// For each opening bracket, the index of its closing bracket.
-fn matching_closers(raw: &[Spanned]) -> Vec<Option<usize>> {
-    let mut closers = vec![None; raw.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    for (i, (_, tok, _)) in raw.iter().enumerate() {
-        match tok {
-            Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
-            Tok::RParen | Tok::RBrace | Tok::RBracket => {
-                if let Some(open) = stack.pop() {
-                    closers[open] = Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    closers
 }
 
 fn is_rparen(tok: Option<&Tok>) -> bool {
@@ -358,16 +424,16 @@ fn continues_condition(tok: &Tok) -> bool {
 }
 
 /// Does the grammar expect an expression (so `{` opens an object) after `prev`?
-fn expects_expression(prev: Option<&Tok>, len: usize, out: &[Spanned], expr_mode: bool) -> bool {
+/// `before_prev` is the token before `prev`.
+fn expects_expression(prev: Option<&Tok>, before_prev: Option<&Tok>, expr_mode: bool) -> bool {
     use Tok::*;
     let Some(prev) = prev else {
         return expr_mode;
     };
-    let before = |n: usize| len.checked_sub(n).and_then(|k| out.get(k)).map(|t| &t.1);
     if let Ident(name) = prev {
         // `export default {…}`; `name: Agent {…}` in an `agents` block.
-        return (&**name == "default" && matches!(before(2), Some(Export)))
-            || (&**name == "Agent" && matches!(before(2), Some(Colon)));
+        return (&**name == "default" && matches!(before_prev, Some(Export)))
+            || (&**name == "Agent" && matches!(before_prev, Some(Colon)));
     }
     if matches!(prev, Return) {
         // `return {…}` returns an object (a block cannot follow `return`).
@@ -454,7 +520,7 @@ fn is_destructuring(raw: &[Spanned], closer: Option<usize>) -> bool {
 }
 
 /// Is `match` at `i` the start of a match expression (rather than a name)?
-fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option<usize>]) -> bool {
+fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &Closers) -> bool {
     use Tok::*;
     if matches!(prev, Some(Dot | QuestionDot | TildeDot)) {
         return false;
@@ -465,7 +531,8 @@ fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option
         ) => true,
         // `match (x) {` and `match [a, b] {`; `match(x)` and `match[0]` alone are a call and
         // an index of a variable named `match`.
-        Some(LParen | LBracket) => closers[i + 1]
+        Some(LParen | LBracket) => closers
+            .get(i + 1)
             .and_then(|c| raw.get(c + 1))
             .is_some_and(|t| matches!(t.1, LBrace)),
         _ => false,
@@ -591,5 +658,41 @@ mod tests {
         assert_eq!(laid_out("(a) => a")[0], LambdaParen);
         assert_eq!(laid_out("if (a) b")[1], CondParen);
         assert_eq!(laid_out("if (a) && b {}")[1], LParen);
+    }
+
+    /// The separators noted during the pass are slotted in before the tokens they name, the
+    /// trailing one after the last, every token kept in order.
+    #[test]
+    fn separators_are_slotted_in_place() {
+        let mut toks: Vec<Spanned> = (0..5).map(|i| (i, ident("x"), i + 1)).collect();
+        insert_separators(&mut toks, &[(0, 0), (2, 10), (3, 11), (5, 20)]);
+        let got: Vec<(usize, bool)> = toks
+            .iter()
+            .map(|t| (t.0, matches!(t.1, Tok::Newline)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, true),
+                (0, false),
+                (1, false),
+                (10, true),
+                (2, false),
+                (11, true),
+                (3, false),
+                (4, false),
+                (20, true)
+            ]
+        );
+    }
+
+    /// A long program lays out as its lines do one by one: one separator a line.
+    #[test]
+    fn a_long_program_lays_out_like_its_lines() {
+        let line = "let a = {b: [1, (2)]}\nif (a) { f(x => x) } else { g() }\n";
+        let one = laid_out(line);
+        let many = laid_out(&line.repeat(1000));
+        assert_eq!(many.len(), one.len() * 1000);
+        assert!(many.chunks(one.len()).all(|c| c == one.as_slice()));
     }
 }

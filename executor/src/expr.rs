@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use serde_json::{Map, Value as Json};
 
-use prism_compiler::pattern::chain::chains;
+use prism_compiler::pattern::chain::{Rewritten, rewrite};
 
 use prism_interp::{Interpreter, Options, Value, from_json, to_json};
 
@@ -244,19 +244,10 @@ thread_local! {
 /// The compiled expressions, by text.
 static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Compiled>>>> = LazyLock::new(Mutex::default);
 
-/// Rewrites `text` (chains become `__refN`) and parses it, or says why it does not parse.
+/// Rewrites `text` (chains become `__refN`, as `prism check` reads it too) and parses it, or
+/// says why it does not parse.
 fn compile(text: &str) -> Result<Compiled, String> {
-    let mut rewritten = String::with_capacity(text.len() + 8);
-    let mut refs = Vec::new();
-    let mut last = 0;
-    for (n, c) in chains(text).into_iter().enumerate() {
-        rewritten.push_str(&text[last..c.start]);
-        rewritten.push_str(&format!("__ref{n}"));
-        refs.push((c.name, c.path));
-        last = c.end;
-    }
-    rewritten.push_str(&text[last..]);
-    let source = format!("({})\n", rewritten.trim());
+    let Rewritten { source, refs } = rewrite(text);
     let parsed = prism_compiler::parse(&source);
     if parsed.has_errors() {
         return Err(parsed

@@ -125,8 +125,11 @@ pub struct State {
     pub phase: HashMap<Option<String>, Vec<AgentResult>>,
     /// The latest record of each phase (aggregate → validate).
     pub phase_rec: HashMap<Option<String>, Rec>,
-    /// Step records for the execution record.
+    /// Step records for the execution record (add them with [`State::push_step`]).
     pub steps: Vec<StepRecord>,
+    /// The index in `steps` of each step's latest record, so that a step's record is found
+    /// without a search through every record (which made long step lists quadratic).
+    pub step_index: HashMap<String, usize>,
     /// Records of executed agent and composition steps, in order (§1.7).
     pub contributors: Vec<(String, Rec)>,
     /// The last executed step's record (`$final` unless a finish set it).
@@ -163,6 +166,19 @@ pub struct State {
     /// Ids of the agents that failed their health check; `None` until a pattern that asks
     /// for healthy agents has them checked (at the start of the run, or when included).
     pub unhealthy: Option<Vec<String>>,
+}
+
+impl State {
+    /// Adds a step record, the latest of its step.
+    pub fn push_step(&mut self, record: StepRecord) {
+        self.step_index.insert(record.id.clone(), self.steps.len());
+        self.steps.push(record);
+    }
+
+    /// The index of `step`'s latest record.
+    pub fn step_at(&self, step: &str) -> Option<usize> {
+        self.step_index.get(step).copied()
+    }
 }
 
 /// One run: the plan, the options, the scope and the state.

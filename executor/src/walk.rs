@@ -456,7 +456,7 @@ fn skip_step(run: &Run, frame: &Frame, step: &str) {
     {
         frame.set_rec(&n.value, rec);
     }
-    run.st().steps.push(StepRecord {
+    run.st().push_step(StepRecord {
         id: step.to_string(),
         status: "skipped".into(),
         confidence: 0.0,
@@ -480,7 +480,7 @@ fn note_step(
     let entry = run.entry_of(g, step) == Some(n);
     let ms = begun.elapsed().as_millis() as u64;
     let mut st = run.st();
-    let existing = st.steps.iter().rposition(|s| s.id == step);
+    let existing = st.step_at(step);
     match existing {
         Some(i) if !entry || st.steps[i].status == "running" => {
             let s = &mut st.steps[i];
@@ -507,7 +507,7 @@ fn note_step(
             };
             s.error = error.map(str::to_string);
         }
-        None => st.steps.push(StepRecord {
+        None => st.push_step(StepRecord {
             id: step.to_string(),
             status: if error.is_some() {
                 "failed".into()

@@ -285,6 +285,21 @@ pub fn trials() -> Vec<Trial> {
     }
     #[cfg(unix)]
     trials.push(Trial::test("hardening::fifo_is_refused", fifo_is_refused));
+    trials.push(Trial::test(
+        "hardening::check_formats_cap_diagnostics",
+        check_formats_cap_diagnostics,
+    ));
+    #[cfg(target_os = "linux")]
+    for (name, ends) in [
+        ("answered", Ends::Answers),
+        ("timed_out", Ends::Hangs),
+        ("holding_stdout", Ends::HoldsStdout),
+    ] {
+        trials.push(Trial::test(
+            format!("hardening::agents::oneshot_setsid_grandchild_{name}"),
+            move || setsid_grandchild_is_killed(ends),
+        ));
+    }
     for (folder, says) in [
         ("agent_stdout_flood", "longer than"),
         // It never answers: the run ends at its timeout, the agent cancelled.
@@ -347,6 +362,148 @@ fn agent_run(dir: &Path, says: &str) -> Result<(), Failed> {
         return Err(format!("the run does not say {says:?}: {all}").into());
     }
     Ok(())
+}
+
+/// 5,000 errors through `prism check` in every format: 200 reported and one that counts the
+/// rest, placed at the first left out; the closing count still says 5,000 errors.
+fn check_formats_cap_diagnostics() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(dir.path().join("many.prism"), rep("let = 1\n", 5000))
+        .map_err(|e| e.to_string())?;
+    let json = run_prism(
+        &["check", "--format", "json", "many.prism"],
+        dir.path(),
+        LIMIT,
+    )?;
+    let all: serde_json::Value = serde_json::from_str(&json.stdout).map_err(|e| e.to_string())?;
+    let all = all.as_array().ok_or("not a list")?;
+    if all.len() != 201 {
+        return Err(format!("--format json printed {} diagnostics", all.len()).into());
+    }
+    let last = &all[200];
+    if last["code"] != "prism::diagnostics::truncated"
+        || last["line"] != 201
+        || !last["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("4800 more diagnostic(s) (4800 error(s))"))
+    {
+        return Err(format!("the last diagnostic is {last}").into());
+    }
+    let github = run_prism(
+        &["check", "--format", "github", "many.prism"],
+        dir.path(),
+        LIMIT,
+    )?;
+    let lines = github.stdout.lines().count();
+    if lines != 201 || !github.stdout.contains("4800 more diagnostic(s)") {
+        return Err(format!("--format github printed {lines} lines").into());
+    }
+    for args in [
+        &["check", "many.prism"][..],
+        &["check", "--strict", "many.prism"],
+    ] {
+        let human = run_prism(args, dir.path(), LIMIT)?;
+        let drawn = human.stderr.matches("prism::syntax").count();
+        if drawn != 200
+            || !human
+                .stderr
+                .contains("4800 more diagnostic(s) (4800 error(s))")
+            || !human.stderr.contains("5000 error(s)")
+        {
+            return Err(format!("{args:?}: {drawn} drawn: {}", tail(&human.stderr)).into());
+        }
+    }
+    Ok(())
+}
+
+fn tail(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars().skip(n.saturating_sub(1500)).collect()
+}
+
+/// How the one-shot agent of [`setsid_grandchild_is_killed`] ends.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy)]
+enum Ends {
+    /// It answers and exits; the grandchild's output goes elsewhere.
+    Answers,
+    /// It never answers: the run's timeout cancels the call.
+    Hangs,
+    /// It answers and exits, the grandchild keeping its stdout open.
+    HoldsStdout,
+}
+
+/// A one-shot agent that starts a grandchild in a session of its own (`setsid`), out of the
+/// agent's process group, and writes the grandchild's pid to a file: once the run is over the
+/// grandchild is gone, however the call ended.
+#[cfg(target_os = "linux")]
+fn setsid_grandchild_is_killed(ends: Ends) -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).map_err(|e| e.to_string())
+    };
+    let grandchild = match ends {
+        Ends::HoldsStdout => "setsid sh -c 'echo $$ > grandchild.pid; exec sleep 1000' &",
+        _ => {
+            "setsid sh -c 'echo $$ > grandchild.pid; exec sleep 1000' </dev/null >/dev/null 2>&1 &"
+        }
+    };
+    let rest = match ends {
+        Ends::Hangs => "while [ ! -s grandchild.pid ]; do sleep 0.05; done\nsleep 1000\n",
+        _ => {
+            "while [ ! -s grandchild.pid ]; do sleep 0.05; done\necho ok\necho 'CONFIDENCE: 0.9'\n"
+        }
+    };
+    write("agent.sh", &format!("{grandchild}\n{rest}"))?;
+    write(
+        "agents.yaml",
+        "agents:\n  - name: leaky\n    capabilities: [x]\n    mode: oneshot\n    command: \"sh agent.sh\"\n",
+    )?;
+    write(
+        "ask.yaml",
+        "name: ask\ninput: {}\nagents:\n  capabilities: [x]\n  min: 1\n  retries: 0\noutput: $results\n",
+    )?;
+    let args = [
+        "run",
+        "ask.yaml",
+        "--agents",
+        "agents.yaml",
+        "--timeout",
+        "3000",
+        "--json",
+    ];
+    let started = Instant::now();
+    let run = run_prism(&args, dir.path(), LIMIT)?;
+    clean("agent run", &run, started.elapsed())?;
+    let pid = std::fs::read_to_string(dir.path().join("grandchild.pid"))
+        .map_err(|e| format!("the agent wrote no pid ({e}): {}{}", run.stdout, run.stderr))?;
+    let pid: u32 = pid.trim().parse().map_err(|e| format!("{pid:?}: {e}"))?;
+    // SIGKILL is delivered at once, but the process takes a moment to die: wait for it, boundedly.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            // Do not leave it behind when the test fails.
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            return Err(format!("the grandchild {pid} outlived the run: {}", run.stdout).into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// True while `pid` runs (a zombie waiting for its parent to reap it is dead).
+#[cfg(target_os = "linux")]
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X") | None)
 }
 
 fn stem(path: &Path) -> String {

@@ -14,10 +14,52 @@ use crate::support::{prism, repo};
 
 /// The LSP trials.
 pub fn trials() -> Vec<Trial> {
-    vec![Trial::test(
-        "lsp::stdio_session_from_initialize_to_exit",
-        stdio_session,
-    )]
+    vec![
+        Trial::test("lsp::stdio_session_from_initialize_to_exit", stdio_session),
+        Trial::test(
+            "lsp::published_diagnostics_are_capped",
+            published_diagnostics_are_capped,
+        ),
+    ]
+}
+
+/// A document with 5,000 errors: the server publishes the first 200 and one diagnostic that
+/// counts the rest, as `prism check` prints them.
+fn published_diagnostics_are_capped() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let root = format!("file://{}", dir.path().display());
+    let uri = format!("{root}/many.prism");
+    let mut c = Client::start()?;
+    c.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": root, "capabilities": {}}),
+    )?;
+    c.notify("initialized", json!({}))?;
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "prism", "version": 1, "text": "let = 1\n".repeat(5000)}}),
+    )?;
+    let diags = c.diagnostics(&uri)?;
+    let all = diags.as_array().ok_or("diagnostics are not a list")?;
+    if all.len() != 201 {
+        return Err(format!("{} diagnostics published", all.len()).into());
+    }
+    let last = &all[200];
+    let message = last["message"].as_str().unwrap_or("");
+    if last["code"] != "prism::diagnostics::truncated"
+        || !message.contains("more diagnostic(s)")
+        || last["severity"] != 1
+    {
+        return Err(format!("the last diagnostic is {last}").into());
+    }
+    // It sits where the first one left out was: line 201 (0-based 200).
+    if last["range"]["start"]["line"] != 200 {
+        return Err(format!("the summary is at {}", last["range"]).into());
+    }
+    c.request(2, "shutdown", json!(null))?;
+    c.notify("exit", json!(null))?;
+    Ok(())
 }
 
 /// A client speaking to the child process.

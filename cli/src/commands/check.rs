@@ -52,6 +52,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         if args.strict && c.kind == FileKind::Program {
             c.diagnostics.extend(strict_warnings(&text));
             c.diagnostics.sort_by_key(|d| d.primary_span().start);
+            c.recap();
         }
         match args.format {
             Format::Human => print_diagnostics(&c.diagnostics, &c.file),

@@ -204,7 +204,7 @@ fn any_span_on_any_text_draws() {
     }
 }
 
-/// Past [`MAX_RENDERED`] diagnostics, the rest are counted, not drawn.
+/// Past [`MAX_RENDERED`] diagnostics, the rest are counted in one last diagnostic, not drawn.
 #[test]
 fn many_diagnostics_are_capped() {
     let text = "x\n".repeat(1000);
@@ -214,5 +214,62 @@ fn many_diagnostics_are_capped() {
         .collect();
     let out = render(&diags, &file, false);
     assert_eq!(out.matches("× bad").count(), MAX_RENDERED, "{out}");
-    assert!(out.contains("… and 800 more diagnostic(s) in t.prism (800 error(s)), not shown"));
+    assert!(
+        out.contains("800 more diagnostic(s) (800 error(s)), not shown"),
+        "{out}"
+    );
+    assert!(out.contains(TRUNCATED), "{out}");
+}
+
+/// [`cap`] keeps the first [`MAX_DIAGNOSTICS`] and one summary placed at the first one left
+/// out; capping again after more were added keeps the counts exact.
+#[test]
+fn cap_counts_what_it_leaves_out_and_can_be_repeated() {
+    let mut diags: Vec<Diagnostic> = (0..250)
+        .map(|i| {
+            if i % 2 == 0 {
+                Diagnostic::error("prism::test", "bad", Span::new(i, i + 1))
+            } else {
+                Diagnostic::warning("prism::test", "meh", Span::new(i, i + 1))
+            }
+        })
+        .collect();
+    let mut omitted = Omitted::default();
+    cap(&mut diags, &mut omitted);
+    assert_eq!(diags.len(), MAX_DIAGNOSTICS + 1);
+    assert_eq!(
+        omitted,
+        Omitted {
+            errors: 25,
+            others: 25
+        }
+    );
+    let last = diags.last().expect("a summary");
+    assert_eq!(last.code, TRUNCATED);
+    assert!(last.is_error());
+    assert_eq!(last.primary_span().start, 200);
+    assert!(
+        last.message
+            .starts_with("50 more diagnostic(s) (25 error(s))"),
+        "{}",
+        last.message
+    );
+    // More diagnostics, sorted in: the summary is rebuilt with the sum.
+    diags.extend((0..10).map(|i| Diagnostic::warning("prism::test", "late", Span::new(i, i))));
+    diags.sort_by_key(|d| d.primary_span().start);
+    cap(&mut diags, &mut omitted);
+    assert_eq!(diags.len(), MAX_DIAGNOSTICS + 1);
+    assert_eq!(omitted.total(), 60);
+    assert_eq!(diags.iter().filter(|d| d.code == TRUNCATED).count(), 1);
+    assert!(
+        diags
+            .last()
+            .is_some_and(|d| d.message.starts_with("60 more"))
+    );
+    // Few diagnostics: nothing changes.
+    let mut few = vec![Diagnostic::warning("prism::test", "meh", Span::new(0, 1))];
+    let mut none = Omitted::default();
+    cap(&mut few, &mut none);
+    assert_eq!(few.len(), 1);
+    assert_eq!(none.total(), 0);
 }

@@ -102,6 +102,65 @@ pub fn chains(text: &str) -> Vec<Chain> {
     out
 }
 
+/// An expression as the executor evaluates it: each chain replaced by `__refN` (bound to the
+/// chain's value at run time), the whole wrapped as `(…)` on a line of its own. `prism check`
+/// parses the same text, so an expression that passes the check parses at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewritten {
+    /// The program text the executor parses.
+    pub source: String,
+    /// `(name, path)` of each chain, `__ref0` first.
+    pub refs: Vec<(String, Vec<String>)>,
+}
+
+/// Rewrites `text` for the executor (see [`Rewritten`]).
+pub fn rewrite(text: &str) -> Rewritten {
+    let mut rewritten = String::with_capacity(text.len() + 8);
+    let mut refs = Vec::new();
+    let mut last = 0;
+    for (n, c) in chains(text).into_iter().enumerate() {
+        rewritten.push_str(&text[last..c.start]);
+        rewritten.push_str(&format!("__ref{n}"));
+        refs.push((c.name, c.path));
+        last = c.end;
+    }
+    rewritten.push_str(&text[last..]);
+    Rewritten {
+        source: format!("({})\n", rewritten.trim()),
+        refs,
+    }
+}
+
+/// Byte offsets of each `$` of `text` (outside strings) that starts no reference: `$(1)`,
+/// `$1`, `$ x`, `$.a`, a trailing `$`. The executor would read such a `$` as a name of its
+/// own, never bound, and fail at run time. A `$` inside a name (`a$b`) and the `$$` of an
+/// escaped literal are not counted.
+pub fn stray_dollars(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'\'' | b'"' | b'`') {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'$' {
+            let in_name = i > 0 && (is_ident_char(bytes[i - 1]) || bytes[i - 1] == b'$');
+            let starts_ref = bytes.get(i + 1).copied().is_some_and(is_ident_start);
+            if !in_name && !starts_ref {
+                out.push(i);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +189,27 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].1, ["name"]);
         assert_eq!(got[0].2, "$input.name");
+    }
+
+    #[test]
+    fn rewrite_is_what_the_executor_parses() {
+        let r = rewrite(" $a.b + f($c) ");
+        assert_eq!(r.source, "(__ref0 + f(__ref1))\n");
+        assert_eq!(
+            r.refs,
+            [
+                ("a".to_string(), vec!["b".to_string()]),
+                ("c".to_string(), vec![])
+            ]
+        );
+    }
+
+    #[test]
+    fn stray_dollars_are_found() {
+        assert_eq!(stray_dollars("$(1)"), [0]);
+        assert_eq!(stray_dollars("$1 + $x"), [0]);
+        assert_eq!(stray_dollars("$x + $"), [5]);
+        assert_eq!(stray_dollars("$.a"), [0]);
+        assert!(stray_dollars("a$b + $x.y + '$' + `$(`").is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! `$formula`, `fallback.condition` and confidence expressions must be in their scope.
 
 use crate::diagnostic::Diagnostic;
+use crate::pattern::chain;
 use crate::pattern::check::suggest;
 use crate::pattern::codes;
 use crate::pattern::ctx::{Ctx, Site, SiteKind};
@@ -242,9 +243,46 @@ fn check_expr(
             ctx.cx.push(d);
         }
     }
-    if let Some(b) = base {
-        let found = expr::check_syntax(text, &scan, b);
+    for at_dollar in chain::stray_dollars(text) {
+        ctx.cx.push(
+            Diagnostic::error(
+                codes::UNKNOWN_REF,
+                format!("`$` starts no reference in `{}`", site.path),
+                at(at_dollar, at_dollar + 1),
+            )
+            .with_label("a name must follow `$`")
+            .with_help(
+                "references are `$name` or `$name.path` (`$input.x`, `$step.confidence`); write `$$` for a literal `$` at the start of a value",
+            ),
+        );
+    }
+    // The syntax, where the text can be placed in the file; else against the scalar's span.
+    let found = expr::check_syntax(text, &scan, base.unwrap_or(0));
+    let found_any = !found.is_empty();
+    if base.is_some() {
         ctx.cx.diags.extend(found);
+    } else {
+        ctx.cx.diags.extend(found.into_iter().map(|mut d| {
+            for l in &mut d.labels {
+                l.span = site.span;
+            }
+            d
+        }));
+    }
+    // Then the text exactly as the executor parses it: what passes here parses at run time.
+    if !found_any {
+        let rewritten = chain::rewrite(text);
+        let parsed = crate::parser::parse_uncounted(&rewritten.source);
+        if let Some(d) = parsed.diagnostics.into_iter().find(Diagnostic::is_error) {
+            ctx.cx.push(
+                Diagnostic::error(
+                    d.code,
+                    format!("`{}` is not a valid expression: {}", site.path, d.message),
+                    at(0, text.len()),
+                )
+                .with_help("YAML expressions are single Prism expressions (`language.md`)"),
+            );
+        }
     }
 }
 
