@@ -341,15 +341,11 @@ pub async fn sub_pattern(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
         return Ok(Done::default());
     };
     let fail = |m: String| Stop::fail("prism::run::pattern", m, Some(&node.id));
-    let path = resolved
+    let resolved = resolved
         .as_ref()
-        .and_then(|r| r.get("path"))
-        .and_then(Json::as_str)
         .ok_or_else(|| fail(format!("pattern `{name}` was not resolved")))?;
-    let pinned = resolved
-        .as_ref()
-        .and_then(|r| r.get("planHash"))
-        .and_then(Json::as_str);
+    let path = resolved.path.as_str();
+    let pinned = Some(resolved.plan_hash.as_str());
     let sub_input = match input {
         Some(shape) => {
             super::output::render(shape, &frame.scope(), &[]).map_err(expr_fail(node))?

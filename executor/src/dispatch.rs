@@ -3,6 +3,7 @@
 //! `steps`) or `race` (first answer ≥ `minConfidence` wins); per-call timeouts, retries with
 //! exponential backoff, and cancellation of calls no longer needed.
 
+use prism_compiler::plan::settings::{ExecutionSettings, ExecutionStrategy};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -162,8 +163,8 @@ async fn call_loop(
 /// Execution settings of a phase.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
-    /// `parallel`, `sequential` or `race`.
-    pub strategy: String,
+    /// `parallel`, `sequential` or `race` (a role's `rotation` dispatches in parallel).
+    pub strategy: ExecutionStrategy,
     /// Phase timeout.
     pub timeout: Option<Duration>,
     /// `waitForAll` (true).
@@ -177,22 +178,18 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// Reads a plan's `execution` mapping.
-    pub fn from_config(c: &Json) -> Self {
+    /// Reads a plan's `execution` settings.
+    pub fn from_settings(c: &ExecutionSettings) -> Self {
         Execution {
-            strategy: match c.get("strategy").and_then(Json::as_str) {
-                Some("first") | Some("race") => "race".into(),
-                Some("sequential") => "sequential".into(),
-                _ => "parallel".into(),
+            strategy: match c.strategy() {
+                ExecutionStrategy::Rotation => ExecutionStrategy::Parallel,
+                s => s,
             },
-            timeout: c
-                .get("timeout")
-                .and_then(Json::as_u64)
-                .map(Duration::from_millis),
-            wait_for_all: c.get("waitForAll").and_then(Json::as_bool).unwrap_or(true),
-            min_results: c.get("minResults").and_then(Json::as_u64).unwrap_or(1) as usize,
-            stop_on_error: c.get("stopOnError").and_then(Json::as_bool).unwrap_or(true),
-            min_confidence: c.get("minConfidence").and_then(Json::as_f64).unwrap_or(0.0),
+            timeout: c.timeout.map(Duration::from_millis),
+            wait_for_all: c.wait_for_all(),
+            min_results: c.min_results.unwrap_or(1) as usize,
+            stop_on_error: c.stop_on_error(),
+            min_confidence: c.min_confidence(),
         }
     }
 }
@@ -224,7 +221,7 @@ pub async fn parallel(
         cancel: phase_cancel.clone(),
         ..policy.clone()
     };
-    let race = exec.strategy == "race";
+    let race = exec.strategy == ExecutionStrategy::Race;
     let mut pending: FuturesUnordered<_> = agents
         .iter()
         .cloned()

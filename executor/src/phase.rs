@@ -2,6 +2,7 @@
 //! aggregation, the pattern confidence (§1.7), the top-level fallback and the output.
 //! Validation is in [`super::validate`].
 
+use prism_compiler::plan::settings::{ExecutionSettings, ExecutionStrategy, PipelineStep};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,7 +122,7 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
         };
         let task = task_text(task.as_deref(), &scope, &pattern_input).map_err(expr_fail(node))?;
         let template = request_template(run, task, req_input, step, role.clone());
-        if let Some(pipe) = execution.get("steps").and_then(Json::as_array) {
+        if let Some(pipe) = &execution.steps {
             let agents = select(run, selection, caps, exclude)
                 .map_err(|m| Stop::fail("prism::run::agents", m, Some(&node.id)))?;
             return pipeline(
@@ -217,7 +218,7 @@ pub async fn dispatch(
     selection: &Json,
     capabilities: Vec<String>,
     exclude: Vec<String>,
-    execution: &Json,
+    execution: &ExecutionSettings,
     template: &RequestTemplate,
 ) -> Result<Vec<AgentResult>, PhaseFailure> {
     let agents = select(run, selection, capabilities, exclude).map_err(|m| PhaseFailure {
@@ -225,10 +226,10 @@ pub async fn dispatch(
         message: m,
     })?;
     let policy = call_policy(run, selection);
-    let exec = Execution::from_config(execution);
+    let exec = Execution::from_settings(execution);
     let seq = || run.next_seq();
     let step = template.step.as_deref();
-    let mut out = if exec.strategy == "sequential" {
+    let mut out = if exec.strategy == ExecutionStrategy::Sequential {
         let make = |_: usize, prev: &Json| template.request(run.request_id(), prev);
         dispatch::sequential(&agents, &make, &policy, &exec, step, &seq).await
     } else {
@@ -243,8 +244,8 @@ pub async fn dispatch(
         st.results.extend(out.results.iter().cloned());
         st.retries += out.retries;
     }
-    if out.failure.is_none() && exec.strategy != "race" {
-        let written = execution.get("minResults").and_then(Json::as_u64);
+    if out.failure.is_none() && exec.strategy != ExecutionStrategy::Race {
+        let written = execution.min_results;
         let required = written.map_or(1, |n| n as usize);
         let setting = written.map(|n| format!("execution.minResults: {n}"));
         let valid = out.results.iter().filter(|r| r.is_valid()).count();
@@ -419,10 +420,10 @@ async fn pipeline(
     node: &Node,
     frame: &Arc<Frame>,
     agents: &[prism_agents::SharedAgent],
-    entries_: &[Json],
+    entries_: &[PipelineStep],
     template: &RequestTemplate,
     selection: &Json,
-    execution: &Json,
+    execution: &ExecutionSettings,
 ) -> Result<Done, Stop> {
     let scope = frame.scope();
     let outcome =
@@ -460,20 +461,20 @@ pub type PipelineOutcome = (Vec<AgentResult>, Rec, Vec<(String, Rec)>);
 pub async fn pipeline_calls(
     run: &Run,
     agents: &[prism_agents::SharedAgent],
-    entries_: &[Json],
+    entries_: &[PipelineStep],
     template: &RequestTemplate,
     selection: &Json,
-    execution: &Json,
+    execution: &ExecutionSettings,
     mut scope: Scope,
 ) -> Result<PipelineOutcome, (Vec<AgentResult>, String)> {
     let policy = call_policy(run, selection);
-    let exec = Execution::from_config(execution);
+    let exec = Execution::from_settings(execution);
     let mut previous = Json::Null;
     let mut results = Vec::new();
     let mut outputs = Vec::new();
     let mut min_conf = f64::INFINITY;
     for (i, e) in entries_.iter().enumerate() {
-        let cap = e.get("capability").and_then(Json::as_str);
+        let cap = e.capability.as_deref();
         let Some(agent) = agents
             .iter()
             .find(|a| cap.is_none_or(|c| a.info().has(c)))
@@ -490,7 +491,7 @@ pub async fn pipeline_calls(
         };
         scope.insert("previous".into(), Bound::Plain(previous.clone()));
         let mut t = template.clone();
-        if let Some(inp) = e.get("input") {
+        if let Some(inp) = &e.input {
             match render(inp, &scope, &[("previous", previous.clone())]) {
                 Ok(v) => t.input = v,
                 Err(err) => return Err((results, err.to_string())),
@@ -511,7 +512,7 @@ pub async fn pipeline_calls(
         if ok {
             previous = r.result.clone();
             min_conf = min_conf.min(r.confidence);
-            if let Some(name) = e.get("output").and_then(Json::as_str) {
+            if let Some(name) = &e.output {
                 let rec = Rec::new(r.result.clone(), r.confidence);
                 scope.insert(name.to_string(), Bound::Rec(rec.clone()));
                 outputs.push((name.to_string(), rec));

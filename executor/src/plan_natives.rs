@@ -25,6 +25,7 @@
 //! | `roleAgents()` | `{role: [agent ids]}` |
 //! | `runAnswers()` | every agent record of the run so far |
 
+use prism_compiler::plan::settings::ExecutionSettings;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
@@ -130,11 +131,12 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
             Some(other) => other.to_string(),
         };
         let step = request.get("step").and_then(Json::as_str);
-        let execution = request.get("execution").cloned().unwrap_or(json!({}));
+        // A script's settings: values of another type are ignored, as the keys it lacks.
+        let execution = ExecutionSettings::parse(request.get("execution").unwrap_or(&json!({}))).0;
         let template = request_template(&r, task, input.clone(), step, None);
         let run = r.clone();
         let fut: NativeFuture = Box::pin(async move {
-            if let Some(pipe) = execution.get("steps").and_then(Json::as_array) {
+            if let Some(pipe) = &execution.steps {
                 let agents = select(&run, &selection, caps, exclude)?;
                 let mut scope = Scope::new();
                 scope.insert("input".into(), Bound::Plain(run.opts.input.clone()));

@@ -63,7 +63,7 @@ pub struct Phase {
     /// `agents`.
     pub agents: Option<Agents>,
     /// `execution`.
-    pub execution: Option<Section>,
+    pub execution: Option<Execution>,
     /// `groups`, in order.
     pub groups: Vec<Group>,
     /// `aggregation`.
@@ -72,13 +72,11 @@ pub struct Phase {
     pub validation: Option<Validation>,
 }
 
-/// A section kept as validated JSON with its kind word (execution strategy, …).
+/// `execution` (§1.4), checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Section {
-    /// The section's kind (`parallel`, `sequential`, `race`, …).
-    pub kind: String,
-    /// The validated mapping.
-    pub config: Value,
+pub struct Execution {
+    /// The settings, `strategy` filled in (`first` is `race`).
+    pub settings: crate::plan::settings::ExecutionSettings,
     /// Span of the section.
     pub span: Span,
 }

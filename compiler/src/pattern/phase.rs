@@ -7,9 +7,10 @@ use crate::pattern::check::Fields;
 use crate::pattern::codes;
 use crate::pattern::ctx::{Ctx, SiteKind};
 use crate::pattern::model::{
-    Agents, Aggregation, Conf, Fallback, Group, Phase, Section, Validation,
+    Agents, Aggregation, Conf, Execution, Fallback, Group, Phase, Validation,
 };
 use crate::pattern::yaml::Yaml;
+use crate::plan::settings::{ExecutionSettings, SettingsError};
 
 /// The keys of `agents` (§1.3).
 pub const AGENTS_KEYS: &[&str] = &[
@@ -241,7 +242,7 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
 }
 
 /// `execution` (§1.4).
-pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Section> {
+pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Execution> {
     let f = ctx.cx.map(node, path, EXECUTION_KEYS)?;
     let kind = match ctx.cx.one_of(&f, "strategy", EXECUTION_STRATEGIES) {
         Some("first") | Some("race") => "race",
@@ -276,11 +277,28 @@ pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Section> 
     if let Value::Object(m) = &mut config {
         m.insert("strategy".into(), kind.into());
     }
-    Some(Section {
-        kind: kind.to_string(),
-        config,
+    Some(Execution {
+        settings: typed(ctx, &config, path, node, ExecutionSettings::parse),
         span: node.span,
     })
+}
+
+/// The typed form of a checked settings mapping. A value the checks let through but the
+/// typed form cannot hold is an error (unless the file already has one); it is left out.
+fn typed<T>(
+    ctx: &mut Ctx<'_>,
+    config: &Value,
+    path: &str,
+    node: &Yaml,
+    parse: fn(&Value) -> (T, Vec<SettingsError>),
+) -> T {
+    let (settings, errors) = parse(config);
+    if let Some(e) = errors.first()
+        && !ctx.cx.has_errors()
+    {
+        ctx.cx.bad(e.at(path), node.span, None);
+    }
+    settings
 }
 
 /// `groups` (§1.9).

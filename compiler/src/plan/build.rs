@@ -14,6 +14,7 @@ use crate::pattern::codes;
 use crate::pattern::model::{Jump, Meta, Phase, Step, StepKind, StepOutput, YamlPattern};
 use crate::pattern::{CompileOptions, Loaded, expr};
 use crate::plan::estimate::{self, Assumptions, ConfidenceRule, Estimate};
+use crate::plan::settings::{ExecutionSettings, ExecutionStrategy, ResolvedRef};
 use crate::plan::{Edge, Graph, Node, NodeKind, Plan, PlanMeta, SourceKind, SubPlan};
 use crate::span::{LineIndex, Span};
 
@@ -412,10 +413,10 @@ fn phase(
             }) => (instructions.clone(), *inherited),
             _ => (None, false),
         };
-        let execution = ph
-            .execution
-            .as_ref()
-            .map_or_else(|| json!({"strategy": "parallel"}), |e| e.config.clone());
+        let execution = ph.execution.as_ref().map_or_else(
+            || ExecutionSettings::with_strategy(ExecutionStrategy::Parallel),
+            |e| e.settings.clone(),
+        );
         let ag = b.add(
             id(if prefix.is_empty() { "agents" } else { "" }),
             NodeKind::AgentGroup {
@@ -565,9 +566,11 @@ fn step(b: &mut Builder, s: &Step, prev: Vec<(NodeIndex, Edge)>) -> Vec<(NodeInd
             resolved,
             span,
         } => {
-            let resolved = resolved
-                .as_ref()
-                .map(|r| json!({"path": r.path, "version": r.version, "planHash": r.plan_hash}));
+            let resolved = resolved.as_ref().map(|r| ResolvedRef {
+                path: r.path.clone(),
+                version: r.version.clone(),
+                plan_hash: r.plan_hash.clone(),
+            });
             let n = b.add(
                 node_id,
                 NodeKind::SubPattern {

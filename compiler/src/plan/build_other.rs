@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::pattern::expr;
 use crate::pattern::model::{OrgChart, OrgStep, OrgStepKind, PrismPattern};
 use crate::plan::build::{Builder, input_node};
+use crate::plan::settings::{ExecutionSettings, ExecutionStrategy};
 use crate::plan::{Edge, NodeKind};
 
 /// The plan of an org chart.
@@ -27,7 +28,7 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
             format!("role:{}", r.id),
             NodeKind::AgentGroup {
                 selection,
-                execution: json!({"strategy": "rotation"}),
+                execution: ExecutionSettings::with_strategy(ExecutionStrategy::Rotation),
                 task: None,
                 role: Some(r.id.clone()),
                 input: None,
@@ -253,7 +254,10 @@ pub(crate) fn prism(p: &PrismPattern) -> Builder {
     let input = input_node(&mut b, &p.meta);
     let mut prev = input;
     if let Some(a) = &p.agents {
-        let execution = json!({"strategy": "parallel", "timeout": p.timeout_ms});
+        let execution = ExecutionSettings {
+            timeout: Some(p.timeout_ms),
+            ..ExecutionSettings::with_strategy(ExecutionStrategy::Parallel)
+        };
         let n = b.add(
             "agents",
             NodeKind::AgentGroup {

@@ -77,15 +77,19 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
                 .map(text)
                 .unwrap_or_else(|| "all".into());
             out.push(format!("agents: min {min}, max {max}"));
-            let strategy = execution
-                .get("strategy")
-                .map(text)
-                .unwrap_or_else(|| "parallel".into());
-            out.push(format!("strategy: {strategy}"));
-            out.extend(keys(
-                execution,
-                &["timeout", "minResults", "waitForAll", "minConfidence"],
-            ));
+            out.push(format!("strategy: {}", execution.strategy()));
+            if let Some(t) = execution.timeout {
+                out.push(format!("timeout: {t}"));
+            }
+            if let Some(n) = execution.min_results {
+                out.push(format!("minResults: {n}"));
+            }
+            if let Some(w) = execution.wait_for_all {
+                out.push(format!("waitForAll: {w}"));
+            }
+            if let Some(c) = &execution.min_confidence {
+                out.push(format!("minConfidence: {c}"));
+            }
             out.extend(keys(
                 selection,
                 &["taskTimeout", "retries", "prefer", "exclude"],
@@ -253,7 +257,9 @@ mod tests {
     fn settings_name_what_a_reader_needs() {
         let group = NodeKind::AgentGroup {
             selection: json!({"capabilities": ["fast"], "min": 1}),
-            execution: json!({"strategy": "race"}),
+            execution: crate::plan::settings::ExecutionSettings::with_strategy(
+                crate::plan::settings::ExecutionStrategy::Race,
+            ),
             task: None,
             role: None,
             input: None,

@@ -15,7 +15,7 @@
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use serde_json::{Map, Value, json};
 
-use crate::plan::{Edge, Graph, Node, NodeKind, PLAN_VERSION, Plan, SourceKind, SubPlan};
+use crate::plan::{Edge, Graph, Node, NodeKind, PLAN_VERSION, Plan, SourceKind, SubPlan, settings};
 use crate::span::Span;
 
 /// The plan as a JSON value.
@@ -138,7 +138,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
         } => {
             let mut v = vec![
                 ("selection", selection.clone()),
-                ("execution", execution.clone()),
+                ("execution", settings::to_json(execution)),
             ];
             if let Some(t) = task {
                 v.push(("task", t.clone().into()));
@@ -211,7 +211,10 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
         } => vec![
             ("name", name.clone().into()),
             ("range", range.clone().into()),
-            ("resolved", resolved.clone().unwrap_or(Value::Null)),
+            (
+                "resolved",
+                resolved.as_ref().map_or(Value::Null, settings::to_json),
+            ),
             ("input", input.clone().unwrap_or(Value::Null)),
         ],
         NodeKind::Task { action, role, task } => {

@@ -12,6 +12,7 @@ pub mod estimate;
 pub mod json;
 pub mod mermaid;
 pub mod prism_src;
+pub mod settings;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use serde::Serialize;
@@ -138,7 +139,7 @@ pub enum NodeKind {
         /// `capabilities`, `min`, `max`, `prefer`, … (org charts: the role).
         selection: Value,
         /// Execution strategy and options.
-        execution: Value,
+        execution: settings::ExecutionSettings,
         /// The task template (`instructions`, an org task), if any.
         task: Option<String>,
         /// The org-chart role, if any.
@@ -223,8 +224,8 @@ pub enum NodeKind {
         name: String,
         /// Version range.
         range: Option<String>,
-        /// Where it resolved: `{path, version, planHash}`.
-        resolved: Option<Value>,
+        /// Where it resolved.
+        resolved: Option<settings::ResolvedRef>,
         /// The input it is given.
         input: Option<Value>,
     },

@@ -136,13 +136,9 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
                     resolved: Some(r),
                     input,
                     ..
-                } if n.step.as_deref() == Some(s.id.value.as_str()) => Some((
-                    r.get("path")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    input.clone(),
-                )),
+                } if n.step.as_deref() == Some(s.id.value.as_str()) => {
+                    Some((r.path.clone(), input.clone()))
+                }
                 _ => None,
             });
             let (path, input) = resolved.unwrap_or_default();

@@ -8,6 +8,7 @@ use super::expr::{Bare, Names, paren, template, translate, value};
 use super::{Writer, compact, ident, key, string};
 use crate::pattern::model::{Jump, Phase, Step, StepKind, StepOutput, YamlPattern, alias_of};
 use crate::plan::Plan;
+use crate::plan::settings::{ExecutionSettings, ExecutionStrategy};
 
 /// The fields every agent step record has.
 pub(super) const STEP_FIELDS: &[&str] = &[
@@ -330,13 +331,10 @@ fn header_agents(ph: &Phase) -> Option<Value> {
             _ => return None,
         }
     }
-    let exec = ph
-        .execution
-        .as_ref()
-        .map_or_else(|| json!({"strategy": "parallel"}), |e| e.config.clone());
-    let plain = exec
-        .as_object()
-        .is_some_and(|m| m.iter().all(|(k, v)| k == "strategy" && v == "parallel"));
+    let plain = ph.execution.as_ref().is_none_or(|e| {
+        e.settings.written.iter().all(|&k| k == "strategy")
+            && e.settings.strategy() == ExecutionStrategy::Parallel
+    });
     if !plain {
         return None;
     }
@@ -477,11 +475,11 @@ pub(super) fn request(s: Option<&Step>, ph: &Phase, names: &Names, w: &mut Write
             }
         }
     }
-    let exec = ph
-        .execution
-        .as_ref()
-        .map_or_else(|| json!({"strategy": "parallel"}), |e| e.config.clone());
-    parts.push(format!("execution: {}", compact(&exec)));
+    let exec = ph.execution.as_ref().map_or_else(
+        || ExecutionSettings::with_strategy(ExecutionStrategy::Parallel),
+        |e| e.settings.clone(),
+    );
+    parts.push(format!("execution: {}", compact(&exec.to_json())));
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -497,7 +495,7 @@ pub(super) fn phase_record(ph: &Phase, answers: &str, names: &Names, w: &mut Wri
     let pipeline = ph
         .execution
         .as_ref()
-        .is_some_and(|e| e.config.get("steps").is_some());
+        .is_some_and(|e| e.settings.steps.is_some());
     if pipeline {
         w.uses("chainRecord");
         return format!("chainRecord({answers})");
