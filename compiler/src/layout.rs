@@ -41,10 +41,10 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
 /// we, but they are worth a warning.
 pub fn layout_noting_joins(
     source: &str,
-    raw: Vec<Spanned>,
+    mut raw: Vec<Spanned>,
     expression_mode: bool,
 ) -> (Vec<Spanned>, Vec<Span>) {
-    let closers = matching_closers(&raw);
+    let closers = Closers::of(&raw);
     // For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
     let mut closes_condition = vec![false; raw.len()];
     let mut joins = Vec::new();
@@ -53,10 +53,20 @@ pub fn layout_noting_joins(
     let mut match_brace_pending = false;
     // The bracket depth of the `uncertain` statement whose branches block comes next.
     let mut uncertain_at: Option<usize> = None;
-    let mut gap_start = 0usize;
+    // Where the space before the current token starts (a first token has none to look at:
+    // nothing comes before it that a line break could end).
+    let mut gap_start = raw.first().map_or(0, |t| t.0);
+    // The raw token before the current one was `for`, or `if`/`while` (its `(` opens a
+    // condition). Tokens are moved out of `raw` as they are laid out, so the ones behind the
+    // current token are no longer there to look at; every look into `raw` is ahead.
+    let mut after_for = false;
+    let mut after_if_or_while = false;
 
     for i in 0..raw.len() {
-        let (start, ref tok, end) = raw[i];
+        let (start, end) = (raw[i].0, raw[i].2);
+        // Moved out: the stand-in left behind is never read (see above).
+        let owned = std::mem::replace(&mut raw[i].1, Tok::Eof);
+        let tok = &owned;
         let line_break = source
             .get(gap_start..start)
             .is_some_and(|gap| gap.contains('\n'));
@@ -100,7 +110,7 @@ pub fn layout_noting_joins(
             } else if !line_break
                 && !continues
                 && (i == 0 || !closes_condition[i - 1])
-                && (starts_joined_statement(tok, &raw, i)
+                && (starts_joined_statement(tok, out.last().map(|t| &t.1))
                     || (matches!(tok, Tok::LBrace)
                         && stack.last() != Some(&Open::Branches)
                         && name_then_block(&out)))
@@ -112,15 +122,16 @@ pub fn layout_noting_joins(
         }
 
         let prev = out.last().map(|t| &t.1);
-        let tok = match tok {
+        // The token as the grammar reads it, when it differs from the raw one.
+        let laid = match tok {
             Tok::Uncertain => {
                 uncertain_at = Some(stack.len());
-                Tok::Uncertain
+                None
             }
-            Tok::Ident(name) if &**name == "_" => Tok::Placeholder,
+            Tok::Ident(name) if &**name == "_" => Some(Tok::Placeholder),
             Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
                 match_brace_pending = true;
-                Tok::Match
+                Some(Tok::Match)
             }
             Tok::LBrace => {
                 let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
@@ -131,8 +142,8 @@ pub fn layout_noting_joins(
                 let object = match_brace
                     || at_expr
                     || (at_statement_start(prev, expression_mode)
-                        && (is_destructuring(&raw, closers[i])
-                            || looks_like_object(&raw, i, closers[i])));
+                        && (is_destructuring(&raw, closers.get(i))
+                            || looks_like_object(&raw, i, closers.get(i))));
                 let kind = if object {
                     Open::Object
                 } else if uncertain_at == Some(stack.len()) {
@@ -142,41 +153,37 @@ pub fn layout_noting_joins(
                     Open::Block
                 };
                 stack.push(kind);
-                if kind == Open::Object {
-                    Tok::LBrace
-                } else {
-                    Tok::BlockBrace
-                }
+                (kind != Open::Object).then_some(Tok::BlockBrace)
             }
             Tok::LParen => {
                 stack.push(Open::Paren);
-                let after = closers[i].and_then(|c| raw.get(c + 1)).map(|t| &t.1);
-                let prev_raw = i.checked_sub(1).map(|p| &raw[p].1);
+                let after = closers.get(i).and_then(|c| raw.get(c + 1)).map(|t| &t.1);
                 if matches!(after, Some(Tok::Arrow)) {
-                    Tok::LambdaParen
-                } else if matches!(prev_raw, Some(Tok::For))
-                    || (matches!(prev_raw, Some(Tok::If | Tok::While))
-                        && !after.is_some_and(continues_condition))
+                    Some(Tok::LambdaParen)
+                } else if after_for
+                    || (after_if_or_while && !after.is_some_and(continues_condition))
                 {
-                    if let Some(c) = closers[i] {
+                    if let Some(c) = closers.get(i) {
                         closes_condition[c] = true;
                     }
-                    Tok::CondParen
+                    Some(Tok::CondParen)
                 } else {
-                    Tok::LParen
+                    None
                 }
             }
             Tok::LBracket => {
                 stack.push(Open::Bracket);
-                Tok::LBracket
+                None
             }
             Tok::RBrace | Tok::RParen | Tok::RBracket => {
                 stack.pop();
-                tok.clone()
+                None
             }
-            other => other.clone(),
+            _ => None,
         };
-        out.push((start, tok, end));
+        after_for = matches!(tok, Tok::For);
+        after_if_or_while = matches!(tok, Tok::If | Tok::While);
+        out.push((start, laid.unwrap_or(owned), end));
         gap_start = end;
     }
 
@@ -201,12 +208,12 @@ fn name_then_block(out: &[Spanned]) -> bool {
 /// After a complete statement on the same line, does `tok` start another one? Names,
 /// literals and statement keywords do, except the words that continue a clause (`x of xs`,
 /// `{a} from "m"`, `a as b`, `in context Name`).
-fn starts_joined_statement(tok: &Tok, raw: &[Spanned], i: usize) -> bool {
+fn starts_joined_statement(tok: &Tok, prev: Option<&Tok>) -> bool {
     use Tok::*;
     // Words that a clause goes on after: `from "m"`, `as ns`, `of xs`, `export default x`,
-    // `in context Name`.
-    if i > 0
-        && matches!(&raw[i - 1].1, Ident(w) if matches!(&**w, "from" | "as" | "of" | "default" | "context"))
+    // `in context Name`. (`prev` is the token before as laid out, the same as the raw one
+    // for these names.)
+    if matches!(prev, Some(Ident(w)) if matches!(&**w, "from" | "as" | "of" | "default" | "context"))
     {
         return false;
     }
@@ -219,22 +226,37 @@ fn starts_joined_statement(tok: &Tok, raw: &[Spanned], i: usize) -> bool {
     }
 }
 
-/// For each opening bracket, the index of its closing bracket.
-fn matching_closers(raw: &[Spanned]) -> Vec<Option<usize>> {
-    let mut closers = vec![None; raw.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    for (i, (_, tok, _)) in raw.iter().enumerate() {
-        match tok {
-            Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
-            Tok::RParen | Tok::RBrace | Tok::RBracket => {
-                if let Some(open) = stack.pop() {
-                    closers[open] = Some(i);
+/// For each opening bracket, the index of its closing bracket (4 bytes a token: a file has
+/// fewer tokens than bytes, and spans are 32-bit already).
+struct Closers(Vec<u32>);
+
+impl Closers {
+    const NONE: u32 = u32::MAX;
+
+    fn of(raw: &[Spanned]) -> Closers {
+        let mut closers = vec![Self::NONE; raw.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for (i, (_, tok, _)) in raw.iter().enumerate() {
+            match tok {
+                Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
+                Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                    if let Some(open) = stack.pop() {
+                        closers[open] = u32::try_from(i).unwrap_or(Self::NONE);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
+        }
+        Closers(closers)
+    }
+
+    /// The index of the bracket that closes the one at `i`.
+    fn get(&self, i: usize) -> Option<usize> {
+        match self.0.get(i) {
+            Some(&c) if c != Self::NONE => Some(c as usize),
+            _ => None,
         }
     }
-    closers
 }
 
 fn is_rparen(tok: Option<&Tok>) -> bool {
@@ -454,7 +476,7 @@ fn is_destructuring(raw: &[Spanned], closer: Option<usize>) -> bool {
 }
 
 /// Is `match` at `i` the start of a match expression (rather than a name)?
-fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option<usize>]) -> bool {
+fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &Closers) -> bool {
     use Tok::*;
     if matches!(prev, Some(Dot | QuestionDot | TildeDot)) {
         return false;
@@ -465,7 +487,8 @@ fn starts_match(prev: Option<&Tok>, raw: &[Spanned], i: usize, closers: &[Option
         ) => true,
         // `match (x) {` and `match [a, b] {`; `match(x)` and `match[0]` alone are a call and
         // an index of a variable named `match`.
-        Some(LParen | LBracket) => closers[i + 1]
+        Some(LParen | LBracket) => closers
+            .get(i + 1)
             .and_then(|c| raw.get(c + 1))
             .is_some_and(|t| matches!(t.1, LBrace)),
         _ => false,
