@@ -130,6 +130,11 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
     COMPILATIONS.fetch_add(1, Ordering::Relaxed);
     let file = SourceFile::new(path.display().to_string(), text);
     let kind = kind_of(path, text);
+    if kind == FileKind::Program {
+        let mut unit = program_unit(file, text);
+        unit.recap();
+        return unit;
+    }
     let mut unit = Unit {
         file,
         kind,
@@ -141,12 +146,7 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
         plan: None,
     };
     match kind {
-        FileKind::Program => {
-            let program = program_unit(&unit.file.name, text);
-            unit.diagnostics = program.diagnostics;
-            unit.program = program.program;
-            unit.analysis = program.analysis;
-        }
+        FileKind::Program => {}
         FileKind::Agents => unit.diagnostics = agents_file::check(text),
         FileKind::Pattern => {
             let out = compile_file_with(path, text, options);
@@ -201,17 +201,18 @@ pub fn compile(path: &Path, text: &str, options: &CompileOptions, license: &Lice
 /// and analysed as [`compile`] does for a `.prism` file without a header.
 pub fn compile_program(name: &str, text: &str) -> Unit {
     COMPILATIONS.fetch_add(1, Ordering::Relaxed);
-    let mut unit = program_unit(name, text);
+    let mut unit = program_unit(SourceFile::new(name, text), text);
     unit.recap();
     unit
 }
 
-fn program_unit(name: &str, text: &str) -> Unit {
+/// The unit of a program whose file (with its text and line index, made once) is `file`.
+fn program_unit(file: SourceFile, text: &str) -> Unit {
     let analysis = Analysis::new(text);
     let mut diagnostics = analysis.diagnostics();
     diagnostics.dedup();
     Unit {
-        file: SourceFile::new(name, text),
+        file,
         kind: FileKind::Program,
         diagnostics,
         omitted: Omitted::default(),

@@ -2,7 +2,7 @@
 //! conversions the grammar cannot express (destructuring targets, templates), and the
 //! [`Ctx`] that collects diagnostics while parsing goes on.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
 use lalrpop_util::{ErrorRecovery, ParseError};
@@ -14,7 +14,11 @@ use crate::lexer::{LexIssue, RawPart, Spanned, Tok};
 /// Parsing context shared by every grammar action.
 pub struct Ctx<'a> {
     pub source: &'a str,
-    pub tokens: &'a [Spanned],
+    /// The bytes of `source` the parser reads, and whether they are a lone expression.
+    range: (usize, usize, bool),
+    /// The tokens the parser read, laid out again when a syntax error needs the ones before
+    /// it: the parser takes them by value, so no copy is kept while parsing goes well.
+    tokens: OnceCell<Vec<Spanned>>,
     pub diags: RefCell<Vec<Diagnostic>>,
     /// The nesting level at each template token (by start offset), where its holes start.
     templates: Vec<(usize, usize)>,
@@ -34,6 +38,14 @@ pub mod codes {
 /// A span from two byte offsets.
 pub fn sp(l: usize, r: usize) -> Span {
     Span::new(l, r.max(l))
+}
+
+/// The statements of a block or file, without the empty items (sized once: collecting
+/// through `flatten` would grow the vector step by step, copying it each time).
+pub fn statements(items: Vec<Option<Stmt>>) -> Vec<Stmt> {
+    let mut stmts = Vec::with_capacity(items.iter().filter(|i| i.is_some()).count());
+    stmts.extend(items.into_iter().flatten());
+    stmts
 }
 
 /// Builds a statement.
@@ -352,14 +364,32 @@ pub enum MatchItem<T> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context over a token stream of `source`.
-    pub fn new(source: &'a str, tokens: &'a [Spanned], templates: Vec<(usize, usize)>) -> Self {
+    /// A context for parsing `source[start..end]` (a lone expression when `expression`).
+    pub fn new(
+        source: &'a str,
+        (start, end, expression): (usize, usize, bool),
+        templates: Vec<(usize, usize)>,
+    ) -> Self {
         Ctx {
             source,
-            tokens,
+            range: (start, end, expression),
+            tokens: OnceCell::new(),
             diags: RefCell::new(Vec::new()),
             templates,
         }
+    }
+
+    /// The tokens the parser reads (lexed and laid out again on first use: the same ones).
+    fn tokens(&self) -> &[Spanned] {
+        self.tokens.get_or_init(|| {
+            let (start, end, expression) = self.range;
+            crate::parser::laid_out(self.source, start, end, expression)
+        })
+    }
+
+    /// A parse error as a diagnostic.
+    pub fn syntax_error(&self, e: ParseError<usize, Tok, LexIssue>) -> Diagnostic {
+        syntax_error(e, self.tokens(), self.source)
     }
 
     /// Builds the tree of a flat operator chain.
@@ -377,7 +407,7 @@ impl<'a> Ctx<'a> {
 
     /// Records a syntax error the parser recovered from.
     pub fn recovered(&self, e: ErrorRecovery<usize, Tok, LexIssue>) {
-        let d = syntax_error(e.error, self.tokens, self.source);
+        let d = self.syntax_error(e.error);
         self.report(d);
     }
 

@@ -39,12 +39,6 @@ pub fn layout(source: &str, raw: Vec<Spanned>, expression_mode: bool) -> Vec<Spa
 /// [`layout`], also giving where a statement starts on the line of the one before without
 /// `;` (`a b`, `print(1) print(2)`): the reference reads these as two statements, and so do
 /// we, but they are worth a warning.
-///
-/// The pass works in place: each token is rewritten where it is (`{` → a block brace, `(` →
-/// a condition or lambda parenthesis, …) and the statement separators it adds are noted,
-/// then slotted in with one move from the back. Only the last two tokens of the output are
-/// ever looked at, so they are all that is kept of it meanwhile: a 10 MB file's tokens are
-/// held once, not twice.
 pub fn layout_noting_joins(
     source: &str,
     mut raw: Vec<Spanned>,
@@ -54,19 +48,25 @@ pub fn layout_noting_joins(
     // For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
     let mut closes_condition = vec![false; raw.len()];
     let mut joins = Vec::new();
-    // The separators to add: (the index of the token they go before, their offset).
-    let mut separators: Vec<(usize, usize)> = Vec::new();
-    // The last two tokens of the output, and how many tokens it has.
-    let mut out = Tail::default();
+    let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
     let mut stack: Vec<Open> = Vec::new();
     let mut match_brace_pending = false;
     // The bracket depth of the `uncertain` statement whose branches block comes next.
     let mut uncertain_at: Option<usize> = None;
-    let mut gap_start = 0usize;
+    // Where the space before the current token starts (a first token has none to look at:
+    // nothing comes before it that a line break could end).
+    let mut gap_start = raw.first().map_or(0, |t| t.0);
+    // The raw token before the current one was `for`, or `if`/`while` (its `(` opens a
+    // condition). Tokens are moved out of `raw` as they are laid out, so the ones behind the
+    // current token are no longer there to look at; every look into `raw` is ahead.
+    let mut after_for = false;
+    let mut after_if_or_while = false;
 
     for i in 0..raw.len() {
-        let (start, ref tok, end) = raw[i];
-        let mut new_tok: Option<Tok> = None;
+        let (start, end) = (raw[i].0, raw[i].2);
+        // Moved out: the stand-in left behind is never read (see above).
+        let owned = std::mem::replace(&mut raw[i].1, Tok::Eof);
+        let tok = &owned;
         let line_break = source
             .get(gap_start..start)
             .is_some_and(|gap| gap.contains('\n'));
@@ -80,7 +80,7 @@ pub fn layout_noting_joins(
                 stack.pop();
             }
         }
-        let prev = out.last();
+        let prev = out.last().map(|t| &t.1);
         let in_block = matches!(stack.last(), None | Some(Open::Block | Open::Branches));
 
         // Statement separators.
@@ -98,40 +98,43 @@ pub fn layout_noting_joins(
                 // The confidence after `~>` is a single term in the reference: `x ~> 0.9`
                 // followed by a line starting with `[` or `(` is two statements.
                 _ if matches!(tok, Tok::LBracket | Tok::LParen)
-                    && matches!(out.before_last(), Some(Tok::TildeArrow)) =>
+                    && out.len() >= 2
+                    && matches!(out[out.len() - 2].1, Tok::TildeArrow) =>
                 {
                     false
                 }
                 _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
             };
             if closes_block || (line_break && !continues) {
-                separators.push((i, gap_start));
-                out.push(Tok::Newline);
+                out.push((gap_start, Tok::Newline, gap_start));
             } else if !line_break
                 && !continues
                 && (i == 0 || !closes_condition[i - 1])
-                && (starts_joined_statement(tok, &raw, i)
+                && (starts_joined_statement(tok, out.last().map(|t| &t.1))
                     || (matches!(tok, Tok::LBrace)
                         && stack.last() != Some(&Open::Branches)
                         && name_then_block(&out)))
             {
                 // As in the reference, which needs no separators at all: `a b` is `a; b`.
-                separators.push((i, gap_start));
-                out.push(Tok::Newline);
+                out.push((gap_start, Tok::Newline, gap_start));
                 joins.push(Span::new(start, end));
             }
         }
 
-        let prev = out.last();
-        match tok {
-            Tok::Uncertain => uncertain_at = Some(stack.len()),
-            Tok::Ident(name) if &**name == "_" => new_tok = Some(Tok::Placeholder),
+        let prev = out.last().map(|t| &t.1);
+        // The token as the grammar reads it, when it differs from the raw one.
+        let laid = match tok {
+            Tok::Uncertain => {
+                uncertain_at = Some(stack.len());
+                None
+            }
+            Tok::Ident(name) if &**name == "_" => Some(Tok::Placeholder),
             Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
                 match_brace_pending = true;
-                new_tok = Some(Tok::Match);
+                Some(Tok::Match)
             }
             Tok::LBrace => {
-                let at_expr = expects_expression(prev, out.before_last(), expression_mode);
+                let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
                 let match_brace = match_brace_pending && !at_expr;
                 if match_brace {
                     match_brace_pending = false;
@@ -150,92 +153,81 @@ pub fn layout_noting_joins(
                     Open::Block
                 };
                 stack.push(kind);
-                if kind != Open::Object {
-                    new_tok = Some(Tok::BlockBrace);
-                }
+                (kind != Open::Object).then_some(Tok::BlockBrace)
             }
             Tok::LParen => {
                 stack.push(Open::Paren);
                 let after = closers.get(i).and_then(|c| raw.get(c + 1)).map(|t| &t.1);
-                // Tokens before `i` are rewritten already, but never `for`, `if` or `while`.
-                let prev_raw = i.checked_sub(1).map(|p| &raw[p].1);
                 if matches!(after, Some(Tok::Arrow)) {
-                    new_tok = Some(Tok::LambdaParen);
-                } else if matches!(prev_raw, Some(Tok::For))
-                    || (matches!(prev_raw, Some(Tok::If | Tok::While))
-                        && !after.is_some_and(continues_condition))
+                    Some(Tok::LambdaParen)
+                } else if after_for
+                    || (after_if_or_while && !after.is_some_and(continues_condition))
                 {
                     if let Some(c) = closers.get(i) {
                         closes_condition[c] = true;
                     }
-                    new_tok = Some(Tok::CondParen);
+                    Some(Tok::CondParen)
+                } else {
+                    None
                 }
             }
-            Tok::LBracket => stack.push(Open::Bracket),
+            Tok::LBracket => {
+                stack.push(Open::Bracket);
+                None
+            }
             Tok::RBrace | Tok::RParen | Tok::RBracket => {
                 stack.pop();
+                None
             }
-            _ => {}
-        }
-        if let Some(t) = new_tok {
-            raw[i].1 = t;
-        }
-        out.push(raw[i].1.clone());
+            _ => None,
+        };
+        after_for = matches!(tok, Tok::For);
+        after_if_or_while = matches!(tok, Tok::If | Tok::While);
+        out.push((start, laid.unwrap_or(owned), end));
         gap_start = end;
     }
 
-    if !expression_mode && out.last().is_some_and(ends_statement) {
-        separators.push((raw.len(), source.len()));
+    if !expression_mode && out.last().is_some_and(|t| ends_statement(&t.1)) {
+        let end = source.len();
+        out.push((end, Tok::Newline, end));
     }
-    insert_separators(&mut raw, &separators);
-    (raw, joins)
+    (out, joins)
 }
 
-/// Slots a `Newline` in before each token `separators` name (in order), moving every token
-/// once, from the back.
-fn insert_separators(toks: &mut Vec<Spanned>, separators: &[(usize, usize)]) {
-    if separators.is_empty() {
-        return;
-    }
-    let old = toks.len();
-    toks.resize(old + separators.len(), (0, Tok::Newline, 0));
-    let (mut read, mut write) = (old, old + separators.len());
-    for &(before, at) in separators.iter().rev() {
-        while read > before {
-            read -= 1;
-            write -= 1;
-            toks.swap(read, write);
-        }
-        write -= 1;
-        toks[write] = (at, Tok::Newline, at);
-    }
+/// `name {` at the start of a statement (other than `agents {`): the reference reads the name
+/// as a statement and the braces as a block after it.
+fn name_then_block(out: &[Spanned]) -> bool {
+    let n = out.len();
+    let Some(Tok::Ident(name)) = out.last().map(|t| &t.1) else {
+        return false;
+    };
+    let at_start = n == 1 || matches!(out[n - 2].1, Tok::Newline | Tok::Semi | Tok::BlockBrace);
+    at_start && &**name != "agents"
 }
 
-/// The last two tokens of the layout's output, and how many it has.
-#[derive(Default)]
-struct Tail {
-    len: usize,
-    last: Option<Tok>,
-    before_last: Option<Tok>,
-}
-
-impl Tail {
-    fn push(&mut self, tok: Tok) {
-        self.before_last = self.last.replace(tok);
-        self.len += 1;
+/// After a complete statement on the same line, does `tok` start another one? Names,
+/// literals and statement keywords do, except the words that continue a clause (`x of xs`,
+/// `{a} from "m"`, `a as b`, `in context Name`).
+fn starts_joined_statement(tok: &Tok, prev: Option<&Tok>) -> bool {
+    use Tok::*;
+    // Words that a clause goes on after: `from "m"`, `as ns`, `of xs`, `export default x`,
+    // `in context Name`. (`prev` is the token before as laid out, the same as the raw one
+    // for these names.)
+    if matches!(prev, Some(Ident(w)) if matches!(&**w, "from" | "as" | "of" | "default" | "context"))
+    {
+        return false;
     }
-
-    fn last(&self) -> Option<&Tok> {
-        self.last.as_ref()
-    }
-
-    fn before_last(&self) -> Option<&Tok> {
-        self.before_last.as_ref()
+    match tok {
+        Ident(w) => !matches!(&**w, "of" | "from" | "as"),
+        Number(_) | Str(_) | Template(_) | True | False | Null | Undefined => true,
+        Let | Const | Var | If | For | While | Return | Uncertain | Import | Export | Try
+        | Throw | Function | Break | Continue | Do => true,
+        _ => false,
     }
 }
 
-/// For each opening bracket, the index of its closing bracket (4 bytes a token: a 10 MB file
-/// has millions).
+/// For each opening bracket, the index of its closing bracket (4 bytes a token: a file has
+/// fewer tokens than bytes, and spans are 32-bit already).
 struct Closers(Vec<u32>);
 
 impl Closers {
@@ -248,10 +240,8 @@ impl Closers {
             match tok {
                 Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(i),
                 Tok::RParen | Tok::RBrace | Tok::RBracket => {
-                    if let Some(open) = stack.pop()
-                        && let Ok(at) = u32::try_from(i)
-                    {
-                        closers[open] = at;
+                    if let Some(open) = stack.pop() {
+                        closers[open] = u32::try_from(i).unwrap_or(Self::NONE);
                     }
                 }
                 _ => {}
@@ -260,46 +250,12 @@ impl Closers {
         Closers(closers)
     }
 
+    /// The index of the bracket that closes the one at `i`.
     fn get(&self, i: usize) -> Option<usize> {
-        self.0
-            .get(i)
-            .filter(|c| **c != Self::NONE)
-            .map(|c| *c as usize)
-    }
-}
-
-/// `name {` at the start of a statement (other than `agents {`): the reference reads the name
-/// as a statement and the braces as a block after it.
-fn name_then_block(out: &Tail) -> bool {
-    let Some(Tok::Ident(name)) = out.last() else {
-        return false;
-    };
-    let at_start = out.len == 1
-        || matches!(
-            out.before_last(),
-            Some(Tok::Newline | Tok::Semi | Tok::BlockBrace)
-        );
-    at_start && &**name != "agents"
-}
-
-/// After a complete statement on the same line, does `tok` start another one? Names,
-/// literals and statement keywords do, except the words that continue a clause (`x of xs`,
-/// `{a} from "m"`, `a as b`, `in context Name`).
-fn starts_joined_statement(tok: &Tok, raw: &[Spanned], i: usize) -> bool {
-    use Tok::*;
-    // Words that a clause goes on after: `from "m"`, `as ns`, `of xs`, `export default x`,
-    // `in context Name`.
-    if i > 0
-        && matches!(&raw[i - 1].1, Ident(w) if matches!(&**w, "from" | "as" | "of" | "default" | "context"))
-    {
-        return false;
-    }
-    match tok {
-        Ident(w) => !matches!(&**w, "of" | "from" | "as"),
-        Number(_) | Str(_) | Template(_) | True | False | Null | Undefined => true,
-        Let | Const | Var | If | For | While | Return | Uncertain | Import | Export | Try
-        | Throw | Function | Break | Continue | Do => true,
-        _ => false,
+        match self.0.get(i) {
+            Some(&c) if c != Self::NONE => Some(c as usize),
+            _ => None,
+        }
     }
 }
 
@@ -424,16 +380,16 @@ fn continues_condition(tok: &Tok) -> bool {
 }
 
 /// Does the grammar expect an expression (so `{` opens an object) after `prev`?
-/// `before_prev` is the token before `prev`.
-fn expects_expression(prev: Option<&Tok>, before_prev: Option<&Tok>, expr_mode: bool) -> bool {
+fn expects_expression(prev: Option<&Tok>, len: usize, out: &[Spanned], expr_mode: bool) -> bool {
     use Tok::*;
     let Some(prev) = prev else {
         return expr_mode;
     };
+    let before = |n: usize| len.checked_sub(n).and_then(|k| out.get(k)).map(|t| &t.1);
     if let Ident(name) = prev {
         // `export default {…}`; `name: Agent {…}` in an `agents` block.
-        return (&**name == "default" && matches!(before_prev, Some(Export)))
-            || (&**name == "Agent" && matches!(before_prev, Some(Colon)));
+        return (&**name == "default" && matches!(before(2), Some(Export)))
+            || (&**name == "Agent" && matches!(before(2), Some(Colon)));
     }
     if matches!(prev, Return) {
         // `return {…}` returns an object (a block cannot follow `return`).
@@ -658,41 +614,5 @@ mod tests {
         assert_eq!(laid_out("(a) => a")[0], LambdaParen);
         assert_eq!(laid_out("if (a) b")[1], CondParen);
         assert_eq!(laid_out("if (a) && b {}")[1], LParen);
-    }
-
-    /// The separators noted during the pass are slotted in before the tokens they name, the
-    /// trailing one after the last, every token kept in order.
-    #[test]
-    fn separators_are_slotted_in_place() {
-        let mut toks: Vec<Spanned> = (0..5).map(|i| (i, ident("x"), i + 1)).collect();
-        insert_separators(&mut toks, &[(0, 0), (2, 10), (3, 11), (5, 20)]);
-        let got: Vec<(usize, bool)> = toks
-            .iter()
-            .map(|t| (t.0, matches!(t.1, Tok::Newline)))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (0, true),
-                (0, false),
-                (1, false),
-                (10, true),
-                (2, false),
-                (11, true),
-                (3, false),
-                (4, false),
-                (20, true)
-            ]
-        );
-    }
-
-    /// A long program lays out as its lines do one by one: one separator a line.
-    #[test]
-    fn a_long_program_lays_out_like_its_lines() {
-        let line = "let a = {b: [1, (2)]}\nif (a) { f(x => x) } else { g() }\n";
-        let one = laid_out(line);
-        let many = laid_out(&line.repeat(1000));
-        assert_eq!(many.len(), one.len() * 1000);
-        assert!(many.chunks(one.len()).all(|c| c == one.as_slice()));
     }
 }

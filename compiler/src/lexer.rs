@@ -464,7 +464,9 @@ pub fn lex(source: &str) -> (Vec<Spanned>, Vec<LexIssue>) {
 
 /// Lexes a slice of a larger file that starts at byte `offset`.
 pub fn lex_at(source: &str, offset: usize) -> (Vec<Spanned>, Vec<LexIssue>) {
-    let mut toks = Vec::with_capacity(source.len() / 4);
+    // Code has about one token for every two or three bytes: room for one every two is
+    // rarely outgrown, and growing would copy the whole vector (memory not written is free).
+    let mut toks = Vec::with_capacity(source.len() / 2 + 16);
     let mut issues = Vec::new();
     let mut lexer = Tok::lexer(source);
     while let Some(res) = lexer.next() {
@@ -513,15 +515,17 @@ fn template_or_str(parts: Arc<Vec<RawPart>>) -> Tok {
 }
 
 fn whitespace(lex: &mut Lexer<Tok>) -> logos::Skip {
-    let run = lex
-        .remainder()
-        .find(|c: char| {
-            !matches!(
-                c,
-                ' ' | '\t' | '\r' | '\n' | '\u{c}' | '\u{feff}' | '\u{a0}'
-            )
-        })
-        .unwrap_or(lex.remainder().len());
+    // The run of ` \t\r\n\f`, U+FEFF and U+00A0, read as bytes (UTF-8: EF BB BF, C2 A0).
+    let bytes = lex.remainder().as_bytes();
+    let mut run = 0;
+    loop {
+        match bytes.get(run..) {
+            Some([b' ' | b'\t' | b'\r' | b'\n' | 0x0c, ..]) => run += 1,
+            Some([0xc2, 0xa0, ..]) => run += 2,
+            Some([0xef, 0xbb, 0xbf, ..]) => run += 3,
+            _ => break,
+        }
+    }
     lex.bump(run);
     logos::Skip
 }
@@ -633,6 +637,16 @@ fn scan_string(lex: &mut Lexer<Tok>, q: Quote) -> Result<Arc<Vec<RawPart>>, LexE
     let rest = lex.remainder();
     let base = lex.span().end;
     let bytes = rest.as_bytes();
+    // Most strings hold no escape and no hole: their text is the source slice as it is.
+    let close = q.close.as_bytes()[0];
+    if let Some(i) = bytes
+        .iter()
+        .position(|&b| b == close || matches!(b, b'\\' | b'$' | b'\n'))
+        && rest[i..].starts_with(q.close)
+    {
+        lex.bump(i + q.close.len());
+        return Ok(Arc::new(vec![RawPart::Text(Arc::from(&rest[..i]))]));
+    }
     let mut parts = Vec::new();
     let mut text = String::new();
     let mut i = 0;

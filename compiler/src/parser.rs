@@ -5,7 +5,7 @@ use lalrpop_util::lalrpop_mod;
 
 use crate::ast::{Expr, ExprKind, Program};
 use crate::diagnostic::Diagnostic;
-use crate::grammar_support::{Ctx, codes, syntax_error};
+use crate::grammar_support::{Ctx, codes};
 use crate::layout::layout_noting_joins;
 use crate::lexer::{LexIssue, Spanned, lex_at};
 use crate::nesting::{Nesting, measure, too_deep, too_large};
@@ -85,6 +85,12 @@ fn tokens(
     (toks, diags, nesting)
 }
 
+/// The tokens of `source[start..end]` after layout (what [`tokens`] gives the parser).
+pub(crate) fn laid_out(source: &str, start: usize, end: usize, expression: bool) -> Vec<Spanned> {
+    let text = source.get(start..end).unwrap_or("");
+    layout_noting_joins(source, lex_at(text, start).0, expression).0
+}
+
 /// How many times [`parse`] has run in this process: tests use it to check that a file is
 /// parsed once per run, and that a pattern's expressions are not parsed again on every
 /// evaluation.
@@ -115,12 +121,12 @@ pub fn parse_uncounted(source: &str) -> Parsed {
             diagnostics,
         };
     }
-    let ctx = Ctx::new(source, &toks, nesting.templates);
-    let result = grammar::ProgramParser::new().parse(&ctx, toks.iter().cloned());
+    let ctx = Ctx::new(source, (0, source.len(), false), nesting.templates);
+    let result = grammar::ProgramParser::new().parse(&ctx, toks);
     let program = match result {
         Ok(p) => p,
         Err(e) => {
-            ctx.report(syntax_error(e, &toks, source));
+            ctx.report(ctx.syntax_error(e));
             Program {
                 stmts: Vec::new(),
                 span: Span::new(0, source.len()),
@@ -159,12 +165,12 @@ pub(crate) fn parse_hole(
     if nesting.too_deep.is_some() {
         return (Expr::new(ExprKind::Error, Span::new(start, end)), diags);
     }
-    let ctx = Ctx::new(source, &toks, nesting.templates);
-    let result = grammar::SingleExprParser::new().parse(&ctx, toks.iter().cloned());
+    let ctx = Ctx::new(source, (start, end, true), nesting.templates);
+    let result = grammar::SingleExprParser::new().parse(&ctx, toks);
     let e = match result {
         Ok(e) => e,
         Err(err) => {
-            ctx.report(syntax_error(err, &toks, source));
+            ctx.report(ctx.syntax_error(err));
             Expr::new(ExprKind::Error, Span::new(start, end))
         }
     };

@@ -7,7 +7,7 @@ use clap::Args;
 use prism_compiler::pattern::CompileOptions;
 use prism_license::License;
 
-use super::compile::{FileKind, collect_files, compile, strict_warnings};
+use super::compile::{Compiled, FileKind, collect_files, compile, strict_warnings};
 use crate::format::{Format, diagnostic_github, diagnostic_json};
 use crate::report::{EXIT_COMPILE, print_diagnostics};
 
@@ -34,6 +34,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut errors = 0usize;
     let mut warnings = 0usize;
     let mut json = Vec::new();
+    // Each file's unit is freed on another thread: freeing the syntax tree and the analysis
+    // of a large file takes a tenth of the time it took to check it, and nothing waits for
+    // the last one (the process exits, and the system takes the memory back at once).
+    let (freed, to_free) = std::sync::mpsc::channel::<Compiled>();
+    std::thread::spawn(move || to_free.into_iter().for_each(drop));
     let paths = if args.files.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -65,6 +70,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         errors += c.errors();
         warnings += c.warnings();
+        // Dropped here when the thread is gone (it never is before the process ends).
+        let _ = freed.send(c);
     }
     if args.format == Format::Json {
         println!("{}", serde_json::Value::Array(json));

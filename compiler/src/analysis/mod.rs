@@ -10,8 +10,9 @@
 mod confidence;
 mod walk;
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::ast::{Name, Program};
 use crate::{Diagnostic, Span};
@@ -91,7 +92,7 @@ pub struct Scope {
     pub span: Span,
     /// The nearest enclosing function (or program) scope, itself for one.
     pub function: ScopeId,
-    pub names: HashMap<Name, SymbolId>,
+    pub names: FxHashMap<Name, SymbolId>,
 }
 
 /// Where a name occurs and what it means.

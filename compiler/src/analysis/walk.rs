@@ -1,8 +1,9 @@
 //! One walk over the syntax tree that records scopes, declarations and uses of names, then
 //! resolves the uses and reports the lints.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::ast::*;
 use crate::{Diagnostic, Span};
@@ -83,7 +84,7 @@ impl Walker {
             parent,
             span,
             function: func,
-            names: HashMap::new(),
+            names: FxHashMap::default(),
         });
         self.stack.push(id);
         id
@@ -658,7 +659,7 @@ impl Walker {
             }
         }
         // Any definition in the same or an enclosing function, ignoring blocks.
-        let mut by_function: HashMap<(ScopeId, Name), SymbolId> = HashMap::new();
+        let mut by_function: FxHashMap<(ScopeId, Name), SymbolId> = FxHashMap::default();
         for (id, s) in self.symbols.iter().enumerate() {
             let f = self.scopes[s.scope].function;
             by_function.entry((f, s.name.clone())).or_insert(id);
