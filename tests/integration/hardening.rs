@@ -290,6 +290,11 @@ pub fn trials() -> Vec<Trial> {
         check_formats_cap_diagnostics,
     ));
     #[cfg(target_os = "linux")]
+    trials.push(Trial::test(
+        "hardening::nested_template_holes_in_2_gib_of_address_space",
+        nested_template_holes_in_2_gib,
+    ));
+    #[cfg(target_os = "linux")]
     for (name, ends) in [
         ("answered", Ends::Answers),
         ("timed_out", Ends::Hangs),
@@ -414,6 +419,52 @@ fn check_formats_cap_diagnostics() -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+/// Found by `prism-mutate` (seed 14, input 1568): 54,823 closed `` `${ `` levels. Each hole's
+/// token list kept the lexer's guess of its capacity (a tenth of the hole's text in tokens),
+/// all alive at once, and `prism check` aborted under a 2 GiB address-space limit at 19 MiB
+/// of RSS. Run under that limit, as the fuzzer does.
+#[cfg(target_os = "linux")]
+fn nested_template_holes_in_2_gib() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let n = 54_823;
+    let text = format!(
+        "let o = {{a: {{b: 1}}}}{}x{}\nprint(o?.a)\n",
+        rep("`${", n),
+        rep("}`", n)
+    );
+    std::fs::write(dir.path().join("input.prism"), text).map_err(|e| e.to_string())?;
+    let prism = crate::support::prism();
+    let script = format!(
+        "ulimit -v 2097152; exec '{}' check input.prism",
+        prism.display()
+    );
+    let started = Instant::now();
+    let run = run_command("sh", &["-c", &script], dir.path())?;
+    clean("check under 2 GiB", &run, started.elapsed())?;
+    if run.stderr.contains("memory allocation") {
+        return Err(format!("out of address space: {}", tail(&run.stderr)).into());
+    }
+    Ok(())
+}
+
+/// Runs a command in `dir` to its end (bounded by the test's own timeout), capturing its
+/// output.
+#[cfg(target_os = "linux")]
+fn run_command(program: &str, args: &[&str], dir: &Path) -> Result<Run, Failed> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    Ok(Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
 }
 
 fn tail(s: &str) -> String {
