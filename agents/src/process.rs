@@ -177,14 +177,13 @@ impl ProcessAgent {
         tokio::spawn(keep_tail(stderr, err_tail.clone(), STDERR_TAIL));
         let (kill_tx, kill_rx) = oneshot::channel();
         tokio::spawn(read_lines(
-            child,
+            Marked { child, mark },
             stdout,
             self.spec.max_answer_bytes,
             pending.clone(),
             alive.clone(),
             err_tail,
             kill_rx,
-            mark,
         ));
         Ok(Running {
             stdin,
@@ -328,15 +327,20 @@ impl Drop for KillAllOnDrop {
     }
 }
 
+/// A `lines` process and the mark its descendants carry.
+struct Marked {
+    child: Child,
+    mark: String,
+}
+
 async fn read_lines(
-    mut child: Child,
+    Marked { mut child, mark }: Marked,
     stdout: tokio::process::ChildStdout,
     max: usize,
     pending: Pending,
     alive: Arc<std::sync::atomic::AtomicBool>,
     err_tail: Arc<Mutex<String>>,
     mut kill: oneshot::Receiver<()>,
-    mark: String,
 ) {
     let mut stdout = BufReader::new(stdout);
     let mut flooded = false;
