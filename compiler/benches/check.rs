@@ -124,10 +124,10 @@ fn cpu_phases(src: &str, runs: u32) {
 
 fn phases(c: &mut Criterion) {
     let src = program();
-    if let Ok(path) = std::env::var("PRISM_WRITE_GEN") {
-        if let Err(e) = std::fs::write(&path, &src) {
-            eprintln!("cannot write {path}: {e}");
-        }
+    if let Ok(path) = std::env::var("PRISM_WRITE_GEN")
+        && let Err(e) = std::fs::write(&path, &src)
+    {
+        eprintln!("cannot write {path}: {e}");
     }
     if let Some(runs) = std::env::var("PRISM_CPU_PHASES")
         .ok()
