@@ -1,7 +1,7 @@
 //! Environments: a chain of scopes, each a small list of bindings searched linearly (with a hash
 //! index once a scope grows large, as the global scope does).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
@@ -124,6 +124,30 @@ impl Scope {
                     return Some(vars.list[i].value.clone());
                 }
             }
+            scope = scope.parent.as_deref()?;
+        }
+    }
+
+    /// [`Scope::lookup`], remembering where the root scope binds `name` in `cache` (the
+    /// root's bindings keep their places, so the next lookup there checks that place first).
+    pub fn lookup_cached(&self, name: &str, cache: &Cell<u32>) -> Option<Value> {
+        let mut scope = self;
+        loop {
+            let vars = scope.vars.borrow();
+            if scope.parent.is_none() {
+                if let Some(b) = vars.list.get(cache.get() as usize)
+                    && (std::ptr::eq(b.name.as_ptr(), name.as_ptr()) || &*b.name == name)
+                {
+                    return Some(b.value.clone());
+                }
+                let i = vars.position(name)?;
+                cache.set(i as u32);
+                return Some(vars.list[i].value.clone());
+            }
+            if let Some(i) = vars.position(name) {
+                return Some(vars.list[i].value.clone());
+            }
+            drop(vars);
             scope = scope.parent.as_deref()?;
         }
     }
@@ -319,6 +343,7 @@ mod tests {
                 func: func(),
                 env: env.clone(),
                 file: 0,
+                code: Default::default(),
             }))
         };
         // Only its own function holds it: released, and the pair is freed.

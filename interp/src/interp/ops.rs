@@ -255,7 +255,7 @@ fn number_binary(op: BinaryOp, a: f64, b: f64, span: Span) -> Eval {
 }
 
 /// JavaScript `%` (the sign follows the dividend), with a fast path for integers.
-fn js_rem(a: f64, b: f64) -> f64 {
+pub(crate) fn js_rem(a: f64, b: f64) -> f64 {
     const LIMIT: f64 = 9_007_199_254_740_992.0;
     if a.fract() == 0.0 && b.fract() == 0.0 && a.abs() < LIMIT && b.abs() < LIMIT {
         let r = (a as i64 % b as i64) as f64;
