@@ -76,7 +76,16 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
     let body = match &f.body {
         FunctionBody::Expr(e) => BodyIr::Expr(c.expr(e)?),
         FunctionBody::Block(b) if b.stmts.is_empty() => BodyIr::Empty,
-        FunctionBody::Block(b) => BodyIr::Block(c.list(&b.stmts)?),
+        FunctionBody::Block(b) => {
+            let mut stmts = c.list(&b.stmts)?;
+            // A `return` ending the body gives the body's value: no unwinding needed.
+            if let Some(last) = stmts.last_mut()
+                && let St::Return(e, _) = last
+            {
+                *last = St::Expr(e.take().unwrap_or(Ex::Const(Value::Null)));
+            }
+            BodyIr::Block(stmts)
+        }
     };
     Some(FnCode {
         slots: c.max,
@@ -748,7 +757,8 @@ mod tests {
         let BodyIr::Block(stmts) = &code.body else {
             unreachable!("a block body")
         };
-        let St::Return(Some(Ex::Binary { rhs, .. }), _) = &stmts[2] else {
+        // The final `return` became the body's value.
+        let St::Expr(Ex::Binary { rhs, .. }) = &stmts[2] else {
             unreachable!("return a + b + g")
         };
         let Ex::Var(g) = &**rhs else {

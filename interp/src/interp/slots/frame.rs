@@ -161,7 +161,9 @@ impl Interpreter {
         match v.home {
             Some(Home::Slot(h)) => {
                 let mut value = Some(value);
-                match env.update(&v.name, |x| *x = value.take().unwrap_or_default()) {
+                match env
+                    .update_cached(&v.name, &v.cache, |x| *x = value.take().unwrap_or_default())
+                {
                     Ok(()) => Ok(()),
                     Err(AssignError::Const) => fail(
                         format!("Cannot assign to const variable '{}'", v.name),
@@ -198,7 +200,7 @@ impl Interpreter {
                 None => {}
             }
         }
-        env.update(&v.name, f)
+        env.update_cached(&v.name, &v.cache, f)
     }
 
     /// `let`/`const`: false if the scope already has a `let`/`const` binding of the name.
