@@ -1,7 +1,7 @@
 //! Environments: a chain of scopes, each a small list of bindings searched linearly (with a hash
 //! index once a scope grows large, as the global scope does).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
@@ -128,6 +128,30 @@ impl Scope {
         }
     }
 
+    /// [`Scope::lookup`], remembering where the root scope binds `name` in `cache` (the
+    /// root's bindings keep their places, so the next lookup there checks that place first).
+    pub fn lookup_cached(&self, name: &str, cache: &Cell<u32>) -> Option<Value> {
+        let mut scope = self;
+        loop {
+            let vars = scope.vars.borrow();
+            if scope.parent.is_none() {
+                if let Some(b) = vars.list.get(cache.get() as usize)
+                    && (std::ptr::eq(b.name.as_ptr(), name.as_ptr()) || &*b.name == name)
+                {
+                    return Some(b.value.clone());
+                }
+                let i = vars.position(name)?;
+                cache.set(i as u32);
+                return Some(vars.list[i].value.clone());
+            }
+            if let Some(i) = vars.position(name) {
+                return Some(vars.list[i].value.clone());
+            }
+            drop(vars);
+            scope = scope.parent.as_deref()?;
+        }
+    }
+
     /// True if this scope or an enclosing one binds `name`.
     pub fn contains(&self, name: &str) -> bool {
         let mut scope = self;
@@ -231,6 +255,48 @@ impl Scope {
         }
     }
 
+    /// [`Scope::update`], with the root scope's position of `name` cached as in
+    /// [`Scope::lookup_cached`].
+    pub fn update_cached<R>(
+        &self,
+        name: &str,
+        cache: &Cell<u32>,
+        f: impl FnOnce(&mut Value) -> R,
+    ) -> Result<R, AssignError> {
+        let mut scope = self;
+        loop {
+            let mut vars = scope.vars.borrow_mut();
+            let found = if scope.parent.is_none() {
+                match vars.list.get(cache.get() as usize) {
+                    Some(b) if std::ptr::eq(b.name.as_ptr(), name.as_ptr()) || &*b.name == name => {
+                        Some(cache.get() as usize)
+                    }
+                    _ => {
+                        let i = vars.position(name);
+                        if let Some(i) = i {
+                            cache.set(i as u32);
+                        }
+                        i
+                    }
+                }
+            } else {
+                vars.position(name)
+            };
+            if let Some(i) = found {
+                let b = &mut vars.list[i];
+                if b.kind == BindingKind::Const {
+                    return Err(AssignError::Const);
+                }
+                return Ok(f(&mut b.value));
+            }
+            drop(vars);
+            match scope.parent.as_deref() {
+                Some(p) => scope = p,
+                None => return Err(AssignError::Undefined),
+            }
+        }
+    }
+
     /// Breaks the cycle a scope forms with the functions it defines, when nothing else can
     /// reach either: call when the scope is left, with `env` the last handle of the code that
     /// made it. `function outer() { function inner() {} … }` binds `inner` in the call's
@@ -319,6 +385,7 @@ mod tests {
                 func: func(),
                 env: env.clone(),
                 file: 0,
+                code: Default::default(),
             }))
         };
         // Only its own function holds it: released, and the pair is freed.
@@ -343,6 +410,47 @@ mod tests {
         let inner = Scope::child(&env);
         Scope::release_self_cycles(&env);
         assert!(inner.lookup("f").is_some());
+    }
+
+    #[test]
+    fn cached_lookups_and_updates_follow_the_binding() {
+        let root = Scope::root();
+        for i in 0..20 {
+            root.define(&name(&format!("v{i}")), (i as f64).into());
+        }
+        let cache = Cell::new(u32::MAX);
+        let inner = Scope::child(&root);
+        assert_eq!(
+            inner
+                .lookup_cached("v7", &cache)
+                .and_then(|v| v.as_number()),
+            Some(7.0)
+        );
+        assert_eq!(cache.get(), 7);
+        assert!(
+            inner
+                .update_cached("v7", &cache, |v| *v = 70.0.into())
+                .is_ok()
+        );
+        assert_eq!(root.lookup("v7").and_then(|v| v.as_number()), Some(70.0));
+        // A nearer binding shadows the cached one.
+        inner.define(&name("v7"), 1.0.into());
+        assert_eq!(
+            inner
+                .lookup_cached("v7", &cache)
+                .and_then(|v| v.as_number()),
+            Some(1.0)
+        );
+        assert!(root.declare(&name("k"), 1.0.into(), BindingKind::Const));
+        let kc = Cell::new(u32::MAX);
+        assert_eq!(
+            inner.update_cached("k", &kc, |_| ()),
+            Err(AssignError::Const)
+        );
+        assert_eq!(
+            inner.update_cached("nope", &kc, |_| ()),
+            Err(AssignError::Undefined)
+        );
     }
 
     #[test]

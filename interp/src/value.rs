@@ -76,6 +76,8 @@ pub struct Closure {
     pub env: Env,
     /// Index of the source file the function was written in (for error positions).
     pub file: usize,
+    /// The function compiled to slot form, once called (`None` inside: not covered).
+    pub(crate) code: std::cell::OnceCell<Option<Rc<crate::interp::FnCode>>>,
 }
 
 impl Closure {

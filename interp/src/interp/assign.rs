@@ -15,7 +15,7 @@ use crate::format;
 use crate::scope::{AssignError, Env};
 use crate::value::Value;
 
-fn binary_of(op: AssignOp) -> Option<BinaryOp> {
+pub(crate) fn binary_of(op: AssignOp) -> Option<BinaryOp> {
     Some(match op {
         AssignOp::Add => BinaryOp::Add,
         AssignOp::Sub => BinaryOp::Sub,
@@ -33,7 +33,7 @@ fn binary_of(op: AssignOp) -> Option<BinaryOp> {
 
 /// True if evaluating `e` cannot run code that reassigns a variable (no calls, assignments,
 /// updates or awaits), so it may be evaluated before the target is read.
-fn is_simple(e: &Expr) -> bool {
+pub(crate) fn is_simple(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Number(_)
         | ExprKind::String(_)
@@ -62,7 +62,11 @@ fn is_simple(e: &Expr) -> bool {
 
 /// The operands of a left-nested `+` chain `name + a + b + …` after `name`, if `e` is one
 /// whose leftmost operand is `name` and whose other operands are simple.
-fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut smallvec::SmallVec<[&'a Expr; 4]>) -> bool {
+pub(crate) fn add_chain<'a>(
+    e: &'a Expr,
+    name: &str,
+    out: &mut smallvec::SmallVec<[&'a Expr; 4]>,
+) -> bool {
     match &e.kind {
         ExprKind::Ident(n) => &**n == name,
         ExprKind::Binary {
@@ -79,7 +83,7 @@ fn add_chain<'a>(e: &'a Expr, name: &str, out: &mut smallvec::SmallVec<[&'a Expr
 }
 
 /// The span of the leftmost operand of a `+` chain (where reading the name would fail).
-fn leftmost_span(e: &Expr) -> Span {
+pub(crate) fn leftmost_span(e: &Expr) -> Span {
     match &e.kind {
         ExprKind::Binary { lhs, .. } => leftmost_span(lhs),
         _ => e.span,
@@ -88,7 +92,7 @@ fn leftmost_span(e: &Expr) -> Span {
 
 /// Adds every value of `rhs` to the string or number in `slot`, in place. Returns `None`
 /// (leaving `slot` alone) when some step needs the general `+`.
-fn add_in_place(slot: &mut Value, rhs: &[Value]) -> Option<Value> {
+pub(crate) fn add_in_place(slot: &mut Value, rhs: &[Value]) -> Option<Value> {
     match slot {
         Value::Number(a) if rhs.iter().all(|r| matches!(r, Value::Number(_))) => {
             for r in rhs {

@@ -75,7 +75,7 @@ impl Interpreter {
 
     /// `receiver.name(args)`: an object's function property, or a builtin method of arrays,
     /// strings and numbers. A confident receiver gives the result its confidence.
-    fn call_method(
+    pub(crate) fn call_method(
         &mut self,
         receiver: Value,
         name: &str,
@@ -250,6 +250,9 @@ impl Interpreter {
     }
 
     fn invoke(&mut self, c: &Rc<Closure>, args: Args) -> Eval {
+        if let Some(code) = c.code.get_or_init(|| self.fn_code(c)) {
+            return self.run_fn(code, &c.env, args);
+        }
         let f = &*c.func;
         let env = Scope::child_with_capacity(&c.env, f.params.len());
         let mut args = args.into_iter();

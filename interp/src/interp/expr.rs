@@ -259,6 +259,7 @@ impl Interpreter {
             func: f.clone(),
             env: env.clone(),
             file: self.file,
+            code: Default::default(),
         }));
         match &f.confidence {
             Some(c) => match self.eval(c, env)?.as_number() {

@@ -13,6 +13,7 @@ mod matching;
 mod module;
 mod ops;
 mod pattern;
+mod slots;
 mod stmt;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use crate::value::{ObjectRef, Value};
 pub use budget::RunLimits;
 pub(crate) use module::ModuleRegistry;
 pub(crate) use ops::{js_pow, to_number};
+pub(crate) use slots::ir::FnCode;
 
 /// The default limit on nested Prism calls. With [`crate::run_with_large_stack`]'s stack,
 /// recursion this deep completes; deeper recursion stops with "Maximum call depth exceeded".
@@ -83,6 +85,13 @@ pub struct Interpreter {
     /// Steps left before the limits are checked again (see [`budget`]).
     pub(crate) fuel: u32,
     pub(crate) budget: budget::Budget,
+    /// The slots of the compiled functions running now, innermost last.
+    pub(crate) frame: Vec<slots::Slot>,
+    /// Where the innermost compiled frame starts in `frame`.
+    pub(crate) base: usize,
+    /// Each function compiled so far (by its syntax tree's address, kept alive here).
+    pub(crate) fn_codes:
+        rustc_hash::FxHashMap<usize, (std::sync::Arc<ast::Function>, Option<std::rc::Rc<FnCode>>)>,
 }
 
 impl Interpreter {
@@ -105,6 +114,9 @@ impl Interpreter {
             asyncrt: AsyncRuntime::with_handle(options.runtime),
             fuel,
             budget,
+            frame: Vec::new(),
+            base: 0,
+            fn_codes: Default::default(),
         }
     }
 

@@ -47,7 +47,10 @@ impl Interpreter {
                 StmtKind::Empty => {}
                 _ => {
                     drop(std::mem::take(&mut last));
-                    last = self.exec(s, env)?;
+                    last = match super::slots::compile::top_level_loop(s) {
+                        Some(code) => self.run_stmt_code(&code, env)?,
+                        None => self.exec(s, env)?,
+                    };
                 }
             }
         }

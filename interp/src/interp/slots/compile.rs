@@ -1,0 +1,805 @@
+//! Compiles a function (or a top-level loop) to the slot form, resolving each name to the
+//! slots of the enclosing scopes that may bind it. Returns `None` for code that uses what the
+//! slot form does not cover yet (nested functions, `match`, destructuring, modules): that code
+//! runs on the tree-walking evaluator.
+
+use std::cell::Cell;
+
+use prism_compiler::ast::{
+    self, Arg, ArrayElem, AssignOp, BinaryOp, Block, Expr, ExprKind, FunctionBody, Name, Pattern,
+    PropKey, Property, Stmt, StmtKind, TemplatePart, UncertainBranches,
+};
+
+use super::ir::*;
+use super::layout;
+use crate::interp::assign::{add_chain, is_simple, leftmost_span};
+use crate::interp::expr::has_placeholder;
+use crate::interp::stmt::binding_kind;
+use crate::value::Value;
+
+/// One scope being compiled: its names and their slots, or the environment's own scope.
+struct ScopeInfo {
+    names: Vec<(Name, SlotId)>,
+    dynamic: bool,
+}
+
+struct Compiler {
+    scopes: Vec<ScopeInfo>,
+    next: u32,
+    max: u32,
+}
+
+type C<T> = Option<T>;
+
+/// Compiles a function's parameters and body.
+pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
+    let mut c = Compiler {
+        scopes: Vec::new(),
+        next: 0,
+        max: 0,
+    };
+    let mut names: Vec<Name> = Vec::new();
+    for p in &f.params {
+        let Pattern::Ident(id) = &p.pattern else {
+            return None;
+        };
+        if !names.contains(&id.name) {
+            names.push(id.name.clone());
+        }
+    }
+    match &f.body {
+        FunctionBody::Expr(e) => layout::expr(e, &mut names),
+        FunctionBody::Block(b) => layout::stmts(&b.stmts, &mut names),
+    }
+    for p in &f.params {
+        if let Some(d) = &p.default {
+            layout::expr(d, &mut names);
+        }
+    }
+    c.enter(names);
+    let mut params = Vec::with_capacity(f.params.len());
+    for p in &f.params {
+        let Pattern::Ident(id) = &p.pattern else {
+            return None;
+        };
+        let slot = c.own_slot(&id.name)?;
+        let default = match &p.default {
+            Some(d) => Some(c.expr(d)?),
+            None => None,
+        };
+        params.push(ParamIr {
+            slot,
+            default,
+            rest: p.rest,
+        });
+    }
+    let body = match &f.body {
+        FunctionBody::Expr(e) => BodyIr::Expr(c.expr(e)?),
+        FunctionBody::Block(b) if b.stmts.is_empty() => BodyIr::Empty,
+        FunctionBody::Block(b) => {
+            let mut stmts = c.list(&b.stmts)?;
+            // A `return` ending the body gives the body's value: no unwinding needed.
+            if let Some(last) = stmts.last_mut()
+                && let St::Return(e, _) = last
+            {
+                *last = St::Expr(e.take().unwrap_or(Ex::Const(Value::Null)));
+            }
+            BodyIr::Block(stmts)
+        }
+    };
+    Some(FnCode {
+        slots: c.max,
+        params,
+        body,
+    })
+}
+
+/// Compiles a loop statement of a program's top level, which runs in the environment.
+pub(crate) fn top_level_loop(s: &Stmt) -> Option<StmtCode> {
+    if !matches!(
+        s.kind,
+        StmtKind::For { .. }
+            | StmtKind::While { .. }
+            | StmtKind::DoWhile { .. }
+            | StmtKind::ForIn { .. }
+            | StmtKind::UncertainFor { .. }
+            | StmtKind::UncertainWhile { .. }
+    ) {
+        return None;
+    }
+    let mut c = Compiler {
+        scopes: vec![ScopeInfo {
+            names: Vec::new(),
+            dynamic: true,
+        }],
+        next: 0,
+        max: 0,
+    };
+    let stmt = c.stmt(s)?;
+    Some(StmtCode { slots: c.max, stmt })
+}
+
+impl Compiler {
+    /// Opens a scope binding `names`; returns its slots.
+    fn enter(&mut self, names: Vec<Name>) -> Range {
+        let start = self.next;
+        let mut list = Vec::with_capacity(names.len());
+        for n in names {
+            list.push((n, self.next));
+            self.next += 1;
+        }
+        self.max = self.max.max(self.next);
+        self.scopes.push(ScopeInfo {
+            names: list,
+            dynamic: false,
+        });
+        Range {
+            start,
+            len: self.next - start,
+        }
+    }
+
+    fn leave(&mut self, r: Range) {
+        self.scopes.pop();
+        self.next = r.start;
+    }
+
+    fn own_slot(&self, name: &Name) -> Option<SlotId> {
+        let s = self.scopes.last()?;
+        s.names.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
+    }
+
+    fn home(&self, name: &Name) -> C<Home> {
+        match self.scopes.last() {
+            Some(s) if s.dynamic => Some(Home::Env),
+            Some(_) => self.own_slot(name).map(Home::Slot),
+            None => None,
+        }
+    }
+
+    fn var(&self, name: &Name, span: prism_compiler::span::Span) -> C<Var> {
+        let mut slots = Vec::new();
+        for s in self.scopes.iter().rev() {
+            if let Some((_, i)) = s.names.iter().find(|(n, _)| n == name) {
+                slots.push(*i);
+            }
+        }
+        Some(Var {
+            name: name.clone(),
+            span,
+            slots: slots.into_boxed_slice(),
+            home: self.home(name),
+            cache: Cell::new(u32::MAX),
+        })
+    }
+
+    /// A statement list run in the current scope.
+    fn list(&mut self, stmts: &[Stmt]) -> C<Vec<St>> {
+        stmts.iter().map(|s| self.stmt(s)).collect()
+    }
+
+    fn block(&mut self, b: &Block) -> C<BlockIr> {
+        if layout::block_has_scope(b) {
+            let mut names = Vec::new();
+            layout::stmts(&b.stmts, &mut names);
+            let r = self.enter(names);
+            let stmts = self.list(&b.stmts);
+            self.leave(r);
+            Some(BlockIr {
+                scope: Some(r),
+                stmts: stmts?,
+            })
+        } else {
+            Some(BlockIr {
+                scope: None,
+                stmts: self.list(&b.stmts)?,
+            })
+        }
+    }
+
+    fn branches(&mut self, b: &UncertainBranches) -> C<Branches> {
+        let mut one = |x: &Option<Block>| -> C<Option<BlockIr>> {
+            match x {
+                Some(b) => Some(Some(self.block(b)?)),
+                None => Some(None),
+            }
+        };
+        Some(Branches {
+            high: one(&b.high)?,
+            medium: one(&b.medium)?,
+            low: one(&b.low)?,
+            default: one(&b.default)?,
+        })
+    }
+
+    fn opt_expr(&mut self, e: Option<&Expr>) -> C<Option<Ex>> {
+        match e {
+            Some(e) => Some(Some(self.expr(e)?)),
+            None => Some(None),
+        }
+    }
+
+    /// The names of the `init; cond; update` scope of a C-style loop (with `names` of its
+    /// body).
+    fn for_scope(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        mut names: Vec<Name>,
+    ) -> Vec<Name> {
+        if let Some(i) = init {
+            layout::stmts(std::slice::from_ref(i), &mut names);
+        }
+        if let Some(c) = cond {
+            layout::expr(c, &mut names);
+        }
+        if let Some(u) = update {
+            layout::expr(u, &mut names);
+        }
+        names
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> C<St> {
+        Some(match &s.kind {
+            StmtKind::Expr(e) => St::Expr(self.expr(e)?),
+            StmtKind::Decl { kind, decls } => {
+                let mut out = Vec::with_capacity(decls.len());
+                for d in decls {
+                    let Pattern::Ident(id) = &d.target else {
+                        return None;
+                    };
+                    let init = self.opt_expr(d.init.as_ref())?;
+                    out.push(DeclIr {
+                        name: id.name.clone(),
+                        span: id.span,
+                        home: self.home(&id.name)?,
+                        init,
+                    });
+                }
+                St::Decl {
+                    kind: binding_kind(*kind),
+                    decls: out,
+                }
+            }
+            StmtKind::Return(e) => St::Return(self.opt_expr(e.as_ref())?, s.span),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => St::If {
+                cond: self.expr(cond)?,
+                then: Box::new(self.stmt(then)?),
+                otherwise: match otherwise {
+                    Some(o) => Some(Box::new(self.stmt(o)?)),
+                    None => None,
+                },
+            },
+            StmtKind::Block(b) => {
+                let b = self.block(b)?;
+                match (b.scope, &b.stmts[..]) {
+                    // A block of one statement without a scope runs as that statement.
+                    (None, [one]) if !matches!(one, St::Empty) => {
+                        let mut stmts = b.stmts;
+                        stmts.pop().unwrap_or(St::Empty)
+                    }
+                    _ => St::Block(b),
+                }
+            }
+            StmtKind::While { cond, body } => St::While {
+                cond: self.expr(cond)?,
+                body: Box::new(self.stmt(body)?),
+                body_span: body.span,
+            },
+            StmtKind::DoWhile { body, cond } => St::DoWhile {
+                body: Box::new(self.stmt(body)?),
+                cond: self.expr(cond)?,
+                body_span: body.span,
+            },
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
+                let mut body_names = Vec::new();
+                layout::body(body, &mut body_names);
+                let names =
+                    self.for_scope(init.as_deref(), cond.as_ref(), update.as_ref(), body_names);
+                let r = self.enter(names);
+                let built = (|| {
+                    let init = match init {
+                        Some(i) => Some(Box::new(self.stmt(i)?)),
+                        None => None,
+                    };
+                    Some(St::For {
+                        scope: r,
+                        init,
+                        cond: self.opt_expr(cond.as_ref())?,
+                        update: self.opt_expr(update.as_ref())?,
+                        body: Box::new(self.stmt(body)?),
+                        body_span: body.span,
+                    })
+                })();
+                self.leave(r);
+                built?
+            }
+            StmtKind::ForIn {
+                binding,
+                index,
+                iterable,
+                body,
+            } => {
+                let Pattern::Ident(id) = &**binding else {
+                    return None;
+                };
+                let iterable_ir = self.expr(iterable)?;
+                let mut names = vec![id.name.clone()];
+                if let Some(ix) = index
+                    && !names.contains(&ix.name)
+                {
+                    names.push(ix.name.clone());
+                }
+                let body_stmts: &[Stmt] = match &body.kind {
+                    StmtKind::Block(b) => &b.stmts,
+                    _ => std::slice::from_ref(&**body),
+                };
+                layout::stmts(body_stmts, &mut names);
+                let r = self.enter(names);
+                let built = (|| {
+                    let binding = self.own_slot(&id.name)?;
+                    let index = match index {
+                        Some(ix) => Some(self.own_slot(&ix.name)?),
+                        None => None,
+                    };
+                    Some(St::ForIn {
+                        scope: r,
+                        binding,
+                        index,
+                        iterable: iterable_ir,
+                        iterable_span: iterable.span,
+                        body: self.list(body_stmts)?,
+                        body_is_block: matches!(body.kind, StmtKind::Block(_)),
+                        body_span: body.span,
+                    })
+                })();
+                self.leave(r);
+                built?
+            }
+            StmtKind::UncertainIf { cond, branches } => St::UncertainIf {
+                cond: self.expr(cond)?,
+                cond_span: cond.span,
+                branches: self.branches(branches)?,
+            },
+            StmtKind::UncertainWhile { cond, branches } => St::UncertainWhile {
+                cond: self.expr(cond)?,
+                branches: self.branches(branches)?,
+                span: s.span,
+            },
+            StmtKind::UncertainFor {
+                init,
+                cond,
+                update,
+                branches,
+            } => {
+                let mut body_names = Vec::new();
+                for b in [
+                    &branches.high,
+                    &branches.medium,
+                    &branches.low,
+                    &branches.default,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    layout::block(b, &mut body_names);
+                }
+                let names =
+                    self.for_scope(init.as_deref(), cond.as_ref(), update.as_ref(), body_names);
+                let r = self.enter(names);
+                let built = (|| {
+                    let init = match init {
+                        Some(i) => Some(Box::new(self.stmt(i)?)),
+                        None => None,
+                    };
+                    Some(St::UncertainFor {
+                        scope: r,
+                        init,
+                        cond: self.opt_expr(cond.as_ref())?,
+                        update: self.opt_expr(update.as_ref())?,
+                        branches: self.branches(branches)?,
+                        span: s.span,
+                    })
+                })();
+                self.leave(r);
+                built?
+            }
+            StmtKind::Break => St::Break(s.span),
+            StmtKind::Continue => St::Continue(s.span),
+            StmtKind::Throw(e) => St::Throw(self.expr(e)?, s.span),
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
+                let body = self.block(body)?;
+                let catch = match catch {
+                    Some(c) => {
+                        let mut names = Vec::new();
+                        let param_name = match &c.param {
+                            Some(Pattern::Ident(id)) => {
+                                names.push(id.name.clone());
+                                Some(id.name.clone())
+                            }
+                            Some(_) => return None,
+                            None => None,
+                        };
+                        layout::stmts(&c.body.stmts, &mut names);
+                        let r = self.enter(names);
+                        let built = (|| {
+                            let param = match &param_name {
+                                Some(n) => Some(self.own_slot(n)?),
+                                None => None,
+                            };
+                            Some(CatchIr {
+                                scope: r,
+                                param,
+                                body: self.list(&c.body.stmts)?,
+                            })
+                        })();
+                        self.leave(r);
+                        Some(built?)
+                    }
+                    None => None,
+                };
+                let finally = match finally {
+                    Some(f) => Some(self.block(f)?),
+                    None => None,
+                };
+                St::Try {
+                    body,
+                    catch,
+                    finally,
+                }
+            }
+            StmtKind::Context(c) => St::Inline(self.list(&c.body.stmts)?),
+            StmtKind::Empty => St::Empty,
+            StmtKind::Function(_)
+            | StmtKind::Destructure { .. }
+            | StmtKind::Import { .. }
+            | StmtKind::ExportDecl(_)
+            | StmtKind::ExportNames(_)
+            | StmtKind::ReExport(_)
+            | StmtKind::ExportDefault(_)
+            | StmtKind::Agents(_)
+            | StmtKind::Error => return None,
+        })
+    }
+
+    fn boxed(&mut self, e: &Expr) -> C<Box<Ex>> {
+        Some(Box::new(self.expr(e)?))
+    }
+
+    fn args(&mut self, args: &[Arg]) -> C<Vec<ArgIr>> {
+        args.iter()
+            .map(|a| match a {
+                Arg::Expr(x) => Some(ArgIr::Expr(self.expr(x)?)),
+                Arg::Spread(x) => Some(ArgIr::Spread(self.expr(x)?, x.span)),
+            })
+            .collect()
+    }
+
+    fn target(&mut self, t: &Expr) -> C<Target> {
+        Some(match &t.kind {
+            ExprKind::Ident(n) => {
+                let v = self.var(n, t.span)?;
+                v.home?;
+                Target::Var(v)
+            }
+            ExprKind::Member {
+                object, property, ..
+            } => Target::Member {
+                object: self.expr(object)?,
+                name: (*property.name).into(),
+            },
+            ExprKind::Index { object, index, .. } => Target::Index {
+                object: self.expr(object)?,
+                index: self.expr(index)?,
+            },
+            _ => Target::Invalid,
+        })
+    }
+
+    fn expr(&mut self, e: &Expr) -> C<Ex> {
+        let span = e.span;
+        Some(match &e.kind {
+            ExprKind::Number(n) => Ex::Const(Value::Number(*n)),
+            ExprKind::String(s) => Ex::Const(Value::str(&**s)),
+            ExprKind::Bool(b) => Ex::Const(Value::Bool(*b)),
+            ExprKind::Null | ExprKind::Undefined => Ex::Const(Value::Null),
+            ExprKind::Ident(n) => Ex::Var(Box::new(self.var(n, span)?)),
+            ExprKind::Template(parts) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for p in parts {
+                    out.push(match p {
+                        TemplatePart::Text(t) => TplPart::Text((**t).into()),
+                        TemplatePart::Expr(x) => TplPart::Expr(self.expr(x)?, x.span),
+                    });
+                }
+                Ex::Template(out)
+            }
+            ExprKind::Placeholder => Ex::Placeholder(span),
+            ExprKind::Array(elems) => {
+                let mut out = Vec::with_capacity(elems.len());
+                for el in elems {
+                    out.push(match el {
+                        ArrayElem::Expr(x) => ArrEl::Expr(self.expr(x)?),
+                        ArrayElem::Spread(x) => ArrEl::Spread(self.expr(x)?, x.span),
+                        ArrayElem::Hole => ArrEl::Hole,
+                    });
+                }
+                Ex::Array(out)
+            }
+            ExprKind::Object(props) => {
+                let mut out = Vec::with_capacity(props.len());
+                for p in props {
+                    out.push(match p {
+                        Property::KeyValue { key, value, .. } => match key {
+                            PropKey::Static(k) => Prop::Static((**k).into(), self.expr(value)?),
+                            PropKey::Computed(k) => Prop::Computed(self.expr(k)?, self.expr(value)?),
+                        },
+                        Property::Shorthand(id) => Prop::Shorthand(self.var(&id.name, id.span)?),
+                        Property::Spread(x) => Prop::Spread(self.expr(x)?, x.span),
+                        Property::PatternOnly(p) => {
+                            // Evaluating the literal fails when it reaches this member.
+                            out.push(Prop::Spread(
+                                Ex::Fail(
+                                    "A confidence threshold or default value belongs to a destructuring pattern",
+                                    p.span,
+                                ),
+                                p.span,
+                            ));
+                            continue;
+                        }
+                    });
+                }
+                Ex::Object(out)
+            }
+            ExprKind::Function(_) | ExprKind::Match { .. } | ExprKind::Error => return None,
+            ExprKind::Unary { op, expr } => Ex::Unary {
+                op: *op,
+                expr: self.boxed(expr)?,
+                span,
+            },
+            ExprKind::Update { op, prefix, target } => Ex::Update {
+                op: *op,
+                prefix: *prefix,
+                target: Box::new(self.target(target)?),
+                read: self.boxed(target)?,
+                target_span: target.span,
+                span,
+            },
+            ExprKind::Binary {
+                op: BinaryOp::ConfPipe,
+                lhs,
+                rhs,
+            } if has_placeholder(rhs) => Ex::ConfPipeHole {
+                lhs: self.boxed(lhs)?,
+                rhs: self.boxed(rhs)?,
+            },
+            ExprKind::Binary { op, lhs, rhs } => Ex::Binary {
+                op: *op,
+                lhs: self.boxed(lhs)?,
+                rhs: self.boxed(rhs)?,
+                span,
+            },
+            ExprKind::Logical { op, lhs, rhs } => Ex::Logical {
+                op: *op,
+                lhs: self.boxed(lhs)?,
+                rhs: self.boxed(rhs)?,
+            },
+            ExprKind::Attach { value, confidence } => Ex::Attach {
+                value: self.boxed(value)?,
+                confidence: self.boxed(confidence)?,
+                span,
+            },
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => Ex::Conditional {
+                cond: self.boxed(cond)?,
+                then: self.boxed(then)?,
+                otherwise: self.boxed(otherwise)?,
+            },
+            ExprKind::ConfConditional {
+                cond,
+                then,
+                otherwise,
+            } => Ex::ConfConditional {
+                cond: self.boxed(cond)?,
+                then: self.boxed(then)?,
+                otherwise: self.boxed(otherwise)?,
+            },
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, span)?,
+            ExprKind::Member {
+                object,
+                property,
+                optional,
+                confident,
+            } => Ex::Member {
+                object: self.boxed(object)?,
+                name: (*property.name).into(),
+                optional: *optional,
+                confident: *confident,
+                span,
+            },
+            ExprKind::Index {
+                object,
+                index,
+                optional,
+            } => Ex::Index {
+                object: self.boxed(object)?,
+                index: self.boxed(index)?,
+                optional: *optional,
+                span,
+            },
+            ExprKind::Call {
+                callee,
+                args,
+                optional,
+            } => match &callee.kind {
+                ExprKind::Member {
+                    object,
+                    property,
+                    optional: opt_member,
+                    confident,
+                } => Ex::MethodCall {
+                    object: self.boxed(object)?,
+                    name: (*property.name).into(),
+                    opt_member: *opt_member,
+                    confident: *confident,
+                    args: self.args(args)?,
+                    optional: *optional,
+                    span,
+                },
+                _ => Ex::Call {
+                    callee: self.boxed(callee)?,
+                    args: self.args(args)?,
+                    optional: *optional,
+                    span,
+                },
+            },
+            ExprKind::Pipeline { lhs, rhs } => Ex::Pipeline {
+                lhs: self.boxed(lhs)?,
+                hole: has_placeholder(rhs),
+                rhs: self.boxed(rhs)?,
+                span,
+            },
+            ExprKind::Await(x) => Ex::Await(self.boxed(x)?, span),
+            ExprKind::Sequence(items) => {
+                Ex::Sequence(items.iter().map(|x| self.expr(x)).collect::<C<Vec<_>>>()?)
+            }
+        })
+    }
+
+    fn assign(
+        &mut self,
+        op: AssignOp,
+        target: &Expr,
+        value: &Expr,
+        span: prism_compiler::span::Span,
+    ) -> C<Ex> {
+        if let ExprKind::Ident(name) = &target.kind {
+            if op == AssignOp::Assign {
+                let mut operands: smallvec::SmallVec<[&Expr; 4]> = smallvec::SmallVec::new();
+                if matches!(
+                    value.kind,
+                    ExprKind::Binary {
+                        op: BinaryOp::Add,
+                        ..
+                    }
+                ) && add_chain(value, name, &mut operands)
+                {
+                    let operands = operands
+                        .iter()
+                        .map(|x| self.expr(x))
+                        .collect::<C<Vec<_>>>()?;
+                    let var = self.var(name, target.span)?;
+                    var.home?;
+                    return Some(Ex::AddAssign {
+                        var: Box::new(var),
+                        operands,
+                        name_span: leftmost_span(value),
+                        span,
+                    });
+                }
+            } else if op == AssignOp::Add && is_simple(value) {
+                let var = self.var(name, target.span)?;
+                var.home?;
+                return Some(Ex::AddAssign {
+                    var: Box::new(var),
+                    operands: vec![self.expr(value)?],
+                    name_span: target.span,
+                    span,
+                });
+            }
+        }
+        Some(Ex::Assign {
+            op,
+            target: Box::new(self.target(target)?),
+            value: self.boxed(value)?,
+            target_span: target.span,
+            span,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_function(src: &str) -> std::sync::Arc<ast::Function> {
+        let parsed = prism_compiler::parse(src);
+        match parsed.program.stmts.first().map(|s| &s.kind) {
+            Some(StmtKind::Function(f)) => f.clone(),
+            _ => unreachable!("the source starts with a function declaration"),
+        }
+    }
+
+    #[test]
+    fn parameters_and_locals_get_slots_and_free_names_none() {
+        let f = first_function("function f(a, b) { let c = a; d = b; return c + d + g }");
+        let code = function(&f).expect("covered");
+        assert_eq!(code.slots, 4);
+        let slots: Vec<u32> = code.params.iter().map(|p| p.slot).collect();
+        assert_eq!(slots, [0, 1]);
+        let BodyIr::Block(stmts) = &code.body else {
+            unreachable!("a block body")
+        };
+        // The final `return` became the body's value.
+        let St::Expr(Ex::Binary { rhs, .. }) = &stmts[2] else {
+            unreachable!("return a + b + g")
+        };
+        let Ex::Var(g) = &**rhs else {
+            unreachable!("g")
+        };
+        assert!(g.slots.is_empty(), "g is looked up in the closure's scope");
+    }
+
+    #[test]
+    fn block_scopes_reuse_slots_and_shadow() {
+        let f = first_function("function f(x) { { let y = 1 } { let z = x; { let x = 2; x } } }");
+        let code = function(&f).expect("covered");
+        // x, then y or z (siblings share), then the inner x.
+        assert_eq!(code.slots, 3);
+    }
+
+    #[test]
+    fn top_level_loops_compile_with_their_bodies_names() {
+        let parsed = prism_compiler::parse(
+            "for (let i = 0; i < 3; i++) { sum = sum + i }\nwhile (x) { let y = 1; z = y }",
+        );
+        for s in &parsed.program.stmts {
+            assert!(top_level_loop(s).is_some());
+        }
+    }
+
+    #[test]
+    fn uncovered_code_is_left_to_the_tree_walker() {
+        assert!(function(&first_function("function f() { return () => 1 }")).is_none());
+        assert!(function(&first_function("function f([a]) { return a }")).is_none());
+        assert!(
+            function(&first_function(
+                "function f(v) { return match v { _ => 1 } }"
+            ))
+            .is_none()
+        );
+        assert!(
+            function(&first_function(
+                "function f(n) { return n < 2 ? n : f(n - 1) }"
+            ))
+            .is_some()
+        );
+    }
+}
