@@ -553,21 +553,7 @@ impl Interpreter {
         env: &Env,
     ) -> Eval {
         let it = self.eval(iterable, env)?;
-        let items: ItemSource = match it.unwrap_confident() {
-            Value::Array(a) => ItemSource::Array(a.clone()),
-            Value::Object(o) => {
-                ItemSource::List(o.borrow().keys().map(|k| Value::str(&**k)).collect())
-            }
-            Value::Str(s) => {
-                ItemSource::List(s.chars().map(|c| Value::from(c.to_string())).collect())
-            }
-            other => {
-                return fail(
-                    format!("for...in loop requires an array, got {}", other.type_name()),
-                    iterable.span,
-                );
-            }
-        };
+        let items = ItemSource::of(&it, iterable.span)?;
         let mut last = Value::Null;
         let mut i = 0usize;
         loop {
@@ -600,14 +586,36 @@ impl Interpreter {
     }
 }
 
-/// The elements a `for … in` walks: a live array, or a snapshot list.
-enum ItemSource {
+/// The elements a `for … in` walks: a live array, or a snapshot list (an object's keys, a
+/// string's characters). Both evaluators walk loops with it.
+pub(crate) enum ItemSource {
     Array(crate::value::ArrayRef),
     List(Vec<Value>),
 }
 
 impl ItemSource {
-    fn get(&self, i: usize) -> Option<Value> {
+    /// What `for … in` walks over `it` (confidence looked through); an error at `span` for
+    /// anything else.
+    pub(crate) fn of(it: &Value, span: Span) -> Eval<ItemSource> {
+        Ok(match it.unwrap_confident() {
+            Value::Array(a) => ItemSource::Array(a.clone()),
+            Value::Object(o) => {
+                ItemSource::List(o.borrow().keys().map(|k| Value::str(&**k)).collect())
+            }
+            Value::Str(s) => {
+                ItemSource::List(s.chars().map(|c| Value::from(c.to_string())).collect())
+            }
+            other => {
+                return fail(
+                    format!("for...in loop requires an array, got {}", other.type_name()),
+                    span,
+                );
+            }
+        })
+    }
+
+    /// The `i`th element, if the walk has not run past the end.
+    pub(crate) fn get(&self, i: usize) -> Option<Value> {
         match self {
             ItemSource::Array(a) => a.borrow().get(i).cloned(),
             ItemSource::List(l) => l.get(i).cloned(),
@@ -617,14 +625,28 @@ impl ItemSource {
 
 /// The branch of an `uncertain` statement for a confidence: its level's, else `default`.
 fn select_branch(branches: &UncertainBranches, confidence: f64) -> Option<&Block> {
+    pick_level(
+        [&branches.high, &branches.medium, &branches.low],
+        &branches.default,
+        confidence,
+    )
+}
+
+/// Of an `uncertain` statement's `[high, medium, low]` branches, the one of `confidence`'s level
+/// (high ≥ 0.7, medium ≥ 0.5), else `default`. Both evaluators choose branches with it.
+pub(crate) fn pick_level<'a, T>(
+    [high, medium, low]: [&'a Option<T>; 3],
+    default: &'a Option<T>,
+    confidence: f64,
+) -> Option<&'a T> {
     let level = if confidence >= HIGH {
-        &branches.high
+        high
     } else if confidence >= MEDIUM {
-        &branches.medium
+        medium
     } else {
-        &branches.low
+        low
     };
-    level.as_ref().or(branches.default.as_ref())
+    level.as_ref().or(default.as_ref())
 }
 
 #[cfg(test)]

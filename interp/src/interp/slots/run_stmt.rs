@@ -6,7 +6,7 @@ use prism_compiler::span::Span;
 use super::ir::{BlockIr, Branches, CatchIr, Ex, Range, St};
 use crate::error::{Eval, Flow, RuntimeError, fail};
 use crate::interp::Interpreter;
-use crate::interp::ops::{HIGH, MEDIUM};
+use crate::interp::stmt::{ItemSource, pick_level};
 use crate::scope::Env;
 use crate::value::Value;
 
@@ -299,21 +299,7 @@ impl Interpreter {
         env: &Env,
     ) -> Eval {
         let it = self.ex(iterable, env)?;
-        let items: ItemSource = match it.unwrap_confident() {
-            Value::Array(a) => ItemSource::Array(a.clone()),
-            Value::Object(o) => {
-                ItemSource::List(o.borrow().keys().map(|k| Value::str(&**k)).collect())
-            }
-            Value::Str(s) => {
-                ItemSource::List(s.chars().map(|c| Value::from(c.to_string())).collect())
-            }
-            other => {
-                return fail(
-                    format!("for...in loop requires an array, got {}", other.type_name()),
-                    iterable_span,
-                );
-            }
-        };
+        let items = ItemSource::of(&it, iterable_span)?;
         let mut last = Value::Null;
         let mut i = 0usize;
         loop {
@@ -371,29 +357,11 @@ impl Interpreter {
     }
 }
 
-/// The elements a `for … in` walks: a live array, or a snapshot list.
-enum ItemSource {
-    Array(crate::value::ArrayRef),
-    List(Vec<Value>),
-}
-
-impl ItemSource {
-    fn get(&self, i: usize) -> Option<Value> {
-        match self {
-            ItemSource::Array(a) => a.borrow().get(i).cloned(),
-            ItemSource::List(l) => l.get(i).cloned(),
-        }
-    }
-}
-
 /// The branch of an `uncertain` statement for a confidence: its level's, else `default`.
 fn select(branches: &Branches, confidence: f64) -> Option<&BlockIr> {
-    let level = if confidence >= HIGH {
-        &branches.high
-    } else if confidence >= MEDIUM {
-        &branches.medium
-    } else {
-        &branches.low
-    };
-    level.as_ref().or(branches.default.as_ref())
+    pick_level(
+        [&branches.high, &branches.medium, &branches.low],
+        &branches.default,
+        confidence,
+    )
 }
