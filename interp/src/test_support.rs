@@ -4,6 +4,19 @@ use crate::{CaptureOutput, Interpreter, Options};
 
 /// Runs `source` and returns its stdout; an uncaught error appends `ERROR: <message>`.
 pub(crate) fn run(source: &str) -> String {
+    run_with(source, false)
+}
+
+/// Runs `source` on both evaluators (slot frames, and the tree walker alone), checks that
+/// they print the same, and returns what they print.
+pub(crate) fn run_both(source: &str) -> String {
+    let slots = run_with(source, false);
+    let tree = run_with(source, true);
+    assert_eq!(slots, tree, "the evaluators differ on:\n{source}");
+    slots
+}
+
+fn run_with(source: &str, tree_walker: bool) -> String {
     let source = source.to_string();
     crate::run_with_large_stack(move || {
         let parsed = prism_compiler::parse(&source);
@@ -13,6 +26,7 @@ pub(crate) fn run(source: &str) -> String {
             output: Box::new(capture.clone()),
             ..Options::default()
         });
+        interp.tree_walker = tree_walker;
         let mut out = String::new();
         if let Some(d) = parsed.diagnostics.iter().find(|d| d.is_error()) {
             return format!("ERROR: {}\n", d.message);

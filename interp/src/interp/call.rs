@@ -250,7 +250,9 @@ impl Interpreter {
     }
 
     fn invoke(&mut self, c: &Rc<Closure>, args: Args) -> Eval {
-        if let Some(code) = c.code.get_or_init(|| self.fn_code(c)) {
+        if !self.tree_walker
+            && let Some(code) = c.code.get_or_init(|| self.fn_code(c))
+        {
             return self.run_fn(code, &c.env, args);
         }
         let f = &*c.func;

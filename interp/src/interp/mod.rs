@@ -89,6 +89,9 @@ pub struct Interpreter {
     pub(crate) frame: Vec<slots::Slot>,
     /// Where the innermost compiled frame starts in `frame`.
     pub(crate) base: usize,
+    /// Runs everything on the tree-walking evaluator, compiling nothing to slot form (set by
+    /// the `PRISM_TREE_WALKER` environment variable: for comparing the two evaluators).
+    pub(crate) tree_walker: bool,
     /// Each function compiled so far (by its syntax tree's address, kept alive here).
     pub(crate) fn_codes:
         rustc_hash::FxHashMap<usize, (std::sync::Arc<ast::Function>, Option<std::rc::Rc<FnCode>>)>,
@@ -116,6 +119,7 @@ impl Interpreter {
             budget,
             frame: Vec::new(),
             base: 0,
+            tree_walker: std::env::var_os("PRISM_TREE_WALKER").is_some(),
             fn_codes: Default::default(),
         }
     }

@@ -47,7 +47,11 @@ impl Interpreter {
                 StmtKind::Empty => {}
                 _ => {
                     drop(std::mem::take(&mut last));
-                    last = match super::slots::compile::top_level_loop(s) {
+                    let code = match self.tree_walker {
+                        false => super::slots::compile::top_level_loop(s),
+                        true => None,
+                    };
+                    last = match code {
                         Some(code) => self.run_stmt_code(&code, env)?,
                         None => self.exec(s, env)?,
                     };

@@ -1,7 +1,9 @@
 //! Compiles a function (or a top-level loop) to the slot form, resolving each name to the
-//! slots of the enclosing scopes that may bind it. Returns `None` for code that uses what the
-//! slot form does not cover yet (nested functions, `match`, destructuring, modules): that code
-//! runs on the tree-walking evaluator.
+//! slots of the enclosing scopes that may bind it. Names that nested functions (lambdas,
+//! function declarations and expressions) may capture get no slot: the scopes binding them
+//! get a scope object at run time, as in the tree walker, which the closures made there
+//! share. Returns `None` for code that uses what the slot form does not cover yet (`match`,
+//! destructuring, modules): that code runs on the tree-walking evaluator.
 
 use std::cell::Cell;
 
@@ -17,9 +19,11 @@ use crate::interp::expr::has_placeholder;
 use crate::interp::stmt::binding_kind;
 use crate::value::Value;
 
-/// One scope being compiled: its names and their slots, or the environment's own scope.
+/// One scope being compiled: its names and their slots, the names it binds by name in its
+/// scope object, or the environment's own scope.
 struct ScopeInfo {
     names: Vec<(Name, SlotId)>,
+    env_names: Vec<Name>,
     dynamic: bool,
 }
 
@@ -27,6 +31,8 @@ struct Compiler {
     scopes: Vec<ScopeInfo>,
     next: u32,
     max: u32,
+    /// The names nested functions may capture (see [`layout::Captures`]).
+    captured: Vec<Name>,
 }
 
 type C<T> = Option<T>;
@@ -37,6 +43,7 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
         scopes: Vec::new(),
         next: 0,
         max: 0,
+        captured: layout::Captures::of_function(f),
     };
     let mut names: Vec<Name> = Vec::new();
     for p in &f.params {
@@ -56,19 +63,19 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
             layout::expr(d, &mut names);
         }
     }
-    c.enter(names);
+    let scope = c.enter(names);
     let mut params = Vec::with_capacity(f.params.len());
     for p in &f.params {
         let Pattern::Ident(id) = &p.pattern else {
             return None;
         };
-        let slot = c.own_slot(&id.name)?;
+        let bind = c.binder(&id.name)?;
         let default = match &p.default {
             Some(d) => Some(c.expr(d)?),
             None => None,
         };
         params.push(ParamIr {
-            slot,
+            bind,
             default,
             rest: p.rest,
         });
@@ -89,6 +96,7 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
     };
     Some(FnCode {
         slots: c.max,
+        env: scope.env,
         params,
         body,
     })
@@ -110,32 +118,43 @@ pub(crate) fn top_level_loop(s: &Stmt) -> Option<StmtCode> {
     let mut c = Compiler {
         scopes: vec![ScopeInfo {
             names: Vec::new(),
+            env_names: Vec::new(),
             dynamic: true,
         }],
         next: 0,
         max: 0,
+        captured: layout::Captures::of_stmt(s),
     };
     let stmt = c.stmt(s)?;
     Some(StmtCode { slots: c.max, stmt })
 }
 
 impl Compiler {
-    /// Opens a scope binding `names`; returns its slots.
+    /// Opens a scope binding `names`: captured names by name in its scope object, the others
+    /// in slots. Returns its slots.
     fn enter(&mut self, names: Vec<Name>) -> Range {
         let start = self.next;
         let mut list = Vec::with_capacity(names.len());
+        let mut env_names = Vec::new();
         for n in names {
-            list.push((n, self.next));
-            self.next += 1;
+            if self.captured.contains(&n) {
+                env_names.push(n);
+            } else {
+                list.push((n, self.next));
+                self.next += 1;
+            }
         }
         self.max = self.max.max(self.next);
+        let env = !env_names.is_empty();
         self.scopes.push(ScopeInfo {
             names: list,
+            env_names,
             dynamic: false,
         });
         Range {
             start,
             len: self.next - start,
+            env,
         }
     }
 
@@ -149,12 +168,30 @@ impl Compiler {
         s.names.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
     }
 
+    /// Where the current scope binds `name` (`None` if its layout does not have it).
     fn home(&self, name: &Name) -> C<Home> {
         match self.scopes.last() {
-            Some(s) if s.dynamic => Some(Home::Env),
+            Some(s) if s.dynamic || s.env_names.contains(name) => Some(Home::Env),
             Some(_) => self.own_slot(name).map(Home::Slot),
             None => None,
         }
+    }
+
+    fn binder(&self, name: &Name) -> C<Binder> {
+        Some(Binder {
+            name: name.clone(),
+            home: self.home(name)?,
+        })
+    }
+
+    fn fn_def(&self, f: &std::sync::Arc<ast::Function>) -> C<FnDef> {
+        Some(FnDef {
+            func: f.clone(),
+            home: match &f.name {
+                Some(id) => Some(self.binder(&id.name)?),
+                None => None,
+            },
+        })
     }
 
     fn var(&self, name: &Name, span: prism_compiler::span::Span) -> C<Var> {
@@ -173,9 +210,25 @@ impl Compiler {
         })
     }
 
-    /// A statement list run in the current scope.
+    /// A statement list run in the current scope, its function declarations hoisted (defined
+    /// before the list runs) as the tree walker does.
     fn list(&mut self, stmts: &[Stmt]) -> C<Vec<St>> {
-        stmts.iter().map(|s| self.stmt(s)).collect()
+        let mut hoisted = Vec::new();
+        for s in stmts {
+            if let StmtKind::Function(f) = &s.kind
+                && f.name.is_some()
+            {
+                hoisted.push(self.fn_def(f)?);
+            }
+        }
+        let mut out = Vec::with_capacity(stmts.len() + 1);
+        if !hoisted.is_empty() {
+            out.push(St::Hoist(hoisted));
+        }
+        for s in stmts {
+            out.push(self.stmt(s)?);
+        }
+        Some(out)
     }
 
     fn block(&mut self, b: &Block) -> C<BlockIr> {
@@ -347,9 +400,9 @@ impl Compiler {
                 layout::stmts(body_stmts, &mut names);
                 let r = self.enter(names);
                 let built = (|| {
-                    let binding = self.own_slot(&id.name)?;
+                    let binding = self.binder(&id.name)?;
                     let index = match index {
-                        Some(ix) => Some(self.own_slot(&ix.name)?),
+                        Some(ix) => Some(self.binder(&ix.name)?),
                         None => None,
                     };
                     Some(St::ForIn {
@@ -438,7 +491,7 @@ impl Compiler {
                         let r = self.enter(names);
                         let built = (|| {
                             let param = match &param_name {
-                                Some(n) => Some(self.own_slot(n)?),
+                                Some(n) => Some(self.binder(n)?),
                                 None => None,
                             };
                             Some(CatchIr {
@@ -464,8 +517,8 @@ impl Compiler {
             }
             StmtKind::Context(c) => St::Inline(self.list(&c.body.stmts)?),
             StmtKind::Empty => St::Empty,
-            StmtKind::Function(_)
-            | StmtKind::Destructure { .. }
+            StmtKind::Function(f) => St::Function(self.fn_def(f)?),
+            StmtKind::Destructure { .. }
             | StmtKind::Import { .. }
             | StmtKind::ExportDecl(_)
             | StmtKind::ExportNames(_)
@@ -565,7 +618,8 @@ impl Compiler {
                 }
                 Ex::Object(out)
             }
-            ExprKind::Function(_) | ExprKind::Match { .. } | ExprKind::Error => return None,
+            ExprKind::Function(f) => Ex::Function(f.clone()),
+            ExprKind::Match { .. } | ExprKind::Error => return None,
             ExprKind::Unary { op, expr } => Ex::Unary {
                 op: *op,
                 expr: self.boxed(expr)?,
@@ -752,8 +806,16 @@ mod tests {
         let f = first_function("function f(a, b) { let c = a; d = b; return c + d + g }");
         let code = function(&f).expect("covered");
         assert_eq!(code.slots, 4);
-        let slots: Vec<u32> = code.params.iter().map(|p| p.slot).collect();
+        let slots: Vec<u32> = code
+            .params
+            .iter()
+            .map(|p| match p.bind.home {
+                Home::Slot(s) => s,
+                Home::Env => u32::MAX,
+            })
+            .collect();
         assert_eq!(slots, [0, 1]);
+        assert!(!code.env);
         let BodyIr::Block(stmts) = &code.body else {
             unreachable!("a block body")
         };
@@ -786,8 +848,25 @@ mod tests {
     }
 
     #[test]
+    fn captured_names_live_in_a_scope_object_and_the_rest_in_slots() {
+        let f = first_function(
+            "function f(a, b) { let c = 1; for (let i = 0; i < a; i++) { let d = i; g(() => d + b) } return c }",
+        );
+        let code = function(&f).expect("covered");
+        assert!(
+            code.env,
+            "b is captured: the call's scope has a scope object"
+        );
+        assert!(matches!(code.params[0].bind.home, Home::Slot(0)));
+        assert!(matches!(code.params[1].bind.home, Home::Env));
+        // a, c, i: slots; d lives in the loop body's scope object.
+        assert_eq!(code.slots, 3);
+        let f = first_function("function f() { function g() { return g } return g }");
+        assert!(function(&f).is_some_and(|c| c.env));
+    }
+
+    #[test]
     fn uncovered_code_is_left_to_the_tree_walker() {
-        assert!(function(&first_function("function f() { return () => 1 }")).is_none());
         assert!(function(&first_function("function f([a]) { return a }")).is_none());
         assert!(
             function(&first_function(

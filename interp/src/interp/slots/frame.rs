@@ -4,11 +4,11 @@ use std::rc::Rc;
 
 use prism_compiler::span::Span;
 
-use super::ir::{FnCode, Home, Range, SlotId, StmtCode, Var};
+use super::ir::{Binder, FnCode, FnDef, Home, Range, SlotId, StmtCode, Var};
 use crate::error::{Eval, fail};
 use crate::interp::Interpreter;
 use crate::interp::call::Args;
-use crate::scope::{AssignError, BindingKind, Env};
+use crate::scope::{AssignError, BindingKind, Env, Scope};
 use crate::value::{Closure, Value};
 
 /// One slot: unbound (`kind` is `None`) or a binding of a kind.
@@ -36,7 +36,15 @@ impl Interpreter {
         self.frame
             .resize_with(base + code.slots as usize, Slot::default);
         let saved = std::mem::replace(&mut self.base, base);
-        let result = self.run_fn_body(code, env, args);
+        let result = if code.env {
+            // The call's scope object, for the names nested functions capture.
+            let scope = Scope::child_with_capacity(env, code.params.len());
+            let result = self.run_fn_body(code, &scope, args);
+            Scope::release_self_cycles(&scope);
+            result
+        } else {
+            self.run_fn_body(code, env, args)
+        };
         self.base = saved;
         self.frame.truncate(base);
         result
@@ -47,7 +55,7 @@ impl Interpreter {
         for p in &code.params {
             if p.rest {
                 let rest: Vec<Value> = args.by_ref().collect();
-                self.define_slot(p.slot, Value::array(rest));
+                self.define_at(&p.bind, Value::array(rest), env);
                 break;
             }
             let mut v = args.next().unwrap_or_default();
@@ -56,7 +64,7 @@ impl Interpreter {
             {
                 v = self.ex(d, env)?;
             }
-            self.define_slot(p.slot, v);
+            self.define_at(&p.bind, v, env);
         }
         match &code.body {
             super::ir::BodyIr::Expr(e) => self.ex(e, env),
@@ -94,6 +102,40 @@ impl Interpreter {
         for slot in &mut self.frame[start..start + r.len as usize] {
             *slot = Slot::default();
         }
+    }
+
+    /// Enters a scope: its slots unbound, and a scope object (a child of `env`) when it binds
+    /// names nested functions capture. Leave it with [`Interpreter::leave_scope`].
+    #[inline]
+    pub(crate) fn enter_scope(&mut self, r: Range, env: &Env) -> Option<Env> {
+        self.reset(r);
+        r.env.then(|| Scope::child(env))
+    }
+
+    /// Leaves a scope entered with [`Interpreter::enter_scope`]: its scope object is released
+    /// if only its own functions hold it (as the tree walker does).
+    #[inline]
+    pub(crate) fn leave_scope(scope: Option<Env>) {
+        if let Some(s) = scope {
+            Scope::release_self_cycles(&s);
+        }
+    }
+
+    /// Binds a parameter, loop variable, `catch` binding or function declaration.
+    pub(crate) fn define_at(&mut self, b: &Binder, v: Value, env: &Env) {
+        match b.home {
+            Home::Slot(s) => self.define_slot(s, v),
+            Home::Env => env.define(&b.name, v),
+        }
+    }
+
+    /// A function declaration: makes the closure over `env` and binds its name.
+    pub(crate) fn define_function(&mut self, d: &FnDef, env: &Env) -> Eval {
+        let v = self.make_function(&d.func, env)?;
+        if let Some(b) = &d.home {
+            self.define_at(b, v.clone(), env);
+        }
+        Ok(v)
     }
 
     /// Binds a slot as a parameter, loop variable or `catch` binding.

@@ -1,10 +1,12 @@
 //! The slot-resolved form a function body (or a top-level loop) is compiled to: the syntax
-//! tree's shape, with every name resolved to the frame slots that may bind it.
+//! tree's shape, with every name resolved to the frame slots that may bind it, or to the
+//! scope object of its scope when a nested function captures it.
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use prism_compiler::ast::{AssignOp, BinaryOp, LogicalOp, Name, UnaryOp, UpdateOp};
+use prism_compiler::ast::{self, AssignOp, BinaryOp, LogicalOp, Name, UnaryOp, UpdateOp};
 use prism_compiler::span::Span;
 
 use crate::scope::BindingKind;
@@ -19,6 +21,9 @@ pub(crate) type SlotId = u32;
 pub(crate) struct Range {
     pub start: SlotId,
     pub len: u32,
+    /// The scope binds a name a nested function captures: entering it makes a scope object
+    /// (a child of the current environment) that binds those names by name.
+    pub env: bool,
 }
 
 /// Where a name is bound when the current scope binds it.
@@ -26,9 +31,22 @@ pub(crate) struct Range {
 pub(crate) enum Home {
     /// A slot of the current scope.
     Slot(SlotId),
-    /// The current scope is the environment the compiled code runs in (the program's
-    /// top level): bound by name there.
+    /// The current scope's bindings live in the environment the code runs in: the program's
+    /// top level, or a scope object holding the names nested functions capture. Bound by name
+    /// there.
     Env,
+}
+
+/// Where a parameter, loop variable, `catch` binding or function declaration is defined.
+pub(crate) struct Binder {
+    pub name: Name,
+    pub home: Home,
+}
+
+/// A function declaration: the function and where its name is bound.
+pub(crate) struct FnDef {
+    pub func: Arc<ast::Function>,
+    pub home: Option<Binder>,
 }
 
 /// A use of a name: the slots that may bind it, innermost first; when none is bound, the
@@ -189,6 +207,8 @@ pub(crate) enum Ex {
     },
     Await(Box<Ex>, Span),
     Sequence(Vec<Ex>),
+    /// A lambda or function expression: a closure over the current environment.
+    Function(Arc<ast::Function>),
     /// An error known when compiling (plain, without a position prefix).
     Fail(&'static str, Span),
 }
@@ -219,7 +239,7 @@ pub(crate) struct Branches {
 /// `catch (e) { … }`.
 pub(crate) struct CatchIr {
     pub scope: Range,
-    pub param: Option<SlotId>,
+    pub param: Option<Binder>,
     pub body: Vec<St>,
 }
 
@@ -257,8 +277,8 @@ pub(crate) enum St {
     },
     ForIn {
         scope: Range,
-        binding: SlotId,
-        index: Option<SlotId>,
+        binding: Binder,
+        index: Option<Binder>,
         iterable: Ex,
         iterable_span: Span,
         body: Vec<St>,
@@ -294,12 +314,16 @@ pub(crate) enum St {
     },
     /// Statements run in the current scope (`in context … { }`).
     Inline(Vec<St>),
+    /// A function declaration run as a statement (it is hoisted too).
+    Function(FnDef),
+    /// The function declarations of a statement list, defined before it runs.
+    Hoist(Vec<FnDef>),
     Empty,
 }
 
 /// A parameter of a compiled function.
 pub(crate) struct ParamIr {
-    pub slot: SlotId,
+    pub bind: Binder,
     pub default: Option<Ex>,
     pub rest: bool,
 }
@@ -314,6 +338,9 @@ pub(crate) enum BodyIr {
 /// A compiled function: its frame size, parameters and body.
 pub(crate) struct FnCode {
     pub slots: u32,
+    /// The call's scope binds names nested functions capture: each call makes a scope
+    /// object for them (a child of the closure's scope).
+    pub env: bool,
     pub params: Vec<ParamIr>,
     pub body: BodyIr,
 }

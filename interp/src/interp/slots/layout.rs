@@ -4,9 +4,72 @@
 //! an absent binding is.
 
 use prism_compiler::ast::{
-    ArrayElem, Block, Expr, ExprKind, Name, Pattern, PropKey, Property, Stmt, StmtKind,
+    ArrayElem, Block, Expr, ExprKind, Function, Name, Pattern, PropKey, Property, Stmt, StmtKind,
     TemplatePart,
 };
+use prism_compiler::visit::{self, Visitor};
+
+/// Every name mentioned inside the functions nested in the visited code: a nested function
+/// may read or assign any of them in the scopes around it, so the compiled code keeps them
+/// in scope objects (by name) rather than in slots. Over-approximating is safe: a name kept
+/// by name behaves exactly as in the tree walker.
+#[derive(Default)]
+pub(crate) struct Captures {
+    depth: usize,
+    pub names: Vec<Name>,
+}
+
+impl Captures {
+    /// The names the functions nested in `f` (its defaults and body) may capture.
+    pub(crate) fn of_function(f: &Function) -> Vec<Name> {
+        let mut c = Captures::default();
+        visit::walk_function(&mut c, f);
+        c.names
+    }
+
+    /// The names the functions nested in the statement may capture.
+    pub(crate) fn of_stmt(s: &Stmt) -> Vec<Name> {
+        let mut c = Captures::default();
+        c.visit_stmt(s);
+        c.names
+    }
+}
+
+impl Visitor for Captures {
+    fn visit_function(&mut self, f: &Function) {
+        self.depth += 1;
+        visit::walk_function(self, f);
+        self.depth -= 1;
+    }
+
+    fn visit_expr(&mut self, e: &Expr) {
+        if self.depth > 0 {
+            match &e.kind {
+                ExprKind::Ident(n) => push(&mut self.names, n),
+                ExprKind::Object(props) => {
+                    for p in props {
+                        if let Property::Shorthand(id) = p {
+                            push(&mut self.names, &id.name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        visit::walk_expr(self, e);
+    }
+
+    fn visit_stmt(&mut self, s: &Stmt) {
+        if self.depth > 0
+            && let StmtKind::ExportNames(specs) = &s.kind
+        {
+            for spec in specs {
+                push(&mut self.names, &spec.local.name);
+            }
+        }
+        visit::walk_stmt(self, s);
+    }
+}
 
 /// True if a block gets a scope of its own when it runs (it declares something).
 pub(crate) fn block_has_scope(b: &Block) -> bool {
@@ -246,6 +309,21 @@ mod tests {
         let mut out = Vec::new();
         stmts(&parsed.program.stmts, &mut out);
         out.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn captures_are_the_names_nested_functions_mention() {
+        let parsed = prism_compiler::parse(
+            "function f(a, b) { let c = a; let g = () => b + c; function h() { d = {e} } return a }",
+        );
+        let Some(StmtKind::Function(f)) = parsed.program.stmts.first().map(|s| &s.kind) else {
+            unreachable!("a function declaration")
+        };
+        let names: Vec<String> = Captures::of_function(f)
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, ["b", "c", "d", "e"]);
     }
 
     #[test]

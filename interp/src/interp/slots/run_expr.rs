@@ -176,6 +176,7 @@ impl Interpreter {
                 }
                 Ok(last)
             }
+            Ex::Function(f) => self.make_function(f, env),
             Ex::Fail(message, span) => fail(*message, *span),
         }
     }

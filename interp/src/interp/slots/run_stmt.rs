@@ -1,9 +1,10 @@
 //! Running compiled statements: the same rules and statement values as the tree-walking
-//! `exec`, with scopes as slot ranges reset on entry.
+//! `exec`, with scopes as slot ranges reset on entry (plus a scope object for the names nested
+//! functions capture, where the scope binds any).
 
 use prism_compiler::span::Span;
 
-use super::ir::{BlockIr, Branches, CatchIr, Ex, Range, St};
+use super::ir::{Binder, BlockIr, Branches, CatchIr, Ex, Range, St};
 use crate::error::{Eval, Flow, RuntimeError, fail};
 use crate::interp::Interpreter;
 use crate::interp::stmt::{ItemSource, pick_level};
@@ -34,10 +35,19 @@ impl Interpreter {
     }
 
     fn st_block(&mut self, b: &BlockIr, env: &Env) -> Eval {
-        if let Some(r) = b.scope {
-            self.reset(r);
+        match b.scope {
+            Some(r) if r.env => {
+                let scope = self.enter_scope(r, env);
+                let result = self.st_list(&b.stmts, scope.as_ref().unwrap_or(env));
+                Self::leave_scope(scope);
+                result
+            }
+            Some(r) => {
+                self.reset(r);
+                self.st_list(&b.stmts, env)
+            }
+            None => self.st_list(&b.stmts, env),
         }
-        self.st_list(&b.stmts, env)
     }
 
     /// Runs one compiled statement.
@@ -121,27 +131,17 @@ impl Interpreter {
                 body,
                 body_span,
             } => {
-                self.reset(*scope);
-                if let Some(init) = init {
-                    self.st(init, env)?;
-                }
-                let mut last = Value::Null;
-                loop {
-                    if let Some(c) = cond
-                        && !self.ex(c, env)?.is_truthy()
-                    {
-                        break;
-                    }
-                    drop(std::mem::take(&mut last));
-                    match self.st_loop_body(body, *body_span, env)? {
-                        Step::Next(v) => last = v,
-                        Step::Break => break,
-                    }
-                    if let Some(u) = update {
-                        self.ex(u, env)?;
-                    }
-                }
-                Ok(last)
+                let inner = self.enter_scope(*scope, env);
+                let result = self.st_for(
+                    init.as_deref(),
+                    cond.as_ref(),
+                    update.as_ref(),
+                    body,
+                    *body_span,
+                    inner.as_ref().unwrap_or(env),
+                );
+                Self::leave_scope(inner);
+                result
             }
             St::ForIn {
                 scope,
@@ -154,8 +154,8 @@ impl Interpreter {
                 body_span,
             } => self.st_for_in(
                 *scope,
-                *binding,
-                *index,
+                binding,
+                index.as_ref(),
                 iterable,
                 *iterable_span,
                 (body, *body_is_block),
@@ -218,8 +218,47 @@ impl Interpreter {
                 finally,
             } => self.st_try(body, catch.as_ref(), finally.as_ref(), env),
             St::Inline(stmts) => self.st_list(stmts, env),
+            St::Function(d) => self.define_function(d, env),
+            St::Hoist(defs) => {
+                for d in defs {
+                    self.define_function(d, env)?;
+                }
+                Ok(Value::Null)
+            }
             St::Empty => Ok(Value::Null),
         }
+    }
+
+    /// The passes of a C-style `for`, in its scope.
+    fn st_for(
+        &mut self,
+        init: Option<&St>,
+        cond: Option<&Ex>,
+        update: Option<&Ex>,
+        body: &St,
+        body_span: Span,
+        env: &Env,
+    ) -> Eval {
+        if let Some(init) = init {
+            self.st(init, env)?;
+        }
+        let mut last = Value::Null;
+        loop {
+            if let Some(c) = cond
+                && !self.ex(c, env)?.is_truthy()
+            {
+                break;
+            }
+            drop(std::mem::take(&mut last));
+            match self.st_loop_body(body, body_span, env)? {
+                Step::Next(v) => last = v,
+                Step::Break => break,
+            }
+            if let Some(u) = update {
+                self.ex(u, env)?;
+            }
+        }
+        Ok(last)
     }
 
     fn st_loop_body(&mut self, body: &St, span: Span, env: &Env) -> Eval<Step> {
@@ -254,7 +293,28 @@ impl Interpreter {
         span: Span,
         env: &Env,
     ) -> Eval {
-        self.reset(scope);
+        let inner = self.enter_scope(scope, env);
+        let result = self.st_uncertain_passes(
+            init,
+            cond,
+            update,
+            branches,
+            span,
+            inner.as_ref().unwrap_or(env),
+        );
+        Self::leave_scope(inner);
+        result
+    }
+
+    fn st_uncertain_passes(
+        &mut self,
+        init: Option<&St>,
+        cond: &Option<Ex>,
+        update: &Option<Ex>,
+        branches: &Branches,
+        span: Span,
+        env: &Env,
+    ) -> Eval {
         if let Some(init) = init {
             self.st(init, env)?;
         }
@@ -290,8 +350,8 @@ impl Interpreter {
     fn st_for_in(
         &mut self,
         scope: Range,
-        binding: super::ir::SlotId,
-        index: Option<super::ir::SlotId>,
+        binding: &Binder,
+        index: Option<&Binder>,
         iterable: &Ex,
         iterable_span: Span,
         (body, body_is_block): (&[St], bool),
@@ -305,16 +365,19 @@ impl Interpreter {
         loop {
             let Some(item) = items.get(i) else { break };
             self.tick(body_span)?;
-            self.reset(scope);
-            self.define_slot(binding, item);
+            // A fresh scope per iteration, so closures capture this iteration's binding.
+            let inner = self.enter_scope(scope, env);
+            let env = inner.as_ref().unwrap_or(env);
+            self.define_at(binding, item, env);
             if let Some(ix) = index {
-                self.define_slot(ix, Value::Number(i as f64));
+                self.define_at(ix, Value::Number(i as f64), env);
             }
             drop(std::mem::take(&mut last));
             let result = match body {
                 [one] if !body_is_block => self.st(one, env),
                 _ => self.st_list(body, env),
             };
+            Self::leave_scope(inner);
             match result {
                 Ok(v) => last = v,
                 Err(Flow::Break(_)) => break,
@@ -339,11 +402,13 @@ impl Interpreter {
             && !e.is_fatal()
         {
             let caught = e.catch_value();
-            self.reset(c.scope);
-            if let Some(p) = c.param {
-                self.define_slot(p, caught);
+            let inner = self.enter_scope(c.scope, env);
+            let scope = inner.as_ref().unwrap_or(env);
+            if let Some(p) = &c.param {
+                self.define_at(p, caught, scope);
             }
-            result = self.st_list(&c.body, env);
+            result = self.st_list(&c.body, scope);
+            Self::leave_scope(inner);
         }
         if let Err(Flow::Error(e)) = &result
             && e.is_fatal()

@@ -1,0 +1,135 @@
+//! Closures made by compiled code: each case runs on both evaluators (slot frames, and the
+//! tree walker alone) and must print the same, and what the tree walker prints.
+
+use crate::test_support::run_both;
+
+#[test]
+fn a_closure_shares_the_captured_binding_with_its_scope() {
+    assert_eq!(
+        run_both(
+            "function counter() { let n = 0; return () => { n = n + 1; return n } }\n\
+             let c = counter()\nlet d = counter()\nprint(c(), c(), d(), c())"
+        ),
+        "1 2 1 3\n"
+    );
+    assert_eq!(
+        run_both(
+            "function f() { let n = 0; let inc = () => n++\n\
+             for (let i = 0; i < 5; i++) inc()\nwhile (n < 8) inc()\nreturn n }\nprint(f())"
+        ),
+        "8\n"
+    );
+    assert_eq!(
+        run_both("function f(a) { let inc = () => { a++ }; inc(); inc(); return a }\nprint(f(1))"),
+        "3\n"
+    );
+}
+
+#[test]
+fn for_in_binds_per_iteration_and_c_style_for_once() {
+    assert_eq!(
+        run_both(
+            "function f() { let fs = []; for x in [1, 2, 3] { fs.push(() => x) }\n\
+             return fs.map(g => g()) }\nprint(f())"
+        ),
+        "[1, 2, 3]\n"
+    );
+    // The tree walker makes one scope for a C-style `for` (all closures see the last `i`)
+    // and a new one for each pass of a body block that declares.
+    assert_eq!(
+        run_both(
+            "function f() { let a = []; let b = []\n\
+             for (let i = 0; i < 3; i++) { let j = i; a.push(() => i); b.push(() => j) }\n\
+             return [a.map(g => g()), b.map(g => g())] }\nprint(f())"
+        ),
+        "[[3, 3, 3], [0, 1, 2]]\n"
+    );
+    assert_eq!(
+        run_both(
+            "let fs = []\nfor (let i = 0; i < 3; i++) { let j = i * 10; fs.push(() => j + i) }\n\
+             print(fs.map(f => f()))"
+        ),
+        "[3, 13, 23]\n"
+    );
+}
+
+#[test]
+fn function_declarations_are_hoisted_and_recursive() {
+    assert_eq!(
+        run_both(
+            "function f(n) { return fact(n) + twice(n)\n\
+             function fact(k) { return k <= 1 ? 1 : k * fact(k - 1) }\n\
+             function twice(k) { return k * 2 } }\nprint(f(5))"
+        ),
+        "130\n"
+    );
+    assert_eq!(
+        run_both("function f() { function g() {} }\nprint(f())"),
+        "[Function: g]\n"
+    );
+    // A declaration in a block is bound in the block's scope only.
+    let out = run_both("function f() { { function g() { return 1 } } return g() }\nprint(f())");
+    assert!(out.contains("Undefined variable: g"), "{out}");
+}
+
+#[test]
+fn shadowing_and_bindings_not_made_yet_resolve_as_in_the_tree_walker() {
+    assert_eq!(
+        run_both(
+            "function f() { let x = 1\n{ let x = 2; let g = () => x; print(x, g()) }\n\
+             let h = () => x\n{ let x = 3; print(x, h()) }\nreturn x }\nprint(f())"
+        ),
+        "2 2\n3 1\n1\n"
+    );
+    // A closure reads the outer binding until the block declares its own.
+    assert_eq!(
+        run_both(
+            "function f() { let x = \"outer\"\n\
+             { let g = () => x; print(g()); let x = \"inner\"; print(g()) } }\nf()"
+        ),
+        "outer\ninner\n"
+    );
+    // Plain assignment reaches the enclosing function's binding.
+    assert_eq!(
+        run_both("function f() { y = 1; let g = () => { y = 5 }; g(); return y }\nprint(f())"),
+        "5\n"
+    );
+}
+
+#[test]
+fn defaults_catch_bindings_and_nested_levels_capture() {
+    assert_eq!(
+        run_both("function f(a, g = () => a * 2) { a = 10; return g() }\nprint(f(1))"),
+        "20\n"
+    );
+    assert_eq!(
+        run_both(
+            "function f() { try { throw \"boom\" } catch (e) { return () => e } }\nprint(f()())"
+        ),
+        "boom\n"
+    );
+    assert_eq!(
+        run_both(
+            "function f(x) { return function (y) { return z => x + y + z } }\nprint(f(1)(2)(3))"
+        ),
+        "6\n"
+    );
+    assert_eq!(
+        run_both(
+            "function f(xs, k) { return xs.filter(v => v > k).map(v => v * k)\n\
+             .reduce((s, v) => s + v, 0) }\nprint(f([1, 2, 3, 4], 2))"
+        ),
+        "14\n"
+    );
+}
+
+#[test]
+fn const_and_redeclaration_errors_hold_for_captured_names() {
+    let out = run_both("function f() { const k = 1; let g = () => { k = 2 }; g() }\nf()");
+    assert!(out.contains("Cannot assign to const variable 'k'"), "{out}");
+    let out = run_both("function f() { let x = 1; let g = () => x; print(g()); let x = 2 }\nf()");
+    assert!(
+        out.starts_with("1\n") && out.contains("already declared"),
+        "{out}"
+    );
+}
