@@ -169,7 +169,7 @@ fn group_by(
                 other => format::display(other),
             },
             f if f.unwrap_confident().is_callable() => {
-                format::display(&it.call(f, vec![el.clone()], span)?)
+                format::display(&it.call_args(f, smallvec::smallvec![el.clone()], span)?)
             }
             _ => return Err(error("groupBy() requires a string key or function")),
         };
@@ -222,7 +222,7 @@ fn map_items(
     let mut out = Vec::with_capacity(len);
     for i in 0..len {
         let Some(el) = item(a, i) else { break };
-        out.push(it.call(f, vec![el, Value::Number(i as f64)], span)?);
+        out.push(it.call_args(f, smallvec::smallvec![el, Value::Number(i as f64)], span)?);
     }
     Ok(out)
 }
@@ -238,7 +238,11 @@ fn filter_items(
     for i in 0..len {
         let Some(el) = item(a, i) else { break };
         if it
-            .call(f, vec![el.clone(), Value::Number(i as f64)], span)?
+            .call_args(
+                f,
+                smallvec::smallvec![el.clone(), Value::Number(i as f64)],
+                span,
+            )?
             .is_truthy()
         {
             out.push(el);
@@ -264,7 +268,11 @@ fn reduce_items(
     };
     for i in start..len {
         let Some(el) = item(a, i) else { break };
-        acc = it.call(f, vec![acc, el, Value::Number(i as f64)], span)?;
+        acc = it.call_args(
+            f,
+            smallvec::smallvec![acc, el, Value::Number(i as f64)],
+            span,
+        )?;
     }
     Ok(acc)
 }
@@ -344,7 +352,7 @@ fn sort_by_callback(
     let mut l = left.into_iter().peekable();
     let mut r = right.into_iter().peekable();
     while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
-        let c = it.call(f, vec![a.clone(), b.clone()], span)?;
+        let c = it.call_args(f, smallvec::smallvec![a.clone(), b.clone()], span)?;
         if c.as_number().is_some_and(|n| n > 0.0) {
             out.extend(r.next());
         } else {
@@ -464,7 +472,7 @@ pub(crate) fn method(
                 let len = a.borrow().len();
                 for i in 0..len {
                     let Some(el) = item(a, i) else { break };
-                    it.call(&f, vec![el, Value::Number(i as f64)], span)?;
+                    it.call_args(&f, smallvec::smallvec![el, Value::Number(i as f64)], span)?;
                 }
                 Value::Null
             }
@@ -474,7 +482,11 @@ pub(crate) fn method(
                 for i in 0..len {
                     let Some(el) = item(a, i) else { break };
                     let hit = it
-                        .call(&f, vec![el.clone(), Value::Number(i as f64)], span)?
+                        .call_args(
+                            &f,
+                            smallvec::smallvec![el.clone(), Value::Number(i as f64)],
+                            span,
+                        )?
                         .is_truthy();
                     match (name, hit) {
                         ("some", true) => return Ok(Value::Bool(true)),

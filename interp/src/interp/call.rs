@@ -136,6 +136,16 @@ impl Interpreter {
         to_result(self.call_value(f, Args::from_vec(args), span))
     }
 
+    /// [`Interpreter::call`] with the arguments inline (no allocation for short lists).
+    pub(crate) fn call_args(
+        &mut self,
+        f: &Value,
+        args: Args,
+        span: Span,
+    ) -> Result<Value, RuntimeError> {
+        to_result(self.call_value(f, args, span))
+    }
+
     /// Calls any callable value the way builtins call callbacks: a Prism function may declare
     /// fewer parameters than it is given (`xs.map(x => …)` gets the index too) or more.
     pub(crate) fn call_value(&mut self, f: &Value, args: Args, span: Span) -> Eval {
@@ -210,6 +220,18 @@ impl Interpreter {
     }
 
     fn call_closure(&mut self, c: &Rc<Closure>, args: Args, span: Span) -> Eval {
+        self.enter_call(span)?;
+        let caller_file = std::mem::replace(&mut self.file, c.file);
+        let result = self.invoke(c, args);
+        self.file = caller_file;
+        self.depth -= 1;
+        self.finish_call(result, c, span)
+    }
+
+    /// The start of a call of a Prism function: a step, and one level deeper (an error past
+    /// the call depth limit). The caller undoes the depth when the call returns.
+    #[inline]
+    pub(crate) fn enter_call(&mut self, span: Span) -> Eval<()> {
         self.tick(span)?;
         if self.depth >= self.max_call_depth {
             return Err(Flow::from(RuntimeError::of_kind(
@@ -219,16 +241,27 @@ impl Interpreter {
             )));
         }
         self.depth += 1;
-        let caller_file = std::mem::replace(&mut self.file, c.file);
-        let result = self.invoke(c, args);
-        self.file = caller_file;
-        self.depth -= 1;
-        let result = match result {
-            Ok(v) | Err(Flow::Return(v, _)) => Ok(v),
+        Ok(())
+    }
+
+    /// The result of a call of `c`: a `return`'s value, or an error with the call's frame
+    /// added to its stack.
+    #[inline]
+    pub(crate) fn finish_call(&mut self, result: Eval, c: &Closure, span: Span) -> Eval {
+        match result {
+            Ok(v) => Ok(v),
+            Err(flow) => self.finish_call_flow(flow, c, span),
+        }
+    }
+
+    #[inline(never)]
+    fn finish_call_flow(&mut self, flow: Flow, c: &Closure, span: Span) -> Eval {
+        match flow {
+            Flow::Return(v, _) => Ok(v),
             // As in the reference, `break`/`continue` leave the function and act on a loop
             // around the call (an error if there is none).
-            Err(flow @ (Flow::Break(_) | Flow::Continue(_))) => Err(flow),
-            Err(flow) => {
+            flow @ (Flow::Break(_) | Flow::Continue(_)) => Err(flow),
+            flow => {
                 let mut e = flow.into_error();
                 if e.file.is_none() {
                     e.file = self.files.get(c.file).map(|f| f.name.to_string());
@@ -240,13 +273,12 @@ impl Interpreter {
                         file: self.file_name(),
                     });
                 }
+                // An `async` function runs to its end when called and gives its value (or
+                // throws), as in the reference: `await` inside it waits right there, and
+                // awaiting the result of a call passes the value through.
                 Err(Flow::Error(e))
             }
-        };
-        // An `async` function runs to its end when called and gives its value (or throws), as
-        // in the reference: `await` inside it waits right there, and awaiting the result of a
-        // call passes the value through.
-        result
+        }
     }
 
     fn invoke(&mut self, c: &Rc<Closure>, args: Args) -> Eval {

@@ -85,21 +85,85 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
         FunctionBody::Block(b) if b.stmts.is_empty() => BodyIr::Empty,
         FunctionBody::Block(b) => {
             let mut stmts = c.list(&b.stmts)?;
-            // A `return` ending the body gives the body's value: no unwinding needed.
-            if let Some(last) = stmts.last_mut()
-                && let St::Return(e, _) = last
-            {
-                *last = St::Expr(e.take().unwrap_or(Ex::Const(Value::Null)));
-            }
+            tail_returns(&mut stmts);
             BodyIr::Block(stmts)
         }
     };
+    let direct = (!scope.env
+        && params.iter().enumerate().all(|(i, p)| {
+            !p.rest
+                && p.default.is_none()
+                && matches!(p.bind.home, Home::Slot(s) if s as usize == i)
+        }))
+    .then_some(params.len());
     Some(FnCode {
         slots: c.max,
         env: scope.env,
+        direct,
         params,
         body,
     })
+}
+
+/// A `return` that ends a function body gives the body's value: no unwinding needed. So
+/// `if (c) { return a } return b` at the end of a body becomes `if (c) { a } else { b }` as
+/// the body's last statement (the value of an `if` is its branch's value), and every `return`
+/// in the last statement's tail positions (branches of an `if`, the end of a block) becomes
+/// its value.
+fn tail_returns(stmts: &mut Vec<St>) {
+    while stmts.len() >= 2 && always_returns(&stmts[stmts.len() - 1]) {
+        let n = stmts.len();
+        match &stmts[n - 2] {
+            St::If {
+                then,
+                otherwise: None,
+                ..
+            } if always_returns(then) => {}
+            _ => break,
+        }
+        let last = stmts.pop().unwrap_or(St::Empty);
+        if let Some(St::If { otherwise, .. }) = stmts.last_mut() {
+            *otherwise = Some(Box::new(last));
+        }
+    }
+    if let Some(last) = stmts.last_mut() {
+        tail(last);
+    }
+}
+
+/// True if running the statement always ends in a `return` (when it does not fail).
+fn always_returns(s: &St) -> bool {
+    match s {
+        St::Return(..) => true,
+        St::If {
+            then,
+            otherwise: Some(o),
+            ..
+        } => always_returns(then) && always_returns(o),
+        St::Block(b) => b.stmts.last().is_some_and(always_returns),
+        _ => false,
+    }
+}
+
+/// Turns the `return`s in the tail positions of a body's last statement into values.
+fn tail(s: &mut St) {
+    match s {
+        St::Return(e, _) => *s = St::Expr(e.take().unwrap_or(Ex::Const(Value::Null))),
+        St::If {
+            then, otherwise, ..
+        } => {
+            tail(then);
+            if let Some(o) = otherwise {
+                tail(o);
+            }
+        }
+        St::Block(b) => {
+            if let Some(last) = b.stmts.last_mut() {
+                tail(last);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Compiles a loop statement of a program's top level, which runs in the environment.
@@ -720,6 +784,7 @@ impl Compiler {
                 _ => Ex::Call {
                     callee: self.boxed(callee)?,
                     args: self.args(args)?,
+                    plain: args.iter().all(|a| matches!(a, Arg::Expr(_))),
                     optional: *optional,
                     span,
                 },

@@ -18,6 +18,17 @@ pub(crate) struct Slot {
     kind: Option<BindingKind>,
 }
 
+impl Slot {
+    /// A slot bound as a parameter.
+    #[inline]
+    pub(crate) fn bound(value: Value) -> Slot {
+        Slot {
+            value,
+            kind: Some(BindingKind::Implicit),
+        }
+    }
+}
+
 impl Interpreter {
     /// The compiled form of a function, compiled once per function (`None`: not covered).
     pub(crate) fn fn_code(&mut self, c: &Closure) -> Option<Rc<FnCode>> {
@@ -66,9 +77,18 @@ impl Interpreter {
             }
             self.define_at(&p.bind, v, env);
         }
+        self.run_fn_code(code, env)
+    }
+
+    /// Runs a compiled function's body, its parameters bound.
+    #[inline]
+    pub(crate) fn run_fn_code(&mut self, code: &FnCode, env: &Env) -> Eval {
         match &code.body {
             super::ir::BodyIr::Expr(e) => self.ex(e, env),
-            super::ir::BodyIr::Block(stmts) => self.st_list(stmts, env),
+            super::ir::BodyIr::Block(stmts) => match &stmts[..] {
+                [one] if !matches!(one, super::ir::St::Empty) => self.st(one, env),
+                _ => self.st_list(stmts, env),
+            },
             super::ir::BodyIr::Empty => Ok(Value::Null),
         }
     }
@@ -151,7 +171,11 @@ impl Interpreter {
         if let Some(&s) = v.slots.first() {
             let slot = self.slot(s);
             if slot.kind.is_some() {
-                return Ok(slot.value.clone());
+                // Numbers first: a predictable branch instead of the clone's jump table.
+                return Ok(match &slot.value {
+                    Value::Number(n) => Value::Number(*n),
+                    other => other.clone(),
+                });
             }
         }
         self.read_var_slow(v, env)

@@ -187,6 +187,8 @@ pub(crate) enum Ex {
     Call {
         callee: Box<Ex>,
         args: Vec<ArgIr>,
+        /// No argument is spread: the count is known.
+        plain: bool,
         optional: bool,
         span: Span,
     },
@@ -341,6 +343,10 @@ pub(crate) struct FnCode {
     /// The call's scope binds names nested functions capture: each call makes a scope
     /// object for them (a child of the closure's scope).
     pub env: bool,
+    /// `Some(n)`: the function takes exactly `n` plain parameters, in slots `0..n` (no
+    /// defaults, no rest, none captured), so a call with `n` arguments can evaluate them
+    /// straight into the callee's frame.
+    pub direct: Option<usize>,
     pub params: Vec<ParamIr>,
     pub body: BodyIr,
 }

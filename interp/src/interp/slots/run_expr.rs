@@ -4,14 +4,15 @@
 use prism_compiler::ast::{AssignOp, BinaryOp, LogicalOp, UpdateOp};
 use prism_compiler::span::Span;
 
-use super::ir::{ArgIr, ArrEl, Ex, Prop, Target, TplPart, Var};
+use super::Slot;
+use super::ir::{ArgIr, ArrEl, Ex, FnCode, Prop, Target, TplPart, Var};
 use crate::error::{Eval, Flow, fail};
 use crate::format;
 use crate::interp::Interpreter;
 use crate::interp::assign::{add_in_place, binary_of};
 use crate::interp::call::Args;
 use crate::scope::{AssignError, Env};
-use crate::value::{Map, Value};
+use crate::value::{Closure, Map, Value};
 
 impl Interpreter {
     /// Evaluates an operand: constants and names without a call of [`Interpreter::ex`].
@@ -42,10 +43,18 @@ impl Interpreter {
             Ex::Call {
                 callee,
                 args,
+                plain,
                 optional,
                 span,
             } => {
                 let f = self.operand(callee, env)?;
+                if let Value::Function(c) = &f
+                    && *plain
+                    && let Some(code) = c.code.get_or_init(|| self.fn_code(c))
+                    && code.direct == Some(args.len())
+                {
+                    return self.call_direct(c, code, args, env, *span);
+                }
                 if *optional && f.is_null() {
                     return Ok(Value::Null);
                 }
@@ -179,6 +188,47 @@ impl Interpreter {
             Ex::Function(f) => self.make_function(f, env),
             Ex::Fail(message, span) => fail(*message, *span),
         }
+    }
+
+    /// Calls a compiled function that takes exactly the arguments given, none spread
+    /// ([`super::ir::FnCode::direct`]): the arguments are evaluated straight into the
+    /// callee's slots, with the bookkeeping of any call (steps, depth, file, error stack).
+    #[inline(never)]
+    fn call_direct(
+        &mut self,
+        c: &std::rc::Rc<Closure>,
+        code: &FnCode,
+        args: &[ArgIr],
+        env: &Env,
+        span: Span,
+    ) -> Eval {
+        let base = self.frame.len();
+        for a in args {
+            let ArgIr::Expr(x) = a else {
+                continue;
+            };
+            match self.operand(x, env) {
+                Ok(v) => self.frame.push(Slot::bound(v)),
+                Err(e) => {
+                    self.frame.truncate(base);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = self.enter_call(span) {
+            self.frame.truncate(base);
+            return Err(e);
+        }
+        self.frame
+            .resize_with(base + code.slots as usize, Slot::default);
+        let caller_file = std::mem::replace(&mut self.file, c.file);
+        let saved = std::mem::replace(&mut self.base, base);
+        let result = self.run_fn_code(code, &c.env);
+        self.base = saved;
+        self.frame.truncate(base);
+        self.file = caller_file;
+        self.depth -= 1;
+        self.finish_call(result, c, span)
     }
 
     fn ex_args(&mut self, args: &[ArgIr], env: &Env) -> Eval<Args> {

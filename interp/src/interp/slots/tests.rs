@@ -133,3 +133,61 @@ fn const_and_redeclaration_errors_hold_for_captured_names() {
         "{out}"
     );
 }
+
+#[test]
+fn returns_at_the_end_of_a_body_give_the_same_values() {
+    assert_eq!(
+        run_both(
+            "function fib(n) { if (n < 2) { return n }\nreturn fib(n - 1) + fib(n - 2) }\n\
+             print(fib(15))"
+        ),
+        "610\n"
+    );
+    // Falling off an `if` without `else` gives the `if`'s value, 0.
+    assert_eq!(
+        run_both("function g(x) { if (x) { return 1 } }\nprint(g(true), g(false))"),
+        "1 0\n"
+    );
+    assert_eq!(
+        run_both(
+            "function h(x) { if (x == 1) return \"a\"; else if (x == 2) return \"b\"\n\
+             if (x == 3) { let y = \"c\"; return y }\nif (x == 4) { print(\"four\") }\n\
+             return \"d\" }\nprint(h(1), h(2), h(3), h(4), h(5))"
+        ),
+        "four\na b c d d\n"
+    );
+    assert_eq!(
+        run_both(
+            "function k(x) { if (x) { return } else { return 2 } }\n\
+             function m(x) { if (x) { 5 } else { return 6 } }\nprint(k(1), k(0), m(1), m(0))"
+        ),
+        "null 2 5 6\n"
+    );
+}
+
+#[test]
+fn direct_calls_keep_frames_limits_and_errors() {
+    // Calls in the arguments of a call: each frame above the arguments already evaluated.
+    assert_eq!(
+        run_both(
+            "function add(a, b) { let t = a + b; return t }\n\
+             function sq(x) { return x * x }\nprint(add(sq(add(1, 2)), add(sq(2), sq(3))))"
+        ),
+        "22\n"
+    );
+    // An argument that fails leaves the frame stack as it was.
+    assert_eq!(
+        run_both(
+            "function f(a, b) { return a + b }\nfunction g(x) { let y = 2\n\
+             try { f(1, x.y.z) } catch (e) { print(\"caught\") }\nreturn y + f(x, 1) }\n\
+             print(g(1))"
+        ),
+        "caught\n4\n"
+    );
+    let out = run_both("function f(a, b) { return a + b }\nprint(f(1))");
+    assert!(out.contains("Function expects 2 arguments, got 1"), "{out}");
+    let out = run_both("function f(a) { return a.b.c }\nfunction g(x) { return f(x) }\ng(1)");
+    assert!(out.contains("Cannot access property 'c'"), "{out}");
+    let out = run_both("function d(n) { return d(n + 1) }\nd(0)");
+    assert!(out.contains("Maximum call depth exceeded"), "{out}");
+}
