@@ -330,7 +330,8 @@ impl Interpreter {
 
     #[inline(never)]
     fn ex_object(&mut self, props: &[Prop], env: &Env) -> Eval {
-        let mut map = Map::default();
+        // Room for the literal's own members: no growth, and no spare entries kept per object.
+        let mut map = Map::with_capacity_and_hasher(props.len(), Default::default());
         for p in props {
             match p {
                 Prop::Static(k, value) => {
