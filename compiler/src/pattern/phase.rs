@@ -10,7 +10,10 @@ use crate::pattern::model::{
     Agents, Aggregation, Conf, Execution, Fallback, Group, Phase, Validation,
 };
 use crate::pattern::yaml::Yaml;
-use crate::plan::settings::{ExecutionSettings, SettingsError};
+use crate::plan::settings::{
+    AgentsSelection, AggregationSettings, ConfidenceSettings, ExecutionSettings, FallbackSettings,
+    SettingsError, ValidationSettings,
+};
 
 /// The keys of `agents` (§1.3).
 pub const AGENTS_KEYS: &[&str] = &[
@@ -232,11 +235,18 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
     if let Some(m) = max {
         config.insert("max".into(), m.into());
     }
+    let selection = typed(
+        ctx,
+        &Value::Object(config),
+        path,
+        node,
+        AgentsSelection::parse,
+    );
     Some(Agents {
         capabilities,
         min,
         max,
-        config: Value::Object(config),
+        selection,
         span: node.span,
     })
 }
@@ -285,7 +295,7 @@ pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Execution
 
 /// The typed form of a checked settings mapping. A value the checks let through but the
 /// typed form cannot hold is an error (unless the file already has one); it is left out.
-fn typed<T>(
+pub(crate) fn typed<T>(
     ctx: &mut Ctx<'_>,
     config: &Value,
     path: &str,
@@ -401,7 +411,7 @@ pub fn aggregation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Aggrega
         strategy: strategy.to_string(),
         method: method.map(str::to_string),
         threshold,
-        config,
+        settings: typed(ctx, &config, path, node, AggregationSettings::parse),
         span: node.span,
     })
 }
@@ -545,7 +555,7 @@ pub fn validation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Validati
     }
     Some(Validation {
         min_confidence,
-        config: node.to_json(),
+        settings: typed(ctx, &node.to_json(), path, node, ValidationSettings::parse),
         span: node.span,
     })
 }
@@ -563,7 +573,7 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
         }
         return Some(Conf {
             method: m.to_string(),
-            config: json!({ "method": m }),
+            settings: ConfidenceSettings::parse(&json!({ "method": m })).0,
             span: node.span,
         });
     }
@@ -611,7 +621,7 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
     }
     Some(Conf {
         method: method.to_string(),
-        config,
+        settings: typed(ctx, &config, "confidence", node, ConfidenceSettings::parse),
         span: node.span,
     })
 }
@@ -648,9 +658,16 @@ pub fn fallback(ctx: &mut Ctx<'_>, node: &Yaml) -> Option<Fallback> {
             f.key_span("action"),
         );
     }
+    let action = action?.to_string();
     Some(Fallback {
-        action: action?.to_string(),
-        config: node.to_json(),
+        action,
+        settings: typed(
+            ctx,
+            &node.to_json(),
+            "fallback",
+            node,
+            FallbackSettings::parse,
+        ),
         span: node.span,
     })
 }

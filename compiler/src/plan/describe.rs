@@ -61,6 +61,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             role,
             ..
         } => {
+            let selection = &selection.to_json();
             let mut out = Vec::new();
             if let Some(r) = role {
                 out.push(format!("role: {r}"));
@@ -109,6 +110,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             format!("take: {take}"),
         ],
         NodeKind::Aggregate { config } => {
+            let config = &config.to_json();
             let strategy = config
                 .get("strategy")
                 .map(text)
@@ -139,6 +141,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             out
         }
         NodeKind::Validate { config } => {
+            let config = &config.to_json();
             let mut out = keys(
                 config,
                 &[
@@ -166,6 +169,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             out
         }
         NodeKind::Confidence { config } => {
+            let config = &config.to_json();
             let mut out = vec![format!(
                 "confidence: {}",
                 config
@@ -226,6 +230,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             to.clone().unwrap_or_else(|| "human".into())
         )],
         NodeKind::Fallback { config } => {
+            let config = &config.to_json();
             let mut out = Vec::new();
             if let Some(c) = config.get("condition") {
                 out.push(format!("if: {}", text(c)));
@@ -256,7 +261,12 @@ mod tests {
     #[test]
     fn settings_name_what_a_reader_needs() {
         let group = NodeKind::AgentGroup {
-            selection: json!({"capabilities": ["fast"], "min": 1}),
+            selection: crate::plan::settings::AgentSelection::Agents(
+                crate::plan::settings::AgentsSelection::parse(
+                    &json!({"capabilities": ["fast"], "min": 1}),
+                )
+                .0,
+            ),
             execution: crate::plan::settings::ExecutionSettings::with_strategy(
                 crate::plan::settings::ExecutionStrategy::Race,
             ),
@@ -274,7 +284,10 @@ mod tests {
             ]
         );
         let fb = NodeKind::Fallback {
-            config: json!({"condition": "confidence < 0.5", "action": "escalate", "target": "expert"}),
+            config: crate::plan::settings::FallbackSettings::parse(
+                &json!({"condition": "confidence < 0.5", "action": "escalate", "target": "expert"}),
+            )
+            .0,
         };
         assert_eq!(
             settings(&fb),

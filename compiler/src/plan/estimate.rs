@@ -12,6 +12,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::plan::settings::{AggregationStrategy, ConfidenceSettings, Num};
 use crate::plan::{Edge, Graph, NodeKind};
 
 /// A static confidence estimate.
@@ -113,14 +114,14 @@ impl ConfidenceRule {
             NodeKind::Input { .. } | NodeKind::Assign { .. } => ConfidenceRule::One,
             NodeKind::AgentGroup { .. } => ConfidenceRule::Answers,
             NodeKind::Group { .. } => ConfidenceRule::Representative,
-            NodeKind::Aggregate { config } => {
-                match config.get("strategy").and_then(Value::as_str) {
-                    Some("voting" | "consensus" | "majority") => ConfidenceRule::Agreement,
-                    Some("merge") => ConfidenceRule::Minimum,
-                    Some("fields") => ConfidenceRule::FieldMinimum,
-                    _ => ConfidenceRule::Chosen,
+            NodeKind::Aggregate { config } => match config.strategy {
+                Some(AggregationStrategy::Voting | AggregationStrategy::Consensus) => {
+                    ConfidenceRule::Agreement
                 }
-            }
+                Some(AggregationStrategy::Merge) => ConfidenceRule::Minimum,
+                Some(AggregationStrategy::Fields) => ConfidenceRule::FieldMinimum,
+                _ => ConfidenceRule::Chosen,
+            },
             NodeKind::Validate { .. }
             | NodeKind::Escalate { .. }
             | NodeKind::Fallback { .. }
@@ -179,17 +180,15 @@ pub fn compute(g: &mut Graph, a: Assumptions) {
             | NodeKind::Switch { .. }
             | NodeKind::Parallel
             | NodeKind::Sequence => carried,
-            NodeKind::Aggregate { config } => {
-                carried.map(|c| match config.get("strategy").and_then(Value::as_str) {
-                    Some("voting" | "consensus" | "majority") => Estimate {
-                        lower: 0.0,
-                        expected: c.expected,
-                    },
-                    _ => c,
-                })
-            }
+            NodeKind::Aggregate { config } => carried.map(|c| match config.strategy {
+                Some(AggregationStrategy::Voting | AggregationStrategy::Consensus) => Estimate {
+                    lower: 0.0,
+                    expected: c.expected,
+                },
+                _ => c,
+            }),
             NodeKind::Validate { config } => {
-                let t = config.get("minConfidence").and_then(Value::as_f64);
+                let t = config.min_confidence.as_ref().map(Num::get);
                 carried.map(|c| t.map_or(c, |t| c.lift(t)))
             }
             NodeKind::Gate { condition } => {
@@ -240,14 +239,11 @@ fn weakest(ins: &[Option<Estimate>]) -> Option<Estimate> {
 }
 
 fn pattern_confidence(
-    config: &Value,
+    config: &ConfidenceSettings,
     data: &[Option<Estimate>],
     carried: Option<Estimate>,
 ) -> Option<Estimate> {
-    let method = config
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or("average");
+    let method = config.method();
     if method == "custom" {
         return None;
     }

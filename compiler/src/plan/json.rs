@@ -137,7 +137,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             inherited,
         } => {
             let mut v = vec![
-                ("selection", selection.clone()),
+                ("selection", selection.to_json()),
                 ("execution", settings::to_json(execution)),
             ];
             if let Some(t) = task {
@@ -163,12 +163,10 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             ("match", matcher.clone().into()),
             ("take", take.clone().into()),
         ],
-        NodeKind::Aggregate { config }
-        | NodeKind::Validate { config }
-        | NodeKind::Confidence { config }
-        | NodeKind::Fallback { config } => {
-            vec![("config", config.clone())]
-        }
+        NodeKind::Aggregate { config } => vec![("config", config.to_json())],
+        NodeKind::Validate { config } => vec![("config", config.to_json())],
+        NodeKind::Confidence { config } => vec![("config", config.to_json())],
+        NodeKind::Fallback { config } => vec![("config", config.to_json())],
         NodeKind::Script { body } => vec![("body", span_value(plan, *body))],
         NodeKind::Switch { value, cases } => vec![
             ("value", value.clone().into()),

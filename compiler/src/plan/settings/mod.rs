@@ -10,10 +10,22 @@
 
 #[macro_use]
 mod ordered;
+mod aggregation;
 mod execution;
+mod pattern;
+mod selection;
+mod validation;
 
+pub use aggregation::{
+    AggregationField, AggregationSettings, AggregationStrategy, Weight, Weights,
+};
 pub use execution::{ExecutionSettings, ExecutionStrategy, PipelineStep};
 pub use ordered::{Num, Setting, SettingsError};
+pub use pattern::{ConfidenceSettings, FallbackSettings};
+pub use selection::{
+    AgentSelection, AgentsSelection, Distribution, Names, RolePolicy, RoleSelection,
+};
+pub use validation::{CustomCheck, ValidationFallback, ValidationSettings};
 
 use serde::Serialize;
 
