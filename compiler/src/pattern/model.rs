@@ -255,7 +255,7 @@ pub enum StepKind {
     /// `gate`.
     Gate {
         /// The condition: an expression, or `$all`/`$any` of expressions.
-        condition: Value,
+        condition: crate::plan::settings::GateCondition,
         /// `onPass` (default: continue).
         on_pass: Jump,
         /// `onFail` (default: fail).
@@ -279,8 +279,8 @@ pub enum StepKind {
         /// `concurrency` (4).
         concurrency: u32,
     },
-    /// `assign`.
-    Assign(Value),
+    /// `assign`: each name with its value.
+    Assign(crate::plan::settings::AssignValues),
     /// `default`: a record literal.
     Default(Value),
     /// `escalate`.

@@ -294,7 +294,7 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
                 .filter_map(|(_, c)| c.as_deref())
                 .for_each(|c| scan(&Value::from(c)));
         }
-        NodeKind::Gate { condition } => scan(condition),
+        NodeKind::Gate { condition } => scan(&condition.to_json()),
         NodeKind::Loop {
             condition, body, ..
         } => {
@@ -304,7 +304,7 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
             let _ = body;
         }
         NodeKind::Batch { items, .. } => scan(&Value::from(items.as_str())),
-        NodeKind::Assign { values } => scan(values),
+        NodeKind::Assign { values } => values.values().for_each(&mut scan),
         NodeKind::Const { value } | NodeKind::Output { value } => scan(value),
         NodeKind::SubPattern { input, .. } => input.iter().for_each(&mut scan),
         NodeKind::Escalate { context, .. } => context.iter().for_each(&mut scan),
@@ -690,10 +690,8 @@ fn step(b: &mut Builder, s: &Step, prev: Vec<(NodeIndex, Edge)>) -> Vec<(NodeInd
                 s.id.span,
             );
             b.connect(&prev, n);
-            if let Some(m) = values.as_object() {
-                for k in m.keys() {
-                    b.names.insert(k.clone(), n);
-                }
+            for k in values.keys() {
+                b.names.insert(k.clone(), n);
             }
             exits.push((n, Edge::Control));
             (n, n)

@@ -188,7 +188,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             }));
             out
         }
-        NodeKind::Gate { condition } => vec![format!("if: {}", text(condition))],
+        NodeKind::Gate { condition } => vec![format!("if: {}", text(&condition.to_json()))],
         NodeKind::Loop {
             max_iterations,
             condition,
@@ -206,13 +206,10 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             format!("items: {items}"),
             format!("concurrency: {concurrency}"),
         ],
-        NodeKind::Assign { values } => match values.as_object() {
-            Some(m) => vec![format!(
-                "sets: {}",
-                m.keys().cloned().collect::<Vec<_>>().join(", ")
-            )],
-            None => Vec::new(),
-        },
+        NodeKind::Assign { values } => vec![format!(
+            "sets: {}",
+            values.keys().cloned().collect::<Vec<_>>().join(", ")
+        )],
         NodeKind::Const { value } => vec![format!("value: {}", text(value))],
         NodeKind::SubPattern { name, range, .. } => vec![match range {
             Some(r) => format!("pattern: {name}@{r}"),

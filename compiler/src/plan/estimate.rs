@@ -12,7 +12,9 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::plan::settings::{AggregationStrategy, ConfidenceSettings, Num};
+use crate::plan::settings::{
+    AggregationStrategy, ConfidenceSettings, GateCondition, GateTest, Num,
+};
 use crate::plan::{Edge, Graph, NodeKind};
 
 /// A static confidence estimate.
@@ -275,8 +277,10 @@ fn pattern_confidence(
 }
 
 /// The threshold of a gate condition of the form `$x.confidence >= 0.8` (or `>`).
-fn threshold(condition: &Value) -> Option<f64> {
-    let text = condition.as_str()?;
+fn threshold(condition: &GateCondition) -> Option<f64> {
+    let GateCondition::Test(GateTest::Expr(text)) = condition else {
+        return None;
+    };
     let (lhs, rhs) = text.split_once(">=").or_else(|| text.split_once('>'))?;
     if !lhs.trim_end().ends_with(".confidence") {
         return None;
@@ -293,11 +297,9 @@ mod tests {
 
     #[test]
     fn gate_thresholds() {
-        assert_eq!(
-            threshold(&Value::from("$fast.confidence >= 0.85")),
-            Some(0.85)
-        );
-        assert_eq!(threshold(&Value::from("$x.score >= 0.85")), None);
+        let test = |s: &str| GateCondition::Test(GateTest::Expr(s.into()));
+        assert_eq!(threshold(&test("$fast.confidence >= 0.85")), Some(0.85));
+        assert_eq!(threshold(&test("$x.score >= 0.85")), None);
     }
 
     #[test]

@@ -178,7 +178,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                     .collect(),
             ),
         ],
-        NodeKind::Gate { condition } => vec![("condition", condition.clone())],
+        NodeKind::Gate { condition } => vec![("condition", condition.to_json())],
         NodeKind::Loop {
             max_iterations,
             condition,
@@ -199,7 +199,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                 ("body", body(plan, b)),
             ]
         }
-        NodeKind::Assign { values } => vec![("values", values.clone())],
+        NodeKind::Assign { values } => vec![("values", settings::to_json(values))],
         NodeKind::Const { value } | NodeKind::Output { value } => vec![("value", value.clone())],
         NodeKind::SubPattern {
             name,

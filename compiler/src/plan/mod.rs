@@ -188,7 +188,7 @@ pub enum NodeKind {
     /// A gate.
     Gate {
         /// The condition.
-        condition: Value,
+        condition: settings::GateCondition,
     },
     /// A loop with its body.
     Loop {
@@ -211,7 +211,7 @@ pub enum NodeKind {
     /// Assigned values.
     Assign {
         /// `name → expression`.
-        values: Value,
+        values: settings::AssignValues,
     },
     /// A constant record (a `default` step).
     Const {

@@ -174,7 +174,7 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
             condition,
             on_pass,
             on_fail,
-        } => gate(ctx, s, condition, on_pass, on_fail, w, decl),
+        } => gate(ctx, s, &condition.to_json(), on_pass, on_fail, w, decl),
         StepKind::Loop {
             steps,
             max_iterations,
@@ -253,7 +253,7 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
         }
         StepKind::Assign(values) => {
             let mut parts = Vec::new();
-            for (k, v) in values.as_object().into_iter().flatten() {
+            for (k, v) in values {
                 let e = value(v, &ctx.names, Bare::Keep, w, 0);
                 let name = ident(k);
                 w.line(format!("{decl}{name} = {{value: {e}, confidence: 1}}"));

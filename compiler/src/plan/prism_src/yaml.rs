@@ -245,9 +245,7 @@ pub(super) fn bound_names(s: &Step, out: &mut Vec<String>) {
                 }
             }
         }
-        StepKind::Assign(v) => {
-            out.extend(v.as_object().into_iter().flatten().map(|(k, _)| k.clone()))
-        }
+        StepKind::Assign(v) => out.extend(v.keys().cloned()),
         _ => {}
     }
 }

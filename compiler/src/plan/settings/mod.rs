@@ -14,6 +14,7 @@ mod aggregation;
 mod execution;
 mod pattern;
 mod selection;
+mod steps;
 mod validation;
 
 pub use aggregation::{
@@ -25,6 +26,7 @@ pub use pattern::{ConfidenceSettings, FallbackSettings};
 pub use selection::{
     AgentSelection, AgentsSelection, Distribution, Names, RolePolicy, RoleSelection,
 };
+pub use steps::{AssignValues, GateCondition, GateTest};
 pub use validation::{CustomCheck, ValidationFallback, ValidationSettings};
 
 use serde::Serialize;

@@ -176,3 +176,27 @@ fn validation_confidence_and_fallback_keep_their_order() {
     );
     assert_eq!(FallbackSettings::default().action(), "default");
 }
+
+#[test]
+fn a_gate_condition_is_one_test_or_all_or_any_of_a_list() {
+    let all = json!({"$all": ["$a.confidence > 0.5", true]});
+    let c = GateCondition::from_json(&all);
+    assert_eq!(
+        c,
+        GateCondition::All(vec![
+            GateTest::Expr("$a.confidence > 0.5".into()),
+            GateTest::Literal(json!(true)),
+        ])
+    );
+    assert_eq!(c.to_json(), all);
+    assert_eq!(
+        GateCondition::from_json(&json!({"$any": "$x"})),
+        GateCondition::Any(vec![GateTest::Expr("$x".into())])
+    );
+    let one = json!("$score > 3");
+    assert_eq!(GateCondition::from_json(&one).to_json(), one);
+    assert_eq!(
+        GateCondition::from_json(&serde_json::Value::Null),
+        GateCondition::Test(GateTest::Literal(serde_json::Value::Null))
+    );
+}
