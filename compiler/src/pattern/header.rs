@@ -527,7 +527,7 @@ fn agents(
         capabilities,
         min,
         max: hi.map(|h| h as u32),
-        selection,
+        selection: Box::new(selection),
         span,
     })
 }

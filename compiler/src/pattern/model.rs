@@ -91,7 +91,7 @@ pub struct Agents {
     /// At most this many (default all).
     pub max: Option<u32>,
     /// The checked selection (`capabilities`, `min`, `max`, prefer, exclude, region, …).
-    pub selection: crate::plan::settings::AgentsSelection,
+    pub selection: Box<crate::plan::settings::AgentsSelection>,
     /// Span of the `agents` mapping.
     pub span: Span,
 }

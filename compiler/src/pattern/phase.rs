@@ -172,7 +172,7 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
         capabilities,
         min,
         max,
-        selection,
+        selection: Box::new(selection),
         span: node.span,
     })
 }

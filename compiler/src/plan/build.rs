@@ -422,7 +422,7 @@ fn phase(
         let ag = b.add(
             id(if prefix.is_empty() { "agents" } else { "" }),
             NodeKind::AgentGroup {
-                selection: AgentSelection::Agents(a.selection.clone()),
+                selection: AgentSelection::Agents((*a.selection).clone()),
                 execution,
                 task,
                 role: None,

@@ -265,7 +265,7 @@ pub(crate) fn prism(p: &PrismPattern) -> Builder {
         let n = b.add(
             "agents",
             NodeKind::AgentGroup {
-                selection: AgentSelection::Agents(a.selection.clone()),
+                selection: AgentSelection::Agents((*a.selection).clone()),
                 execution,
                 task: Some("input.task".into()),
                 role: None,

@@ -74,7 +74,7 @@ pub enum AggregationField {
     /// A field name.
     Name(String),
     /// A field with its settings.
-    Rule(AggregationSettings),
+    Rule(Box<AggregationSettings>),
 }
 
 impl AggregationField {
@@ -89,7 +89,7 @@ impl AggregationField {
     /// The entry as a field's settings, if it is one.
     pub fn as_rule(&self) -> Option<&AggregationSettings> {
         match self {
-            AggregationField::Rule(r) => Some(r),
+            AggregationField::Rule(r) => Some(r.as_ref()),
             AggregationField::Name(_) => None,
         }
     }
@@ -110,7 +110,9 @@ impl Setting for AggregationField {
             Value::String(s) => Ok(AggregationField::Name(s.clone())),
             // The loader checks a field's keys and values; as in a script's settings, values
             // of another type are ignored.
-            Value::Object(_) => Ok(AggregationField::Rule(AggregationSettings::parse(v).0)),
+            Value::Object(_) => Ok(AggregationField::Rule(Box::new(
+                AggregationSettings::parse(v).0,
+            ))),
             _ => Err("a list of names or mappings".into()),
         }
     }
