@@ -3,7 +3,8 @@
 //! Validation is in [`super::validate`].
 
 use prism_compiler::plan::settings::{
-    AgentSelection, AggregationStrategy, ExecutionSettings, ExecutionStrategy, Names, PipelineStep,
+    AgentSelection, AggregationStrategy, ConfidenceSettings, ExecutionSettings, ExecutionStrategy,
+    Names, Num, PipelineStep,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use super::dispatch::{self, CallPolicy, Execution, RequestTemplate};
 use super::expr::{Bound, Rec, Scope, eval, eval_bool, json_num};
 use super::output::{render, template};
 use super::record::AgentResult;
-use super::state::{Frame, Run, Stop};
+use super::state::{Frame, Run, State, Stop};
 use super::walk::Done;
 
 pub use super::validate::{fallback, validate};
@@ -650,28 +651,8 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
     let scope = frame.scope();
     let (valid, contributors, last, finished, top) = {
         let st = run.st();
-        let multi = !st.contributors.is_empty() || st.phase.keys().any(Option::is_some);
-        let valid: Vec<f64> = if multi && config.over.is_none() {
-            st.contributors.iter().map(|(_, r)| r.confidence).collect()
-        } else if config.over.is_some() {
-            st.results
-                .iter()
-                .filter(|r| r.error.is_none())
-                .map(|r| r.confidence)
-                .collect()
-        } else {
-            st.phase
-                .get(&None)
-                .map(|rs| {
-                    rs.iter()
-                        .filter(|r| r.is_valid())
-                        .map(|r| r.confidence)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         (
-            valid,
+            valid_confidences(&st, config),
             st.contributors.clone(),
             st.last.clone(),
             st.finished.clone(),
@@ -696,22 +677,7 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
             }
         }
         "weighted" => match &config.weights {
-            Some(w) if !w.is_empty() => {
-                let (mut num, mut den) = (0.0, 0.0);
-                for (name, weight) in w {
-                    let wv = weight.get();
-                    let c = match scope.get(name) {
-                        Some(Bound::Rec(r)) => r.confidence,
-                        _ => contributors
-                            .iter()
-                            .find(|(id, _)| id == name)
-                            .map_or(0.0, |(_, r)| r.confidence),
-                    };
-                    num += c * wv;
-                    den += wv;
-                }
-                if den > 0.0 { num / den } else { 0.0 }
-            }
+            Some(w) if !w.is_empty() => weighted_confidence(w, &scope, &contributors),
             _ => mean(valid.iter().copied()),
         },
         "custom" => {
@@ -722,24 +688,7 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
                     Some(&node.id),
                 ));
             };
-            let mut names: Vec<(&str, Json)> = Vec::new();
-            for n in ["validResults", "results", "input", "steps"] {
-                if let Some(v) = super::expr::resolve(&scope, n, &[]) {
-                    names.push((n, v));
-                }
-            }
-            let group_names: Vec<(String, Json)> = scope
-                .iter()
-                .filter_map(|(k, v)| match v {
-                    Bound::Rec(r) if is_ident(k) => Some((k.clone(), r.to_json())),
-                    _ => None,
-                })
-                .collect();
-            for (k, v) in &group_names {
-                names.push((k.as_str(), v.clone()));
-            }
-            let v = eval(x, &scope, &names).map_err(expr_fail(node))?;
-            v.value.as_f64().or(v.confidence).unwrap_or(0.0)
+            custom_confidence(x, &scope, node)?
         }
         _ => mean(valid.iter().copied()),
     };
@@ -750,6 +699,75 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
         detail: format!("{method} = {c:.3}"),
         ..Done::default()
     })
+}
+
+/// The confidences the pattern confidence is taken over: the contributors' (steps), every
+/// answered call's (`over`, an org chart), else the top-level phase's valid results.
+fn valid_confidences(st: &State, config: &ConfidenceSettings) -> Vec<f64> {
+    let multi = !st.contributors.is_empty() || st.phase.keys().any(Option::is_some);
+    if multi && config.over.is_none() {
+        st.contributors.iter().map(|(_, r)| r.confidence).collect()
+    } else if config.over.is_some() {
+        st.results
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.confidence)
+            .collect()
+    } else {
+        st.phase
+            .get(&None)
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| r.is_valid())
+                    .map(|r| r.confidence)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `weighted`: each named group's (or contributor's) confidence by its weight.
+fn weighted_confidence<'a>(
+    weights: impl IntoIterator<Item = (&'a String, &'a Num)>,
+    scope: &Scope,
+    contributors: &[(String, Rec)],
+) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for (name, weight) in weights {
+        let wv = weight.get();
+        let c = match scope.get(name) {
+            Some(Bound::Rec(r)) => r.confidence,
+            _ => contributors
+                .iter()
+                .find(|(id, _)| id == name)
+                .map_or(0.0, |(_, r)| r.confidence),
+        };
+        num += c * wv;
+        den += wv;
+    }
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// `custom`: the expression over the results, the input, the steps and every record in scope.
+fn custom_confidence(x: &str, scope: &Scope, node: &Node) -> Result<f64, Stop> {
+    let mut names: Vec<(&str, Json)> = Vec::new();
+    for n in ["validResults", "results", "input", "steps"] {
+        if let Some(v) = super::expr::resolve(scope, n, &[]) {
+            names.push((n, v));
+        }
+    }
+    let group_names: Vec<(String, Json)> = scope
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Bound::Rec(r) if is_ident(k) => Some((k.clone(), r.to_json())),
+            _ => None,
+        })
+        .collect();
+    for (k, v) in &group_names {
+        names.push((k.as_str(), v.clone()));
+    }
+    let v = eval(x, scope, &names).map_err(expr_fail(node))?;
+    Ok(v.value.as_f64().or(v.confidence).unwrap_or(0.0))
 }
 
 fn is_ident(s: &str) -> bool {
