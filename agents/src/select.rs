@@ -4,6 +4,8 @@
 
 use serde_json::Value as Json;
 
+use prism_compiler::plan::settings::{AgentsSelection, Names, RoleSelection};
+
 use super::SharedAgent;
 
 /// A phase's selection, with `$…` capabilities already evaluated.
@@ -37,28 +39,45 @@ pub fn strings(v: Option<&Json>) -> Vec<String> {
 }
 
 impl Selection {
-    /// Reads the static parts of a plan's `selection` mapping; `capabilities` and `exclude`
-    /// are given already evaluated.
-    pub fn from_config(config: &Json, capabilities: Vec<String>, exclude: Vec<String>) -> Self {
-        let list = |key: &str| -> Vec<String> {
-            match config.get(key) {
-                Some(Json::String(s)) => vec![s.clone()],
-                other => strings(other),
-            }
+    /// Reads the static parts of a group's typed selection; `capabilities` and `exclude` are
+    /// given already evaluated.
+    pub fn from_settings(
+        config: &AgentsSelection,
+        capabilities: Vec<String>,
+        exclude: Vec<String>,
+    ) -> Self {
+        let list = |names: &Option<Names>| -> Vec<String> {
+            names
+                .as_ref()
+                .map(|n| n.as_slice().to_vec())
+                .unwrap_or_default()
         };
-        let per_region = config.get("distribution").map(|d| {
-            let regions = strings(d.get("regions"));
-            let n = d.get("minPerRegion").and_then(Json::as_u64).unwrap_or(1) as usize;
-            (regions, n)
+        let per_region = config.distribution.as_ref().map(|d| {
+            let regions = d.regions.clone().unwrap_or_default();
+            (regions, d.min_per_region.unwrap_or(1) as usize)
         });
         Selection {
             capabilities,
-            min: config.get("min").and_then(Json::as_u64).unwrap_or(1) as usize,
-            max: config.get("max").and_then(Json::as_u64).map(|m| m as usize),
-            prefer: list("prefer"),
+            min: config.min.unwrap_or(1) as usize,
+            max: config.max.map(|m| m as usize),
+            prefer: list(&config.prefer),
             exclude,
-            regions: list("region"),
+            regions: list(&config.region),
             per_region,
+        }
+    }
+
+    /// The selection of an org-chart role: its capabilities, `agentType` preferred, between
+    /// `min` and `max` instances.
+    pub fn from_role(role: &RoleSelection) -> Self {
+        Selection {
+            capabilities: role.capabilities.clone(),
+            min: role.min as usize,
+            max: Some(role.max as usize),
+            prefer: role.agent_type.clone(),
+            exclude: Vec::new(),
+            regions: Vec::new(),
+            per_region: None,
         }
     }
 }

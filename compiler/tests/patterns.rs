@@ -244,7 +244,7 @@ fn agent_groups(g: &prism_compiler::plan::Graph) -> Vec<(Option<String>, Value)>
         match &n.kind {
             NodeKind::AgentGroup {
                 selection, role, ..
-            } => out.push((role.clone(), selection.clone())),
+            } => out.push((role.clone(), selection.to_json())),
             NodeKind::Loop { body, .. } | NodeKind::Batch { body, .. } => {
                 out.extend(agent_groups(&body.graph))
             }

@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 
+use prism_compiler::plan::settings::{
+    AggregationField, AggregationSettings, AggregationStrategy, Num, Weight, Weights,
+};
 use serde_json::{Map, Value as Json, json};
 
 use super::expr::{Rec, Scope, eval, json_num};
@@ -182,16 +185,13 @@ fn tallies(
 
 /// Voting (§1.6): agreement is the winning group's share of the valid ballots; `asked` (the
 /// answers asked for, [`asked`]) is recorded with how many of them are `missing`.
-pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
-    let method = config
-        .get("method")
-        .and_then(Json::as_str)
-        .unwrap_or("majority");
-    let key = config.get("key").and_then(Json::as_str);
-    let min_votes = config.get("minVotes").and_then(Json::as_u64).unwrap_or(0) as usize;
+pub fn voting(es: &[Entry<'_>], asked: usize, config: &AggregationSettings, scope: &Scope) -> Rec {
+    let method = config.method.as_deref().unwrap_or("majority");
+    let key = config.key.as_deref();
+    let min_votes = config.min_votes.unwrap_or(0) as usize;
     let weights: Option<Vec<f64>> = (method == "weighted").then(|| {
         es.iter()
-            .map(|e| weight_of(config.get("weights"), &e.r.agent_id, scope) * e.r.confidence)
+            .map(|e| weight_of(config.weights.as_ref(), &e.r.agent_id, scope) * e.r.confidence)
             .collect()
     });
     let groups = group_ballots(es, key, weights.as_deref());
@@ -280,14 +280,14 @@ pub fn voting(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> R
     }
 }
 
-fn weight_of(weights: Option<&Json>, agent: &str, scope: &Scope) -> f64 {
-    let Some(w) = weights.and_then(Json::as_object) else {
+fn weight_of(weights: Option<&Weights>, agent: &str, scope: &Scope) -> f64 {
+    let Some(w) = weights else {
         return 1.0;
     };
     let v = w.get(agent).or_else(|| w.get("default"));
     match v {
-        Some(Json::Number(n)) => n.as_f64().unwrap_or(1.0),
-        Some(Json::String(s)) => eval(s, scope, &[])
+        Some(Weight::Number(n)) => n.0.as_f64().unwrap_or(1.0),
+        Some(Weight::Expr(s)) => eval(s, scope, &[])
             .ok()
             .and_then(|e| e.value.as_f64())
             .unwrap_or(1.0),
@@ -297,14 +297,14 @@ fn weight_of(weights: Option<&Json>, agent: &str, scope: &Scope) -> f64 {
 
 /// Consensus (§1.6), whole-value or per `fields`; agreement over the valid ballots, `asked`
 /// recorded as for [`voting`].
-pub fn consensus(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
-    if let Some(fields) = config.get("fields").and_then(Json::as_array) {
+pub fn consensus(es: &[Entry<'_>], asked: usize, config: &AggregationSettings) -> Rec {
+    if let Some(fields) = &config.fields {
         let mut value = Map::new();
         let mut conf = f64::INFINITY;
         let mut reached = true;
         let mut per = Map::new();
-        for f in fields {
-            let Some(name) = f.get("name").and_then(Json::as_str) else {
+        for f in fields.iter().filter_map(AggregationField::as_rule) {
+            let Some(name) = f.name.as_deref() else {
                 continue;
             };
             let sub: Vec<Entry<'_>> = es
@@ -315,14 +315,12 @@ pub fn consensus(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
                 })
                 .filter(|e| !e.value.is_null())
                 .collect();
-            let mut c = config.clone();
-            if let Some(obj) = c.as_object_mut() {
-                obj.remove("fields");
-                if let Some(t) = f.get("threshold") {
-                    obj.insert("threshold".into(), t.clone());
-                }
-                obj.insert("key".into(), Json::Null);
-            }
+            let c = AggregationSettings {
+                fields: None,
+                threshold: f.threshold.clone().or_else(|| config.threshold.clone()),
+                key: None,
+                ..config.clone()
+            };
             let r = consensus_whole(&sub, asked.max(es.len()), &c);
             value.insert(name.to_string(), r.value.clone());
             conf = conf.min(r.confidence);
@@ -345,13 +343,10 @@ pub fn consensus(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     consensus_whole(es, asked, config)
 }
 
-fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
-    let threshold = config
-        .get("threshold")
-        .and_then(Json::as_f64)
-        .unwrap_or(0.7);
-    let min_votes = config.get("minVotes").and_then(Json::as_u64).unwrap_or(0) as usize;
-    let key = config.get("key").and_then(Json::as_str);
+fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &AggregationSettings) -> Rec {
+    let threshold = config.threshold.as_ref().map_or(0.7, Num::get);
+    let min_votes = config.min_votes.unwrap_or(0) as usize;
+    let key = config.key.as_deref();
     let groups = group_ballots(es, key, None);
     let valid = es.len();
     let n = valid;
@@ -369,7 +364,7 @@ fn consensus_whole(es: &[Entry<'_>], asked: usize, config: &Json) -> Rec {
     let chosen: Option<&BallotGroup> = if reached {
         win
     } else {
-        match config.get("conflictResolution").and_then(Json::as_str) {
+        match config.conflict_resolution.as_deref() {
             Some("weighted") => groups.iter().max_by(|a, b| {
                 a.sum_conf
                     .total_cmp(&b.sum_conf)
@@ -455,11 +450,8 @@ fn pick(e: Option<&Entry<'_>>) -> Rec {
 }
 
 /// `first`: the first valid result in arrival order with confidence ≥ `minConfidence`.
-pub fn first(es: &[Entry<'_>], config: &Json) -> Rec {
-    let min = config
-        .get("minConfidence")
-        .and_then(Json::as_f64)
-        .unwrap_or(0.0);
+pub fn first(es: &[Entry<'_>], config: &AggregationSettings) -> Rec {
+    let min = config.min_confidence.as_ref().map_or(0.0, Num::get);
     pick(
         es.iter()
             .filter(|e| e.r.confidence >= min)
@@ -468,9 +460,9 @@ pub fn first(es: &[Entry<'_>], config: &Json) -> Rec {
 }
 
 /// `best`: by confidence (ties: agent order) or by a custom expression over the record.
-pub fn best(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
-    let custom = config.get("by").and_then(Json::as_str) == Some("custom");
-    let expr = config.get("expression").and_then(Json::as_str);
+pub fn best(es: &[Entry<'_>], config: &AggregationSettings, scope: &Scope) -> Rec {
+    let custom = config.by.as_deref() == Some("custom");
+    let expr = config.expression.as_deref();
     let score = |e: &Entry<'_>| -> f64 {
         match (custom, expr) {
             (true, Some(x)) => {
@@ -500,38 +492,38 @@ pub fn best(es: &[Entry<'_>], config: &Json, scope: &Scope) -> Rec {
 }
 
 /// Dispatches on `strategy` (and per-field aggregation); `asked` as for [`voting`].
-pub fn aggregate(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
-    match config
-        .get("strategy")
-        .and_then(Json::as_str)
-        .unwrap_or("fields")
-    {
-        "voting" => voting(es, asked, config, scope),
-        "consensus" => consensus(es, asked, config),
-        "merge" => merge(es, config),
-        "first" => first(es, config),
-        "best" => best(es, config, scope),
+pub fn aggregate(
+    es: &[Entry<'_>],
+    asked: usize,
+    config: &AggregationSettings,
+    scope: &Scope,
+) -> Rec {
+    match config.strategy {
+        Some(AggregationStrategy::Voting) => voting(es, asked, config, scope),
+        Some(AggregationStrategy::Consensus) => consensus(es, asked, config),
+        Some(AggregationStrategy::Merge) => merge(es, config),
+        Some(AggregationStrategy::First) => first(es, config),
+        Some(AggregationStrategy::Best) => best(es, config, scope),
         _ => per_field(es, asked, config, scope),
     }
 }
 
 /// Aggregates a phase's results: its valid entries, with every answer asked for counted.
-pub fn aggregate_results(results: &[AgentResult], config: &Json, scope: &Scope) -> Rec {
+pub fn aggregate_results(
+    results: &[AgentResult],
+    config: &AggregationSettings,
+    scope: &Scope,
+) -> Rec {
     aggregate(&entries(results), asked(results), config, scope)
 }
 
 /// Per-field aggregation: `fields: [{name, strategy, …}]`; confidence = min over fields.
-fn per_field(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Rec {
+fn per_field(es: &[Entry<'_>], asked: usize, config: &AggregationSettings, scope: &Scope) -> Rec {
     let mut value = Map::new();
     let mut per = Map::new();
     let mut conf = f64::INFINITY;
-    for f in config
-        .get("fields")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(name) = f.get("name").and_then(Json::as_str) else {
+    for f in config.field_rules() {
+        let Some(name) = f.name.as_deref() else {
             continue;
         };
         let sub: Vec<Entry<'_>> = es
@@ -542,9 +534,10 @@ fn per_field(es: &[Entry<'_>], asked: usize, config: &Json, scope: &Scope) -> Re
             })
             .filter(|e| !e.value.is_null())
             .collect();
-        let strategy = f.get("strategy").and_then(Json::as_str).unwrap_or("voting");
-        let r = match strategy {
-            "average" | "min" | "max" => numeric(&sub, strategy),
+        let r = match f.strategy.unwrap_or(AggregationStrategy::Voting) {
+            s @ (AggregationStrategy::Average
+            | AggregationStrategy::Min
+            | AggregationStrategy::Max) => numeric(&sub, s.as_str()),
             _ => aggregate(&sub, asked.max(es.len()), f, scope),
         };
         value.insert(name.to_string(), r.value.clone());
@@ -580,6 +573,10 @@ fn numeric(es: &[Entry<'_>], how: &str) -> Rec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(crate) fn cfg(v: Json) -> AggregationSettings {
+        AggregationSettings::parse(&v).0
+    }
     use crate::record::CallStatus;
 
     pub(crate) fn result(id: &str, v: Json, c: f64, seq: u64) -> AgentResult {
@@ -618,23 +615,23 @@ mod tests {
         ];
         let es = entries(&rs);
         assert_eq!(es.len(), 3);
-        let r = voting(&es, 3, &json!({"method": "majority"}), &Scope::new());
+        let r = voting(&es, 3, &cfg(json!({"method": "majority"})), &Scope::new());
         assert_eq!(r.value, json!("yes"));
         assert!(close(r.confidence, 2.0 / 3.0 * 0.8));
         assert_eq!(r.fields["status"], json!("majority"));
         assert_eq!(r.fields["isSplit"], json!(false));
-        let u = voting(&es, 3, &json!({"method": "unanimous"}), &Scope::new());
+        let u = voting(&es, 3, &cfg(json!({"method": "unanimous"})), &Scope::new());
         assert_eq!((u.value, u.confidence), (Json::Null, 0.0));
         let mv = voting(
             &es,
             3,
-            &json!({"method": "majority", "minVotes": 4}),
+            &cfg(json!({"method": "majority", "minVotes": 4})),
             &Scope::new(),
         );
         assert_eq!(mv.fields["status"], json!("insufficient"));
         // The empty answers (null, confidence 0) are no ballots (§1.6): 2 of the 3 valid ones
         // agree; the record says 2 of the 5 answers asked for are missing.
-        let all = aggregate_results(&rs, &json!({"strategy": "voting"}), &Scope::new());
+        let all = aggregate_results(&rs, &cfg(json!({"strategy": "voting"})), &Scope::new());
         assert_eq!(all.value, json!("yes"));
         assert_eq!(all.fields["agreement"], json!(2.0 / 3.0));
         assert_eq!(
@@ -655,7 +652,7 @@ mod tests {
             result("c", json!("dog"), 0.6, 2),
         ];
         let one_dead = vec![alive[0].clone(), alive[1].clone(), dead];
-        let vote = json!({"strategy": "voting"});
+        let vote = cfg(json!({"strategy": "voting"}));
         let with_all = aggregate_results(&alive, &vote, &Scope::new());
         let with_dead = aggregate_results(&one_dead, &vote, &Scope::new());
         assert!(close(with_all.confidence, 2.0 / 3.0 * 0.875));
@@ -669,7 +666,7 @@ mod tests {
             ),
             (json!(3), json!(1))
         );
-        let consensus = json!({"strategy": "consensus", "threshold": 0.7});
+        let consensus = cfg(json!({"strategy": "consensus", "threshold": 0.7}));
         let c = aggregate_results(&one_dead, &consensus, &Scope::new());
         assert_eq!(
             c.fields["reached"],
@@ -694,7 +691,7 @@ mod tests {
             result("b", json!("y"), 0.9, 1),
         ];
         let es = entries(&rs);
-        let r = voting(&es, 2, &json!({"method": "plurality"}), &Scope::new());
+        let r = voting(&es, 2, &cfg(json!({"method": "plurality"})), &Scope::new());
         assert_eq!(r.value, json!("y"));
         assert_eq!(r.fields["status"], json!("split"));
         let rs = vec![
@@ -703,7 +700,7 @@ mod tests {
         ];
         let es = entries(&rs);
         assert_eq!(
-            voting(&es, 2, &json!({"method": "plurality"}), &Scope::new()).value,
+            voting(&es, 2, &cfg(json!({"method": "plurality"})), &Scope::new()).value,
             json!("x")
         );
     }
@@ -719,7 +716,7 @@ mod tests {
         let r = voting(
             &es,
             3,
-            &json!({"method": "weighted", "weights": {"a": 3, "default": 1}}),
+            &cfg(json!({"method": "weighted", "weights": {"a": 3, "default": 1}})),
             &Scope::new(),
         );
         assert_eq!(r.value, json!("x"));
@@ -734,15 +731,15 @@ mod tests {
             result("c", json!("y"), 0.95, 2),
         ];
         let es = entries(&rs);
-        let r = consensus(&es, 3, &json!({"threshold": 0.6}));
+        let r = consensus(&es, 3, &cfg(json!({"threshold": 0.6})));
         assert_eq!(r.value, json!("x"));
         assert!(close(r.confidence, 2.0 / 3.0 * 0.8));
-        let r = consensus(&es, 3, &json!({"threshold": 0.7}));
+        let r = consensus(&es, 3, &cfg(json!({"threshold": 0.7})));
         assert_eq!((r.value.clone(), r.confidence), (Json::Null, 0.0));
         let r = consensus(
             &es,
             3,
-            &json!({"threshold": 0.7, "conflictResolution": "highest-confidence"}),
+            &cfg(json!({"threshold": 0.7, "conflictResolution": "highest-confidence"})),
         );
         assert_eq!(r.value, json!("y"));
         assert_eq!(r.fields["reached"], json!(false));
@@ -754,7 +751,7 @@ mod tests {
         let r = consensus(
             &es,
             2,
-            &json!({"fields": [{"name": "k"}, {"name": "m", "threshold": 0.5}]}),
+            &cfg(json!({"fields": [{"name": "k"}, {"name": "m", "threshold": 0.5}]})),
         );
         assert_eq!(r.value, json!({"k": 1, "m": "p"}));
         assert!(close(r.confidence, 0.4));
@@ -768,15 +765,18 @@ mod tests {
             result("c", json!(3), 0.6, 1),
         ];
         let es = entries(&rs);
-        assert_eq!(first(&es, &json!({})).value, json!(3));
-        assert_eq!(first(&es, &json!({"minConfidence": 0.8})).value, json!(2));
-        assert_eq!(best(&es, &json!({}), &Scope::new()).value, json!(2));
+        assert_eq!(first(&es, &cfg(json!({}))).value, json!(3));
+        assert_eq!(
+            first(&es, &cfg(json!({"minConfidence": 0.8}))).value,
+            json!(2)
+        );
+        assert_eq!(best(&es, &cfg(json!({})), &Scope::new()).value, json!(2));
         let custom = best(
             &es,
-            &json!({"by": "custom", "expression": "result * -1"}),
+            &cfg(json!({"by": "custom", "expression": "result * -1"})),
             &Scope::new(),
         );
         assert_eq!((custom.value, custom.confidence), (json!(1), 0.4));
-        assert_eq!(first(&[], &json!({})).confidence, 0.0);
+        assert_eq!(first(&[], &cfg(json!({}))).confidence, 0.0);
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use prism_compiler::pattern::model::{Jump, Step, StepKind};
+use prism_compiler::plan::settings::{GateCondition, GateTest};
 use prism_compiler::plan::{Node, NodeKind, SubPlan};
 use serde_json::{Value as Json, json};
 
@@ -146,33 +147,18 @@ pub fn gate(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, Sto
         return Ok(Done::default());
     };
     let scope = frame.scope();
-    let test = |c: &Json| -> Result<bool, Stop> {
+    let test = |c: &GateTest| -> Result<bool, Stop> {
         match c {
-            Json::String(s) => eval_bool(s, &scope, &[]).map_err(expr_fail(node)),
-            Json::Bool(b) => Ok(*b),
-            other => Ok(truthy(other)),
+            GateTest::Expr(s) => eval_bool(s, &scope, &[]).map_err(expr_fail(node)),
+            GateTest::Literal(Json::Bool(b)) => Ok(*b),
+            GateTest::Literal(other) => Ok(truthy(other)),
         }
     };
+    let all = |tests: &[GateTest]| -> Result<Vec<bool>, Stop> { tests.iter().map(test).collect() };
     let passed = match condition {
-        Json::Object(m) if m.contains_key("$all") => match &m["$all"] {
-            Json::Array(items) => items
-                .iter()
-                .map(test)
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .all(|b| b),
-            other => test(other)?,
-        },
-        Json::Object(m) if m.contains_key("$any") => match &m["$any"] {
-            Json::Array(items) => items
-                .iter()
-                .map(test)
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .any(|b| b),
-            other => test(other)?,
-        },
-        other => test(other)?,
+        GateCondition::All(tests) => all(tests)?.into_iter().all(|b| b),
+        GateCondition::Any(tests) => all(tests)?.into_iter().any(|b| b),
+        GateCondition::Test(t) => test(t)?,
     };
     if let Some(s) = &node.step {
         let mut rec = Rec::new(json!(passed), 1.0);
@@ -300,7 +286,7 @@ pub fn assign(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
         return Ok(Done::default());
     };
     let mut out = serde_json::Map::new();
-    for (k, v) in values.as_object().into_iter().flatten() {
+    for (k, v) in values {
         let e = eval_value(v, &frame.scope(), &[]).map_err(expr_fail(node))?;
         frame.set_rec(k, Rec::new(e.value.clone(), e.confidence.unwrap_or(1.0)));
         out.insert(k.clone(), e.value);

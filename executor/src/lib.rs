@@ -143,9 +143,7 @@ impl Default for RunOptions {
 pub fn largest_min(plan: &Plan) -> usize {
     plan.nodes()
         .filter_map(|(_, n)| match &n.kind {
-            prism_compiler::plan::NodeKind::AgentGroup { selection, .. } => {
-                selection.get("min").and_then(Json::as_u64)
-            }
+            prism_compiler::plan::NodeKind::AgentGroup { selection, .. } => selection.min(),
             _ => None,
         })
         .max()

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use prism_compiler::plan::settings::{AggregationField, AggregationSettings};
 use serde_json::{Map, Value as Json, json};
 
 use super::aggregate::{Entry, canon};
@@ -26,21 +27,15 @@ struct Opts<'a> {
 }
 
 /// Merges the entries' values.
-pub fn merge(es: &[Entry<'_>], config: &Json) -> Rec {
+pub fn merge(es: &[Entry<'_>], config: &AggregationSettings) -> Rec {
     let opts = Opts {
-        method: config
-            .get("method")
-            .and_then(Json::as_str)
-            .unwrap_or("shallow"),
-        arrays: config
-            .get("arrayStrategy")
-            .and_then(Json::as_str)
-            .unwrap_or("union"),
+        method: config.method.as_deref().unwrap_or("shallow"),
+        arrays: config.array_strategy.as_deref().unwrap_or("union"),
         resolution: config
-            .get("conflictResolution")
-            .and_then(Json::as_str)
+            .conflict_resolution
+            .as_deref()
             .unwrap_or("highest-confidence"),
-        dedup_key: config.get("deduplicationKey").and_then(Json::as_str),
+        dedup_key: config.deduplication_key.as_deref(),
     };
     if es.is_empty() {
         return Rec::new(Json::Null, 0.0);
@@ -54,10 +49,11 @@ pub fn merge(es: &[Entry<'_>], config: &Json) -> Rec {
         })
         .collect();
     let mut value = combine(&cands, &opts, 0);
-    if let (Some(fields), Json::Object(m)) =
-        (config.get("fields").and_then(Json::as_array), &mut value)
-    {
-        let keep: Vec<&str> = fields.iter().filter_map(Json::as_str).collect();
+    if let (Some(fields), Json::Object(m)) = (&config.fields, &mut value) {
+        let keep: Vec<&str> = fields
+            .iter()
+            .filter_map(AggregationField::as_name)
+            .collect();
         m.retain(|k, _| keep.contains(&k.as_str()));
     }
     let confidence = es
@@ -200,6 +196,10 @@ fn resolve(cands: &[Cand], how: &str) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(crate) fn cfg(v: Json) -> AggregationSettings {
+        AggregationSettings::parse(&v).0
+    }
     use crate::aggregate::entries;
     use crate::record::{AgentResult, CallStatus};
 
@@ -239,29 +239,35 @@ mod tests {
             ),
         ];
         let es = entries(&rs);
-        let shallow = merge(&es, &json!({}));
+        let shallow = merge(&es, &cfg(json!({})));
         assert_eq!(
             shallow.value,
             json!({"t": "B", "tags": ["y", "z"], "o": {"q": 2}})
         );
         assert_eq!(shallow.confidence, 0.6);
-        let last = merge(&es, &json!({"conflictResolution": "last", "fields": ["t"]}));
+        let last = merge(
+            &es,
+            &cfg(json!({"conflictResolution": "last", "fields": ["t"]})),
+        );
         assert_eq!(last.value, json!({"t": "B"}));
-        let deep = merge(&es, &json!({"method": "deep"}));
+        let deep = merge(&es, &cfg(json!({"method": "deep"})));
         assert_eq!(
             deep.value,
             json!({"t": "B", "tags": ["x", "y", "z"], "o": {"p": 1, "q": 2}})
         );
-        let concat = merge(&es, &json!({"method": "concat"}));
+        let concat = merge(&es, &cfg(json!({"method": "concat"})));
         assert_eq!(concat.value["tags"], json!(["x", "y", "y", "z"]));
-        let inter = merge(&es, &json!({"method": "intersection"}));
+        let inter = merge(&es, &cfg(json!({"method": "intersection"})));
         assert_eq!(inter.value["tags"], json!(["y"]));
         let lists = vec![
             r("a", json!([{"id": 1, "n": "a"}]), 0.5),
             r("b", json!([{"id": 1, "n": "b"}, {"id": 2}]), 0.7),
         ];
         let es = entries(&lists);
-        let u = merge(&es, &json!({"method": "union", "deduplicationKey": "id"}));
+        let u = merge(
+            &es,
+            &cfg(json!({"method": "union", "deduplicationKey": "id"})),
+        );
         assert_eq!(u.value, json!([{"id": 1, "n": "a"}, {"id": 2}]));
     }
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 use petgraph::Direction;
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::EdgeRef;
+use prism_compiler::plan::settings::{AgentSelection, Num, RolePolicy, RoleSelection};
 use prism_compiler::plan::{Edge, Graph, Node, NodeKind};
 use serde_json::{Map, Value as Json, json};
 
-use prism_agents::select::strings;
 use prism_agents::{Selection, SharedAgent, select_agents};
 
 use super::aggregate::aggregate_results;
@@ -35,8 +35,10 @@ pub fn check_commands(run: &Run) -> Result<(), Stop> {
             ..
         } = &n.kind
         {
-            let verify = selection.get("verify").cloned().unwrap_or(Json::Null);
-            let has_command = match &verify {
+            let AgentSelection::Role(RoleSelection { verify, .. }) = selection else {
+                continue;
+            };
+            let has_command = match verify {
                 Json::Array(a) => a.iter().any(|v| v.get("command").is_some()),
                 Json::Object(m) => m.contains_key("command"),
                 _ => false,
@@ -65,7 +67,7 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
     else {
         return Ok(Done::default());
     };
-    let chosen = fill_role(run, role, selection)
+    let chosen = fill_role(run, role, role_selection(selection))
         .map_err(|m| Stop::fail("prism::run::agents", m, Some(&node.id)))?;
     Ok(Done {
         detail: chosen.join(", "),
@@ -73,12 +75,20 @@ pub async fn role(run: &Arc<Run>, node: &Node, _frame: &Arc<Frame>) -> Result<Do
     })
 }
 
+/// What a role node selects: its capabilities, `agentType` preferred, min/max instances.
+fn role_selection(selection: &AgentSelection) -> Selection {
+    match selection {
+        AgentSelection::Role(r) => Selection::from_role(r),
+        AgentSelection::Agents(a) => Selection {
+            prefer: Vec::new(),
+            ..Selection::from_settings(a, selection.capabilities().to_vec(), Vec::new())
+        },
+    }
+}
+
 /// Fills `role` from its selection (capabilities, `agentType` preferred, min/max instances),
 /// agents no other role uses first; returns the chosen agents' names.
-pub fn fill_role(run: &Run, role: &str, selection: &Json) -> Result<Vec<String>, String> {
-    let caps = strings(selection.get("capabilities"));
-    let mut sel = Selection::from_config(selection, caps, Vec::new());
-    sel.prefer = strings(selection.get("agentType"));
+pub fn fill_role(run: &Run, role: &str, mut sel: Selection) -> Result<Vec<String>, String> {
     let want = sel.max.unwrap_or(sel.min).max(sel.min);
     sel.max = None;
     let candidates = select_agents(&run.opts.agents.agents, &sel)
@@ -174,7 +184,7 @@ fn next_agent(run: &Run, role: &str) -> Option<SharedAgent> {
     Some(a)
 }
 
-fn policy_of(run: &Run, role: &str) -> (Json, Option<String>) {
+fn policy_of(run: &Run, role: &str) -> (RolePolicy, Option<String>) {
     for (_, n) in run.plan.nodes() {
         if let NodeKind::AgentGroup {
             selection,
@@ -183,17 +193,15 @@ fn policy_of(run: &Run, role: &str) -> (Json, Option<String>) {
         } = &n.kind
             && r == role
         {
-            let reports = selection
-                .get("reportsTo")
-                .and_then(Json::as_str)
-                .map(str::to_string);
-            return (
-                selection.get("policy").cloned().unwrap_or(Json::Null),
-                reports,
-            );
+            return match selection {
+                AgentSelection::Role(r) => {
+                    (r.policy.clone().unwrap_or_default(), r.reports_to.clone())
+                }
+                AgentSelection::Agents(_) => (RolePolicy::default(), None),
+            };
         }
     }
-    (Json::Null, None)
+    (RolePolicy::default(), None)
 }
 
 async fn ask(
@@ -284,9 +292,9 @@ pub async fn run_task(
             let agent = next_agent(run, role).ok_or_else(no_agent)?;
             let mut r = ask(run, agent, role, &text, input.clone(), &step).await;
             let (policy, reports) = policy_of(run, role);
-            let accept = policy.get("accept").and_then(Json::as_f64).unwrap_or(0.8);
-            let retry_below = policy.get("retryBelow").and_then(Json::as_f64);
-            let escalate_below = policy.get("escalateBelow").and_then(Json::as_f64);
+            let accept = policy.accept();
+            let retry_below = policy.retry_below.as_ref().map(Num::get);
+            let escalate_below = policy.escalate_below.as_ref().map(Num::get);
             if r.is_valid() && r.confidence < accept {
                 if retry_below.is_some_and(|t| r.confidence < t)
                     && let Some(a) = next_agent(run, role)

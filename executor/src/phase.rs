@@ -2,7 +2,10 @@
 //! aggregation, the pattern confidence (§1.7), the top-level fallback and the output.
 //! Validation is in [`super::validate`].
 
-use prism_compiler::plan::settings::{ExecutionSettings, ExecutionStrategy, PipelineStep};
+use prism_compiler::plan::settings::{
+    AgentSelection, AggregationStrategy, ConfidenceSettings, ExecutionSettings, ExecutionStrategy,
+    Names, Num, PipelineStep,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +20,7 @@ use super::dispatch::{self, CallPolicy, Execution, RequestTemplate};
 use super::expr::{Bound, Rec, Scope, eval, eval_bool, json_num};
 use super::output::{render, template};
 use super::record::AgentResult;
-use super::state::{Frame, Run, Stop};
+use super::state::{Frame, Run, State, Stop};
 use super::walk::Done;
 
 pub use super::validate::{fallback, validate};
@@ -27,17 +30,12 @@ fn expr_fail(node: &Node) -> impl Fn(super::expr::ExprError) -> Stop + '_ {
 }
 
 /// Strings of a list value, evaluating `$…` entries.
-fn names_list(v: Option<&Json>, scope: &Scope) -> Result<Vec<String>, super::expr::ExprError> {
-    let items: Vec<Json> = match v {
-        Some(Json::Array(a)) => a.clone(),
-        Some(Json::String(s)) => vec![Json::String(s.clone())],
-        _ => Vec::new(),
-    };
+fn names_list(names: &[String], scope: &Scope) -> Result<Vec<String>, super::expr::ExprError> {
     let mut evaluated = Vec::new();
-    for item in items {
-        evaluated.push(match item {
-            Json::String(s) if s.starts_with('$') => eval(&s, scope, &[])?.value,
-            other => other,
+    for name in names {
+        evaluated.push(match name {
+            s if s.starts_with('$') => eval(s, scope, &[])?.value,
+            s => Json::String(s.clone()),
         });
     }
     Ok(names_of(&evaluated))
@@ -113,8 +111,12 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
     {
         inj.clone()
     } else {
-        let caps = names_list(selection.get("capabilities"), &scope).map_err(expr_fail(node))?;
-        let exclude = names_list(selection.get("exclude"), &scope).map_err(expr_fail(node))?;
+        let caps = names_list(selection.capabilities(), &scope).map_err(expr_fail(node))?;
+        let exclude = match selection {
+            AgentSelection::Agents(a) => a.exclude.as_ref().map_or(&[][..], Names::as_slice),
+            AgentSelection::Role(_) => &[],
+        };
+        let exclude = names_list(exclude, &scope).map_err(expr_fail(node))?;
         let pattern_input = run.opts.input.clone();
         let req_input = match input {
             Some(shape) => render(shape, &scope, &[]).map_err(expr_fail(node))?,
@@ -148,14 +150,22 @@ pub async fn agent_group(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Res
 /// The agents a selection picks (§1.3), or why there are too few.
 pub fn select(
     run: &Run,
-    selection: &Json,
+    selection: &AgentSelection,
     capabilities: Vec<String>,
     mut exclude: Vec<String>,
 ) -> Result<Vec<prism_agents::SharedAgent>, String> {
-    if selection.get("healthy") == Some(&Json::Bool(true)) {
+    if selection.healthy() {
         exclude.extend(run.st().unhealthy.iter().flatten().cloned());
     }
-    let sel = Selection::from_config(selection, capabilities, exclude);
+    let sel = match selection {
+        AgentSelection::Agents(a) => Selection::from_settings(a, capabilities, exclude),
+        AgentSelection::Role(r) => Selection {
+            capabilities,
+            exclude,
+            prefer: Vec::new(),
+            ..Selection::from_role(r)
+        },
+    };
     select_agents(&run.opts.agents.agents, &sel).map_err(|e| e.message)
 }
 
@@ -186,15 +196,10 @@ pub fn request_template(
     }
 }
 
-fn call_policy(run: &Run, selection: &Json) -> CallPolicy {
+fn call_policy(run: &Run, selection: &AgentSelection) -> CallPolicy {
     CallPolicy {
-        timeout: Duration::from_millis(
-            selection
-                .get("taskTimeout")
-                .and_then(Json::as_u64)
-                .unwrap_or(30_000),
-        ),
-        retries: selection.get("retries").and_then(Json::as_u64).unwrap_or(2) as u32,
+        timeout: Duration::from_millis(selection.task_timeout().unwrap_or(30_000)),
+        retries: selection.retries().unwrap_or(2) as u32,
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
         on_call: run.opts.on_call.clone(),
@@ -215,7 +220,7 @@ pub struct PhaseFailure {
 /// answers than `execution.minResults` (default 1) fail it (§1.4).
 pub async fn dispatch(
     run: &Run,
-    selection: &Json,
+    selection: &AgentSelection,
     capabilities: Vec<String>,
     exclude: Vec<String>,
     execution: &ExecutionSettings,
@@ -422,7 +427,7 @@ async fn pipeline(
     agents: &[prism_agents::SharedAgent],
     entries_: &[PipelineStep],
     template: &RequestTemplate,
-    selection: &Json,
+    selection: &AgentSelection,
     execution: &ExecutionSettings,
 ) -> Result<Done, Stop> {
     let scope = frame.scope();
@@ -463,7 +468,7 @@ pub async fn pipeline_calls(
     agents: &[prism_agents::SharedAgent],
     entries_: &[PipelineStep],
     template: &RequestTemplate,
-    selection: &Json,
+    selection: &AgentSelection,
     execution: &ExecutionSettings,
     mut scope: Scope,
 ) -> Result<PipelineOutcome, (Vec<AgentResult>, String)> {
@@ -612,25 +617,16 @@ pub fn aggregate(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done
     let results = run.st().phase.get(&node.step).cloned().unwrap_or_default();
     let scope = frame.scope();
     let rec = aggregate_results(&results, config, &scope);
-    let detail = format!(
-        "{} → {}",
-        config
-            .get("strategy")
-            .and_then(Json::as_str)
-            .unwrap_or("fields"),
-        rec.value
-    );
+    let strategy = config
+        .strategy
+        .map_or("fields", AggregationStrategy::as_str);
+    let detail = format!("{strategy} → {}", rec.value);
     let c = rec.confidence;
     run.st().phase_rec.insert(node.step.clone(), rec.clone());
     match &node.step {
         None => {
             frame.set_rec("aggregation", rec.clone());
-            let alias = alias_of(
-                config
-                    .get("strategy")
-                    .and_then(Json::as_str)
-                    .unwrap_or("fields"),
-            );
+            let alias = alias_of(strategy);
             frame.set_rec(alias, rec);
         }
         Some(s) => {
@@ -651,35 +647,12 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
     let NodeKind::Confidence { config } = &node.kind else {
         return Ok(Done::default());
     };
-    let method = config
-        .get("method")
-        .and_then(Json::as_str)
-        .unwrap_or("average");
+    let method = config.method();
     let scope = frame.scope();
     let (valid, contributors, last, finished, top) = {
         let st = run.st();
-        let multi = !st.contributors.is_empty() || st.phase.keys().any(Option::is_some);
-        let valid: Vec<f64> = if multi && config.get("over").is_none() {
-            st.contributors.iter().map(|(_, r)| r.confidence).collect()
-        } else if config.get("over").is_some() {
-            st.results
-                .iter()
-                .filter(|r| r.error.is_none())
-                .map(|r| r.confidence)
-                .collect()
-        } else {
-            st.phase
-                .get(&None)
-                .map(|rs| {
-                    rs.iter()
-                        .filter(|r| r.is_valid())
-                        .map(|r| r.confidence)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         (
-            valid,
+            valid_confidences(&st, config),
             st.contributors.clone(),
             st.last.clone(),
             st.finished.clone(),
@@ -703,51 +676,19 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
                 valid.iter().copied().fold(f64::NEG_INFINITY, f64::max)
             }
         }
-        "weighted" => match config.get("weights").and_then(Json::as_object) {
-            Some(w) if !w.is_empty() => {
-                let (mut num, mut den) = (0.0, 0.0);
-                for (name, weight) in w {
-                    let wv = weight.as_f64().unwrap_or(0.0);
-                    let c = match scope.get(name) {
-                        Some(Bound::Rec(r)) => r.confidence,
-                        _ => contributors
-                            .iter()
-                            .find(|(id, _)| id == name)
-                            .map_or(0.0, |(_, r)| r.confidence),
-                    };
-                    num += c * wv;
-                    den += wv;
-                }
-                if den > 0.0 { num / den } else { 0.0 }
-            }
+        "weighted" => match &config.weights {
+            Some(w) if !w.is_empty() => weighted_confidence(w, &scope, &contributors),
             _ => mean(valid.iter().copied()),
         },
         "custom" => {
-            let Some(x) = config.get("expression").and_then(Json::as_str) else {
+            let Some(x) = config.expression.as_deref() else {
                 return Err(Stop::fail(
                     "prism::run::confidence",
                     "custom confidence needs an `expression`",
                     Some(&node.id),
                 ));
             };
-            let mut names: Vec<(&str, Json)> = Vec::new();
-            for n in ["validResults", "results", "input", "steps"] {
-                if let Some(v) = super::expr::resolve(&scope, n, &[]) {
-                    names.push((n, v));
-                }
-            }
-            let group_names: Vec<(String, Json)> = scope
-                .iter()
-                .filter_map(|(k, v)| match v {
-                    Bound::Rec(r) if is_ident(k) => Some((k.clone(), r.to_json())),
-                    _ => None,
-                })
-                .collect();
-            for (k, v) in &group_names {
-                names.push((k.as_str(), v.clone()));
-            }
-            let v = eval(x, &scope, &names).map_err(expr_fail(node))?;
-            v.value.as_f64().or(v.confidence).unwrap_or(0.0)
+            custom_confidence(x, &scope, node)?
         }
         _ => mean(valid.iter().copied()),
     };
@@ -758,6 +699,75 @@ pub fn confidence(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Don
         detail: format!("{method} = {c:.3}"),
         ..Done::default()
     })
+}
+
+/// The confidences the pattern confidence is taken over: the contributors' (steps), every
+/// answered call's (`over`, an org chart), else the top-level phase's valid results.
+fn valid_confidences(st: &State, config: &ConfidenceSettings) -> Vec<f64> {
+    let multi = !st.contributors.is_empty() || st.phase.keys().any(Option::is_some);
+    if multi && config.over.is_none() {
+        st.contributors.iter().map(|(_, r)| r.confidence).collect()
+    } else if config.over.is_some() {
+        st.results
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.confidence)
+            .collect()
+    } else {
+        st.phase
+            .get(&None)
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| r.is_valid())
+                    .map(|r| r.confidence)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `weighted`: each named group's (or contributor's) confidence by its weight.
+fn weighted_confidence<'a>(
+    weights: impl IntoIterator<Item = (&'a String, &'a Num)>,
+    scope: &Scope,
+    contributors: &[(String, Rec)],
+) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for (name, weight) in weights {
+        let wv = weight.get();
+        let c = match scope.get(name) {
+            Some(Bound::Rec(r)) => r.confidence,
+            _ => contributors
+                .iter()
+                .find(|(id, _)| id == name)
+                .map_or(0.0, |(_, r)| r.confidence),
+        };
+        num += c * wv;
+        den += wv;
+    }
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// `custom`: the expression over the results, the input, the steps and every record in scope.
+fn custom_confidence(x: &str, scope: &Scope, node: &Node) -> Result<f64, Stop> {
+    let mut names: Vec<(&str, Json)> = Vec::new();
+    for n in ["validResults", "results", "input", "steps"] {
+        if let Some(v) = super::expr::resolve(scope, n, &[]) {
+            names.push((n, v));
+        }
+    }
+    let group_names: Vec<(String, Json)> = scope
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Bound::Rec(r) if is_ident(k) => Some((k.clone(), r.to_json())),
+            _ => None,
+        })
+        .collect();
+    for (k, v) in &group_names {
+        names.push((k.as_str(), v.clone()));
+    }
+    let v = eval(x, scope, &names).map_err(expr_fail(node))?;
+    Ok(v.value.as_f64().or(v.confidence).unwrap_or(0.0))
 }
 
 fn is_ident(s: &str) -> bool {

@@ -25,7 +25,11 @@
 //! | `roleAgents()` | `{role: [agent ids]}` |
 //! | `runAnswers()` | every agent record of the run so far |
 
-use prism_compiler::plan::settings::ExecutionSettings;
+use prism_agents::Selection;
+use prism_agents::select::strings;
+use prism_compiler::plan::settings::{
+    AgentSelection, AgentsSelection, AggregationSettings, ExecutionSettings, ValidationSettings,
+};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
@@ -115,6 +119,9 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
         let request = arg(args, 1);
         let caps = names_of(&list(selection.get("capabilities")));
         let exclude = names_of(&list(selection.get("exclude")));
+        // The rest of a script's selection, typed: values of another type are ignored, as the
+        // keys it lacks (`capabilities` and `exclude` are the evaluated lists above).
+        let selection = AgentSelection::Agents(AgentsSelection::parse(&selection).0);
         let input = match request.get("input") {
             Some(v) => v.clone(),
             None => r.opts.input.clone(),
@@ -156,7 +163,9 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
     });
     define(interp, "aggregate", |_, args| {
         let results = results_from_json(&arg(args, 0));
-        let rec = aggregate_results(&results, &arg(args, 1), &Scope::new());
+        // A script's settings: values of another type are ignored, as the keys it lacks.
+        let config = AggregationSettings::parse(&arg(args, 1)).0;
+        let rec = aggregate_results(&results, &config, &Scope::new());
         Ok(from_json(&rec.to_json()))
     });
     define(interp, "mostConfident", |_, args| {
@@ -173,15 +182,17 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
     define(interp, "checkValidation", |_, args| {
         let mut rec = rec_from_json(&arg(args, 0));
         let mut results = results_from_json(&arg(args, 1));
-        let config = arg(args, 2);
+        // A script's settings: values of another type are ignored, as the keys it lacks.
+        let config = ValidationSettings::parse(&arg(args, 2)).0;
         let aggregation = arg(args, 3);
         let mut failure = None;
-        if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
+        if let Some(max) = config.max_latency {
             let late = mark_late(&mut results, max);
             if late > 0 {
                 rec = if aggregation.is_null() {
                     most_confident(&results)
                 } else {
+                    let aggregation = AggregationSettings::parse(&aggregation).0;
                     aggregate_results(&results, &aggregation, &Scope::new())
                 };
                 if rec.value.is_null() {
@@ -209,7 +220,7 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
         let rec = rec_from_json(&arg(args, 0));
         let failure = arg(args, 1);
         let attempts = arg(args, 2).as_u64().unwrap_or(1);
-        let config = arg(args, 3);
+        let config = ValidationSettings::parse(&arg(args, 3)).0;
         let step = arg(args, 4);
         let key = cache_key(&r, step.as_str());
         let accepted = |rec: Rec, source: &str| {
@@ -231,7 +242,7 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
             .get("policy")
             .and_then(Json::as_str)
             .unwrap_or("fail");
-        match config.get("fallback") {
+        match &config.fallback {
             Some(fb) if matches!(policy, "retry" | "fallback") => {
                 match fallback_outcome(fb, &key, &reason) {
                     Fallen::Accept(rec, source) => accepted(rec, source),
@@ -308,11 +319,23 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
     org_natives(interp, run);
 }
 
+/// The selection a script's `fillRole` passes (a role's plan selection as JSON): its
+/// capabilities, `agentType` preferred, and the counts and regions read as typed settings (the
+/// role's other keys are ignored).
+fn role_selection(v: &Json) -> Selection {
+    let settings = AgentsSelection::parse(v).0;
+    Selection {
+        prefer: strings(v.get("agentType")),
+        ..Selection::from_settings(&settings, strings(v.get("capabilities")), Vec::new())
+    }
+}
+
 fn org_natives(interp: &mut Interpreter, run: Arc<Run>) {
     let r = run.clone();
     define(interp, "fillRole", move |_, args| {
         let role = arg(args, 0);
-        super::org::fill_role(&r, role.as_str().unwrap_or_default(), &arg(args, 1))
+        let sel = role_selection(&arg(args, 1));
+        super::org::fill_role(&r, role.as_str().unwrap_or_default(), sel)
             .map(|names| from_json(&json!(names)))
             .map_err(RuntimeError::msg)
     });

@@ -87,7 +87,7 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
         .map(AgentResult::to_json)
         .collect();
     let selection = run.plan.nodes().find_map(|(_, n)| match &n.kind {
-        NodeKind::AgentGroup { selection, .. } => Some(selection.clone()),
+        NodeKind::AgentGroup { selection, .. } => Some(selection.to_json()),
         _ => None,
     });
     let mut agents_cfg = selection.unwrap_or(Json::Null);

@@ -8,6 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use petgraph::stable_graph::NodeIndex;
+use prism_compiler::plan::settings::{Num, ValidationFallback, ValidationSettings};
 use prism_compiler::plan::{Graph, NodeKind};
 use serde_json::{Value as Json, json};
 
@@ -62,16 +63,14 @@ impl Failure {
     }
 
     /// The policy that applies: `onInvalid`/`onTimeout` default to `onFailure`, that to `fail`.
-    pub fn policy(&self, config: &Json) -> String {
-        let key = match self {
-            Failure::Unmet(_) => "onFailure",
-            Failure::Invalid(_) => "onInvalid",
-            Failure::Timeout(_) => "onTimeout",
+    pub fn policy(&self, config: &ValidationSettings) -> String {
+        let own = match self {
+            Failure::Unmet(_) => &config.on_failure,
+            Failure::Invalid(_) => &config.on_invalid,
+            Failure::Timeout(_) => &config.on_timeout,
         };
-        config
-            .get(key)
-            .and_then(Json::as_str)
-            .or_else(|| config.get("onFailure").and_then(Json::as_str))
+        own.as_deref()
+            .or(config.on_failure.as_deref())
             .unwrap_or("fail")
             .to_string()
     }
@@ -95,11 +94,11 @@ pub fn mark_late(results: &mut [AgentResult], max: u64) -> usize {
 
 /// The checks on the record itself, in order: an aggregation not reached, `minConfidence`,
 /// `schema`.
-pub fn check_record(config: &Json, rec: &Rec) -> Option<Failure> {
+pub fn check_record(config: &ValidationSettings, rec: &Rec) -> Option<Failure> {
     if rec.fields.get("reached") == Some(&Json::Bool(false)) {
         return Some(Failure::Unmet("the aggregation was not reached".into()));
     }
-    if let Some(min) = config.get("minConfidence").and_then(Json::as_f64)
+    if let Some(min) = config.min_confidence.as_ref().map(Num::get)
         && rec.confidence < min
     {
         return Some(Failure::Unmet(format!(
@@ -107,7 +106,7 @@ pub fn check_record(config: &Json, rec: &Rec) -> Option<Failure> {
             rec.confidence
         )));
     }
-    if let Some(schema) = config.get("schema")
+    if let Some(schema) = &config.schema
         && let Err(errors) = super::input::validate_input(schema, &rec.value)
     {
         let errors: Vec<String> = errors
@@ -146,13 +145,10 @@ pub enum Fallen {
 }
 
 /// The validation `fallback` (`default`, `cached`, `escalate`) after a failure for `reason`.
-pub fn fallback_outcome(fb: &Json, cache_key: &str, reason: &str) -> Fallen {
-    match fb.get("type").and_then(Json::as_str).unwrap_or("default") {
+pub fn fallback_outcome(fb: &ValidationFallback, cache_key: &str, reason: &str) -> Fallen {
+    match fb.kind() {
         "cached" => {
-            let max_age = fb
-                .get("maxAge")
-                .and_then(Json::as_u64)
-                .map(Duration::from_millis);
+            let max_age = fb.max_age.map(Duration::from_millis);
             let hit = lock(&CACHE).get(cache_key).cloned();
             match hit {
                 Some((rec, at)) if max_age.is_none_or(|m| at.elapsed() <= m) => {
@@ -162,11 +158,11 @@ pub fn fallback_outcome(fb: &Json, cache_key: &str, reason: &str) -> Fallen {
             }
         }
         "escalate" => Fallen::Escalate(json!({
-            "target": fb.get("to").and_then(Json::as_str).unwrap_or("human"),
+            "target": fb.to.as_deref().unwrap_or("human"),
             "reason": format!("validation failed: {reason}"),
         })),
         _ => Fallen::Accept(
-            record_literal(fb.get("value").unwrap_or(&Json::Null)),
+            record_literal(fb.value.as_ref().unwrap_or(&Json::Null)),
             "fallback",
         ),
     }
@@ -214,13 +210,8 @@ pub async fn validate(
         return Ok(Done::default());
     };
     let step = node.step.clone();
-    let max_retries = config.get("maxRetries").and_then(Json::as_u64).unwrap_or(2) as u32;
-    let delay = Duration::from_millis(
-        config
-            .get("retryDelay")
-            .and_then(Json::as_u64)
-            .unwrap_or(1000),
-    );
+    let max_retries = config.max_retries.unwrap_or(2) as u32;
+    let delay = Duration::from_millis(config.retry_delay.unwrap_or(1000));
     let cache_key = cache_key(run, step.as_deref());
     let mut attempts = 1u32;
     loop {
@@ -231,9 +222,9 @@ pub async fn validate(
             return Ok(accept(run, frame, &step, rec, attempts, "live"));
         };
         let (policy, reason) = (failure.policy(config), failure.reason().to_string());
-        let fallback_cfg = config.get("fallback");
-        match policy.as_str() {
-            "retry" if attempts <= max_retries => {
+        let fallback_cfg = config.fallback.as_ref();
+        match (policy.as_str(), fallback_cfg) {
+            ("retry", _) if attempts <= max_retries => {
                 attempts += 1;
                 run.st().retries += 1;
                 run.warn(
@@ -245,16 +236,8 @@ pub async fn validate(
                     walk(run, g, agent, Some(n), frame.clone(), None).await?;
                 }
             }
-            "retry" | "fallback" if fallback_cfg.is_some() => {
-                return apply_fallback(
-                    run,
-                    frame,
-                    &step,
-                    fallback_cfg.unwrap_or(&Json::Null),
-                    &cache_key,
-                    attempts,
-                    &reason,
-                );
+            ("retry" | "fallback", Some(fb)) => {
+                return apply_fallback(run, frame, &step, fb, &cache_key, attempts, &reason);
             }
             _ => {
                 return Err(Stop::fail(
@@ -270,12 +253,12 @@ pub async fn validate(
 fn check(
     run: &Arc<Run>,
     g: &Graph,
-    config: &Json,
+    config: &ValidationSettings,
     step: &Option<String>,
     frame: &Arc<Frame>,
     rec: &mut Rec,
 ) -> Result<Option<Failure>, Stop> {
-    if let Some(max) = config.get("maxLatency").and_then(Json::as_u64) {
+    if let Some(max) = config.max_latency {
         let late = run
             .st()
             .phase
@@ -296,11 +279,8 @@ fn check(
     if let Some(f) = check_record(config, rec) {
         return Ok(Some(f));
     }
-    if let Some(custom) = config.get("$custom") {
-        let cond = custom
-            .get("condition")
-            .and_then(Json::as_str)
-            .unwrap_or("false");
+    if let Some(custom) = &config.custom {
+        let cond = custom.condition.as_deref().unwrap_or("false");
         let mut scope = frame.scope();
         scope.insert("result".into(), Bound::Rec(rec.clone()));
         let names = [
@@ -310,13 +290,9 @@ fn check(
         let hit = eval_bool(cond, &scope, &names)
             .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), None))?;
         if hit {
-            match custom
-                .get("action")
-                .and_then(Json::as_str)
-                .unwrap_or("fail")
-            {
+            match custom.action.as_deref().unwrap_or("fail") {
                 "override" => {
-                    *rec = record_literal(custom.get("value").unwrap_or(&Json::Null));
+                    *rec = record_literal(custom.value.as_ref().unwrap_or(&Json::Null));
                     run.st().phase_rec.insert(step.clone(), rec.clone());
                 }
                 _ => {
@@ -369,12 +345,12 @@ fn apply_fallback(
     run: &Arc<Run>,
     frame: &Arc<Frame>,
     step: &Option<String>,
-    fb: &Json,
+    fb: &ValidationFallback,
     cache_key: &str,
     attempts: u32,
     reason: &str,
 ) -> Result<Done, Stop> {
-    let kind = fb.get("type").and_then(Json::as_str).unwrap_or("default");
+    let kind = fb.kind();
     let mut fired = json!({"reason": format!("validation failed: {reason}"), "action": kind});
     if let (Some(s), Some(m)) = (step, fired.as_object_mut()) {
         m.insert("step".into(), json!(s));
@@ -397,10 +373,7 @@ pub async fn fallback(
     let Some(NodeKind::Fallback { config }) = g.node_weight(n).map(|x| &x.kind) else {
         return Ok(Done::default());
     };
-    let cond = config
-        .get("condition")
-        .and_then(Json::as_str)
-        .unwrap_or("true");
+    let cond = config.condition.as_deref().unwrap_or("true");
     let holds = |run: &Arc<Run>| -> Result<bool, Stop> {
         let c = run.st().confidence.unwrap_or(0.0);
         eval_bool(cond, &frame.scope(), &[("confidence", json_num(c))])
@@ -412,10 +385,7 @@ pub async fn fallback(
             ..Done::default()
         });
     }
-    let action = config
-        .get("action")
-        .and_then(Json::as_str)
-        .unwrap_or("default");
+    let action = config.action();
     let reason = format!(
         "fallback condition `{cond}` holds (confidence {:.3})",
         run.st().confidence.unwrap_or(0.0)
@@ -423,7 +393,7 @@ pub async fn fallback(
     run.st().fallback = Some(json!({"reason": reason, "action": action}));
     match action {
         "retry" => {
-            let max = config.get("maxRetries").and_then(Json::as_u64).unwrap_or(3);
+            let max = config.max_retries.unwrap_or(3);
             let mut best = (run.st().confidence.unwrap_or(0.0), frame.snapshot());
             let mut tries = 0;
             while tries < max && holds(run)? {
@@ -445,10 +415,7 @@ pub async fn fallback(
         }
         "escalate" => {
             let c = run.st().confidence.unwrap_or(0.0);
-            let target = config
-                .get("target")
-                .and_then(Json::as_str)
-                .unwrap_or("human");
+            let target = config.target.as_deref().unwrap_or("human");
             run.st().escalation = Some(json!({"target": target, "reason": reason}));
             Ok(Done {
                 confidence: Some(c),
@@ -458,7 +425,7 @@ pub async fn fallback(
         }
         _ => {
             let v = render(
-                config.get("value").unwrap_or(&Json::Null),
+                config.value.as_ref().unwrap_or(&Json::Null),
                 &frame.scope(),
                 &[],
             )

@@ -126,9 +126,7 @@ pub(crate) async fn check_health(agents: &prism_agents::AgentSet, report: &Run) 
 /// True when a phase of the plan selects only healthy agents (`agents.healthy: true`).
 pub(crate) fn asks_for_healthy_agents(plan: &Plan) -> bool {
     plan.nodes().any(|(_, n)| match &n.kind {
-        NodeKind::AgentGroup { selection, .. } => {
-            selection.get("healthy") == Some(&Json::Bool(true))
-        }
+        NodeKind::AgentGroup { selection, .. } => selection.healthy(),
         _ => false,
     })
 }

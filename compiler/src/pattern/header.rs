@@ -520,11 +520,14 @@ fn agents(
         config.insert("max".into(), h.into());
         config.remove("maxAgents");
     }
+    // Every value of the wrong type has had its diagnostic above (`minConfidence` is
+    // forwarded unchecked), so the parse's own errors add nothing.
+    let selection = crate::plan::settings::AgentsSelection::parse(&Value::Object(config)).0;
     Some(Agents {
         capabilities,
         min,
         max: hi.map(|h| h as u32),
-        config: Value::Object(config),
+        selection: Box::new(selection),
         span,
     })
 }

@@ -90,8 +90,8 @@ pub struct Agents {
     pub min: u32,
     /// At most this many (default all).
     pub max: Option<u32>,
-    /// The validated mapping (prefer, exclude, region, …).
-    pub config: Value,
+    /// The checked selection (`capabilities`, `min`, `max`, prefer, exclude, region, …).
+    pub selection: Box<crate::plan::settings::AgentsSelection>,
     /// Span of the `agents` mapping.
     pub span: Span,
 }
@@ -118,13 +118,18 @@ pub struct Aggregation {
     pub method: Option<String>,
     /// `threshold` (consensus, default 0.7).
     pub threshold: Option<f64>,
-    /// The validated mapping.
-    pub config: Value,
+    /// The checked settings, `strategy` (and `method`, `threshold`) filled in.
+    pub settings: crate::plan::settings::AggregationSettings,
     /// Span of the `aggregation` mapping.
     pub span: Span,
 }
 
 impl Aggregation {
+    /// The settings as JSON (for the emitters that print them).
+    pub fn config(&self) -> Value {
+        self.settings.to_json()
+    }
+
     /// The reference alias of this aggregation (`vote`, `consensus`, …).
     pub fn alias(&self) -> &'static str {
         alias_of(&self.strategy)
@@ -148,10 +153,17 @@ pub fn alias_of(strategy: &str) -> &'static str {
 pub struct Validation {
     /// `minConfidence`.
     pub min_confidence: Option<f64>,
-    /// The validated mapping.
-    pub config: Value,
+    /// The checked settings.
+    pub settings: crate::plan::settings::ValidationSettings,
     /// Span of the mapping.
     pub span: Span,
+}
+
+impl Validation {
+    /// The settings as JSON (for the emitters that print them).
+    pub fn config(&self) -> Value {
+        self.settings.to_json()
+    }
 }
 
 /// `confidence` (§1.7).
@@ -159,8 +171,8 @@ pub struct Validation {
 pub struct Conf {
     /// `average min max weighted custom`.
     pub method: String,
-    /// The validated mapping (`{method}` for the scalar form).
-    pub config: Value,
+    /// The checked settings, `method` filled in (`{method}` for the scalar form).
+    pub settings: crate::plan::settings::ConfidenceSettings,
     /// Span of the key's value.
     pub span: Span,
 }
@@ -170,8 +182,8 @@ pub struct Conf {
 pub struct Fallback {
     /// `default`, `retry` or `escalate`.
     pub action: String,
-    /// The validated mapping.
-    pub config: Value,
+    /// The checked settings.
+    pub settings: crate::plan::settings::FallbackSettings,
     /// Span of the mapping.
     pub span: Span,
 }
@@ -243,7 +255,7 @@ pub enum StepKind {
     /// `gate`.
     Gate {
         /// The condition: an expression, or `$all`/`$any` of expressions.
-        condition: Value,
+        condition: crate::plan::settings::GateCondition,
         /// `onPass` (default: continue).
         on_pass: Jump,
         /// `onFail` (default: fail).
@@ -267,8 +279,8 @@ pub enum StepKind {
         /// `concurrency` (4).
         concurrency: u32,
     },
-    /// `assign`.
-    Assign(Value),
+    /// `assign`: each name with its value.
+    Assign(crate::plan::settings::AssignValues),
     /// `default`: a record literal.
     Default(Value),
     /// `escalate`.
@@ -397,6 +409,8 @@ pub struct Role {
     pub max: u32,
     /// `reportsTo`.
     pub reports_to: Option<String>,
+    /// `confidence`: the role's policy.
+    pub policy: Option<crate::plan::settings::RolePolicy>,
     /// The validated mapping.
     pub config: Value,
     /// Span of the role key.

@@ -10,7 +10,9 @@ use crate::pattern::ctx::Ctx;
 use crate::pattern::expr;
 use crate::pattern::load;
 use crate::pattern::model::{OrgChart, OrgStep, OrgStepKind, Role, Spanned};
+use crate::pattern::phase::typed;
 use crate::pattern::yaml::Yaml;
+use crate::plan::settings::RolePolicy;
 use crate::span::Span;
 
 /// The keys of an org chart.
@@ -205,6 +207,7 @@ fn load_roles(ctx: &mut Ctx<'_>, node: &Yaml) -> Vec<Role> {
             ctx.cx
                 .bad(format!("`{path}.reportsTo: {r}` names no role"), span, help);
         }
+        let mut policy = None;
         if let Some(c) = f.value("confidence")
             && let Some(cf) = ctx.cx.map(
                 c,
@@ -215,6 +218,8 @@ fn load_roles(ctx: &mut Ctx<'_>, node: &Yaml) -> Vec<Role> {
             for key in ["accept", "retryBelow", "escalateBelow"] {
                 ctx.cx.number(&cf, key, 0.0, 1.0);
             }
+            let cpath = f.sub("confidence");
+            policy = Some(typed(ctx, &c.to_json(), &cpath, c, RolePolicy::parse));
         }
         if let Some(v) = f.value("verify") {
             verify(ctx, v, &f.sub("verify"), &ids);
@@ -231,6 +236,7 @@ fn load_roles(ctx: &mut Ctx<'_>, node: &Yaml) -> Vec<Role> {
             min,
             max,
             reports_to,
+            policy,
             config: v.to_json(),
             span: k.span,
         });

@@ -10,7 +10,10 @@ use crate::pattern::model::{
     Agents, Aggregation, Conf, Execution, Fallback, Group, Phase, Validation,
 };
 use crate::pattern::yaml::Yaml;
-use crate::plan::settings::{ExecutionSettings, SettingsError};
+use crate::plan::settings::{
+    AgentsSelection, AggregationSettings, ConfidenceSettings, ExecutionSettings, FallbackSettings,
+    SettingsError, ValidationSettings,
+};
 
 /// The keys of `agents` (§1.3).
 pub const AGENTS_KEYS: &[&str] = &[
@@ -142,9 +145,42 @@ pub fn phase(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Phase {
 /// `agents` (§1.3).
 pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
     let f = ctx.cx.map(node, path, AGENTS_KEYS)?;
-    let mut config = Map::new();
+    let capabilities = agent_capabilities(ctx, &f, path);
+    let (min, max) = agent_counts(ctx, &f, path);
+    let mut config = agent_filters(ctx, &f, path);
+    for (key, min) in [("taskTimeout", 1), ("retries", 0)] {
+        if let Some(n) = ctx.cx.int(&f, key, min) {
+            config.insert(key.into(), n.into());
+        }
+    }
+    if let Some(h) = ctx.cx.boolean(&f, "healthy") {
+        config.insert("healthy".into(), h.into());
+    }
+    config.insert("capabilities".into(), json!(capabilities));
+    config.insert("min".into(), min.into());
+    if let Some(m) = max {
+        config.insert("max".into(), m.into());
+    }
+    let selection = typed(
+        ctx,
+        &Value::Object(config),
+        path,
+        node,
+        AgentsSelection::parse,
+    );
+    Some(Agents {
+        capabilities,
+        min,
+        max,
+        selection: Box::new(selection),
+        span: node.span,
+    })
+}
+
+/// `agents.capabilities`: the names, `$…` entries checked as expressions.
+fn agent_capabilities(ctx: &mut Ctx<'_>, f: &Fields<'_>, path: &str) -> Vec<String> {
     let mut capabilities = Vec::new();
-    if let Some(caps) = ctx.cx.string_list(&f, "capabilities") {
+    if let Some(caps) = ctx.cx.string_list(f, "capabilities") {
         for (i, (c, _)) in caps.iter().enumerate() {
             if c.starts_with('$')
                 && let Some(item) = f
@@ -157,8 +193,13 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
             capabilities.push(c.clone());
         }
     }
-    let mut min = ctx.cx.int(&f, "min", 0).unwrap_or(1);
-    let mut max = ctx.cx.int(&f, "max", 1);
+    capabilities
+}
+
+/// `agents.min` (1) and `agents.max`, each at most [`MAX_AGENTS`], `max` not below `min`.
+fn agent_counts(ctx: &mut Ctx<'_>, f: &Fields<'_>, path: &str) -> (u32, Option<u32>) {
+    let min = ctx.cx.int(f, "min", 0).unwrap_or(1);
+    let max = ctx.cx.int(f, "max", 1);
     for (key, n) in [("min", min), ("max", max.unwrap_or(0))] {
         if n > i64::from(MAX_AGENTS)
             && let Some(v) = f.value(key)
@@ -172,10 +213,8 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
             );
         }
     }
-    min = min.min(i64::from(MAX_AGENTS));
-    max = max.map(|m| m.min(i64::from(MAX_AGENTS)));
-    let min = min as u32;
-    let max = max.map(|m| m as u32);
+    let min = min.min(i64::from(MAX_AGENTS)) as u32;
+    let max = max.map(|m| m.min(i64::from(MAX_AGENTS)) as u32);
     if let Some(m) = max
         && m < min
         && let Some(v) = f.value("max")
@@ -186,7 +225,13 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
             None,
         );
     }
-    if let Some(p) = ctx.cx.string_list(&f, "prefer") {
+    (min, max)
+}
+
+/// `agents.prefer`, `exclude`, `region` and `distribution`, checked, as a mapping in that order.
+fn agent_filters(ctx: &mut Ctx<'_>, f: &Fields<'_>, path: &str) -> Map<String, Value> {
+    let mut config = Map::new();
+    if let Some(p) = ctx.cx.string_list(f, "prefer") {
         config.insert(
             "prefer".into(),
             json!(p.into_iter().map(|(s, _)| s).collect::<Vec<_>>()),
@@ -219,26 +264,7 @@ pub fn agents(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Agents> {
             config.insert("distribution".into(), d.to_json());
         }
     }
-    for (key, min) in [("taskTimeout", 1), ("retries", 0)] {
-        if let Some(n) = ctx.cx.int(&f, key, min) {
-            config.insert(key.into(), n.into());
-        }
-    }
-    if let Some(h) = ctx.cx.boolean(&f, "healthy") {
-        config.insert("healthy".into(), h.into());
-    }
-    config.insert("capabilities".into(), json!(capabilities));
-    config.insert("min".into(), min.into());
-    if let Some(m) = max {
-        config.insert("max".into(), m.into());
-    }
-    Some(Agents {
-        capabilities,
-        min,
-        max,
-        config: Value::Object(config),
-        span: node.span,
-    })
+    config
 }
 
 /// `execution` (§1.4).
@@ -285,7 +311,7 @@ pub fn execution(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Execution
 
 /// The typed form of a checked settings mapping. A value the checks let through but the
 /// typed form cannot hold is an error (unless the file already has one); it is left out.
-fn typed<T>(
+pub(crate) fn typed<T>(
     ctx: &mut Ctx<'_>,
     config: &Value,
     path: &str,
@@ -401,7 +427,7 @@ pub fn aggregation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Aggrega
         strategy: strategy.to_string(),
         method: method.map(str::to_string),
         threshold,
-        config,
+        settings: typed(ctx, &config, path, node, AggregationSettings::parse),
         span: node.span,
     })
 }
@@ -545,7 +571,7 @@ pub fn validation(ctx: &mut Ctx<'_>, node: &Yaml, path: &str) -> Option<Validati
     }
     Some(Validation {
         min_confidence,
-        config: node.to_json(),
+        settings: typed(ctx, &node.to_json(), path, node, ValidationSettings::parse),
         span: node.span,
     })
 }
@@ -563,7 +589,7 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
         }
         return Some(Conf {
             method: m.to_string(),
-            config: json!({ "method": m }),
+            settings: ConfidenceSettings::parse(&json!({ "method": m })).0,
             span: node.span,
         });
     }
@@ -611,7 +637,7 @@ pub fn confidence(ctx: &mut Ctx<'_>, node: &Yaml, names: Vec<String>) -> Option<
     }
     Some(Conf {
         method: method.to_string(),
-        config,
+        settings: typed(ctx, &config, "confidence", node, ConfidenceSettings::parse),
         span: node.span,
     })
 }
@@ -648,9 +674,16 @@ pub fn fallback(ctx: &mut Ctx<'_>, node: &Yaml) -> Option<Fallback> {
             f.key_span("action"),
         );
     }
+    let action = action?.to_string();
     Some(Fallback {
-        action: action?.to_string(),
-        config: node.to_json(),
+        action,
+        settings: typed(
+            ctx,
+            &node.to_json(),
+            "fallback",
+            node,
+            FallbackSettings::parse,
+        ),
         span: node.span,
     })
 }

@@ -9,6 +9,7 @@ use crate::pattern::ctx::{Ctx, SiteKind};
 use crate::pattern::model::{Case, Jump, Phase, Spanned, Step, StepKind, StepOutput};
 use crate::pattern::phase;
 use crate::pattern::yaml::Yaml;
+use crate::plan::settings::{AssignValues, GateCondition, GateTest};
 use crate::span::Span;
 
 /// The keys every step accepts.
@@ -237,7 +238,7 @@ fn step(
         "assign" => {
             let values = required(ctx, &f, "values")
                 .map(|v| assign_values(ctx, v, &f.sub("values")))
-                .unwrap_or(Value::Null);
+                .unwrap_or_default();
             StepKind::Assign(values)
         }
         "default" => StepKind::Default(
@@ -510,13 +511,13 @@ fn gate_step(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> StepKind {
                     ),
                 }
             }
-            c.to_json()
+            GateCondition::from_json(&c.to_json())
         }
-        Some(c) => Value::from(
+        Some(c) => GateCondition::Test(GateTest::Expr(
             ctx.site(c, SiteKind::Expr, &f.sub("condition"))
                 .unwrap_or_default(),
-        ),
-        None => Value::Null,
+        )),
+        None => GateCondition::Test(GateTest::Literal(Value::Null)),
     };
     let on_pass = f
         .value("onPass")
@@ -600,7 +601,7 @@ fn batch_step(ctx: &mut Ctx<'_>, f: &Fields<'_>, top: &Phase, id: &str) -> StepK
     }
 }
 
-fn assign_values(ctx: &mut Ctx<'_>, v: &Yaml, path: &str) -> Value {
+fn assign_values(ctx: &mut Ctx<'_>, v: &Yaml, path: &str) -> AssignValues {
     if let Some(entries) = ctx.cx.any_map(v, path) {
         for (k, _) in entries {
             if let Some(name) = k.key_text() {
@@ -608,7 +609,11 @@ fn assign_values(ctx: &mut Ctx<'_>, v: &Yaml, path: &str) -> Value {
             }
         }
     }
-    ctx.value_tree(v, path)
+    match ctx.value_tree(v, path) {
+        Value::Object(m) => m.into_iter().collect(),
+        // Not a mapping: reported by `any_map` above.
+        _ => AssignValues::new(),
+    }
 }
 
 /// Checks every jump target names a step; reports the rest with a "did you mean".

@@ -7,14 +7,16 @@ use std::path::Path;
 use petgraph::Direction;
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::{EdgeRef, IntoEdgeReferences, NodeIndexable};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::pattern::codes;
 use crate::pattern::model::{Jump, Meta, Phase, Step, StepKind, StepOutput, YamlPattern};
 use crate::pattern::{CompileOptions, Loaded, expr};
 use crate::plan::estimate::{self, Assumptions, ConfidenceRule, Estimate};
-use crate::plan::settings::{ExecutionSettings, ExecutionStrategy, ResolvedRef};
+use crate::plan::settings::{
+    AgentSelection, ConfidenceSettings, ExecutionSettings, ExecutionStrategy, ResolvedRef,
+};
 use crate::plan::{Edge, Graph, Node, NodeKind, Plan, PlanMeta, SourceKind, SubPlan};
 use crate::span::{LineIndex, Span};
 
@@ -277,14 +279,14 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
             task,
             ..
         } => {
-            scan(selection);
+            scan(&selection.to_json());
             input.iter().for_each(&mut scan);
             task.iter().for_each(|t| scan(&Value::from(t.as_str())));
         }
         NodeKind::Group { matcher, .. } => scan(&Value::from(matcher.as_str())),
-        NodeKind::Aggregate { config }
-        | NodeKind::Validate { config }
-        | NodeKind::Fallback { config } => scan(config),
+        NodeKind::Aggregate { config } => scan(&config.to_json()),
+        NodeKind::Validate { config } => scan(&config.to_json()),
+        NodeKind::Fallback { config } => scan(&config.to_json()),
         NodeKind::Switch { value, cases } => {
             scan(&Value::from(value.as_str()));
             cases
@@ -292,7 +294,7 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
                 .filter_map(|(_, c)| c.as_deref())
                 .for_each(|c| scan(&Value::from(c)));
         }
-        NodeKind::Gate { condition } => scan(condition),
+        NodeKind::Gate { condition } => scan(&condition.to_json()),
         NodeKind::Loop {
             condition, body, ..
         } => {
@@ -302,7 +304,7 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
             let _ = body;
         }
         NodeKind::Batch { items, .. } => scan(&Value::from(items.as_str())),
-        NodeKind::Assign { values } => scan(values),
+        NodeKind::Assign { values } => values.values().for_each(&mut scan),
         NodeKind::Const { value } | NodeKind::Output { value } => scan(value),
         NodeKind::SubPattern { input, .. } => input.iter().for_each(&mut scan),
         NodeKind::Escalate { context, .. } => context.iter().for_each(&mut scan),
@@ -420,7 +422,7 @@ fn phase(
         let ag = b.add(
             id(if prefix.is_empty() { "agents" } else { "" }),
             NodeKind::AgentGroup {
-                selection: a.config.clone(),
+                selection: AgentSelection::Agents((*a.selection).clone()),
                 execution,
                 task,
                 role: None,
@@ -465,7 +467,7 @@ fn phase(
         let ai = b.add(
             id("aggregate"),
             NodeKind::Aggregate {
-                config: agg.config.clone(),
+                config: agg.settings.clone(),
             },
             sid,
             agg.span,
@@ -482,7 +484,7 @@ fn phase(
         let vi = b.add(
             id("validate"),
             NodeKind::Validate {
-                config: v.config.clone(),
+                config: v.settings.clone(),
             },
             sid,
             v.span,
@@ -688,10 +690,8 @@ fn step(b: &mut Builder, s: &Step, prev: Vec<(NodeIndex, Edge)>) -> Vec<(NodeInd
                 s.id.span,
             );
             b.connect(&prev, n);
-            if let Some(m) = values.as_object() {
-                for k in m.keys() {
-                    b.names.insert(k.clone(), n);
-                }
+            for k in values.keys() {
+                b.names.insert(k.clone(), n);
             }
             exits.push((n, Edge::Control));
             (n, n)
@@ -893,15 +893,19 @@ fn tail(
     prev: Vec<(NodeIndex, Edge)>,
     contributors: &[NodeIndex],
 ) {
+    let method = |m: &str| ConfidenceSettings {
+        method: Some(m.to_string()),
+        ..ConfidenceSettings::default()
+    };
     let config = match &p.confidence {
-        Some(c) => c.config.clone(),
-        None if !p.steps.is_empty() => json!({"method": "final"}),
-        None if p.phase.aggregation.is_some() => json!({"method": "aggregation"}),
-        None => json!({"method": "average"}),
+        Some(c) => c.settings.clone(),
+        None if !p.steps.is_empty() => method("final"),
+        None if p.phase.aggregation.is_some() => method("aggregation"),
+        None => method("average"),
     };
     let weighted_groups: Vec<String> = config
-        .get("weights")
-        .and_then(Value::as_object)
+        .weights
+        .as_ref()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     let span = p.confidence.as_ref().map_or(p.output.span, |c| c.span);
@@ -933,7 +937,7 @@ fn tail(
         let fb = b.add(
             "fallback",
             NodeKind::Fallback {
-                config: f.config.clone(),
+                config: f.settings.clone(),
             },
             None,
             f.span,

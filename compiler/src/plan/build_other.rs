@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use crate::pattern::expr;
 use crate::pattern::model::{OrgChart, OrgStep, OrgStepKind, PrismPattern};
 use crate::plan::build::{Builder, input_node};
-use crate::plan::settings::{ExecutionSettings, ExecutionStrategy};
+use crate::plan::settings::{
+    AgentSelection, AggregationSettings, ConfidenceSettings, ExecutionSettings, ExecutionStrategy,
+    RoleSelection,
+};
 use crate::plan::{Edge, NodeKind};
 
 /// The plan of an org chart.
@@ -15,14 +18,14 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
     let mut b = Builder::new(false);
     let input = input_node(&mut b, &o.meta);
     for r in &o.roles {
-        let selection = json!({
-            "capabilities": r.capabilities,
-            "agentType": r.agent_types,
-            "min": r.min,
-            "max": r.max,
-            "reportsTo": r.reports_to,
-            "policy": r.config.get("confidence").cloned().unwrap_or(Value::Null),
-            "verify": r.config.get("verify").cloned().unwrap_or(Value::Null),
+        let selection = AgentSelection::Role(RoleSelection {
+            capabilities: r.capabilities.clone(),
+            agent_type: r.agent_types.clone(),
+            min: r.min,
+            max: r.max,
+            reports_to: r.reports_to.clone(),
+            policy: r.policy.clone(),
+            verify: r.config.get("verify").cloned().unwrap_or(Value::Null),
         });
         let n = b.add(
             format!("role:{}", r.id),
@@ -48,7 +51,7 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
     let conf = b.add(
         "confidence",
         NodeKind::Confidence {
-            config: json!({"method": "average", "over": "answers"}),
+            config: ConfidenceSettings::parse(&json!({"method": "average", "over": "answers"})).0,
         },
         None,
         o.meta.name.span,
@@ -100,6 +103,7 @@ fn org_step(
                 "merge" => json!({"strategy": "merge", "method": "shallow"}),
                 _ => json!({"strategy": "best", "by": "confidence"}),
             };
+            let config = AggregationSettings::parse(&config).0;
             b.add(id, NodeKind::Aggregate { config }, step, s.span)
         }
         OrgStepKind::Parallel(subs) | OrgStepKind::Sequential(subs) => {
@@ -261,7 +265,7 @@ pub(crate) fn prism(p: &PrismPattern) -> Builder {
         let n = b.add(
             "agents",
             NodeKind::AgentGroup {
-                selection: a.config.clone(),
+                selection: AgentSelection::Agents((*a.selection).clone()),
                 execution,
                 task: Some("input.task".into()),
                 role: None,

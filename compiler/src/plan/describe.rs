@@ -61,6 +61,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             role,
             ..
         } => {
+            let selection = &selection.to_json();
             let mut out = Vec::new();
             if let Some(r) = role {
                 out.push(format!("role: {r}"));
@@ -109,6 +110,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             format!("take: {take}"),
         ],
         NodeKind::Aggregate { config } => {
+            let config = &config.to_json();
             let strategy = config
                 .get("strategy")
                 .map(text)
@@ -139,6 +141,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             out
         }
         NodeKind::Validate { config } => {
+            let config = &config.to_json();
             let mut out = keys(
                 config,
                 &[
@@ -166,6 +169,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             out
         }
         NodeKind::Confidence { config } => {
+            let config = &config.to_json();
             let mut out = vec![format!(
                 "confidence: {}",
                 config
@@ -184,7 +188,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             }));
             out
         }
-        NodeKind::Gate { condition } => vec![format!("if: {}", text(condition))],
+        NodeKind::Gate { condition } => vec![format!("if: {}", text(&condition.to_json()))],
         NodeKind::Loop {
             max_iterations,
             condition,
@@ -202,13 +206,10 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             format!("items: {items}"),
             format!("concurrency: {concurrency}"),
         ],
-        NodeKind::Assign { values } => match values.as_object() {
-            Some(m) => vec![format!(
-                "sets: {}",
-                m.keys().cloned().collect::<Vec<_>>().join(", ")
-            )],
-            None => Vec::new(),
-        },
+        NodeKind::Assign { values } => vec![format!(
+            "sets: {}",
+            values.keys().cloned().collect::<Vec<_>>().join(", ")
+        )],
         NodeKind::Const { value } => vec![format!("value: {}", text(value))],
         NodeKind::SubPattern { name, range, .. } => vec![match range {
             Some(r) => format!("pattern: {name}@{r}"),
@@ -226,6 +227,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             to.clone().unwrap_or_else(|| "human".into())
         )],
         NodeKind::Fallback { config } => {
+            let config = &config.to_json();
             let mut out = Vec::new();
             if let Some(c) = config.get("condition") {
                 out.push(format!("if: {}", text(c)));
@@ -256,7 +258,12 @@ mod tests {
     #[test]
     fn settings_name_what_a_reader_needs() {
         let group = NodeKind::AgentGroup {
-            selection: json!({"capabilities": ["fast"], "min": 1}),
+            selection: crate::plan::settings::AgentSelection::Agents(
+                crate::plan::settings::AgentsSelection::parse(
+                    &json!({"capabilities": ["fast"], "min": 1}),
+                )
+                .0,
+            ),
             execution: crate::plan::settings::ExecutionSettings::with_strategy(
                 crate::plan::settings::ExecutionStrategy::Race,
             ),
@@ -274,7 +281,10 @@ mod tests {
             ]
         );
         let fb = NodeKind::Fallback {
-            config: json!({"condition": "confidence < 0.5", "action": "escalate", "target": "expert"}),
+            config: crate::plan::settings::FallbackSettings::parse(
+                &json!({"condition": "confidence < 0.5", "action": "escalate", "target": "expert"}),
+            )
+            .0,
         };
         assert_eq!(
             settings(&fb),

@@ -12,6 +12,9 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::plan::settings::{
+    AggregationStrategy, ConfidenceSettings, GateCondition, GateTest, Num,
+};
 use crate::plan::{Edge, Graph, NodeKind};
 
 /// A static confidence estimate.
@@ -113,14 +116,14 @@ impl ConfidenceRule {
             NodeKind::Input { .. } | NodeKind::Assign { .. } => ConfidenceRule::One,
             NodeKind::AgentGroup { .. } => ConfidenceRule::Answers,
             NodeKind::Group { .. } => ConfidenceRule::Representative,
-            NodeKind::Aggregate { config } => {
-                match config.get("strategy").and_then(Value::as_str) {
-                    Some("voting" | "consensus" | "majority") => ConfidenceRule::Agreement,
-                    Some("merge") => ConfidenceRule::Minimum,
-                    Some("fields") => ConfidenceRule::FieldMinimum,
-                    _ => ConfidenceRule::Chosen,
+            NodeKind::Aggregate { config } => match config.strategy {
+                Some(AggregationStrategy::Voting | AggregationStrategy::Consensus) => {
+                    ConfidenceRule::Agreement
                 }
-            }
+                Some(AggregationStrategy::Merge) => ConfidenceRule::Minimum,
+                Some(AggregationStrategy::Fields) => ConfidenceRule::FieldMinimum,
+                _ => ConfidenceRule::Chosen,
+            },
             NodeKind::Validate { .. }
             | NodeKind::Escalate { .. }
             | NodeKind::Fallback { .. }
@@ -179,17 +182,15 @@ pub fn compute(g: &mut Graph, a: Assumptions) {
             | NodeKind::Switch { .. }
             | NodeKind::Parallel
             | NodeKind::Sequence => carried,
-            NodeKind::Aggregate { config } => {
-                carried.map(|c| match config.get("strategy").and_then(Value::as_str) {
-                    Some("voting" | "consensus" | "majority") => Estimate {
-                        lower: 0.0,
-                        expected: c.expected,
-                    },
-                    _ => c,
-                })
-            }
+            NodeKind::Aggregate { config } => carried.map(|c| match config.strategy {
+                Some(AggregationStrategy::Voting | AggregationStrategy::Consensus) => Estimate {
+                    lower: 0.0,
+                    expected: c.expected,
+                },
+                _ => c,
+            }),
             NodeKind::Validate { config } => {
-                let t = config.get("minConfidence").and_then(Value::as_f64);
+                let t = config.min_confidence.as_ref().map(Num::get);
                 carried.map(|c| t.map_or(c, |t| c.lift(t)))
             }
             NodeKind::Gate { condition } => {
@@ -240,14 +241,11 @@ fn weakest(ins: &[Option<Estimate>]) -> Option<Estimate> {
 }
 
 fn pattern_confidence(
-    config: &Value,
+    config: &ConfidenceSettings,
     data: &[Option<Estimate>],
     carried: Option<Estimate>,
 ) -> Option<Estimate> {
-    let method = config
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or("average");
+    let method = config.method();
     if method == "custom" {
         return None;
     }
@@ -279,8 +277,10 @@ fn pattern_confidence(
 }
 
 /// The threshold of a gate condition of the form `$x.confidence >= 0.8` (or `>`).
-fn threshold(condition: &Value) -> Option<f64> {
-    let text = condition.as_str()?;
+fn threshold(condition: &GateCondition) -> Option<f64> {
+    let GateCondition::Test(GateTest::Expr(text)) = condition else {
+        return None;
+    };
     let (lhs, rhs) = text.split_once(">=").or_else(|| text.split_once('>'))?;
     if !lhs.trim_end().ends_with(".confidence") {
         return None;
@@ -297,11 +297,9 @@ mod tests {
 
     #[test]
     fn gate_thresholds() {
-        assert_eq!(
-            threshold(&Value::from("$fast.confidence >= 0.85")),
-            Some(0.85)
-        );
-        assert_eq!(threshold(&Value::from("$x.score >= 0.85")), None);
+        let test = |s: &str| GateCondition::Test(GateTest::Expr(s.into()));
+        assert_eq!(threshold(&test("$fast.confidence >= 0.85")), Some(0.85));
+        assert_eq!(threshold(&test("$x.score >= 0.85")), None);
     }
 
     #[test]

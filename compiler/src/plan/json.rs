@@ -137,7 +137,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             inherited,
         } => {
             let mut v = vec![
-                ("selection", selection.clone()),
+                ("selection", selection.to_json()),
                 ("execution", settings::to_json(execution)),
             ];
             if let Some(t) = task {
@@ -163,12 +163,10 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             ("match", matcher.clone().into()),
             ("take", take.clone().into()),
         ],
-        NodeKind::Aggregate { config }
-        | NodeKind::Validate { config }
-        | NodeKind::Confidence { config }
-        | NodeKind::Fallback { config } => {
-            vec![("config", config.clone())]
-        }
+        NodeKind::Aggregate { config } => vec![("config", config.to_json())],
+        NodeKind::Validate { config } => vec![("config", config.to_json())],
+        NodeKind::Confidence { config } => vec![("config", config.to_json())],
+        NodeKind::Fallback { config } => vec![("config", config.to_json())],
         NodeKind::Script { body } => vec![("body", span_value(plan, *body))],
         NodeKind::Switch { value, cases } => vec![
             ("value", value.clone().into()),
@@ -180,7 +178,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                     .collect(),
             ),
         ],
-        NodeKind::Gate { condition } => vec![("condition", condition.clone())],
+        NodeKind::Gate { condition } => vec![("condition", condition.to_json())],
         NodeKind::Loop {
             max_iterations,
             condition,
@@ -201,7 +199,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                 ("body", body(plan, b)),
             ]
         }
-        NodeKind::Assign { values } => vec![("values", values.clone())],
+        NodeKind::Assign { values } => vec![("values", settings::to_json(values))],
         NodeKind::Const { value } | NodeKind::Output { value } => vec![("value", value.clone())],
         NodeKind::SubPattern {
             name,

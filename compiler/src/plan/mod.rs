@@ -136,8 +136,8 @@ pub enum NodeKind {
     },
     /// Agent selection and dispatch.
     AgentGroup {
-        /// `capabilities`, `min`, `max`, `prefer`, … (org charts: the role).
-        selection: Value,
+        /// `capabilities`, `min`, `max`, `prefer`, … (org charts: the role's).
+        selection: settings::AgentSelection,
         /// Execution strategy and options.
         execution: settings::ExecutionSettings,
         /// The task template (`instructions`, an org task), if any.
@@ -160,18 +160,18 @@ pub enum NodeKind {
     },
     /// An aggregation (§1.6).
     Aggregate {
-        /// The validated aggregation settings (`strategy`, `method`, …).
-        config: Value,
+        /// The checked aggregation settings (`strategy`, `method`, …).
+        config: settings::AggregationSettings,
     },
     /// Validation (§1.8).
     Validate {
-        /// The validated settings.
-        config: Value,
+        /// The checked settings.
+        config: settings::ValidationSettings,
     },
     /// The pattern confidence (§1.7).
     Confidence {
         /// `method`, `weights`, `expression`; `{"method": "aggregation"}`/`"final"` when absent.
-        config: Value,
+        config: settings::ConfidenceSettings,
     },
     /// A Prism script (§4).
     Script {
@@ -188,7 +188,7 @@ pub enum NodeKind {
     /// A gate.
     Gate {
         /// The condition.
-        condition: Value,
+        condition: settings::GateCondition,
     },
     /// A loop with its body.
     Loop {
@@ -211,7 +211,7 @@ pub enum NodeKind {
     /// Assigned values.
     Assign {
         /// `name → expression`.
-        values: Value,
+        values: settings::AssignValues,
     },
     /// A constant record (a `default` step).
     Const {
@@ -247,8 +247,8 @@ pub enum NodeKind {
     },
     /// The top-level fallback.
     Fallback {
-        /// Its settings.
-        config: Value,
+        /// Its checked settings.
+        config: settings::FallbackSettings,
     },
     /// Branches that run concurrently.
     Parallel,

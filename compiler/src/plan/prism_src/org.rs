@@ -29,7 +29,7 @@ pub(super) fn body(plan: &Plan, o: &OrgChart, w: &mut Writer) {
             w.line(format!(
                 "fillRole({}, {})",
                 string(role),
-                compact(selection)
+                compact(&selection.to_json())
             ));
         }
     }

@@ -174,7 +174,7 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
             condition,
             on_pass,
             on_fail,
-        } => gate(ctx, s, condition, on_pass, on_fail, w, decl),
+        } => gate(ctx, s, &condition.to_json(), on_pass, on_fail, w, decl),
         StepKind::Loop {
             steps,
             max_iterations,
@@ -253,7 +253,7 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
         }
         StepKind::Assign(values) => {
             let mut parts = Vec::new();
-            for (k, v) in values.as_object().into_iter().flatten() {
+            for (k, v) in values {
                 let e = value(v, &ctx.names, Bare::Keep, w, 0);
                 let name = ident(k);
                 w.line(format!("{decl}{name} = {{value: {e}, confidence: 1}}"));
@@ -340,13 +340,13 @@ fn agent_step(ctx: &mut Ctx<'_>, s: &Step, ph: &Phase, w: &mut Writer, decl: &st
         set_record(ctx, s, &id, decl, true, w, Vec::new());
         return;
     };
-    let sel = selection(&a.config, &ctx.names, w);
+    let sel = selection(&a.selection.to_json(), &ctx.names, w);
     let req = request(Some(s), ph, &ctx.names, w);
     let dispatch = format!("await callAgents({sel}, {req})");
     let agg_fields = ph
         .aggregation
         .as_ref()
-        .map(|g| aggregation_fields(&g.config))
+        .map(|g| aggregation_fields(&g.config()))
         .unwrap_or_default();
     let Some(validation) = &ph.validation else {
         w.line(format!("const {answers} = {dispatch}"));
@@ -358,7 +358,7 @@ fn agent_step(ctx: &mut Ctx<'_>, s: &Step, ph: &Phase, w: &mut Writer, decl: &st
         if let Some(agg) = &ph.aggregation {
             w.line(format!(
                 "// aggregation: {}",
-                describe_aggregation(&agg.config)
+                describe_aggregation(&agg.config())
             ));
         }
         let rec = phase_record(ph, &answers, &ctx.names, w);
@@ -387,7 +387,7 @@ fn agent_step(ctx: &mut Ctx<'_>, s: &Step, ph: &Phase, w: &mut Writer, decl: &st
     let rec = phase_record(ph, &answers, &ctx.names, w);
     validation_check(
         ctx,
-        &validation.config,
+        &validation.config(),
         ph,
         &rec,
         &answers,
@@ -398,7 +398,7 @@ fn agent_step(ctx: &mut Ctx<'_>, s: &Step, ph: &Phase, w: &mut Writer, decl: &st
     w.close("}");
     w.line(format!(
         "const {id}_validated = settleValidation({check}.record, {check}.failure, {attempts}, {}, {})",
-        compact(&validation.config),
+        compact(&validation.config()),
         string(&s.id.value)
     ));
     w.line(format!(

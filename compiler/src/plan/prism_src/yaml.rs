@@ -69,8 +69,7 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
     let weights_empty = p
         .confidence
         .as_ref()
-        .and_then(|c| c.config.get("weights"))
-        .and_then(Value::as_object)
+        .and_then(|c| c.settings.weights.as_ref())
         .is_none_or(|m| m.is_empty());
     let multi = !p.steps.is_empty();
     let mut ctx = Ctx {
@@ -85,8 +84,7 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
                 || (method == "custom"
                     && p.confidence
                         .as_ref()
-                        .and_then(|c| c.config.get("expression"))
-                        .and_then(Value::as_str)
+                        .and_then(|c| c.settings.expression.as_deref())
                         .is_some_and(|e| e.contains("steps")))),
         machine: p.steps.iter().any(jumps),
         sites: 0,
@@ -116,9 +114,9 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
     confidence(&mut ctx, p, method, w);
     let fallback = p.fallback.as_ref();
     let cond_of = |f: &crate::pattern::model::Fallback| {
-        f.config
-            .get("condition")
-            .and_then(Value::as_str)
+        f.settings
+            .condition
+            .as_deref()
             .unwrap_or("true")
             .to_string()
     };
@@ -135,11 +133,7 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
             "return ({{confidence: confidence, holds: () => ({holds}), render: () => ({out})}})"
         ));
         w.close("}");
-        let max = f
-            .config
-            .get("maxRetries")
-            .and_then(Value::as_u64)
-            .unwrap_or(3);
+        let max = f.settings.max_retries.unwrap_or(3);
         w.blank();
         w.line(format!(
             "// fallback: run again while `{}` holds (at most {max} times), keep the most confident run",
@@ -169,11 +163,7 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
         w.blank();
         match f.action.as_str() {
             "escalate" => {
-                let target = f
-                    .config
-                    .get("target")
-                    .and_then(Value::as_str)
-                    .unwrap_or("human");
+                let target = f.settings.target.as_deref().unwrap_or("human");
                 w.line(format!(
                     "// fallback: escalate to `{target}` when `{}` (the run ends escalated)",
                     cond.replace('\n', " ")
@@ -197,7 +187,7 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
                     cond.replace('\n', " ")
                 ));
                 let v = value(
-                    f.config.get("value").unwrap_or(&Value::Null),
+                    f.settings.value.as_ref().unwrap_or(&Value::Null),
                     &ctx.names,
                     Bare::Keep,
                     w,
@@ -255,9 +245,7 @@ pub(super) fn bound_names(s: &Step, out: &mut Vec<String>) {
                 }
             }
         }
-        StepKind::Assign(v) => {
-            out.extend(v.as_object().into_iter().flatten().map(|(k, _)| k.clone()))
-        }
+        StepKind::Assign(v) => out.extend(v.keys().cloned()),
         _ => {}
     }
 }
@@ -315,7 +303,8 @@ fn steps_prelude(ctx: &mut Ctx<'_>, p: &YamlPattern, w: &mut Writer) {
 /// Whether a top-level selection and execution say nothing `@agents` cannot.
 fn header_agents(ph: &Phase) -> Option<Value> {
     let a = ph.agents.as_ref()?;
-    let sel = a.config.as_object()?;
+    let config = a.selection.to_json();
+    let sel = config.as_object()?;
     for (k, v) in sel {
         match k.as_str() {
             "min" | "max" | "taskTimeout" | "retries" => {}
@@ -356,7 +345,7 @@ fn header_agents(ph: &Phase) -> Option<Value> {
         return None;
     }
     let mut h = Map::new();
-    h.insert("capabilities".into(), a.config["capabilities"].clone());
+    h.insert("capabilities".into(), config["capabilities"].clone());
     h.insert("minAgents".into(), json!(a.min));
     if let Some(m) = a.max {
         h.insert("maxAgents".into(), json!(m));
@@ -489,7 +478,7 @@ pub(super) fn phase_record(ph: &Phase, answers: &str, names: &Names, w: &mut Wri
         w.uses("isValid");
         return format!(
             "aggregate({answers}.filter(isValid), {})",
-            agg_config(&agg.config, names, w)
+            agg_config(&agg.config(), names, w)
         );
     }
     let pipeline = ph
@@ -553,7 +542,7 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     let sel = ph
         .agents
         .as_ref()
-        .map(|a| selection(&a.config, &ctx.names, w));
+        .map(|a| selection(&a.selection.to_json(), &ctx.names, w));
     let req = request(None, ph, &ctx.names, w);
     let dispatch = match &sel {
         Some(s) => format!("await callAgents({s}, {req})"),
@@ -607,7 +596,7 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
         if let (Some(agg), Some(alias)) = (&ph.aggregation, &alias) {
             w.line(format!(
                 "// aggregation: {}",
-                describe_aggregation(&agg.config)
+                describe_aggregation(&agg.config())
             ));
             let rec = phase_record(ph, &vars.valid, &ctx.names, w)
                 .replace(&format!("{}.filter(isValid)", vars.valid), &vars.valid);
@@ -615,7 +604,7 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
             if alias != "aggregation" {
                 w.line(format!("const aggregation = {alias}"));
             }
-            let fields = aggregation_fields(&agg.config);
+            let fields = aggregation_fields(&agg.config());
             ctx.names.record(
                 alias_of(&agg.strategy),
                 alias.clone(),
@@ -658,12 +647,12 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     let record = if let (Some(agg), Some(alias)) = (&ph.aggregation, &alias) {
         w.line(format!(
             "// aggregation: {}",
-            describe_aggregation(&agg.config)
+            describe_aggregation(&agg.config())
         ));
         let rec = phase_record(ph, &vars.valid, &ctx.names, w)
             .replace(&format!("{}.filter(isValid)", vars.valid), &vars.valid);
         w.line(format!("{alias} = {rec}"));
-        let fields = aggregation_fields(&agg.config);
+        let fields = aggregation_fields(&agg.config());
         ctx.names
             .record(alias_of(&agg.strategy), alias.clone(), false, fields);
         alias.clone()
@@ -672,7 +661,7 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     };
     validation_check(
         ctx,
-        &validation.config,
+        &validation.config(),
         ph,
         &record,
         &vars.results,
@@ -683,7 +672,7 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     w.close("}");
     w.line(format!(
         "const validated = settleValidation(phaseCheck.record, phaseCheck.failure, phaseAttempts, {}, null)",
-        compact(&validation.config)
+        compact(&validation.config())
     ));
     if ph.aggregation.is_some() {
         w.line("const aggregation = validated.record");
@@ -736,10 +725,9 @@ pub(super) fn validation_check(
 ) {
     let mut plain = config.clone();
     let custom = plain.as_object_mut().and_then(|m| m.remove("$custom"));
-    let agg = ph
-        .aggregation
-        .as_ref()
-        .map_or("null".to_string(), |a| agg_config(&a.config, &ctx.names, w));
+    let agg = ph.aggregation.as_ref().map_or("null".to_string(), |a| {
+        agg_config(&a.config(), &ctx.names, w)
+    });
     w.line(format!("// validation: {}", compact(config)));
     w.line(format!(
         "{check} = checkValidation({record}, {answers}, {}, {agg})",
@@ -803,7 +791,7 @@ fn confidence(ctx: &mut Ctx<'_>, p: &YamlPattern, method: &str, w: &mut Writer) 
     let config = p
         .confidence
         .as_ref()
-        .map_or(Value::Null, |c| c.config.clone());
+        .map_or(Value::Null, |c| c.settings.to_json());
     w.blank();
     w.line(format!("// confidence: {method} (§1.7)"));
     w.uses("clamp");

@@ -10,10 +10,24 @@
 
 #[macro_use]
 mod ordered;
+mod aggregation;
 mod execution;
+mod pattern;
+mod selection;
+mod steps;
+mod validation;
 
+pub use aggregation::{
+    AggregationField, AggregationSettings, AggregationStrategy, Weight, Weights,
+};
 pub use execution::{ExecutionSettings, ExecutionStrategy, PipelineStep};
 pub use ordered::{Num, Setting, SettingsError};
+pub use pattern::{ConfidenceSettings, FallbackSettings};
+pub use selection::{
+    AgentSelection, AgentsSelection, Distribution, Names, RolePolicy, RoleSelection,
+};
+pub use steps::{AssignValues, GateCondition, GateTest};
+pub use validation::{CustomCheck, ValidationFallback, ValidationSettings};
 
 use serde::Serialize;
 
