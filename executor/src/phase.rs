@@ -198,6 +198,7 @@ fn call_policy(run: &Run, selection: &Json) -> CallPolicy {
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
         on_call: run.opts.on_call.clone(),
+        effects: run.opts.effects.clone(),
     }
 }
 
