@@ -161,7 +161,7 @@ pub fn refusals(plan: &Plan) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const VOTE: &str = "name: vote\nversion: 1.0.0\ninput: {}\nagents:\n  min: 5\nconsensus:\n  strategy: majority\noutput: $consensus.result\n";
+    const VOTE: &str = "name: vote\nversion: 1.0.0\ninput: {}\nagents:\n  min: 5\naggregation:\n  strategy: voting\n  method: majority\noutput:\n  label: $vote.winner\n";
 
     fn input_for(source: &str, file: &str) -> RunInput {
         RunInput {
@@ -208,18 +208,17 @@ mod tests {
     #[test]
     fn script_patterns_and_health_checks_are_refused() {
         let license = License::open_source();
-        let script = "// @pattern p\n// @version 1.0.0\nreturn 1\n";
+        let script = "/**\n * @name p\n * @version 1.0.0\n * @agents {\"minAgents\": 3}\n */\nlet n = agentResults.length\n";
         let unit = prism_compiler::driver::compile(
             Path::new("p.prism"),
             script,
             &CompileOptions::default(),
             &license,
         );
-        if let Some(plan) = unit.plan {
-            let why = refusals(&plan);
-            assert_eq!(why.len(), 1, "{why:?}");
-            assert!(why[0].contains("`.prism` patterns cannot run on Temporal"));
-        }
+        let plan = unit.plan.expect("a .prism pattern");
+        let why = refusals(&plan);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(why[0].contains("`.prism` patterns cannot run on Temporal"));
         let healthy = VOTE.replace("min: 5", "min: 5\n  healthy: true");
         let unit = prism_compiler::driver::compile(
             Path::new("h.yaml"),

@@ -256,10 +256,10 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     let license = License::current();
     license.warn_once(&mut std::io::stderr());
     // A distributed run needs its feature before anything else happens (nothing connects).
-    if args.temporal.is_some() {
-        if let Err(code) = super::temporal::require_license(license) {
-            return code;
-        }
+    if args.temporal.is_some()
+        && let Err(code) = super::temporal::require_license(license)
+    {
+        return code;
     }
     let compiled = compile(path, text, &CompileOptions::default(), license);
     let file = compiled.file.clone();

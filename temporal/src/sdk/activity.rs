@@ -73,7 +73,11 @@ impl PrismActivities {
             agent.analyze(&request),
         );
         let mut call = std::pin::pin!(call);
-        let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+        // The first heartbeat after a second: short calls send none.
+        let mut beat = tokio::time::interval_at(
+            tokio::time::Instant::now() + HEARTBEAT_EVERY,
+            HEARTBEAT_EVERY,
+        );
         let outcome = loop {
             tokio::select! {
                 biased;

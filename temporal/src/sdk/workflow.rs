@@ -43,7 +43,7 @@ enum Request {
 /// What came back.
 enum Reply {
     /// The attempt's outcome, or why the activity failed for good.
-    Attempt(Result<AttemptOutcome, String>),
+    Attempt(Result<Box<AttemptOutcome>, String>),
     /// The timer fired.
     Timer,
 }
@@ -158,7 +158,7 @@ impl Effects for TemporalEffects {
                     _ = policy.cancel.cancelled() => Err(AgentError::Cancelled),
                     reply = wait => match reply {
                         Reply::Attempt(Ok(o)) => {
-                            let (r, ms) = o.into_result();
+                            let (r, ms) = (*o).into_result();
                             latency += ms;
                             r
                         }
@@ -326,7 +326,7 @@ fn start(ctx: &WorkflowContext<PrismRun>, request: Request) -> LocalBoxFuture<'s
             let ctx = ctx.clone();
             Box::pin(async move {
                 let call = ctx.execute_activity(PrismActivities::call_agent, *spec, options);
-                Reply::Attempt(call.await.map_err(|e| e.to_string()))
+                Reply::Attempt(call.await.map(Box::new).map_err(|e| e.to_string()))
             })
         }
     }
