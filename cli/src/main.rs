@@ -49,6 +49,9 @@ enum Command {
     Doc(commands::doc::DocArgs),
     /// Run scheduled patterns on time until stopped (needs `scheduled_patterns`).
     Serve(commands::serve::ServeArgs),
+    /// Run pattern workflows and agent calls for a Temporal server (needs
+    /// `distributed_execution`; see docs/distributed.md).
+    Worker(commands::temporal::WorkerArgs),
     /// Show, verify, install or issue license keys.
     #[command(subcommand)]
     License(commands::license::LicenseCommand),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Worker(args) => commands::temporal::worker(args),
         Command::License(cmd) => commands::license::run(cmd),
         Command::History(args) => commands::history::run(args),
         Command::Publish(args) => commands::publish::run(args),

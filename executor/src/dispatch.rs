@@ -7,6 +7,8 @@ use prism_compiler::plan::settings::{ExecutionSettings, ExecutionStrategy};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::effects::SharedEffects;
+
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Value as Json, json};
@@ -29,13 +31,24 @@ pub struct CallPolicy {
     pub cancel: CancellationToken,
     /// Told when a call starts and when it ends (progress displays).
     pub on_call: Option<super::CallFn>,
+    /// How calls are made (the run's [`super::Effects`]).
+    pub effects: SharedEffects,
 }
 
-/// The outcome of one call, with the agent's declared data.
-fn result_of(
+impl CallPolicy {
+    /// The wait after failed attempt `attempt` (1-based): the backoff, doubled per retry.
+    pub fn backoff_after(&self, attempt: u32) -> Duration {
+        self.backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+    }
+}
+
+/// The result record of a call that ended with `outcome` after `attempts` attempts, with
+/// the agent's declared data.
+pub fn result_of(
     agent: &SharedAgent,
     outcome: Result<prism_agents::AgentAnswer, AgentError>,
-    started: Instant,
+    latency_ms: u64,
     attempts: u32,
     step: Option<&str>,
     seq: u64,
@@ -50,7 +63,7 @@ fn result_of(
         confidence: 0.0,
         reasoning: None,
         timestamp: now_ms(),
-        latency_ms: started.elapsed().as_millis() as u64,
+        latency_ms,
         uncertainties: None,
         metadata: None,
         error: None,
@@ -95,16 +108,15 @@ fn result_of(
     r
 }
 
-/// Calls one agent with timeout, retries and cancellation; never fails (failures are
-/// results). Returns the result and the number of retries made.
+/// Calls one agent with timeout, retries and cancellation through the policy's effects;
+/// never fails (failures are results). Returns the result and the number of retries made.
 pub async fn call_agent(
     agent: SharedAgent,
     mut request: AgentRequest,
     policy: CallPolicy,
     step: Option<String>,
-    seq: impl Fn() -> u64,
+    seq: impl Fn() -> u64 + Sync,
 ) -> (AgentResult, u32) {
-    let started = Instant::now();
     request.timeout_ms = policy.timeout.as_millis() as u64;
     let tell = |finished: bool| {
         if let Some(f) = &policy.on_call {
@@ -116,48 +128,12 @@ pub async fn call_agent(
         }
     };
     tell(false);
-    let (r, retries) = call_loop(&agent, request, &policy, step.as_deref(), started, seq).await;
+    let effects = policy.effects.clone();
+    let out = effects
+        .call(agent.clone(), request, &policy, step.as_deref(), &seq)
+        .await;
     tell(true);
-    (r, retries)
-}
-
-async fn call_loop(
-    agent: &SharedAgent,
-    request: AgentRequest,
-    policy: &CallPolicy,
-    step: Option<&str>,
-    started: Instant,
-    seq: impl Fn() -> u64,
-) -> (AgentResult, u32) {
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let call = tokio::time::timeout(policy.timeout, agent.analyze(&request));
-        let outcome = tokio::select! {
-            biased;
-            _ = policy.cancel.cancelled() => Err(AgentError::Cancelled),
-            r = call => match r {
-                Ok(r) => r,
-                Err(_) => Err(AgentError::Timeout(request.timeout_ms)),
-            },
-        };
-        match outcome {
-            Err(e) if e.is_retryable() && attempt <= policy.retries => {
-                let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
-                tokio::select! {
-                    _ = policy.cancel.cancelled() => {
-                        let r = result_of(agent, Err(AgentError::Cancelled), started, attempt, step, seq());
-                        return (r, attempt - 1);
-                    }
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            other => {
-                let r = result_of(agent, other, started, attempt, step, seq());
-                return (r, attempt - 1);
-            }
-        }
-    }
+    out
 }
 
 /// Execution settings of a phase.
@@ -237,12 +213,16 @@ pub async fn parallel(
     let mut out = Dispatched::default();
     let mut valid = 0usize;
     let mut winner = false;
-    let deadline = exec.timeout.map(|t| tokio::time::Instant::now() + t);
+    // The phase timeout: one timer for the whole phase.
+    let mut deadline = exec.timeout.map(|t| policy.effects.sleep(t));
     let mut timed_out = false;
     loop {
         let next = async {
-            match deadline {
-                Some(d) => tokio::time::timeout_at(d, pending.next()).await.ok(),
+            match deadline.as_mut() {
+                Some(d) => match futures::future::select(pending.next(), d).await {
+                    futures::future::Either::Left((v, _)) => Some(v),
+                    futures::future::Either::Right(_) => None,
+                },
                 None => Some(pending.next().await),
             }
         };

@@ -11,6 +11,7 @@
 pub mod aggregate;
 mod control;
 pub mod dispatch;
+pub mod effects;
 pub mod expr;
 pub mod input;
 pub mod merge;
@@ -34,6 +35,7 @@ use prism_compiler::plan::Plan;
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
+pub use effects::{Effects, SharedEffects, TokioEffects};
 use prism_agents::AgentSet;
 pub use record::{AgentResult, CallStatus, ExecutionRecord, RunError, RunStatus, StepRecord};
 pub use state::TraceEvent;
@@ -114,6 +116,12 @@ pub struct RunOptions {
     /// Writes the records of included patterns that carry `persistence` (the license gate
     /// has passed them at compile time). Without it such a run fails rather than drop them.
     pub persist: Option<PersistFn>,
+    /// How agents are called and time passes ([`TokioEffects`] by default; a distributed
+    /// host supplies its own).
+    pub effects: SharedEffects,
+    /// The execution id (default: a fresh UUIDv7; a workflow passes its own so that a replay
+    /// sees the same id).
+    pub execution_id: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -135,6 +143,8 @@ impl Default for RunOptions {
             allow_commands: false,
             script_setup: None,
             persist: None,
+            effects: Arc::new(TokioEffects),
+            execution_id: None,
         }
     }
 }

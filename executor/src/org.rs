@@ -231,6 +231,7 @@ async fn ask(
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
         on_call: run.opts.on_call.clone(),
+        effects: run.opts.effects.clone(),
     };
     let (r, retries) = call_agent(agent, req, policy, Some(step.to_string()), || {
         run.next_seq()

@@ -203,6 +203,7 @@ fn call_policy(run: &Run, selection: &AgentSelection) -> CallPolicy {
         backoff: run.opts.backoff,
         cancel: run.opts.cancel.clone(),
         on_call: run.opts.on_call.clone(),
+        effects: run.opts.effects.clone(),
     }
 }
 

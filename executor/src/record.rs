@@ -275,6 +275,102 @@ impl ExecutionRecord {
         names
     }
 
+    /// A record from its JSON (the inverse of [`ExecutionRecord::to_json`]), for records that
+    /// come back from elsewhere (a run on Temporal); `None` when `j` is not a record.
+    pub fn from_json(j: &Json) -> Option<ExecutionRecord> {
+        let s = |k: &str| j.get(k).and_then(Json::as_str).map(str::to_string);
+        let status = match j.get("status").and_then(Json::as_str)? {
+            "running" => RunStatus::Running,
+            "completed" => RunStatus::Completed,
+            "failed" => RunStatus::Failed,
+            "escalated" => RunStatus::Escalated,
+            "timed_out" => RunStatus::TimedOut,
+            "cancelled" => RunStatus::Cancelled,
+            _ => return None,
+        };
+        let list = |k: &str| {
+            j.get(k)
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let some = |k: &str| j.get(k).filter(|v| !v.is_null()).cloned();
+        Some(ExecutionRecord {
+            id: s("id")?,
+            pattern: j.get("pattern").cloned().unwrap_or(Json::Null),
+            status,
+            trigger: j.get("trigger").cloned().unwrap_or(Json::Null),
+            started_at: s("startedAt").unwrap_or_default(),
+            ended_at: s("endedAt").unwrap_or_default(),
+            duration_ms: j.get("durationMs").and_then(Json::as_u64).unwrap_or(0),
+            input: j.get("input").cloned().unwrap_or(Json::Null),
+            result: j.get("result").filter(|r| !r.is_null()).map(|r| {
+                (
+                    r.get("value").cloned().unwrap_or(Json::Null),
+                    r.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
+                )
+            }),
+            agent_results: list("agentResults")
+                .iter()
+                .enumerate()
+                .map(|(i, r)| AgentResult::from_json(r, i))
+                .collect(),
+            steps: list("steps")
+                .iter()
+                .map(|st| StepRecord {
+                    id: st
+                        .get("id")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    status: st
+                        .get("status")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    confidence: st.get("confidence").and_then(Json::as_f64).unwrap_or(0.0),
+                    attempts: st
+                        .get("attempts")
+                        .and_then(Json::as_u64)
+                        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                    duration_ms: st.get("durationMs").and_then(Json::as_u64).unwrap_or(0),
+                    error: st.get("error").and_then(Json::as_str).map(str::to_string),
+                })
+                .collect(),
+            metrics: j.get("metrics").cloned().unwrap_or(Json::Null),
+            escalation: some("escalation"),
+            fallback: some("fallback"),
+            warnings: list("warnings")
+                .iter()
+                .map(|w| {
+                    let f = |k: &str| {
+                        w.get(k)
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    (f("code"), f("message"))
+                })
+                .collect(),
+            error: j.get("error").filter(|e| !e.is_null()).map(|e| {
+                let f = |k: &str| e.get(k).and_then(Json::as_str).map(str::to_string);
+                RunError {
+                    code: f("code").unwrap_or_default(),
+                    message: f("message").unwrap_or_default(),
+                    node: f("node"),
+                    span: e.get("span").and_then(Json::as_array).and_then(|a| {
+                        let n = |i: usize| {
+                            a.get(i)
+                                .and_then(Json::as_u64)
+                                .and_then(|v| u32::try_from(v).ok())
+                        };
+                        Some((n(0)?, n(1)?))
+                    }),
+                }
+            }),
+        })
+    }
+
     /// The record as the JSON of §5.
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
@@ -424,6 +520,46 @@ mod tests {
             (bare.agent_id.as_str(), bare.status),
             ("agent-5", CallStatus::Ok)
         );
+    }
+
+    #[test]
+    fn an_execution_record_reads_back_as_it_was_written() {
+        let agent = AgentResult::from_json(
+            &json!({"agentName": "a", "result": "x", "confidence": 0.5}),
+            0,
+        );
+        let rec = ExecutionRecord {
+            id: "e1".into(),
+            pattern: json!({"name": "p", "version": "1.0.0"}),
+            status: RunStatus::Escalated,
+            trigger: json!({"kind": "manual"}),
+            started_at: rfc3339(0),
+            ended_at: rfc3339(5),
+            duration_ms: 5,
+            input: json!({"q": 1}),
+            result: Some((json!("x"), 0.5)),
+            agent_results: vec![agent],
+            steps: vec![StepRecord {
+                id: "s".into(),
+                status: "failed".into(),
+                confidence: 0.25,
+                attempts: 2,
+                duration_ms: 3,
+                error: Some("no".into()),
+            }],
+            metrics: json!({"agentCalls": 1}),
+            escalation: Some(json!({"target": "human", "reason": "low"})),
+            fallback: Some(json!({"reason": "r", "action": "default"})),
+            warnings: vec![("prism::run::agent".into(), "w".into())],
+            error: Some(RunError {
+                code: "prism::runtime".into(),
+                message: "m".into(),
+                node: Some("n".into()),
+                span: Some((1, 4)),
+            }),
+        };
+        assert_eq!(ExecutionRecord::from_json(&rec.to_json()), Some(rec));
+        assert_eq!(ExecutionRecord::from_json(&json!({"id": "x"})), None);
     }
 
     #[test]

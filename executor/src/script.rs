@@ -245,6 +245,7 @@ fn agent_value(agent: &SharedAgent, run: &Arc<Run>) -> Value {
                     backoff: run.opts.backoff,
                     cancel: run.opts.cancel.clone(),
                     on_call: run.opts.on_call.clone(),
+                    effects: run.opts.effects.clone(),
                 };
                 let (r, retries) =
                     call_agent(agent, req, policy, Some("script".into()), || run.next_seq()).await;

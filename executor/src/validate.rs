@@ -231,7 +231,7 @@ pub async fn validate(
                     "prism::run::validation",
                     format!("validation failed ({reason}); retrying"),
                 );
-                tokio::time::sleep(delay).await;
+                run.opts.effects.sleep(delay).await;
                 if let Some(agent) = first_agent_node(g, n) {
                     walk(run, g, agent, Some(n), frame.clone(), None).await?;
                 }

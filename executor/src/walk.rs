@@ -34,11 +34,15 @@ pub struct Done {
 
 /// Runs a whole plan and builds its record.
 pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = opts
+        .execution_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let effects = opts.effects.clone();
     let run_cancel = opts.cancel.child_token();
     let user_cancel = std::mem::replace(&mut opts.cancel, run_cancel.clone());
     let timeout = opts.timeout;
-    let (agents, notes) = opts.agents.for_run().await;
+    let (agents, notes) = effects.prepare_agents(&opts.agents).await;
     opts.agents = agents.clone();
     let mut run = Run::new(plan.clone(), opts, id);
     for note in notes {
@@ -80,20 +84,22 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
     tokio::pin!(walk_fut);
     let sleep = async {
         match timeout {
-            Some(t) => tokio::time::sleep(t).await,
+            Some(t) => effects.sleep(t).await,
             None => std::future::pending().await,
         }
     };
+    // Biased: the order in which ready branches are taken is fixed (a replay takes the same).
     let outcome = tokio::select! {
+        biased;
         r = &mut walk_fut => r,
         _ = sleep => {
             run_cancel.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut walk_fut).await;
+            let _ = super::effects::within(&*effects, Duration::from_secs(2), &mut walk_fut).await;
             Err(Stop::TimedOut)
         }
         _ = user_cancel.cancelled() => {
             run_cancel.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut walk_fut).await;
+            let _ = super::effects::within(&*effects, Duration::from_secs(2), &mut walk_fut).await;
             Err(Stop::Cancelled)
         }
     };
@@ -102,7 +108,7 @@ pub async fn run(plan: Arc<Plan>, mut opts: RunOptions) -> ExecutionRecord {
         Err(Stop::Failed(_)) | Ok(()) if user_cancel.is_cancelled() => Err(Stop::Cancelled),
         other => other,
     };
-    agents.shutdown().await;
+    effects.release_agents(&agents).await;
     finish(&run, started_ms, input, outcome)
 }
 

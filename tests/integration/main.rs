@@ -19,6 +19,7 @@ mod shared_copies;
 mod stdlib;
 mod store;
 mod support;
+mod temporal;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -40,5 +41,6 @@ fn main() {
     trials.extend(repl::trials());
     trials.extend(docs::trials());
     trials.extend(shared_copies::trials());
+    trials.extend(temporal::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -18,4 +18,5 @@ pub mod rollback;
 pub mod run;
 pub mod run_pattern;
 pub mod serve;
+pub mod temporal;
 pub mod versions;

@@ -75,9 +75,29 @@ pub struct PatternArgs {
         requires = "registry"
     )]
     pub registry_wait: u64,
+    /// Run on a Temporal server at HOST:PORT (workers started with `prism worker`): the run
+    /// survives the loss of a worker (needs `distributed_execution`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub temporal: Option<String>,
+    /// With `--temporal`: the namespace.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "temporal"
+    )]
+    pub namespace: String,
+    /// With `--temporal`: the task queue the workers poll.
+    #[arg(
+        long = "task-queue",
+        value_name = "QUEUE",
+        default_value = "prism",
+        requires = "temporal"
+    )]
+    pub task_queue: String,
 }
 
-fn read_input(arg: Option<&str>) -> Result<Json, String> {
+pub(crate) fn read_input(arg: Option<&str>) -> Result<Json, String> {
     let Some(arg) = arg else {
         return Ok(serde_json::json!({}));
     };
@@ -235,6 +255,12 @@ pub fn run_active_if_published(name: &str, args: &PatternArgs) -> Option<ExitCod
 fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin) -> ExitCode {
     let license = License::current();
     license.warn_once(&mut std::io::stderr());
+    // A distributed run needs its feature before anything else happens (nothing connects).
+    if args.temporal.is_some()
+        && let Err(code) = super::temporal::require_license(license)
+    {
+        return code;
+    }
     let compiled = compile(path, text, &CompileOptions::default(), license);
     let file = compiled.file.clone();
     let has_errors = compiled.errors() > 0;
@@ -248,6 +274,19 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         return code;
     }
     let persistence = persistence_config(&plan, args);
+    if let Some(address) = &args.temporal {
+        return match super::temporal::run_remote(
+            address,
+            path,
+            text,
+            &plan,
+            compiled.loaded.as_deref(),
+            args,
+        ) {
+            Ok(record) => conclude(&record, persistence, args, &file),
+            Err(code) => code,
+        };
+    }
     let (input, mut agents, agent_results) = match run_inputs(path, &plan, args) {
         Ok(inputs) => inputs,
         Err(e) => {
@@ -318,9 +357,19 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         runtime.block_on(plane.stop());
     }
     runtime.shutdown_timeout(Duration::from_millis(500));
+    conclude(&record, persistence, args, &file)
+}
+
+/// Saves the record where the pattern has `persistence`, then reports the run.
+fn conclude(
+    record: &ExecutionRecord,
+    persistence: Option<Json>,
+    args: &PatternArgs,
+    file: &SourceFile,
+) -> ExitCode {
     // The record is committed before the run reports anything.
     let saved = persistence.map(|config| prism_store::persist_record(&config, &record.to_json()));
-    let code = report(&record, args.json, &file);
+    let code = report(record, args.json, file);
     match saved {
         Some(Err(e)) => {
             eprintln!("error: the run's record was not saved: {}", with_causes(&e));

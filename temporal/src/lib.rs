@@ -1,0 +1,30 @@
+//! Distributed execution of Prism patterns on Temporal.
+//!
+//! A run becomes one workflow whose input ([`RunInput`]) pins the pattern: its source, version
+//! and plan hash, the input and the agents. The workflow compiles the source again, refuses a
+//! plan whose hash differs, and runs the ordinary plan executor with Temporal effects: each
+//! agent-call attempt is an activity ([`CallSpec`] maps the pattern's timeout, retries and
+//! backoff to activity options), each wait a workflow timer. Schedule directives map to
+//! Temporal schedules ([`schedule`]), with what cannot be mapped refused.
+//!
+//! The pure parts here build without the Temporal SDK; the worker, workflow, activities and
+//! client are behind the `sdk` feature (which needs `protoc` at build time).
+
+pub mod input;
+pub mod policy;
+pub mod schedule;
+#[cfg(feature = "sdk")]
+pub mod sdk;
+
+pub use input::{AgentsData, PinError, RunInput, new_execution_id, pinned_plan, refusals};
+pub use policy::{AttemptOutcome, CallSpec};
+pub use schedule::{MappedSchedule, ScheduleRefusal, map_schedule};
+
+/// The default task queue of workers and runs.
+pub const DEFAULT_TASK_QUEUE: &str = "prism";
+
+/// The default namespace.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The workflow type every run starts.
+pub const WORKFLOW_TYPE: &str = "PrismRun";

@@ -1,0 +1,8 @@
+//! The Temporal side (feature `sdk`): the run workflow ([`workflow`]), the agent-call
+//! activity ([`activity`]), the worker and the client ([`client`]).
+
+pub mod activity;
+pub mod client;
+pub mod workflow;
+
+pub use client::{Endpoint, TemporalError, run_worker, start_and_wait};

@@ -1,0 +1,333 @@
+//! The run workflow: compiles the pinned pattern, checks its plan hash and runs the ordinary
+//! plan executor with [`TemporalEffects`], so voting, consensus and every aggregation happen
+//! inside the workflow, deterministically, and are replayed from history after a crash.
+//!
+//! The executor's futures are `Send` and the workflow context is not, so the two meet
+//! through a [`Bridge`]: an effect (an agent-call attempt, a wait) files a request there and
+//! sleeps; the workflow's driver loop, which owns the context, starts an activity or a timer
+//! for each new request in the order filed, and hands back results in the order they
+//! resolve. Everything is polled on the workflow's one thread in a fixed order, so a replay
+//! files the same requests in the same order. The bridge wakes the executor's futures itself,
+//! which the SDK's detector of foreign wake-ups would flag, so workers turn it off.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, LocalBoxFuture};
+use prism_agents::{AgentError, AgentRequest, AgentSet, SharedAgent};
+use prism_executor::dispatch::{CallPolicy, result_of};
+use prism_executor::{AgentResult, Effects, RunOptions, ScriptOutput};
+use prism_license::License;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult};
+use temporalio_workflow::RetryPolicy;
+
+use super::activity::PrismActivities;
+use crate::policy::{
+    AttemptOutcome, CallSpec, HEARTBEAT_TIMEOUT, LOST_WORKER_ATTEMPTS, RequestData,
+};
+use crate::{AgentsData, RunInput, pinned_plan, refusals};
+
+/// What an effect asks the workflow for.
+enum Request {
+    /// One attempt of an agent call.
+    Attempt(Box<CallSpec>),
+    /// A timer.
+    Timer(Duration),
+}
+
+/// What came back.
+enum Reply {
+    /// The attempt's outcome, or why the activity failed for good.
+    Attempt(Result<Box<AttemptOutcome>, String>),
+    /// The timer fired.
+    Timer,
+}
+
+/// Requests filed by the executor's effects and replies handed back by the driver.
+#[derive(Default)]
+struct Bridge {
+    next: u64,
+    filed: Vec<(u64, Request)>,
+    replies: HashMap<u64, Reply>,
+    wakers: HashMap<u64, Waker>,
+    abandoned: std::collections::HashSet<u64>,
+}
+
+type SharedBridge = Arc<Mutex<Bridge>>;
+
+fn lock(b: &SharedBridge) -> MutexGuard<'_, Bridge> {
+    b.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A request in flight: filed on its first poll (so ids follow the executor's poll order).
+struct Wait {
+    bridge: SharedBridge,
+    request: Option<Request>,
+    id: Option<u64>,
+}
+
+impl Future for Wait {
+    type Output = Reply;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let this = self.get_mut();
+        let bridge = this.bridge.clone();
+        let mut b = lock(&bridge);
+        let id = match this.id {
+            Some(id) => id,
+            None => {
+                let id = b.next;
+                b.next += 1;
+                if let Some(r) = this.request.take() {
+                    b.filed.push((id, r));
+                }
+                this.id = Some(id);
+                id
+            }
+        };
+        match b.replies.remove(&id) {
+            Some(r) => {
+                b.wakers.remove(&id);
+                Poll::Ready(r)
+            }
+            None => {
+                b.wakers.insert(id, cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            let mut b = lock(&self.bridge);
+            if b.replies.remove(&id).is_none() {
+                b.abandoned.insert(id);
+            }
+            b.wakers.remove(&id);
+        }
+    }
+}
+
+/// The executor's effects inside the workflow.
+pub struct TemporalEffects {
+    bridge: SharedBridge,
+    agents: AgentsData,
+}
+
+impl TemporalEffects {
+    fn wait(&self, request: Request) -> Wait {
+        Wait {
+            bridge: self.bridge.clone(),
+            request: Some(request),
+            id: None,
+        }
+    }
+}
+
+impl Effects for TemporalEffects {
+    fn call<'a>(
+        &'a self,
+        agent: SharedAgent,
+        request: AgentRequest,
+        policy: &'a CallPolicy,
+        step: Option<&'a str>,
+        seq: &'a (dyn Fn() -> u64 + Sync),
+    ) -> BoxFuture<'a, (AgentResult, u32)> {
+        Box::pin(async move {
+            let data = RequestData::from(&request);
+            let mut latency = 0u64;
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                let spec = CallSpec {
+                    agent: agent.info().name.clone(),
+                    attempt,
+                    timeout_ms: policy.timeout.as_millis() as u64,
+                    request: data.clone(),
+                    agents: self.agents.clone(),
+                };
+                let wait = self.wait(Request::Attempt(Box::new(spec)));
+                let outcome = tokio::select! {
+                    biased;
+                    _ = policy.cancel.cancelled() => Err(AgentError::Cancelled),
+                    reply = wait => match reply {
+                        Reply::Attempt(Ok(o)) => {
+                            let (r, ms) = (*o).into_result();
+                            latency += ms;
+                            r
+                        }
+                        Reply::Attempt(Err(why)) => Err(AgentError::Failed(why)),
+                        Reply::Timer => Err(AgentError::Failed("unexpected timer reply".into())),
+                    },
+                };
+                match outcome {
+                    Err(e) if e.is_retryable() && attempt <= policy.retries => {
+                        let backoff = policy.backoff_after(attempt);
+                        let pause = self.wait(Request::Timer(backoff));
+                        tokio::select! {
+                            biased;
+                            _ = policy.cancel.cancelled() => {
+                                let r = result_of(&agent, Err(AgentError::Cancelled), latency, attempt, step, seq());
+                                return (r, attempt - 1);
+                            }
+                            _ = pause => {}
+                        }
+                        latency += backoff.as_millis() as u64;
+                    }
+                    other => {
+                        let r = result_of(&agent, other, latency, attempt, step, seq());
+                        return (r, attempt - 1);
+                    }
+                }
+            }
+        })
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        let wait = self.wait(Request::Timer(duration));
+        Box::pin(async move {
+            let _ = wait.await;
+        })
+    }
+
+    fn prepare_agents<'a>(
+        &'a self,
+        agents: &'a AgentSet,
+    ) -> BoxFuture<'a, (AgentSet, Vec<String>)> {
+        // The workers prepare agents; the workflow only selects them (no I/O here).
+        Box::pin(std::future::ready((agents.clone(), Vec::new())))
+    }
+
+    fn release_agents<'a>(&'a self, _agents: &'a AgentSet) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The run workflow (type `PrismRun`).
+#[workflow]
+#[derive(Default)]
+pub struct PrismRun;
+
+#[workflow_methods]
+impl PrismRun {
+    /// Runs the pinned plan; the output is the execution record (JSON text).
+    #[run(name = "PrismRun")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: RunInput) -> WorkflowResult<String> {
+        let license = License::current();
+        let (plan, model) = pinned_plan(&input, license)
+            .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+        let refused = refusals(&plan);
+        if !refused.is_empty() {
+            return Err(ApplicationFailure::non_retryable(refused.join("\n")).into());
+        }
+        let agents = input
+            .agents
+            .build()
+            .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+        let bridge: SharedBridge = Arc::default();
+        let effects = Arc::new(TemporalEffects {
+            bridge: bridge.clone(),
+            agents: input.agents.clone(),
+        });
+        let options = RunOptions {
+            input: input.input.clone(),
+            agents,
+            timeout: input.timeout_ms.map(Duration::from_millis),
+            source: Some(Arc::from(input.source.as_str())),
+            model,
+            trigger: input.trigger.clone(),
+            backoff: Duration::from_millis(input.backoff_ms),
+            script_output: ScriptOutput::Discard,
+            effects,
+            execution_id: Some(input.execution_id.clone()),
+            ..RunOptions::default()
+        };
+        let run = prism_executor::execute(plan, options);
+        let record = drive(ctx, &bridge, run).await;
+        serde_json::to_string(&record.to_json())
+            .map_err(|e| ApplicationFailure::non_retryable(e.to_string()).into())
+    }
+}
+
+/// Polls the executor and serves its requests until it finishes.
+async fn drive<T>(
+    ctx: &WorkflowContext<PrismRun>,
+    bridge: &SharedBridge,
+    run: impl Future<Output = T>,
+) -> T {
+    let mut run = std::pin::pin!(run);
+    let mut running: Vec<(u64, LocalBoxFuture<'static, Reply>)> = Vec::new();
+    std::future::poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(out) = run.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            let filed = std::mem::take(&mut lock(bridge).filed);
+            let started = !filed.is_empty();
+            for (id, request) in filed {
+                running.push((id, start(ctx, request)));
+            }
+            let mut replies = Vec::new();
+            running.retain_mut(|(id, fut)| match fut.as_mut().poll(cx) {
+                Poll::Ready(reply) => {
+                    replies.push((*id, reply));
+                    false
+                }
+                Poll::Pending => true,
+            });
+            if replies.is_empty() && !started {
+                return Poll::Pending;
+            }
+            let mut b = lock(bridge);
+            for (id, reply) in replies {
+                if b.abandoned.remove(&id) {
+                    continue;
+                }
+                b.replies.insert(id, reply);
+                if let Some(w) = b.wakers.remove(&id) {
+                    w.wake();
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// Starts the activity or timer of a request.
+fn start(ctx: &WorkflowContext<PrismRun>, request: Request) -> LocalBoxFuture<'static, Reply> {
+    match request {
+        Request::Timer(d) => {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let _ = ctx.timer(d).await;
+                Reply::Timer
+            })
+        }
+        Request::Attempt(spec) => {
+            let options = ActivityOptions::with_start_to_close_timeout(spec.start_to_close())
+                .heartbeat_timeout(HEARTBEAT_TIMEOUT)
+                .retry_policy(
+                    RetryPolicy::builder()
+                        .initial_interval(Duration::from_secs(1))
+                        .backoff_coefficient(2.0)
+                        .maximum_interval(Duration::from_secs(10))
+                        .maximum_attempts(LOST_WORKER_ATTEMPTS)
+                        .build(),
+                )
+                .build();
+            // The future owns its context (the activity is scheduled on its first poll, which
+            // the driver makes at once, in request order).
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let call = ctx.execute_activity(PrismActivities::call_agent, *spec, options);
+                Reply::Attempt(call.await.map(Box::new).map_err(|e| e.to_string()))
+            })
+        }
+    }
+}
