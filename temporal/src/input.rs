@@ -143,9 +143,7 @@ pub fn refusals(plan: &Plan) -> Vec<String> {
         ));
     }
     let healthy = plan.nodes().any(|(_, n)| match &n.kind {
-        NodeKind::AgentGroup { selection, .. } => {
-            selection.get("healthy") == Some(&Json::Bool(true))
-        }
+        NodeKind::AgentGroup { selection, .. } => selection.healthy(),
         _ => false,
     });
     if healthy {
