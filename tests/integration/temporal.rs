@@ -163,6 +163,16 @@ fn worker(bin: &Path, dir: &Path, key: &str, addr: &str, queue: &str) -> Result<
     Ok(Worker(child))
 }
 
+/// `prism run vote.yaml [--json] --temporal ADDR --task-queue Q`.
+fn remote_run<'a>(addr: &'a str, queue: &'a str, json: bool) -> Vec<&'a str> {
+    let mut args = vec!["run", "vote.yaml"];
+    if json {
+        args.push("--json");
+    }
+    args.extend(["--temporal", addr, "--task-queue", queue]);
+    args
+}
+
 fn queue(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -227,15 +237,7 @@ fn vote_across_two_workers_matches_local() -> Result<(), Failed> {
         .output()?;
     let local = output_json(&local, "the local run")?;
     let remote = licensed(&bin, dir.path(), &key)
-        .args([
-            "run",
-            "vote.yaml",
-            "--json",
-            "--temporal",
-            &addr,
-            "--task-queue",
-            &q,
-        ])
+        .args(remote_run(&addr, &q, true))
         .output()?;
     let remote = output_json(&remote, "the Temporal run")?;
     if essence(&local) != essence(&remote) {
@@ -255,7 +257,7 @@ fn vote_across_two_workers_matches_local() -> Result<(), Failed> {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let local_text = text(&["run", "vote.yaml"])?;
-    let remote_text = text(&["run", "vote.yaml", "--temporal", &addr, "--task-queue", &q])?;
+    let remote_text = text(&remote_run(&addr, &q, false))?;
     if local_text != remote_text {
         return Err(
             format!("stdout differs:\nlocal:\n{local_text}\nremote:\n{remote_text}").into(),
@@ -274,15 +276,7 @@ fn killed_worker_run_completes_once() -> Result<(), Failed> {
     let q = queue("kill");
     let mut first = worker(&bin, dir.path(), &key, &addr, &q)?;
     let run = licensed(&bin, dir.path(), &key)
-        .args([
-            "run",
-            "vote.yaml",
-            "--json",
-            "--temporal",
-            &addr,
-            "--task-queue",
-            &q,
-        ])
+        .args(remote_run(&addr, &q, true))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
