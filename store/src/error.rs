@@ -74,3 +74,22 @@ pub enum StoreError {
 
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// True for SQLite's "busy"/"locked" answers that its busy handler does not wait out:
+    /// a connection that opens while the last one to close still cleans up the WAL, or while
+    /// another runs recovery (<https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode>).
+    /// The operation failed whole (each write is one transaction), so it may be tried again.
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        )
+    }
+}

@@ -74,14 +74,16 @@ impl Store {
         &self.location
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+    /// Runs `f` on the backend; an SQLite answer of "busy" that the busy handler did not wait
+    /// out is tried again (see [`sqlite::retry_busy`]).
+    fn with<T>(&self, mut f: impl FnMut(&mut dyn Backend) -> Result<T>) -> Result<T> {
         // A panic while holding the lock cannot leave a half-done write behind (each write
         // is one transaction), so a poisoned lock is still usable.
         let mut guard = self
             .backend
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(guard.as_mut())
+        sqlite::retry_busy(|| f(guard.as_mut()))
     }
 
     /// The schema version of the open database.

@@ -40,8 +40,13 @@ impl<T> Ctx<T> for rusqlite::Result<T> {
 }
 
 impl SqliteBackend {
-    /// Opens (creating the file and its directory if needed) and migrates.
+    /// Opens (creating the file and its directory if needed) and migrates, trying again while
+    /// another process holds a lock the busy handler does not wait for.
     pub(crate) fn open(path: &Path) -> Result<SqliteBackend> {
+        retry_busy(|| SqliteBackend::open_once(path))
+    }
+
+    fn open_once(path: &Path) -> Result<SqliteBackend> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
@@ -93,6 +98,22 @@ impl SqliteBackend {
             .ctx(&path)?;
         }
         tx.commit().ctx(&path)
+    }
+}
+
+/// Runs `op` again (with a growing pause) while it fails with [`StoreError::is_busy`], for up
+/// to [`BUSY_TIMEOUT`] in all; then returns its last answer.
+pub(crate) fn retry_busy<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match op() {
+            Err(e) if e.is_busy() && std::time::Instant::now() + pause < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            answer => return answer,
+        }
     }
 }
 

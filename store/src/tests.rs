@@ -637,3 +637,67 @@ fn concurrent_opens_of_a_fresh_postgres_database_migrate_once() {
     assert_eq!(rows, migrations::LATEST);
     drop(pg._db);
 }
+
+#[test]
+fn busy_answers_are_tried_again_and_other_errors_are_not() {
+    let busy = || StoreError::Sqlite {
+        path: "x.db".into(),
+        source: rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        ),
+    };
+    let mut calls = 0;
+    let answer = sqlite::retry_busy(|| {
+        calls += 1;
+        if calls < 4 { Err(busy()) } else { Ok(calls) }
+    });
+    assert_eq!(answer.ok(), Some(4));
+    let mut calls = 0;
+    let answer: Result<()> = sqlite::retry_busy(|| {
+        calls += 1;
+        Err(StoreError::Corrupt("bad".into()))
+    });
+    assert!(matches!(answer, Err(StoreError::Corrupt(_))));
+    assert_eq!(calls, 1, "a lasting error is not tried again");
+}
+
+#[test]
+fn a_new_file_opened_by_many_at_once() {
+    // Six `prism run`s that find no store yet all create, turn to WAL and migrate the same
+    // new file at once; some of the locks that takes are refused without SQLite's busy
+    // handler waiting (it would deadlock), so the store tries again itself.
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("new.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || -> std::result::Result<(), String> {
+                    barrier.wait();
+                    let store = Store::open(&Location::Sqlite(path))
+                        .map_err(|e| format!("round {round}, open: {e}"))?;
+                    store
+                        .write_record(
+                            &record(
+                                &format!("r-{t}"),
+                                "p",
+                                1_800_000_000_000,
+                                "success",
+                                Some(0.9),
+                            ),
+                            &Retention::default(),
+                        )
+                        .map(drop)
+                        .map_err(|e| format!("round {round}, write: {e}"))
+                })
+            })
+            .collect();
+        let failures: Vec<String> = threads
+            .into_iter()
+            .filter_map(|t| t.join().expect("thread").err())
+            .collect();
+        assert!(failures.is_empty(), "{failures:?}");
+    }
+}
