@@ -70,6 +70,45 @@ pub struct RunInput {
     pub trigger: Json,
 }
 
+/// The `trigger.kind` of the runs a Temporal schedule starts.
+pub const SCHEDULE_TRIGGER: &str = "schedule";
+
+impl RunInput {
+    /// The execution id and trigger of the workflow `workflow_id` / `run_id` that this input
+    /// started. A run started by `prism run --temporal` carries its execution id (also its
+    /// workflow id). The runs a schedule starts all share the schedule's input, whose execution
+    /// id is empty: each takes its workflow run id (a UUID, fixed for the run and its replays),
+    /// and its `scheduledFor` from the workflow id, which Temporal builds as
+    /// `<schedule's workflow id>-<scheduled time, RFC 3339>`.
+    pub fn execution(&self, workflow_id: &str, run_id: &str) -> (String, Json) {
+        if !self.execution_id.is_empty() {
+            return (self.execution_id.clone(), self.trigger.clone());
+        }
+        let mut trigger = self.trigger.clone();
+        if let Some(t) = scheduled_time(workflow_id)
+            && let Some(map) = trigger.as_object_mut()
+        {
+            map.insert("scheduledFor".into(), Json::String(t));
+        }
+        (run_id.to_string(), trigger)
+    }
+}
+
+/// The RFC 3339 time at the end of a scheduled workflow's id, in the records' format.
+fn scheduled_time(workflow_id: &str) -> Option<String> {
+    // The suffix is 20 characters (`2026-01-02T03:04:05Z`) in UTC, longer with an offset.
+    (20..=25).find_map(|n| {
+        let cut = workflow_id.len().checked_sub(n)?;
+        let tail = workflow_id.get(cut..)?;
+        if !workflow_id.get(..cut)?.ends_with('-') {
+            return None;
+        }
+        let t = prism_compiler::pattern::directives::parse_rfc3339(tail)?;
+        let ms = u64::try_from(t.timestamp_millis()).ok()?;
+        Some(prism_executor::record::rfc3339(ms))
+    })
+}
+
 /// Why a pinned plan could not be rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PinError {
@@ -226,6 +265,29 @@ mod tests {
         );
         let plan = unit.plan.expect("plan");
         assert!(refusals(&plan)[0].contains("agents.healthy"));
+    }
+
+    #[test]
+    fn scheduled_runs_take_their_run_id_and_scheduled_time() {
+        let mut input = input_for(VOTE, "vote.yaml");
+        assert_eq!(
+            input.execution("e1", "r1"),
+            ("e1".to_string(), serde_json::json!({"kind": "manual"}))
+        );
+        input.execution_id = String::new();
+        input.trigger = serde_json::json!({"kind": SCHEDULE_TRIGGER, "schedule": "prism-vote"});
+        let (id, trigger) = input.execution("prism-vote-2026-12-05T03:00:02Z", "r-uuid");
+        assert_eq!(id, "r-uuid");
+        assert_eq!(trigger["kind"], "schedule");
+        assert_eq!(trigger["schedule"], "prism-vote");
+        assert_eq!(
+            trigger["scheduledFor"],
+            prism_executor::record::rfc3339(1_796_439_602_000)
+        );
+        // A workflow id without a time (a schedule triggered by hand still has one; a
+        // foreign id may not): no `scheduledFor`.
+        let (_, trigger) = input.execution("prism-vote", "r2");
+        assert!(trigger.get("scheduledFor").is_none(), "{trigger}");
     }
 
     #[test]

@@ -18,5 +18,6 @@ pub mod rollback;
 pub mod run;
 pub mod run_pattern;
 pub mod serve;
+pub mod serve_temporal;
 pub mod temporal;
 pub mod versions;

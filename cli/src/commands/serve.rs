@@ -54,8 +54,34 @@ pub struct ServeArgs {
     /// Serve a Parallax agent registry and agent gateway on ADDR (`host:port`): agents that
     /// register or connect there join every run (without an agents file, instead of the
     /// built-in agents).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", conflicts_with = "temporal")]
     pub registry: Option<String>,
+    /// Make each schedule a Temporal Schedule on the server at HOST:PORT (created, or updated
+    /// to match, under the id `prism-<pattern>`): the server fires the runs, which `prism
+    /// worker` processes run, whether or not this process stays up (needs
+    /// `distributed_execution`; see docs/distributed.md).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub temporal: Option<String>,
+    /// With `--temporal`: the namespace.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "temporal"
+    )]
+    pub namespace: String,
+    /// With `--temporal`: the task queue of the runs (the workers' `--task-queue`).
+    #[arg(
+        long = "task-queue",
+        value_name = "QUEUE",
+        default_value = "prism",
+        requires = "temporal"
+    )]
+    pub task_queue: String,
+    /// With `--temporal`: exit once the schedules are on the server instead of reporting
+    /// their runs until they end or Ctrl-C / SIGTERM.
+    #[arg(long, requires = "temporal")]
+    pub detach: bool,
 }
 
 /// Runs `prism serve`.
@@ -65,6 +91,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
     if let Err(denial) = license.check_command("serve") {
         eprint!("{}", denial.render());
         return ExitCode::from(EXIT_COMPILE);
+    }
+    if let Some(address) = &args.temporal {
+        // Both features before anything connects.
+        if let Err(code) = super::temporal::require_license(license) {
+            return code;
+        }
+        return super::serve_temporal::serve(address, &args, license);
     }
     let store = match Store::open_url(args.store.as_deref()) {
         Ok(s) => Arc::new(s),
@@ -132,6 +165,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
 async fn stop_on_signal(shutdown: CancellationToken) {
+    signalled().await;
+    eprintln!("serve: stopping (finishing runs in flight)");
+    shutdown.cancel();
+}
+
+/// Returns on Ctrl-C or SIGTERM.
+pub(crate) async fn signalled() {
     #[cfg(unix)]
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -147,8 +187,6 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
-    eprintln!("serve: stopping (finishing runs in flight)");
-    shutdown.cancel();
 }
 
 /// Compiles every pattern under the paths and makes a job of each one with a schedule.
@@ -158,10 +196,29 @@ fn load_jobs(
     license: &License,
     store: &Arc<Store>,
 ) -> Result<Vec<Job>, ExitCode> {
-    let paths = if args.paths.is_empty() {
+    let mut jobs = Vec::new();
+    let mut record_stores: HashMap<String, Arc<Store>> = HashMap::new();
+    for (path, compiled, plan) in scheduled_units(&args.paths, license)? {
+        let job = make_job(args, &compiled, plan, store, &mut record_stores).map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            ExitCode::from(EXIT_COMPILE)
+        })?;
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+/// Every pattern with a `schedule` under the paths (default: the current directory),
+/// compiled: its file, its unit and its plan. Files with errors are reported and left out;
+/// two scheduled patterns of one name, or none at all, are an error.
+pub(crate) fn scheduled_units(
+    paths: &[PathBuf],
+    license: &License,
+) -> Result<Vec<(PathBuf, Compiled, Arc<Plan>)>, ExitCode> {
+    let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
-        args.paths.clone()
+        paths.to_vec()
     };
     for p in &paths {
         if !p.exists() {
@@ -170,8 +227,7 @@ fn load_jobs(
         }
     }
     let options = CompileOptions::from_env();
-    let mut jobs = Vec::new();
-    let mut record_stores: HashMap<String, Arc<Store>> = HashMap::new();
+    let mut units = Vec::new();
     let mut names: HashMap<String, PathBuf> = HashMap::new();
     for (_, path) in collect_files(&paths) {
         let text = match std::fs::read_to_string(&path) {
@@ -210,13 +266,9 @@ fn load_jobs(
             return Err(ExitCode::from(EXIT_COMPILE));
         }
         names.insert(plan.meta.name.clone(), path.clone());
-        let job = make_job(args, &compiled, plan, store, &mut record_stores).map_err(|e| {
-            eprintln!("error: {}: {e}", path.display());
-            ExitCode::from(EXIT_COMPILE)
-        })?;
-        jobs.push(job);
+        units.push((path, compiled, plan));
     }
-    if jobs.is_empty() {
+    if units.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
             "error: no pattern with a `schedule` under {}",
@@ -224,7 +276,7 @@ fn load_jobs(
         );
         return Err(ExitCode::from(EXIT_COMPILE));
     }
-    Ok(jobs)
+    Ok(units)
 }
 
 fn make_job(

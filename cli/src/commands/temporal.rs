@@ -109,7 +109,7 @@ mod imp {
 }
 
 #[cfg(feature = "temporal")]
-mod imp {
+pub(super) mod imp {
     use super::*;
     use prism_executor::largest_min;
     use prism_temporal::sdk::{Endpoint, run_worker, start_and_wait};
@@ -140,11 +140,18 @@ mod imp {
         }
     }
 
-    /// The agents of a run as data: what `load_agents` would build, from the same sources.
-    fn agents_data(path: &Path, args: &PatternArgs, min: usize) -> Result<AgentsData, String> {
+    /// The agents of a run as data: what `load_agents` would build, from the same sources
+    /// (`--agents FILE`, else `agents.yaml` beside the pattern, else built-in agents; then
+    /// the `--agent NAME=URL` flags).
+    pub fn agents_data(
+        path: &Path,
+        agents: Option<&Path>,
+        urls: &[String],
+        min: usize,
+    ) -> Result<AgentsData, String> {
         let beside = path.parent().map(|d| d.join("agents.yaml"));
-        let file = match (&args.agents, beside) {
-            (Some(f), _) => Some(f.clone()),
+        let file = match (agents, beside) {
+            (Some(f), _) => Some(f.to_path_buf()),
             (None, Some(b)) if b.is_file() && b != path => Some(b),
             _ => None,
         };
@@ -160,7 +167,7 @@ mod imp {
         let data = AgentsData {
             file,
             builtin: min.max(3),
-            urls: args.agent.clone(),
+            urls: urls.to_vec(),
         };
         // Built here too, so a bad agents file is reported before the run starts.
         data.build()?;
@@ -188,7 +195,8 @@ mod imp {
         };
         let input =
             super::super::run_pattern::read_input(args.input.as_deref()).map_err(compile_error)?;
-        let agents = agents_data(path, args, largest_min(plan)).map_err(compile_error)?;
+        let agents = agents_data(path, args.agents.as_deref(), &args.agent, largest_min(plan))
+            .map_err(compile_error)?;
         let timeout_ms = args.timeout.or(match loaded {
             Some(Loaded::Prism(p)) => Some(p.timeout_ms),
             _ => None,
@@ -211,7 +219,9 @@ mod imp {
             task_queue: args.task_queue.clone(),
         };
         let runtime = crate::report::async_runtime()?;
-        let outcome = runtime.block_on(start_and_wait(&endpoint, run));
+        let outcome = runtime.block_on(start_and_wait(&endpoint, run, |note| {
+            eprintln!("note: {note}");
+        }));
         runtime.shutdown_timeout(std::time::Duration::from_millis(500));
         let json = outcome.map_err(|e| {
             eprintln!("error: {e}");

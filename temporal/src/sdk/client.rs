@@ -3,7 +3,10 @@
 //! execution record).
 
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
+use temporalio_client::errors::WorkflowGetResultError;
+use temporalio_client::tonic::Code;
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
     WorkflowStartOptions,
@@ -51,7 +54,19 @@ pub enum TemporalError {
     /// The workflow's output is not a record.
     #[error("the run's record from Temporal is not JSON: {0}")]
     Record(String),
+    /// A schedule could not be created, updated, read or deleted.
+    #[error("schedule {id}: {message}")]
+    Schedule {
+        /// The schedule id.
+        id: String,
+        /// Why.
+        message: String,
+    },
 }
+
+/// How long a client waiting for a run's result goes on trying to reach a server that went
+/// away (restarted, failed over) before it gives up.
+pub const RECONNECT_WINDOW: Duration = Duration::from_secs(300);
 
 fn url_of(address: &str) -> Result<Url, TemporalError> {
     let text = if address.contains("://") {
@@ -62,7 +77,7 @@ fn url_of(address: &str) -> Result<Url, TemporalError> {
     Url::from_str(&text).map_err(|_| TemporalError::Address(address.to_string()))
 }
 
-async fn connect(endpoint: &Endpoint) -> Result<Client, TemporalError> {
+pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Client, TemporalError> {
     let url = url_of(&endpoint.address)?;
     let failed = |message: String| TemporalError::Connect {
         address: endpoint.address.clone(),
@@ -110,10 +125,14 @@ pub async fn run_worker(endpoint: &Endpoint, ready: impl FnOnce()) -> Result<(),
         .map_err(|e| TemporalError::Worker(e.to_string()))
 }
 
-/// Starts the run workflow (id = the execution id) and waits for its execution record.
+/// Starts the run workflow (id = the execution id) and waits for its execution record. When
+/// the server goes away while the client waits (a restart, a fail-over), the client goes on
+/// asking for the result for up to [`RECONNECT_WINDOW`]; the run itself is the server's and
+/// goes on once it is back. `note` hears when the server was lost and when it answered again.
 pub async fn start_and_wait(
     endpoint: &Endpoint,
     input: RunInput,
+    mut note: impl FnMut(&str),
 ) -> Result<serde_json::Value, TemporalError> {
     let client = connect(endpoint).await?;
     let id = input.execution_id.clone();
@@ -125,11 +144,72 @@ pub async fn start_and_wait(
         )
         .await
         .map_err(|e| TemporalError::Start(e.to_string()))?;
-    let text = handle
-        .get_result(WorkflowGetResultOptions::default())
-        .await
-        .map_err(|e| TemporalError::Failed(error_chain(&e)))?;
+    let mut lost: Option<Instant> = None;
+    let mut attempt = 0u32;
+    let text = loop {
+        match handle.get_result(WorkflowGetResultOptions::default()).await {
+            Ok(text) => break text,
+            Err(e) if transient(&e) => {
+                let since = *lost.get_or_insert_with(|| {
+                    note(&format!(
+                        "lost the Temporal server at {} while waiting for the run ({}); the run is the server's: asking again for up to {} s",
+                        endpoint.address,
+                        error_chain(&e),
+                        RECONNECT_WINDOW.as_secs()
+                    ));
+                    Instant::now()
+                });
+                if since.elapsed() >= RECONNECT_WINDOW {
+                    return Err(TemporalError::Failed(format!(
+                        "no answer from the server for {} s: {}",
+                        RECONNECT_WINDOW.as_secs(),
+                        error_chain(&e)
+                    )));
+                }
+                tokio::time::sleep(retry_delay(attempt)).await;
+                attempt = attempt.saturating_add(1);
+            }
+            Err(e) => return Err(TemporalError::Failed(error_chain(&e))),
+        }
+    };
+    if lost.is_some() {
+        note(&format!(
+            "the Temporal server at {} answered again",
+            endpoint.address
+        ));
+    }
     serde_json::from_str(&text).map_err(|e| TemporalError::Record(e.to_string()))
+}
+
+/// Whether waiting for the result failed because the server could not be reached (or was
+/// not ready yet), not because of the run.
+fn transient(e: &WorkflowGetResultError) -> bool {
+    match e {
+        WorkflowGetResultError::Rpc(s) | WorkflowGetResultError::NotFound(s) => {
+            transient_status(s.code(), s.message())
+        }
+        _ => false,
+    }
+}
+
+fn transient_status(code: Code, message: &str) -> bool {
+    match code {
+        Code::Unavailable
+        | Code::DeadlineExceeded
+        | Code::Unknown
+        | Code::Internal
+        | Code::Aborted
+        | Code::ResourceExhausted
+        | Code::Cancelled => true,
+        // A server starting up answers for a while that it does not know the namespace yet.
+        Code::NotFound => message.to_ascii_lowercase().contains("namespace"),
+        _ => false,
+    }
+}
+
+/// 0.5 s, doubling, at most 5 s.
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)).min(5000))
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -144,4 +224,24 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_server_is_asked_again_and_a_lost_run_is_not() {
+        assert!(transient_status(Code::Unavailable, "tcp connect error"));
+        assert!(transient_status(Code::DeadlineExceeded, ""));
+        assert!(transient_status(
+            Code::NotFound,
+            "Namespace default is not found."
+        ));
+        assert!(!transient_status(Code::NotFound, "workflow not found"));
+        assert!(!transient_status(Code::InvalidArgument, ""));
+        assert!(!transient_status(Code::PermissionDenied, ""));
+        let delays: Vec<u64> = (0..7).map(|a| retry_delay(a).as_millis() as u64).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    }
 }

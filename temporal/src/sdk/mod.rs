@@ -1,8 +1,10 @@
 //! The Temporal side (feature `sdk`): the run workflow ([`workflow`]), the agent-call
-//! activity ([`activity`]), the worker and the client ([`client`]).
+//! activity ([`activity`]), the worker and the client ([`client`]), the schedules of
+//! `prism serve --temporal` ([`schedules`]).
 
 pub mod activity;
 pub mod client;
+pub mod schedules;
 pub mod workflow;
 
 pub use client::{Endpoint, TemporalError, run_worker, start_and_wait};

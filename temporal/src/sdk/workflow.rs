@@ -230,6 +230,7 @@ impl PrismRun {
             .agents
             .build()
             .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+        let (execution_id, trigger) = input.execution(ctx.workflow_id(), ctx.run_id());
         let bridge: SharedBridge = Arc::default();
         let effects = Arc::new(TemporalEffects {
             bridge: bridge.clone(),
@@ -241,11 +242,11 @@ impl PrismRun {
             timeout: input.timeout_ms.map(Duration::from_millis),
             source: Some(Arc::from(input.source.as_str())),
             model,
-            trigger: input.trigger.clone(),
+            trigger,
             backoff: Duration::from_millis(input.backoff_ms),
             script_output: ScriptOutput::Discard,
             effects,
-            execution_id: Some(input.execution_id.clone()),
+            execution_id: Some(execution_id),
             ..RunOptions::default()
         };
         let run = prism_executor::execute(plan, options);
