@@ -9,9 +9,9 @@
 //! Every directive is mapped and every agents file read before anything connects; one that
 //! cannot run on Temporal stops `serve` with its diagnostic and changes nothing.
 //!
-//! Output: one line per run started on stdout —
-//! `<seen> <pattern> started workflow=<workflow id> scheduledFor=<t>` — and what `serve`
-//! does on stderr.
+//! Output on stdout: one line when the server starts a run —
+//! `<seen> <pattern> started workflow=<workflow id> scheduledFor=<t>` — and one when it ends,
+//! as a local `serve` prints it (with `workflow=<workflow id>`); on stderr what `serve` does.
 
 use std::process::ExitCode;
 
@@ -46,13 +46,11 @@ mod imp {
 
     use prism_compiler::pattern::directives::DirectiveKind;
     use prism_compiler::plan::Plan;
-    use prism_executor::largest_min;
     use prism_executor::record::rfc3339;
+    use prism_executor::{ExecutionRecord, largest_min};
     use prism_temporal::input::SCHEDULE_TRIGGER;
     use prism_temporal::sdk::Endpoint;
-    use prism_temporal::sdk::schedules::{
-        Applied, ScheduleState, Schedules, ServedSchedule, connect_schedules,
-    };
+    use prism_temporal::sdk::schedules::{Applied, Schedules, ServedSchedule, connect_schedules};
     use prism_temporal::{RunInput, map_schedule, refusals};
     use serde_json::json;
 
@@ -248,7 +246,16 @@ mod imp {
         rfc3339(ms)
     }
 
-    /// Reports each run the server starts until every schedule has ended or a signal.
+    /// A run's end, from its record.
+    type Ended = (
+        String,
+        String,
+        Option<SystemTime>,
+        Result<serde_json::Value, String>,
+    );
+
+    /// Reports each run the server starts, and its end, until every schedule has ended and
+    /// its runs are reported, or a signal.
     async fn report(schedules: &Schedules, served: &[ServedSchedule]) {
         let mut seen: HashSet<String> = HashSet::new();
         // Runs started before this `serve` are not reported again.
@@ -257,10 +264,16 @@ mod imp {
                 seen.extend(state.recent.into_iter().map(|(id, _)| id));
             }
         }
+        let (sender, mut ended) = tokio::sync::mpsc::unbounded_channel::<Ended>();
         let poll = async {
             let mut unreachable = false;
+            let mut waiting = 0usize;
             loop {
-                let mut ended = 0;
+                while let Ok((pattern, workflow, scheduled, record)) = ended.try_recv() {
+                    waiting = waiting.saturating_sub(1);
+                    print_ended(&pattern, &workflow, scheduled, record);
+                }
+                let mut done = 0;
                 for s in served {
                     match schedules.state(&s.mapped.id).await {
                         Ok(state) => {
@@ -268,9 +281,30 @@ mod imp {
                                 eprintln!("serve: the server answers again");
                                 unreachable = false;
                             }
-                            print_new(&s.pattern, &state, &mut seen);
+                            for (workflow, scheduled) in &state.recent {
+                                if !seen.insert(workflow.clone()) {
+                                    continue;
+                                }
+                                println!(
+                                    "{} {} started workflow={workflow} scheduledFor={}",
+                                    time(SystemTime::now()),
+                                    s.pattern,
+                                    scheduled.map_or_else(|| "-".to_string(), time)
+                                );
+                                waiting += 1;
+                                let (schedules, sender) = (schedules.clone(), sender.clone());
+                                let (pattern, workflow, scheduled) =
+                                    (s.pattern.clone(), workflow.clone(), *scheduled);
+                                tokio::spawn(async move {
+                                    let record = schedules
+                                        .record(&workflow)
+                                        .await
+                                        .map_err(|e| e.to_string());
+                                    let _ = sender.send((pattern, workflow, scheduled, record));
+                                });
+                            }
                             if state.ended() {
-                                ended += 1;
+                                done += 1;
                             }
                         }
                         Err(e) => {
@@ -283,7 +317,7 @@ mod imp {
                         }
                     }
                 }
-                if ended == served.len() {
+                if done == served.len() && waiting == 0 {
                     return;
                 }
                 tokio::time::sleep(POLL).await;
@@ -297,15 +331,37 @@ mod imp {
         }
     }
 
-    fn print_new(pattern: &str, state: &ScheduleState, seen: &mut HashSet<String>) {
-        for (workflow, scheduled) in &state.recent {
-            if seen.insert(workflow.clone()) {
+    /// `<ended> <pattern> <status> confidence=<c> duration=<ms>ms scheduledFor=<t> id=<id>
+    /// workflow=<workflow id>`, as a local `serve` prints a run (without the run count).
+    fn print_ended(
+        pattern: &str,
+        workflow: &str,
+        scheduled: Option<SystemTime>,
+        record: Result<serde_json::Value, String>,
+    ) {
+        let record = record.and_then(|json| {
+            ExecutionRecord::from_json(&json)
+                .ok_or_else(|| "the run's record is not an execution record".to_string())
+        });
+        match record {
+            Ok(record) => {
+                let confidence = record.result.as_ref().map_or(0.0, |(_, c)| *c);
                 println!(
-                    "{} {pattern} started workflow={workflow} scheduledFor={}",
-                    time(SystemTime::now()),
-                    scheduled.map_or_else(|| "-".to_string(), time)
+                    "{} {pattern} {} confidence={confidence:.3} duration={}ms scheduledFor={} id={} workflow={workflow}",
+                    record.ended_at,
+                    record.status.as_str(),
+                    record.duration_ms,
+                    scheduled.map_or_else(|| "-".to_string(), time),
+                    record.id
                 );
+                if let Some(err) = &record.error {
+                    eprintln!(
+                        "serve: {pattern}: {workflow}: error[{}]: {}",
+                        err.code, err.message
+                    );
+                }
             }
+            Err(e) => eprintln!("serve: {pattern}: {workflow}: {e}"),
         }
     }
 }

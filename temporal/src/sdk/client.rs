@@ -136,14 +136,26 @@ pub async fn start_and_wait(
 ) -> Result<serde_json::Value, TemporalError> {
     let client = connect(endpoint).await?;
     let id = input.execution_id.clone();
-    let handle = client
+    client
         .start_workflow(
             PrismRun::run,
             input,
-            WorkflowStartOptions::new(endpoint.task_queue.clone(), id).build(),
+            WorkflowStartOptions::new(endpoint.task_queue.clone(), id.clone()).build(),
         )
         .await
         .map_err(|e| TemporalError::Start(e.to_string()))?;
+    wait_record(&client, &endpoint.address, &id, &mut note).await
+}
+
+/// Waits for the execution record of the run workflow `workflow_id` (its latest run), asking
+/// again for up to [`RECONNECT_WINDOW`] while the server cannot be reached.
+pub(crate) async fn wait_record(
+    client: &Client,
+    address: &str,
+    workflow_id: &str,
+    note: &mut impl FnMut(&str),
+) -> Result<serde_json::Value, TemporalError> {
+    let handle = client.get_workflow_handle::<PrismRun>(workflow_id);
     let mut lost: Option<Instant> = None;
     let mut attempt = 0u32;
     let text = loop {
@@ -152,8 +164,7 @@ pub async fn start_and_wait(
             Err(e) if transient(&e) => {
                 let since = *lost.get_or_insert_with(|| {
                     note(&format!(
-                        "lost the Temporal server at {} while waiting for the run ({}); the run is the server's: asking again for up to {} s",
-                        endpoint.address,
+                        "lost the Temporal server at {address} while waiting for the run ({}); the run is the server's: asking again for up to {} s",
                         error_chain(&e),
                         RECONNECT_WINDOW.as_secs()
                     ));
@@ -173,10 +184,7 @@ pub async fn start_and_wait(
         }
     };
     if lost.is_some() {
-        note(&format!(
-            "the Temporal server at {} answered again",
-            endpoint.address
-        ));
+        note(&format!("the Temporal server at {address} answered again"));
     }
     serde_json::from_str(&text).map_err(|e| TemporalError::Record(e.to_string()))
 }

@@ -20,7 +20,7 @@ use temporalio_client::schedules::{
 use temporalio_client::tonic::Code;
 use temporalio_client::{Client, RpcOptions};
 
-use super::client::{Endpoint, TemporalError, connect};
+use super::client::{Endpoint, TemporalError, connect, wait_record};
 use super::workflow::PrismRun;
 use crate::schedule::{Fire, MappedSchedule, OverlapPolicy};
 use crate::{RunInput, WORKFLOW_TYPE};
@@ -74,6 +74,7 @@ impl ScheduleState {
 }
 
 /// The schedules of one namespace and task queue.
+#[derive(Clone)]
 pub struct Schedules {
     client: Client,
     endpoint: Endpoint,
@@ -192,6 +193,17 @@ impl Schedules {
             deleted.push(id);
         }
         Ok(deleted)
+    }
+
+    /// The execution record of the run workflow `workflow_id` (waits for it to end).
+    pub async fn record(&self, workflow_id: &str) -> Result<serde_json::Value, TemporalError> {
+        wait_record(
+            &self.client,
+            &self.endpoint.address,
+            workflow_id,
+            &mut |_: &str| {},
+        )
+        .await
     }
 
     /// What the server says about the schedule `id`.
