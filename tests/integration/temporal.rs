@@ -3,7 +3,10 @@
 //! Temporal server (`PRISM_TEMPORAL_ADDR`, started by `.ci/temporal.sh`) and a `prism` built
 //! with the `temporal` feature and the test key (`PRISM_TEMPORAL_BIN`), a 50-agent vote run
 //! across two worker processes gives the local result, and a run whose worker is killed with
-//! SIGKILL completes on a new worker with exactly one record per agent call and per step.
+//! SIGKILL completes on a new worker with exactly one record per agent call and per step;
+//! `prism serve --temporal` makes a schedule the server fires, also once `serve` is killed;
+//! and a run rides out its server being killed and started again on the same database (a
+//! server of its own: the `temporal` CLI on PATH).
 //!
 //! Without `PRISM_TEMPORAL_ADDR` the server tests are skipped with a note, unless
 //! `PRISM_REQUIRE_TEMPORAL=1` (CI), where that is a failure.
@@ -32,6 +35,14 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "temporal::killed_worker_run_completes_once",
             killed_worker_run_completes_once,
+        ),
+        Trial::test(
+            "temporal::schedule_fires_on_the_server_without_serve",
+            schedule_fires_on_the_server_without_serve,
+        ),
+        Trial::test(
+            "temporal::server_restart_run_survives",
+            server_restart_run_survives,
         ),
     ]
 }
@@ -101,6 +112,21 @@ fn refused_without_a_license_before_connecting() -> Result<(), Failed> {
         if run.stdout.contains("confidence") {
             return Err(format!("{args:?}: ran anyway: {}", run.stdout).into());
         }
+    }
+    // `serve --temporal` needs `scheduled_patterns` first (the open-source edition has
+    // neither), then `distributed_execution`: refused before anything connects either way.
+    std::fs::write(
+        dir.path().join("tick.yaml"),
+        "name: tick\ninput: {}\nagents:\n  min: 3\noutput: $result\nschedule: {interval: 2s}\n",
+    )?;
+    let serve = ["serve", "tick.yaml", "--temporal", &address];
+    let run = run_prism_with(&serve, dir.path(), Duration::from_secs(60), None, &[])?;
+    if run.code != Some(2) || !run.stderr.contains("error[prism::license::") {
+        return Err(format!(
+            "{serve:?}: expected the license message, got {:?}: {}{}",
+            run.code, run.stdout, run.stderr
+        )
+        .into());
     }
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
@@ -319,6 +345,299 @@ fn killed_worker_run_completes_once() -> Result<(), Failed> {
     steps.dedup();
     if n != steps.len() {
         return Err(format!("a step is recorded twice: {record}").into());
+    }
+    Ok(())
+}
+
+/// How many lines the file has (0 when it does not exist yet).
+fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Waits until `done` or the deadline; `false` on the deadline.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+fn schedule_fires_on_the_server_without_serve() -> Result<(), Failed> {
+    let Some((addr, bin)) = server("temporal::schedule_fires_on_the_server_without_serve")? else {
+        return Ok(());
+    };
+    let key = enterprise_key()?;
+    let dir = tempfile::tempdir()?;
+    let q = queue("sched");
+    // A name of its own, so that a server used before holds no schedule of that id.
+    let name = format!("tick{}", q.rsplit('-').next().unwrap_or("0"));
+    std::fs::write(
+        dir.path().join("tick.yaml"),
+        format!(
+            "name: {name}\ninput: {{}}\nagents:\n  capabilities: [tick]\noutput: $result\nschedule: {{interval: 2s, maxRuns: 2}}\n"
+        ),
+    )?;
+    // The command agent appends a line per call: only a run on a worker writes it.
+    std::fs::write(
+        dir.path().join("agents.yaml"),
+        "agents:\n  - name: ticker\n    capabilities: [tick]\n    mode: oneshot\n    command: \"date +%s.%N >> fired.log; echo ok\"\n",
+    )?;
+    let fired = dir.path().join("fired.log");
+    let _worker = worker(&bin, dir.path(), &key, &addr, &q)?;
+    let started = Instant::now();
+    let serve_out = dir.path().join("serve.out");
+    let mut serve = Worker(
+        licensed(&bin, dir.path(), &key)
+            .args([
+                "serve",
+                "tick.yaml",
+                "--temporal",
+                &addr,
+                "--task-queue",
+                &q,
+            ])
+            .stdout(std::fs::File::create(&serve_out)?)
+            .stderr(std::fs::File::create(dir.path().join("serve.err"))?)
+            .spawn()?,
+    );
+    // The first run ends on a worker and `serve` reports it.
+    let reported = wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(&serve_out).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.contains(&format!(" {name} completed ")))
+        })
+    });
+    let first = started.elapsed();
+    let out = std::fs::read_to_string(&serve_out).unwrap_or_default();
+    let err = std::fs::read_to_string(dir.path().join("serve.err")).unwrap_or_default();
+    if !reported || lines_in(&fired) == 0 {
+        return Err(format!(
+            "no run reported within 60 s ({} agent call(s)):\nstdout:\n{out}\nstderr:\n{err}",
+            lines_in(&fired)
+        )
+        .into());
+    }
+    if !err.contains(&format!("schedule prism-{name} created")) {
+        return Err(format!("serve did not say it created the schedule:\n{err}").into());
+    }
+    if !out.contains(&format!(" {name} started workflow=prism-{name}-")) {
+        return Err(format!("no `started` line:\n{out}").into());
+    }
+    eprintln!(
+        "note: the first scheduled run was reported {} ms after serve started",
+        first.as_millis()
+    );
+    // SIGKILL: the schedule is the server's, the second run comes all the same.
+    serve.0.kill()?;
+    serve.0.wait()?;
+    if !wait_until(Duration::from_secs(30), || lines_in(&fired) >= 2) {
+        return Err(format!(
+            "the schedule stopped with serve: {} run(s)",
+            lines_in(&fired)
+        )
+        .into());
+    }
+    // `maxRuns: 2`: no third; a second `serve` updates the schedule without starting over.
+    let again = licensed(&bin, dir.path(), &key)
+        .args([
+            "serve",
+            "tick.yaml",
+            "--temporal",
+            &addr,
+            "--task-queue",
+            &q,
+            "--detach",
+        ])
+        .output()?;
+    let again_err = String::from_utf8_lossy(&again.stderr);
+    if !again.status.success() || !again_err.contains("updated to match the pattern (2 run(s)") {
+        return Err(format!("serve again ({:?}):\n{again_err}", again.status).into());
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    if lines_in(&fired) != 2 {
+        return Err(format!("maxRuns: 2, but {} runs", lines_in(&fired)).into());
+    }
+    // Its pattern no longer served on that task queue: `serve` deletes the schedule.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other)?;
+    std::fs::write(
+        other.join("tock.yaml"),
+        format!(
+            "name: tock{name}\ninput: {{}}\nagents:\n  min: 3\noutput: $result\nschedule: {{cron: \"0 0 1 1 *\"}}\n"
+        ),
+    )?;
+    let pruned = licensed(&bin, dir.path(), &key)
+        .args([
+            "serve",
+            "other",
+            "--temporal",
+            &addr,
+            "--task-queue",
+            &q,
+            "--detach",
+        ])
+        .output()?;
+    let pruned_err = String::from_utf8_lossy(&pruned.stderr);
+    if !pruned.status.success() || !pruned_err.contains(&format!("schedule prism-{name} deleted")) {
+        return Err(format!("serve other ({:?}):\n{pruned_err}", pruned.status).into());
+    }
+    Ok(())
+}
+
+/// Free ports on 127.0.0.1 (bound, then released).
+fn free_ports(n: usize) -> Result<Vec<u16>, Failed> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A dev server of the test's own on a database file (as `.ci/temporal.sh` starts one).
+struct OwnServer {
+    child: Option<Child>,
+    ports: Vec<u16>,
+    db: PathBuf,
+    log: PathBuf,
+}
+
+impl OwnServer {
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.ports[0])
+    }
+
+    /// Starts it and waits until its default namespace answers.
+    fn start(&mut self) -> Result<(), Failed> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let child = Command::new("temporal")
+            .args(["server", "start-dev", "--ip", "127.0.0.1", "--headless"])
+            .args(["--port", &self.ports[0].to_string()])
+            .args(["--http-port", &self.ports[1].to_string()])
+            .args(["--metrics-port", &self.ports[2].to_string()])
+            .arg("--db-filename")
+            .arg(&self.db)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        self.child = Some(child);
+        let address = self.address();
+        let ready = wait_until(Duration::from_secs(60), || {
+            Command::new("temporal")
+                .args(["operator", "namespace", "describe", "--address", &address])
+                .args(["-n", "default"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if !ready {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            return Err(format!("the dev server at {address} did not start:\n{log}").into());
+        }
+        Ok(())
+    }
+
+    /// SIGKILL: no goodbye, whatever it had not written is lost.
+    fn kill(&mut self) -> Result<(), Failed> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+fn server_restart_run_survives() -> Result<(), Failed> {
+    let Some((_, bin)) = server("temporal::server_restart_run_survives")? else {
+        return Ok(());
+    };
+    let on_path = Command::new("temporal")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !on_path {
+        if std::env::var("PRISM_REQUIRE_TEMPORAL").as_deref() == Ok("1") {
+            return Err("PRISM_REQUIRE_TEMPORAL=1 but the `temporal` CLI is not on PATH".into());
+        }
+        eprintln!(
+            "note: temporal::server_restart_run_survives skipped: the `temporal` CLI is not on PATH"
+        );
+        return Ok(());
+    }
+    let key = enterprise_key()?;
+    // Eight agents one after another, 700 ms each: the run lasts 6 to 8 s.
+    let dir = vote_project(700, 8, true)?;
+    let mut own = OwnServer {
+        child: None,
+        ports: free_ports(3)?,
+        db: dir.path().join("temporal.db"),
+        log: dir.path().join("server.log"),
+    };
+    own.start()?;
+    let addr = own.address();
+    let q = queue("restart");
+    let mut w = worker(&bin, dir.path(), &key, &addr, &q)?;
+    let run = licensed(&bin, dir.path(), &key)
+        .args(remote_run(&addr, &q, true))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    std::thread::sleep(Duration::from_millis(3000));
+    own.kill()?;
+    let killed_at = Instant::now();
+    // Down long enough for the client's and the worker's own retries to give out.
+    std::thread::sleep(Duration::from_secs(5));
+    own.start()?;
+    let restarted = killed_at.elapsed();
+    let out = run.wait_with_output()?;
+    let recovered = killed_at.elapsed();
+    let record = output_json(&out, "the run")?;
+    let asked_again = String::from_utf8_lossy(&out.stderr).contains("lost the Temporal server");
+    eprintln!(
+        "note: server down {} ms; the run finished {} ms after the kill (client {})",
+        restarted.as_millis(),
+        recovered.as_millis(),
+        if asked_again {
+            "lost the server and asked again"
+        } else {
+            "rode it out on its connection's own retries"
+        }
+    );
+    if record["status"] != "completed" {
+        return Err(format!("not completed: {record}").into());
+    }
+    let mut names: Vec<&str> = record["agentResults"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["agentName"].as_str()).collect())
+        .unwrap_or_default();
+    let calls = names.len();
+    names.sort_unstable();
+    names.dedup();
+    if calls != 8 || names.len() != 8 {
+        return Err(format!(
+            "expected one result per agent (8), got {calls} for {} agents: {record}",
+            names.len()
+        )
+        .into());
+    }
+    if let Ok(Some(status)) = w.0.try_wait() {
+        return Err(format!("the worker did not ride out the restart: {status}").into());
     }
     Ok(())
 }
