@@ -1,7 +1,8 @@
 //! The Temporal side (feature `sdk`): the run workflow ([`workflow`]), the agent-call
-//! activity ([`activity`]), the worker and the client ([`client`]).
+//! activity ([`activity`]), the chunk of a large fan-out ([`calls`]), the worker and the client ([`client`]).
 
 pub mod activity;
+pub mod calls;
 pub mod client;
 pub mod workflow;
 
