@@ -5,7 +5,9 @@
 //! than [`CHUNK`] activities pending (Temporal's default limit is 2,000 per workflow).
 //!
 //! The decision only looks at the attempts filed in one step of the workflow, in filing order,
-//! which a replay files again in the same order: it is deterministic. A child's input holds
+//! and at the attempts already running as the run's own activities, both of which a replay
+//! rebuilds the same way: it is deterministic. The run itself never has [`SPLIT_AT`]
+//! activities pending. A child's input holds
 //! each distinct request once (the calls of one phase usually share their task, input and
 //! context).
 
@@ -23,10 +25,11 @@ pub const CHUNK: usize = 500;
 /// The workflow type of a chunk of calls.
 pub const CALLS_WORKFLOW_TYPE: &str = "PrismCalls";
 
-/// How the attempts filed at once go out: `None`, each as its own activity; else the index
-/// ranges of the chunks, in filing order, each run by one child workflow.
-pub fn chunks(attempts: usize) -> Option<Vec<std::ops::Range<usize>>> {
-    if attempts < SPLIT_AT {
+/// How `attempts` filed at once go out while `in_flight` of the run's own activities are
+/// pending: `None`, each as its own activity; else the index ranges of the chunks, in filing
+/// order, each run by one child workflow.
+pub fn chunks(attempts: usize, in_flight: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    if attempts == 0 || attempts.saturating_add(in_flight) < SPLIT_AT {
         return None;
     }
     Some(
@@ -145,14 +148,18 @@ mod tests {
 
     #[test]
     fn only_large_batches_are_split_into_bounded_chunks_in_order() {
-        assert_eq!(chunks(0), None);
-        assert_eq!(chunks(SPLIT_AT - 1), None);
-        let split = chunks(SPLIT_AT).expect("split");
+        assert_eq!(chunks(0, 0), None);
+        assert_eq!(chunks(0, SPLIT_AT), None);
+        assert_eq!(chunks(SPLIT_AT - 1, 0), None);
+        // A few more while many run already: a child, so the run stays under the limit.
+        assert_eq!(chunks(2, SPLIT_AT - 2), Some(vec![0..2]));
+        assert_eq!(chunks(1, SPLIT_AT - 2), None);
+        let split = chunks(SPLIT_AT, 0).expect("split");
         assert_eq!(split.first().map(|r| r.start), Some(0));
         assert_eq!(split.last().map(|r| r.end), Some(SPLIT_AT));
         assert!(split.iter().all(|r| r.len() <= CHUNK && !r.is_empty()));
         assert!(split.windows(2).all(|w| w[0].end == w[1].start));
-        let odd = chunks(2 * CHUNK + 1 + SPLIT_AT).expect("split");
+        let odd = chunks(2 * CHUNK + 1 + SPLIT_AT, 0).expect("split");
         assert_eq!(
             odd.iter().map(|r| r.len()).sum::<usize>(),
             2 * CHUNK + 1 + SPLIT_AT

@@ -268,7 +268,7 @@ async fn drive<T>(
     run: impl Future<Output = T>,
 ) -> T {
     let mut run = std::pin::pin!(run);
-    let mut running: Vec<(Vec<u64>, LocalBoxFuture<'static, Vec<Reply>>)> = Vec::new();
+    let mut running: Vec<Started> = Vec::new();
     let mut children = 0u64;
     std::future::poll_fn(|cx| {
         loop {
@@ -277,11 +277,12 @@ async fn drive<T>(
             }
             let filed = std::mem::take(&mut lock(bridge).filed);
             let started = !filed.is_empty();
-            running.extend(start_all(ctx, filed, &mut children));
+            let in_flight = running.iter().filter(|s| s.activity).count();
+            running.extend(start_all(ctx, filed, in_flight, &mut children));
             let mut replies = Vec::new();
-            running.retain_mut(|(ids, fut)| match fut.as_mut().poll(cx) {
+            running.retain_mut(|s| match s.replies.as_mut().poll(cx) {
                 Poll::Ready(reply) => {
-                    replies.extend(ids.iter().copied().zip(reply));
+                    replies.extend(s.ids.iter().copied().zip(reply));
                     false
                 }
                 Poll::Pending => true,
@@ -304,25 +305,39 @@ async fn drive<T>(
     .await
 }
 
-/// What serves a group of requests: their ids and the future of their replies (in id order).
-type Started = (Vec<u64>, LocalBoxFuture<'static, Vec<Reply>>);
+/// What serves a group of requests.
+struct Started {
+    /// The requests' ids.
+    ids: Vec<u64>,
+    /// True for an attempt run as the run's own activity.
+    activity: bool,
+    /// One reply per id, in order.
+    replies: LocalBoxFuture<'static, Vec<Reply>>,
+}
 
-/// Starts the requests filed in one step: each on its own, in filing order, unless there are
-/// [`fanout::SPLIT_AT`] attempts or more; then the timers first and the attempts as child
-/// workflows, one per chunk, in filing order (`children` counts the run's chunks).
+/// Starts the requests filed in one step: each on its own, in filing order, unless they and
+/// the `in_flight` activities of the run make [`fanout::SPLIT_AT`] attempts or more; then the
+/// timers first and the attempts as child workflows, one per chunk, in filing order
+/// (`children` counts the run's chunks).
 fn start_all(
     ctx: &WorkflowContext<PrismRun>,
     filed: Vec<(u64, Request)>,
+    in_flight: usize,
     children: &mut u64,
 ) -> Vec<Started> {
     let attempts = filed
         .iter()
         .filter(|(_, r)| matches!(r, Request::Attempt(_)))
         .count();
-    let Some(chunks) = fanout::chunks(attempts) else {
+    let one = |id: u64, request: Request| Started {
+        ids: vec![id],
+        activity: matches!(request, Request::Attempt(_)),
+        replies: start(ctx, request),
+    };
+    let Some(chunks) = fanout::chunks(attempts, in_flight) else {
         return filed
             .into_iter()
-            .map(|(id, request)| (vec![id], start(ctx, request)))
+            .map(|(id, request)| one(id, request))
             .collect();
     };
     let mut out = Vec::new();
@@ -330,7 +345,7 @@ fn start_all(
     for (id, request) in filed {
         match request {
             Request::Attempt(spec) => specs.push((id, *spec)),
-            timer @ Request::Timer(_) => out.push((vec![id], start(ctx, timer))),
+            timer @ Request::Timer(_) => out.push(one(id, timer)),
         }
     }
     let mut specs = specs.into_iter();
@@ -338,7 +353,11 @@ fn start_all(
         let (ids, chunk): (Vec<u64>, Vec<CallSpec>) = specs.by_ref().take(chunk.len()).unzip();
         let child = fanout::child_id(ctx.workflow_id(), *children);
         *children += 1;
-        out.push((ids, start_chunk(ctx, child, chunk)));
+        out.push(Started {
+            ids,
+            activity: false,
+            replies: start_chunk(ctx, child, chunk),
+        });
     }
     out
 }
