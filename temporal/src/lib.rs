@@ -5,17 +5,22 @@
 //! plan whose hash differs, and runs the ordinary plan executor with Temporal effects: each
 //! agent-call attempt is an activity ([`CallSpec`] maps the pattern's timeout, retries and
 //! backoff to activity options), each wait a workflow timer. Schedule directives map to
-//! Temporal schedules ([`schedule`]), with what cannot be mapped refused.
+//! Temporal schedules ([`schedule`]), with what cannot be mapped refused. Each call carries
+//! only its agent's definition ([`AgentDef`]); large fan-outs go out as child workflows
+//! ([`fanout`]).
 //!
 //! The pure parts here build without the Temporal SDK; the worker, workflow, activities and
 //! client are behind the `sdk` feature (which needs `protoc` at build time).
 
+pub mod agent_def;
+pub mod fanout;
 pub mod input;
 pub mod policy;
 pub mod schedule;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 
+pub use agent_def::{AgentDef, AgentDefs};
 pub use input::{AgentsData, PinError, RunInput, new_execution_id, pinned_plan, refusals};
 pub use policy::{AttemptOutcome, CallSpec};
 pub use schedule::{MappedSchedule, ScheduleRefusal, map_schedule};

@@ -36,8 +36,9 @@ pub struct CallSpec {
     pub timeout_ms: u64,
     /// The request.
     pub request: RequestData,
-    /// The agents, as data (the activity builds them, cached by their hash).
-    pub agents: crate::AgentsData,
+    /// How to build the agent (its entry, not the whole agents file; the activity builds
+    /// it, cached by this definition).
+    pub def: crate::AgentDef,
 }
 
 impl CallSpec {
@@ -340,7 +341,7 @@ mod tests {
             attempt: 1,
             timeout_ms: 2_000,
             request: back,
-            agents: crate::AgentsData::default(),
+            def: crate::AgentDef::Builtin { count: 3 },
         };
         assert_eq!(spec.start_to_close(), Duration::from_secs(12));
     }

@@ -6,7 +6,8 @@
 //! SIGKILL completes on a new worker with exactly one record per agent call and per step;
 //! `prism serve --temporal` makes a schedule the server fires, also once `serve` is killed;
 //! and a run rides out its server being killed and started again on the same database (a
-//! server of its own: the `temporal` CLI on PATH).
+//! server of its own: the `temporal` CLI on PATH); a vote of 1,000 agents goes out as a few
+//! child workflows (not 1,000 activities in the run's history) with the local result.
 //!
 //! Without `PRISM_TEMPORAL_ADDR` the server tests are skipped with a note, unless
 //! `PRISM_REQUIRE_TEMPORAL=1` (CI), where that is a failure.
@@ -43,6 +44,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "temporal::server_restart_run_survives",
             server_restart_run_survives,
+        ),
+        Trial::test(
+            "temporal::large_fan_out_goes_out_in_child_workflows",
+            large_fan_out_goes_out_in_child_workflows,
         ),
     ]
 }
@@ -638,6 +643,88 @@ fn server_restart_run_survives() -> Result<(), Failed> {
     }
     if let Ok(Some(status)) = w.0.try_wait() {
         return Err(format!("the worker did not ride out the restart: {status}").into());
+
+/// The `temporal` CLI (`PRISM_TEMPORAL_CLI`, else `temporal` on PATH): `ARGS --address ADDR
+/// --output json`, parsed.
+fn temporal_json(addr: &str, args: &[&str]) -> Result<Value, Failed> {
+    let cli = std::env::var("PRISM_TEMPORAL_CLI").unwrap_or_else(|_| "temporal".into());
+    let out = Command::new(&cli)
+        .args(args)
+        .args(["--address", addr, "--output", "json"])
+        .output()
+        .map_err(|e| format!("cannot run the Temporal CLI `{cli}` (PRISM_TEMPORAL_CLI): {e}"))?;
+    output_json(&out, &format!("temporal {}", args.join(" ")))
+}
+
+/// How many events of `history` (`temporal workflow show --output json`) are of `kind`
+/// (`ActivityTaskScheduled`; either spelling of the event type).
+fn events_of(history: &Value, kind: &str) -> usize {
+    let want = kind.to_ascii_lowercase();
+    history["events"].as_array().map_or(0, |events| {
+        events
+            .iter()
+            .filter_map(|e| e["eventType"].as_str())
+            .filter(|t| {
+                let t: String = t
+                    .trim_start_matches("EVENT_TYPE_")
+                    .chars()
+                    .filter(|c| *c != '_')
+                    .collect();
+                t.to_ascii_lowercase() == want
+            })
+            .count()
+    })
+}
+
+fn large_fan_out_goes_out_in_child_workflows() -> Result<(), Failed> {
+    let Some((addr, bin)) = server("temporal::large_fan_out_goes_out_in_child_workflows")? else {
+        return Ok(());
+    };
+    const AGENTS: usize = 1_000;
+    let key = enterprise_key()?;
+    let dir = vote_project(0, AGENTS, false)?;
+    let q = queue("fanout");
+    let _w = worker(&bin, dir.path(), &key, &addr, &q)?;
+    let local = licensed(&bin, dir.path(), &key)
+        .args(["run", "vote.yaml", "--json"])
+        .output()?;
+    let local = output_json(&local, "the local run")?;
+    let started = Instant::now();
+    let remote = licensed(&bin, dir.path(), &key)
+        .args(remote_run(&addr, &q, true))
+        .output()?;
+    let took = started.elapsed();
+    let remote = output_json(&remote, "the Temporal run")?;
+    if essence(&local) != essence(&remote) {
+        return Err(format!(
+            "the Temporal run differs from the local one:\nlocal:  {}\nremote: {}",
+            essence(&local),
+            essence(&remote)
+        )
+        .into());
+    }
+    if remote["agentResults"].as_array().map(Vec::len) != Some(AGENTS) {
+        return Err(format!("expected {AGENTS} agent results").into());
+    }
+    let id = remote["id"]
+        .as_str()
+        .ok_or("the record has no execution id")?;
+    let history = temporal_json(&addr, &["workflow", "show", "--workflow-id", id])?;
+    let children = events_of(&history, "StartChildWorkflowExecutionInitiated");
+    let activities = events_of(&history, "ActivityTaskScheduled");
+    let described = temporal_json(&addr, &["workflow", "describe", "--workflow-id", id])?;
+    let info = &described["workflowExecutionInfo"];
+    eprintln!(
+        "note: {AGENTS} agents on Temporal in {} ms: {children} child workflows, {activities} activities, history {} events / {} bytes",
+        took.as_millis(),
+        info["historyLength"],
+        info["historySizeBytes"],
+    );
+    if children < 2 || activities != 0 {
+        return Err(format!(
+            "expected the calls in child workflows, got {children} children and {activities} activities in the run's history"
+        )
+        .into());
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The `call_agent` activity: one attempt of one agent call. The worker rebuilds the run's
-//! agents from the data in the activity input (cached by that data, prepared once), calls the
+//! The `call_agent` activity: one attempt of one agent call. The worker builds the agent from
+//! its definition in the activity input (cached by that definition, prepared once), calls the
 //! named agent within the per-call timeout and heartbeats while it waits, so that a worker
 //! lost in the middle of an attempt is noticed within [`crate::policy::HEARTBEAT_TIMEOUT`].
 
@@ -16,7 +16,7 @@ use crate::policy::{AttemptOutcome, CallSpec, HEARTBEAT_EVERY};
 /// The activities of a Prism worker.
 #[derive(Default)]
 pub struct PrismActivities {
-    /// Agents built from agents data (keyed by its JSON), prepared once.
+    /// Agents built from their definitions (keyed by its JSON), prepared once.
     agents: tokio::sync::Mutex<HashMap<String, AgentSet>>,
     /// Calls made by this worker (for tests and logs).
     pub calls: Mutex<u64>,
@@ -24,12 +24,12 @@ pub struct PrismActivities {
 
 impl PrismActivities {
     async fn agents_for(&self, spec: &CallSpec) -> Result<AgentSet, String> {
-        let key = serde_json::to_string(&spec.agents).map_err(|e| e.to_string())?;
+        let key = serde_json::to_string(&spec.def).map_err(|e| e.to_string())?;
         let mut cache = self.agents.lock().await;
         if let Some(set) = cache.get(&key) {
             return Ok(set.clone());
         }
-        let (set, _warnings) = spec.agents.build()?.for_run().await;
+        let (set, _warnings) = spec.def.build()?.for_run().await;
         cache.insert(key, set.clone());
         Ok(set)
     }
@@ -51,7 +51,7 @@ impl PrismActivities {
         let set = match self.agents_for(&spec).await {
             Ok(set) => set,
             Err(e) => {
-                let err = AgentError::Failed(format!("the worker cannot build the agents: {e}"));
+                let err = AgentError::Failed(format!("the worker cannot build the agent: {e}"));
                 return Ok(AttemptOutcome::of(Err(err), 0));
             }
         };

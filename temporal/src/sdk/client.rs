@@ -14,6 +14,7 @@ use temporalio_client::{
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 use super::activity::PrismActivities;
+use super::calls::PrismCalls;
 use super::workflow::PrismRun;
 use crate::RunInput;
 
@@ -111,6 +112,8 @@ pub async fn run_worker(endpoint: &Endpoint, ready: impl FnOnce()) -> Result<(),
     let options = WorkerOptions::new(endpoint.task_queue.clone())
         .register_activities(PrismActivities::default())
         .register_workflow::<PrismRun>()
+        .map_err(|e| TemporalError::Worker(e.to_string()))?
+        .register_workflow::<PrismCalls>()
         .map_err(|e| TemporalError::Worker(e.to_string()))?
         // The bridge between the executor and the workflow wakes futures itself (see
         // `workflow`); its order is fixed, which is what the detector guards.

@@ -7,7 +7,9 @@
 //! sleeps; the workflow's driver loop, which owns the context, starts an activity or a timer
 //! for each new request in the order filed, and hands back results in the order they
 //! resolve. Everything is polled on the workflow's one thread in a fixed order, so a replay
-//! files the same requests in the same order. The bridge wakes the executor's futures itself,
+//! files the same requests in the same order. When one step files [`fanout::SPLIT_AT`]
+//! attempts or more at once, they go out as `PrismCalls` child workflows of at most
+//! [`fanout::CHUNK`] attempts each (ids `EXECUTION/calls-N`), not as activities. The bridge wakes the executor's futures itself,
 //! which the SDK's detector of foreign wake-ups would flag, so workers turn it off.
 
 use std::collections::HashMap;
@@ -23,14 +25,13 @@ use prism_executor::dispatch::{CallPolicy, result_of};
 use prism_executor::{AgentResult, Effects, RunOptions, ScriptOutput};
 use prism_license::License;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult};
-use temporalio_workflow::RetryPolicy;
+use temporalio_sdk::{ApplicationFailure, ChildWorkflowOptions, WorkflowContext, WorkflowResult};
 
 use super::activity::PrismActivities;
-use crate::policy::{
-    AttemptOutcome, CallSpec, HEARTBEAT_TIMEOUT, LOST_WORKER_ATTEMPTS, RequestData,
-};
-use crate::{AgentsData, RunInput, pinned_plan, refusals};
+use super::calls::{PrismCalls, attempt_options};
+use crate::fanout::{self, CallsInput};
+use crate::policy::{AttemptOutcome, CallSpec, RequestData};
+use crate::{AgentDefs, RunInput, pinned_plan, refusals};
 
 /// What an effect asks the workflow for.
 enum Request {
@@ -117,7 +118,7 @@ impl Drop for Wait {
 /// The executor's effects inside the workflow.
 pub struct TemporalEffects {
     bridge: SharedBridge,
-    agents: AgentsData,
+    defs: AgentDefs,
 }
 
 impl TemporalEffects {
@@ -140,6 +141,11 @@ impl Effects for TemporalEffects {
         seq: &'a (dyn Fn() -> u64 + Sync),
     ) -> BoxFuture<'a, (AgentResult, u32)> {
         Box::pin(async move {
+            let Some(def) = self.defs.get(&agent.info().name).cloned() else {
+                let why = format!("agent {} is not among the run's agents", agent.info().name);
+                let r = result_of(&agent, Err(AgentError::Failed(why)), 0, 1, step, seq());
+                return (r, 0);
+            };
             let data = RequestData::from(&request);
             let mut latency = 0u64;
             let mut attempt = 0u32;
@@ -150,7 +156,7 @@ impl Effects for TemporalEffects {
                     attempt,
                     timeout_ms: policy.timeout.as_millis() as u64,
                     request: data.clone(),
-                    agents: self.agents.clone(),
+                    def: def.clone(),
                 };
                 let wait = self.wait(Request::Attempt(Box::new(spec)));
                 let outcome = tokio::select! {
@@ -234,7 +240,7 @@ impl PrismRun {
         let bridge: SharedBridge = Arc::default();
         let effects = Arc::new(TemporalEffects {
             bridge: bridge.clone(),
-            agents: input.agents.clone(),
+            defs: AgentDefs::of(&input.agents),
         });
         let options = RunOptions {
             input: input.input.clone(),
@@ -263,7 +269,8 @@ async fn drive<T>(
     run: impl Future<Output = T>,
 ) -> T {
     let mut run = std::pin::pin!(run);
-    let mut running: Vec<(u64, LocalBoxFuture<'static, Reply>)> = Vec::new();
+    let mut running: Vec<Started> = Vec::new();
+    let mut children = 0u64;
     std::future::poll_fn(|cx| {
         loop {
             if let Poll::Ready(out) = run.as_mut().poll(cx) {
@@ -271,13 +278,12 @@ async fn drive<T>(
             }
             let filed = std::mem::take(&mut lock(bridge).filed);
             let started = !filed.is_empty();
-            for (id, request) in filed {
-                running.push((id, start(ctx, request)));
-            }
+            let in_flight = running.iter().filter(|s| s.activity).count();
+            running.extend(start_all(ctx, filed, in_flight, &mut children));
             let mut replies = Vec::new();
-            running.retain_mut(|(id, fut)| match fut.as_mut().poll(cx) {
+            running.retain_mut(|s| match s.replies.as_mut().poll(cx) {
                 Poll::Ready(reply) => {
-                    replies.push((*id, reply));
+                    replies.extend(s.ids.iter().copied().zip(reply));
                     false
                 }
                 Poll::Pending => true,
@@ -300,35 +306,124 @@ async fn drive<T>(
     .await
 }
 
+/// What serves a group of requests.
+struct Started {
+    /// The requests' ids.
+    ids: Vec<u64>,
+    /// True for an attempt run as the run's own activity.
+    activity: bool,
+    /// One reply per id, in order.
+    replies: LocalBoxFuture<'static, Vec<Reply>>,
+}
+
+/// Starts the requests filed in one step: each on its own, in filing order, unless they and
+/// the `in_flight` activities of the run make [`fanout::SPLIT_AT`] attempts or more; then the
+/// timers first and the attempts as child workflows, one per chunk, in filing order
+/// (`children` counts the run's chunks).
+fn start_all(
+    ctx: &WorkflowContext<PrismRun>,
+    filed: Vec<(u64, Request)>,
+    in_flight: usize,
+    children: &mut u64,
+) -> Vec<Started> {
+    let attempts = filed
+        .iter()
+        .filter(|(_, r)| matches!(r, Request::Attempt(_)))
+        .count();
+    let one = |id: u64, request: Request| Started {
+        ids: vec![id],
+        activity: matches!(request, Request::Attempt(_)),
+        replies: start(ctx, request),
+    };
+    let Some(chunks) = fanout::chunks(attempts, in_flight) else {
+        return filed
+            .into_iter()
+            .map(|(id, request)| one(id, request))
+            .collect();
+    };
+    let mut out = Vec::new();
+    let mut specs = Vec::with_capacity(attempts);
+    for (id, request) in filed {
+        match request {
+            Request::Attempt(spec) => specs.push((id, *spec)),
+            timer @ Request::Timer(_) => out.push(one(id, timer)),
+        }
+    }
+    let mut specs = specs.into_iter();
+    for chunk in chunks {
+        let (ids, chunk): (Vec<u64>, Vec<CallSpec>) = specs.by_ref().take(chunk.len()).unzip();
+        let child = fanout::child_id(ctx.workflow_id(), *children);
+        *children += 1;
+        out.push(Started {
+            ids,
+            activity: false,
+            replies: start_chunk(ctx, child, chunk),
+        });
+    }
+    out
+}
+
 /// Starts the activity or timer of a request.
-fn start(ctx: &WorkflowContext<PrismRun>, request: Request) -> LocalBoxFuture<'static, Reply> {
+fn start(ctx: &WorkflowContext<PrismRun>, request: Request) -> LocalBoxFuture<'static, Vec<Reply>> {
     match request {
         Request::Timer(d) => {
             let ctx = ctx.clone();
             Box::pin(async move {
                 let _ = ctx.timer(d).await;
-                Reply::Timer
+                vec![Reply::Timer]
             })
         }
         Request::Attempt(spec) => {
-            let options = ActivityOptions::with_start_to_close_timeout(spec.start_to_close())
-                .heartbeat_timeout(HEARTBEAT_TIMEOUT)
-                .retry_policy(
-                    RetryPolicy::builder()
-                        .initial_interval(Duration::from_secs(1))
-                        .backoff_coefficient(2.0)
-                        .maximum_interval(Duration::from_secs(10))
-                        .maximum_attempts(LOST_WORKER_ATTEMPTS)
-                        .build(),
-                )
-                .build();
+            let options = attempt_options(&spec);
             // The future owns its context (the activity is scheduled on its first poll, which
             // the driver makes at once, in request order).
             let ctx = ctx.clone();
             Box::pin(async move {
                 let call = ctx.execute_activity(PrismActivities::call_agent, *spec, options);
-                Reply::Attempt(call.await.map(Box::new).map_err(|e| e.to_string()))
+                vec![Reply::Attempt(
+                    call.await.map(Box::new).map_err(|e| e.to_string()),
+                )]
             })
         }
     }
+}
+
+/// Starts the child workflow of a chunk of attempts; one reply per attempt, in order (all
+/// failed with the reason when the child does not start or fails).
+fn start_chunk(
+    ctx: &WorkflowContext<PrismRun>,
+    id: String,
+    specs: Vec<CallSpec>,
+) -> LocalBoxFuture<'static, Vec<Reply>> {
+    let n = specs.len();
+    let ctx = ctx.clone();
+    Box::pin(async move {
+        let input = CallsInput::pack(specs);
+        let options = ChildWorkflowOptions::workflow_id(id.clone());
+        let outcome = match ctx
+            .start_child_workflow(PrismCalls::run, input, options)
+            .await
+        {
+            Ok(child) => child
+                .result()
+                .await
+                .map_err(|e| format!("the calls of child workflow {id} failed: {e}")),
+            Err(e) => Err(format!("child workflow {id} did not start: {e}")),
+        };
+        match outcome {
+            Ok(outcomes) => {
+                let mut replies: Vec<Reply> = outcomes
+                    .into_iter()
+                    .take(n)
+                    .map(|o| Reply::Attempt(o.map(Box::new)))
+                    .collect();
+                while replies.len() < n {
+                    let why = format!("child workflow {id} returned too few outcomes");
+                    replies.push(Reply::Attempt(Err(why)));
+                }
+                replies
+            }
+            Err(why) => (0..n).map(|_| Reply::Attempt(Err(why.clone()))).collect(),
+        }
+    })
 }
