@@ -643,6 +643,9 @@ fn server_restart_run_survives() -> Result<(), Failed> {
     }
     if let Ok(Some(status)) = w.0.try_wait() {
         return Err(format!("the worker did not ride out the restart: {status}").into());
+    }
+    Ok(())
+}
 
 /// The `temporal` CLI (`PRISM_TEMPORAL_CLI`, else `temporal` on PATH): `ARGS --address ADDR
 /// --output json`, parsed.
