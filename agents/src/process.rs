@@ -90,6 +90,16 @@ impl ProcessAgent {
     }
 
     /// The command line, its process marked with `mark` ([`reap::MARK_VAR`]).
+    /// Starts the process, marked with `mark`.
+    fn spawn(&self, mark: &str) -> Result<Child, AgentError> {
+        self.command(mark)?.spawn().map_err(|e| {
+            AgentError::Process(format!(
+                "cannot start `{}`: {e}",
+                self.spec.command.join(" ")
+            ))
+        })
+    }
+
     fn command(&self, mark: &str) -> Result<Command, AgentError> {
         let mut cmd = if self.spec.shell {
             let mut c = Command::new("sh");
@@ -160,12 +170,7 @@ impl ProcessAgent {
 
     fn start_lines(&self) -> Result<Running, AgentError> {
         let mark = reap::new_mark();
-        let mut child = self.command(&mark)?.spawn().map_err(|e| {
-            AgentError::Process(format!(
-                "cannot start `{}`: {e}",
-                self.spec.command.join(" ")
-            ))
-        })?;
+        let mut child = self.spawn(&mark)?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -195,12 +200,7 @@ impl ProcessAgent {
 
     async fn call_oneshot(&self, request: &AgentRequest) -> Result<AgentAnswer, AgentError> {
         let mark = reap::new_mark();
-        let mut child = self.command(&mark)?.spawn().map_err(|e| {
-            AgentError::Process(format!(
-                "cannot start `{}`: {e}",
-                self.spec.command.join(" ")
-            ))
-        })?;
+        let mut child = self.spawn(&mark)?;
         // However the call ends (an answer, an error, a timeout that drops this future), the
         // process and whatever it started go with it.
         let _reaper = KillAllOnDrop {

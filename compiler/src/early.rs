@@ -108,77 +108,88 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// A `const` without a value, or a destructuring declaration without one, is an error.
+    fn uninitialised(&mut self, kind: DeclKind, decls: &[Declarator]) {
+        for d in decls {
+            if d.init.is_some() {
+                continue;
+            }
+            match (&d.target, kind) {
+                (Pattern::Ident(id), DeclKind::Const) => self.out.push(
+                    Diagnostic::error(
+                        codes::CONST_INIT,
+                        "const declarations must have an initializer",
+                        d.span,
+                    )
+                    .with_label(format!("`{}` is never given a value", id.name))
+                    .with_help(format!(
+                        "write `const {} = …`, or declare it with `let`",
+                        id.name
+                    )),
+                ),
+                (Pattern::Ident(_), _) => {}
+                _ => self.out.push(
+                    Diagnostic::error(
+                        codes::CONST_INIT,
+                        "a destructuring declaration must have an initializer",
+                        d.span,
+                    )
+                    .with_label("nothing to destructure")
+                    .with_help("write `= value` after the pattern"),
+                ),
+            }
+        }
+    }
+
+    /// `break` / `continue` outside any loop.
+    fn outside_loop(&mut self, s: &Stmt) {
+        let word = if matches!(s.kind, StmtKind::Break) {
+            "break"
+        } else {
+            "continue"
+        };
+        self.out.push(
+            Diagnostic::warning(
+                codes::OUTSIDE_LOOP,
+                format!("`{word}` outside a loop"),
+                s.span,
+            )
+            .with_label(format!("no loop around this `{word}`"))
+            .with_help(format!(
+                "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`; {}",
+                if self.functions > 0 {
+                    "in a function it acts on a loop around the call, and stops the program with an error where there is none"
+                } else {
+                    "here it stops the program with an error"
+                }
+            )),
+        );
+    }
+
+    /// `return` outside any function.
+    fn outside_function(&mut self, span: Span) {
+        self.out.push(
+            Diagnostic::warning(codes::OUTSIDE_FUNCTION, "`return` outside a function", span)
+                .with_label("no function to return from: it stops the program with an error")
+                .with_help(
+                    "the value of a program (or pattern script) is its last expression: \
+                 write the value on its own line instead of `return`",
+                ),
+        );
+    }
+}
+
 impl Visitor for Checker<'_> {
     fn visit_stmt(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Decl { kind, decls } => {
-                for d in decls {
-                    if d.init.is_some() {
-                        continue;
-                    }
-                    match (&d.target, kind) {
-                        (Pattern::Ident(id), DeclKind::Const) => self.out.push(
-                            Diagnostic::error(
-                                codes::CONST_INIT,
-                                "const declarations must have an initializer",
-                                d.span,
-                            )
-                            .with_label(format!("`{}` is never given a value", id.name))
-                            .with_help(format!(
-                                "write `const {} = …`, or declare it with `let`",
-                                id.name
-                            )),
-                        ),
-                        (Pattern::Ident(_), _) => {}
-                        _ => self.out.push(
-                            Diagnostic::error(
-                                codes::CONST_INIT,
-                                "a destructuring declaration must have an initializer",
-                                d.span,
-                            )
-                            .with_label("nothing to destructure")
-                            .with_help("write `= value` after the pattern"),
-                        ),
-                    }
-                }
+                self.uninitialised(*kind, decls);
                 visit::walk_stmt(self, s);
             }
-            StmtKind::Break | StmtKind::Continue if self.loops == 0 => {
-                let word = if matches!(s.kind, StmtKind::Break) {
-                    "break"
-                } else {
-                    "continue"
-                };
-                self.out.push(
-                    Diagnostic::warning(
-                        codes::OUTSIDE_LOOP,
-                        format!("`{word}` outside a loop"),
-                        s.span,
-                    )
-                    .with_label(format!("no loop around this `{word}`"))
-                    .with_help(format!(
-                        "`{word}` belongs inside `for`, `while`, `do … while`, `uncertain for` or `uncertain while`; {}",
-                        if self.functions > 0 {
-                            "in a function it acts on a loop around the call, and stops the program with an error where there is none"
-                        } else {
-                            "here it stops the program with an error"
-                        }
-                    )),
-                );
-            }
+            StmtKind::Break | StmtKind::Continue if self.loops == 0 => self.outside_loop(s),
             StmtKind::Return(_) if self.functions == 0 => {
-                self.out.push(
-                    Diagnostic::warning(
-                        codes::OUTSIDE_FUNCTION,
-                        "`return` outside a function",
-                        s.span,
-                    )
-                    .with_label("no function to return from: it stops the program with an error")
-                    .with_help(
-                        "the value of a program (or pattern script) is its last expression: \
-                         write the value on its own line instead of `return`",
-                    ),
-                );
+                self.outside_function(s.span);
                 visit::walk_stmt(self, s);
             }
             StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {

@@ -109,26 +109,54 @@ impl Writer {
                 self.open("return", sp);
                 self.opt_expr("value", e.as_ref());
             }
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                self.open("if", sp);
-                self.expr(cond);
-                self.newline(depth + 1);
-                self.stmt(then, depth + 1);
-                if let Some(o) = otherwise {
-                    self.newline(depth + 1);
-                    self.out.push_str("else:");
-                    self.stmt(o, depth + 1);
-                }
-            }
+            StmtKind::If { .. }
+            | StmtKind::UncertainIf { .. }
+            | StmtKind::UncertainWhile { .. }
+            | StmtKind::UncertainFor { .. }
+            | StmtKind::Try { .. } => self.branch_stmt(s, depth),
+            StmtKind::While { .. }
+            | StmtKind::DoWhile { .. }
+            | StmtKind::For { .. }
+            | StmtKind::ForIn { .. } => self.loop_stmt(s, depth),
             StmtKind::Block(b) => {
                 self.open("block-stmt", sp);
                 self.out.push(' ');
                 self.block(b, depth);
             }
+            StmtKind::Break => self.open("break", sp),
+            StmtKind::Continue => self.open("continue", sp),
+            StmtKind::Throw(e) => {
+                self.open("throw", sp);
+                self.expr(e);
+            }
+            StmtKind::Destructure {
+                pattern,
+                threshold,
+                value,
+            } => {
+                self.open("destructure", sp);
+                self.out.push(' ');
+                self.pattern(pattern);
+                self.opt_expr("threshold", threshold.as_ref());
+                self.expr(value);
+            }
+            StmtKind::Import { .. }
+            | StmtKind::ExportDecl(_)
+            | StmtKind::ExportNames(_)
+            | StmtKind::ReExport(_)
+            | StmtKind::Context(_)
+            | StmtKind::Agents(_)
+            | StmtKind::ExportDefault(_) => self.module_stmt(s, depth),
+            StmtKind::Empty => self.open("empty", sp),
+            StmtKind::Error => self.open("error", sp),
+        }
+        self.close();
+    }
+
+    /// Loops: `while`, `do … while`, `for` and `for … of`.
+    fn loop_stmt(&mut self, s: &Stmt, depth: usize) {
+        let sp = s.span;
+        match &s.kind {
             StmtKind::While { cond, body } => {
                 self.open("while", sp);
                 self.expr(cond);
@@ -173,6 +201,30 @@ impl Writer {
                 self.newline(depth + 1);
                 self.stmt(body, depth + 1);
             }
+            // The other kinds are written by `stmt`.
+            _ => {}
+        }
+    }
+
+    /// Branches: `if`, the uncertain statements and `try`.
+    fn branch_stmt(&mut self, s: &Stmt, depth: usize) {
+        let sp = s.span;
+        match &s.kind {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                self.open("if", sp);
+                self.expr(cond);
+                self.newline(depth + 1);
+                self.stmt(then, depth + 1);
+                if let Some(o) = otherwise {
+                    self.newline(depth + 1);
+                    self.out.push_str("else:");
+                    self.stmt(o, depth + 1);
+                }
+            }
             StmtKind::UncertainIf { cond, branches } => {
                 self.open("uncertain-if", sp);
                 self.expr(cond);
@@ -197,12 +249,6 @@ impl Writer {
                 self.opt_expr("cond", cond.as_ref());
                 self.opt_expr("update", update.as_ref());
                 self.branches(branches, depth);
-            }
-            StmtKind::Break => self.open("break", sp),
-            StmtKind::Continue => self.open("continue", sp),
-            StmtKind::Throw(e) => {
-                self.open("throw", sp);
-                self.expr(e);
             }
             StmtKind::Try {
                 body,
@@ -229,17 +275,16 @@ impl Writer {
                     self.block(f, depth + 1);
                 }
             }
-            StmtKind::Destructure {
-                pattern,
-                threshold,
-                value,
-            } => {
-                self.open("destructure", sp);
-                self.out.push(' ');
-                self.pattern(pattern);
-                self.opt_expr("threshold", threshold.as_ref());
-                self.expr(value);
-            }
+            // The other kinds are written by `stmt`.
+            _ => {}
+        }
+    }
+
+    /// Imports, exports, `in context` and `agents` blocks: the module-level statements of
+    /// [`Writer::stmt`].
+    fn module_stmt(&mut self, s: &Stmt, depth: usize) {
+        let sp = s.span;
+        match &s.kind {
             StmtKind::Import {
                 default,
                 namespace,
@@ -306,10 +351,9 @@ impl Writer {
                 self.open("export-default", sp);
                 self.expr(e);
             }
-            StmtKind::Empty => self.open("empty", sp),
-            StmtKind::Error => self.open("error", sp),
+            // The other kinds are written by `stmt`.
+            _ => {}
         }
-        self.close();
     }
 
     fn export_names(&mut self, names: &[ExportSpec]) {
@@ -443,6 +487,54 @@ impl Writer {
                 self.open("str", sp);
                 let _ = write!(self.out, " {s:?}");
             }
+            ExprKind::Template(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Undefined
+            | ExprKind::Ident(_)
+            | ExprKind::Placeholder
+            | ExprKind::Array(_)
+            | ExprKind::Object(_) => self.literal(e),
+            ExprKind::Function(f) => {
+                self.open(if f.is_arrow { "lambda" } else { "fn" }, sp);
+                self.function(f, 0);
+            }
+            ExprKind::Unary { .. }
+            | ExprKind::Update { .. }
+            | ExprKind::Binary { .. }
+            | ExprKind::Logical { .. }
+            | ExprKind::Attach { .. }
+            | ExprKind::Conditional { .. }
+            | ExprKind::ConfConditional { .. }
+            | ExprKind::Assign { .. } => self.operator(e),
+            ExprKind::Member { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::Call { .. }
+            | ExprKind::Match { .. } => self.access(e),
+            ExprKind::Pipeline { lhs, rhs } => {
+                self.open("pipeline", sp);
+                self.expr(lhs);
+                self.expr(rhs);
+            }
+            ExprKind::Await(x) => {
+                self.open("await", sp);
+                self.expr(x);
+            }
+            ExprKind::Sequence(items) => {
+                self.open("seq", sp);
+                for x in items {
+                    self.expr(x);
+                }
+            }
+            ExprKind::Error => self.open("error", sp),
+        }
+        self.close();
+    }
+    /// Templates, constants, names, arrays and objects: the literals of [`Writer::expr`]
+    /// (numbers and strings stay there).
+    fn literal(&mut self, e: &Expr) {
+        let sp = e.span;
+        match &e.kind {
             ExprKind::Template(parts) => {
                 self.open("template", sp);
                 for p in parts {
@@ -514,10 +606,86 @@ impl Writer {
                     }
                 }
             }
-            ExprKind::Function(f) => {
-                self.open(if f.is_arrow { "lambda" } else { "fn" }, sp);
-                self.function(f, 0);
+            // The other kinds are written by `expr`.
+            _ => {}
+        }
+    }
+
+    /// Members, indexes, calls and `match`.
+    fn access(&mut self, e: &Expr) {
+        let sp = e.span;
+        match &e.kind {
+            ExprKind::Member {
+                object,
+                property,
+                optional,
+                confident,
+            } => {
+                self.open(
+                    match (optional, confident) {
+                        (true, _) => "member?.",
+                        (_, true) => "member~.",
+                        _ => "member",
+                    },
+                    sp,
+                );
+                self.expr(object);
+                self.ident(property);
             }
+            ExprKind::Index {
+                object,
+                index,
+                optional,
+            } => {
+                self.open(if *optional { "index?." } else { "index" }, sp);
+                self.expr(object);
+                self.expr(index);
+            }
+            ExprKind::Call {
+                callee,
+                args,
+                optional,
+            } => {
+                self.open(if *optional { "call?." } else { "call" }, sp);
+                self.expr(callee);
+                for a in args {
+                    match a {
+                        Arg::Expr(x) => self.expr(x),
+                        Arg::Spread(x) => {
+                            self.out.push_str(" ...");
+                            self.expr(x);
+                        }
+                    }
+                }
+            }
+            ExprKind::Match { subject, arms } => {
+                self.open("match", sp);
+                self.expr(subject);
+                for arm in arms {
+                    self.out.push(' ');
+                    self.open("arm", arm.span);
+                    self.match_pattern(&arm.pattern);
+                    self.opt_expr("threshold", arm.threshold.as_ref());
+                    self.opt_expr("if", arm.guard.as_ref());
+                    match &arm.body {
+                        MatchBody::Expr(b) => self.expr(b),
+                        MatchBody::Block(b) => {
+                            self.out.push(' ');
+                            self.block(b, 1);
+                        }
+                    }
+                    self.close();
+                }
+            }
+            // The other kinds are written by `expr`.
+            _ => {}
+        }
+    }
+
+    /// Unary, update, binary, logical, attach, conditional and assignment expressions.
+    fn operator(&mut self, e: &Expr) {
+        let sp = e.span;
+        match &e.kind {
             ExprKind::Unary { op, expr } => {
                 self.open("unary", sp);
                 self.word(match op {
@@ -590,86 +758,9 @@ impl Writer {
                 self.expr(target);
                 self.expr(value);
             }
-            ExprKind::Member {
-                object,
-                property,
-                optional,
-                confident,
-            } => {
-                self.open(
-                    match (optional, confident) {
-                        (true, _) => "member?.",
-                        (_, true) => "member~.",
-                        _ => "member",
-                    },
-                    sp,
-                );
-                self.expr(object);
-                self.ident(property);
-            }
-            ExprKind::Index {
-                object,
-                index,
-                optional,
-            } => {
-                self.open(if *optional { "index?." } else { "index" }, sp);
-                self.expr(object);
-                self.expr(index);
-            }
-            ExprKind::Call {
-                callee,
-                args,
-                optional,
-            } => {
-                self.open(if *optional { "call?." } else { "call" }, sp);
-                self.expr(callee);
-                for a in args {
-                    match a {
-                        Arg::Expr(x) => self.expr(x),
-                        Arg::Spread(x) => {
-                            self.out.push_str(" ...");
-                            self.expr(x);
-                        }
-                    }
-                }
-            }
-            ExprKind::Pipeline { lhs, rhs } => {
-                self.open("pipeline", sp);
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Match { subject, arms } => {
-                self.open("match", sp);
-                self.expr(subject);
-                for arm in arms {
-                    self.out.push(' ');
-                    self.open("arm", arm.span);
-                    self.match_pattern(&arm.pattern);
-                    self.opt_expr("threshold", arm.threshold.as_ref());
-                    self.opt_expr("if", arm.guard.as_ref());
-                    match &arm.body {
-                        MatchBody::Expr(b) => self.expr(b),
-                        MatchBody::Block(b) => {
-                            self.out.push(' ');
-                            self.block(b, 1);
-                        }
-                    }
-                    self.close();
-                }
-            }
-            ExprKind::Await(x) => {
-                self.open("await", sp);
-                self.expr(x);
-            }
-            ExprKind::Sequence(items) => {
-                self.open("seq", sp);
-                for x in items {
-                    self.expr(x);
-                }
-            }
-            ExprKind::Error => self.open("error", sp),
+            // The other kinds are written by `expr`.
+            _ => {}
         }
-        self.close();
     }
 }
 

@@ -126,25 +126,7 @@ impl Excerpt {
                 }
             })
             .collect();
-        // The lines to show, as sorted, joined ranges.
-        let mut ranges: Vec<(usize, usize)> = spans
-            .iter()
-            .map(|s| {
-                // miette shows one line around a label, and a second after a label that
-                // ends with a line break: the excerpt holds two, miette picks what it shows.
-                let a = index.line_of(s.start).saturating_sub(2);
-                let b = (index.line_of(s.end) + 2).min(last_line);
-                (a, b)
-            })
-            .collect();
-        ranges.sort_unstable();
-        let mut joined: Vec<(usize, usize)> = Vec::new();
-        for (a, b) in ranges {
-            match joined.last_mut() {
-                Some(last) if a <= last.1 + JOIN_GAP => last.1 = last.1.max(b),
-                _ => joined.push((a, b)),
-            }
-        }
+        let joined = shown_lines(&spans, index, last_line);
         // Every label endpoint, to map into the excerpt.
         let mut points: Vec<usize> = spans
             .iter()
@@ -209,6 +191,33 @@ impl Excerpt {
             anchors,
         }
     }
+}
+
+/// The lines to show around the labels, as sorted, joined ranges.
+fn shown_lines(
+    spans: &[Span],
+    index: &crate::span::LineIndex,
+    last_line: usize,
+) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = spans
+        .iter()
+        .map(|s| {
+            // miette shows one line around a label, and a second after a label that
+            // ends with a line break: the excerpt holds two, miette picks what it shows.
+            let a = index.line_of(s.start).saturating_sub(2);
+            let b = (index.line_of(s.end) + 2).min(last_line);
+            (a, b)
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut joined: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in ranges {
+        match joined.last_mut() {
+            Some(last) if a <= last.1 + JOIN_GAP => last.1 = last.1.max(b),
+            _ => joined.push((a, b)),
+        }
+    }
+    joined
 }
 
 /// Where 0-based `line` ends, before its `\n` or `\r\n`.

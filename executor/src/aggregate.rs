@@ -24,6 +24,17 @@ pub struct Entry<'a> {
     pub order: usize,
 }
 
+/// The entries' values of field `name`, without the entries that lack it.
+fn field_entries<'a>(es: &[Entry<'a>], name: &str) -> Vec<Entry<'a>> {
+    es.iter()
+        .map(|e| Entry {
+            value: super::expr::read_path(&e.value, &[name]),
+            ..e.clone()
+        })
+        .filter(|e| !e.value.is_null())
+        .collect()
+}
+
 /// The valid results (§1.6) of a list, in agent order.
 pub fn entries(results: &[AgentResult]) -> Vec<Entry<'_>> {
     results
@@ -307,14 +318,7 @@ pub fn consensus(es: &[Entry<'_>], asked: usize, config: &AggregationSettings) -
             let Some(name) = f.name.as_deref() else {
                 continue;
             };
-            let sub: Vec<Entry<'_>> = es
-                .iter()
-                .map(|e| Entry {
-                    value: super::expr::read_path(&e.value, &[name]),
-                    ..e.clone()
-                })
-                .filter(|e| !e.value.is_null())
-                .collect();
+            let sub = field_entries(es, name);
             let c = AggregationSettings {
                 fields: None,
                 threshold: f.threshold.clone().or_else(|| config.threshold.clone()),
@@ -526,14 +530,7 @@ fn per_field(es: &[Entry<'_>], asked: usize, config: &AggregationSettings, scope
         let Some(name) = f.name.as_deref() else {
             continue;
         };
-        let sub: Vec<Entry<'_>> = es
-            .iter()
-            .map(|e| Entry {
-                value: super::expr::read_path(&e.value, &[name]),
-                ..e.clone()
-            })
-            .filter(|e| !e.value.is_null())
-            .collect();
+        let sub = field_entries(es, name);
         let r = match f.strategy.unwrap_or(AggregationStrategy::Voting) {
             s @ (AggregationStrategy::Average
             | AggregationStrategy::Min

@@ -375,63 +375,20 @@ pub async fn run_sub_pattern(
     step: Option<String>,
 ) -> Result<(Json, f64, Vec<super::record::AgentResult>), Stop> {
     let fail = |m: String| Stop::fail("prism::run::pattern", m, None);
-    let text =
-        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {path}: {e}")))?;
-    let compiled = prism_compiler::pattern::compile_file(path, &text);
-    let plan = compiled
-        .plan
-        .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
-    if let Some(pinned) = pinned
-        && plan.hash() != pinned
-    {
-        return Err(fail(format!(
-            "pattern `{name}` ({path}) changed since this pattern was compiled: build it again"
-        )));
-    }
-    if pinned.is_none()
-        && let Some(loaded) = &compiled.loaded
-        && let Some(d) =
-            prism_compiler::pattern::included::carried(loaded, Path::new(path), &text).first()
-    {
-        // A script's `runPattern` names its file at run time, where no license gate looks.
-        return Err(fail(format!(
-            "pattern `{name}` ({path}) carries `{}` ({}): a script cannot run a pattern with licensed directives; include it with a `pattern:` step, which the license gate checks",
-            d.directive.kind.key(),
-            d.file.name
-        )));
-    }
-    let persistence = plan
-        .directives()
-        .iter()
-        .find(|d| d.kind == prism_compiler::pattern::directives::DirectiveKind::Persistence)
-        .map(|d| d.config.clone());
-    if persistence.is_some() && run.opts.persist.is_none() {
-        return Err(fail(format!(
-            "pattern `{name}` ({path}) carries `persistence`, and this run has no store to keep its record"
-        )));
-    }
+    let SubPattern {
+        text,
+        plan,
+        loaded,
+        persistence,
+    } = load_sub_pattern(run, name, path, pinned)?;
     let started_ms = super::record::now_ms();
     let mut opts = run.opts.clone();
     opts.input = sub_input;
     opts.source = Some(Arc::from(text.as_str()));
-    opts.model = compiled.loaded.map(Arc::new);
+    opts.model = loaded.map(Arc::new);
     opts.trace = None;
     let sub = Arc::new(super::state::Run::new(Arc::new(plan), opts, run.id.clone()));
-    // The phases of an included pattern that ask for healthy agents leave out those the run
-    // found unhealthy; the run checks its agents (once, warning in its own record) when the
-    // first pattern that asks is included.
-    if super::walk::asks_for_healthy_agents(&sub.plan) {
-        let known = run.st().unhealthy.clone();
-        let unhealthy = match known {
-            Some(ids) => ids,
-            None => {
-                let ids = super::walk::check_health(&sub.opts.agents, run).await;
-                run.st().unhealthy = Some(ids.clone());
-                ids
-            }
-        };
-        sub.st().unhealthy = Some(unhealthy);
-    }
+    share_health(run, &sub).await;
     let input = match super::input::validate_input(&sub.plan.meta.input, &sub.opts.input) {
         Ok(v) => v,
         Err(errs) => return Err(fail(format!("pattern `{name}`: {}", errs.join("; ")))),
@@ -473,6 +430,85 @@ pub async fn run_sub_pattern(
         Ok(()) => Ok((value, conf, results)),
         Err(Stop::Failed(e)) => Err(fail(format!("pattern `{name}` failed: {}", e.message))),
         Err(other) => Err(other),
+    }
+}
+
+/// A composed pattern read and compiled: its text, plan, loaded model and `persistence`.
+struct SubPattern {
+    text: String,
+    plan: prism_compiler::plan::Plan,
+    loaded: Option<prism_compiler::pattern::Loaded>,
+    persistence: Option<Json>,
+}
+
+/// Reads and compiles a composed pattern, refusing one changed since the including pattern
+/// was compiled (`pinned`), one a script names that carries licensed directives, and one with
+/// `persistence` when the run has no store.
+fn load_sub_pattern(
+    run: &Run,
+    name: &str,
+    path: &str,
+    pinned: Option<&str>,
+) -> Result<SubPattern, Stop> {
+    let fail = |m: String| Stop::fail("prism::run::pattern", m, None);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {path}: {e}")))?;
+    let compiled = prism_compiler::pattern::compile_file(path, &text);
+    let plan = compiled
+        .plan
+        .ok_or_else(|| fail(format!("pattern `{name}` ({path}) does not compile")))?;
+    if let Some(pinned) = pinned
+        && plan.hash() != pinned
+    {
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) changed since this pattern was compiled: build it again"
+        )));
+    }
+    if pinned.is_none()
+        && let Some(loaded) = &compiled.loaded
+        && let Some(d) =
+            prism_compiler::pattern::included::carried(loaded, Path::new(path), &text).first()
+    {
+        // A script's `runPattern` names its file at run time, where no license gate looks.
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) carries `{}` ({}): a script cannot run a pattern with licensed directives; include it with a `pattern:` step, which the license gate checks",
+            d.directive.kind.key(),
+            d.file.name
+        )));
+    }
+    let persistence = plan
+        .directives()
+        .iter()
+        .find(|d| d.kind == prism_compiler::pattern::directives::DirectiveKind::Persistence)
+        .map(|d| d.config.clone());
+    if persistence.is_some() && run.opts.persist.is_none() {
+        return Err(fail(format!(
+            "pattern `{name}` ({path}) carries `persistence`, and this run has no store to keep its record"
+        )));
+    }
+    Ok(SubPattern {
+        text,
+        plan,
+        loaded: compiled.loaded,
+        persistence,
+    })
+}
+
+/// The phases of an included pattern that ask for healthy agents leave out those the run
+/// found unhealthy; the run checks its agents (once, warning in its own record) when the
+/// first pattern that asks is included.
+async fn share_health(run: &Arc<Run>, sub: &Run) {
+    if super::walk::asks_for_healthy_agents(&sub.plan) {
+        let known = run.st().unhealthy.clone();
+        let unhealthy = match known {
+            Some(ids) => ids,
+            None => {
+                let ids = super::walk::check_health(&sub.opts.agents, run).await;
+                run.st().unhealthy = Some(ids.clone());
+                ids
+            }
+        };
+        sub.st().unhealthy = Some(unhealthy);
     }
 }
 

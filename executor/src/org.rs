@@ -225,14 +225,7 @@ async fn ask(
         run.request_id(),
         &run.st().last.clone().map_or(Json::Null, |r| r.value),
     );
-    let policy = CallPolicy {
-        timeout: Duration::from_millis(30_000),
-        retries: 2,
-        backoff: run.opts.backoff,
-        cancel: run.opts.cancel.clone(),
-        on_call: run.opts.on_call.clone(),
-        effects: run.opts.effects.clone(),
-    };
+    let policy = task_policy(run);
     let (r, retries) = call_agent(agent, req, policy, Some(step.to_string()), || {
         run.next_seq()
     })
@@ -284,100 +277,127 @@ pub async fn run_task(
     step: &str,
     subject: Json,
 ) -> Result<TaskOutcome, String> {
-    let step = step.to_string();
     let no_agent = || format!("role `{role}` has no agents");
-    let input = run.opts.input.clone();
-    Ok(match action {
+    match action {
         "assign" => {
             let text = text.unwrap_or_else(|| "analyze".into());
             let agent = next_agent(run, role).ok_or_else(no_agent)?;
-            let mut r = ask(run, agent, role, &text, input.clone(), &step).await;
-            let (policy, reports) = policy_of(run, role);
-            let accept = policy.accept();
-            let retry_below = policy.retry_below.as_ref().map(Num::get);
-            let escalate_below = policy.escalate_below.as_ref().map(Num::get);
-            if r.is_valid() && r.confidence < accept {
-                if retry_below.is_some_and(|t| r.confidence < t)
-                    && let Some(a) = next_agent(run, role)
-                {
-                    let critique = format!(
-                        "{text}\n\nA previous attempt scored {:.2}; improve on it:\n{}",
-                        r.confidence, r.result
-                    );
-                    let again = ask(run, a, role, &critique, input.clone(), &step).await;
-                    if again.is_valid() && again.confidence > r.confidence {
-                        r = again;
-                    }
-                }
-                if escalate_below.is_some_and(|t| r.confidence < t)
-                    && let Some(boss) = reports.as_deref()
-                    && let Some(a) = next_agent(run, boss)
-                {
-                    let up = ask(run, a, boss, &text, input.clone(), &step).await;
-                    if up.is_valid() {
-                        r = up;
-                    }
-                }
-                if r.confidence < accept {
-                    run.warn(
-                        "low_confidence",
-                        format!(
-                            "{step}: role `{role}` answered with confidence {:.2}",
-                            r.confidence
-                        ),
-                    );
-                }
-            }
-            let v = json!({"role": role, "task": text, "result": r.result, "confidence": json_num(r.confidence), "agentId": r.agent_id});
-            (v, r.confidence, vec![r])
+            Ok(assign(run, agent, role, &text, step).await)
         }
         "review" | "approve" => {
             let agent = next_agent(run, role).ok_or_else(no_agent)?;
-            let text = format!(
-                "{} the following work:\n{}",
-                if action == "review" {
-                    "Review"
-                } else {
-                    "Approve or reject"
-                },
-                subject
-            );
-            let r = ask(
-                run,
-                agent,
-                role,
-                &text,
-                json!({"subject": subject, "input": input}),
-                &step,
-            )
-            .await;
-            let bar = if action == "review" { 0.6 } else { 0.7 };
-            let approved = r
-                .result
-                .get("approved")
-                .and_then(Json::as_bool)
-                .unwrap_or(r.confidence > bar);
-            let feedback = r
-                .result
-                .get("feedback")
-                .cloned()
-                .unwrap_or_else(|| r.result.clone());
-            let v = json!({"approved": approved, "feedback": feedback, "confidence": json_num(r.confidence), "role": role});
-            (v, r.confidence, vec![r])
+            Ok(judge(run, agent, action, role, subject, step).await)
         }
         _ => {
             let agents = run.st().roles.get(role).cloned().unwrap_or_default();
             if agents.is_empty() {
                 return Err(no_agent());
             }
+            let input = run.opts.input.clone();
             let mut all = Vec::new();
             for a in agents {
-                all.push(ask(run, a, role, "select", input.clone(), &step).await);
+                all.push(ask(run, a, role, "select", input.clone(), step).await);
             }
             let best = super::phase::most_confident(&all);
-            (best.value, best.confidence, all)
+            Ok((best.value, best.confidence, all))
         }
-    })
+    }
+}
+
+/// `assign`: the task to the role's agent, with the role's policy applied to a weak answer:
+/// asked again with a critique below `retryBelow`, of the role it reports to below
+/// `escalateBelow`, and a warning when it stays below `accept`.
+async fn assign(
+    run: &Arc<Run>,
+    agent: SharedAgent,
+    role: &str,
+    text: &str,
+    step: &str,
+) -> TaskOutcome {
+    let input = run.opts.input.clone();
+    let mut r = ask(run, agent, role, text, input.clone(), step).await;
+    let (policy, reports) = policy_of(run, role);
+    let accept = policy.accept();
+    let retry_below = policy.retry_below.as_ref().map(Num::get);
+    let escalate_below = policy.escalate_below.as_ref().map(Num::get);
+    if r.is_valid() && r.confidence < accept {
+        if retry_below.is_some_and(|t| r.confidence < t)
+            && let Some(a) = next_agent(run, role)
+        {
+            let critique = format!(
+                "{text}\n\nA previous attempt scored {:.2}; improve on it:\n{}",
+                r.confidence, r.result
+            );
+            let again = ask(run, a, role, &critique, input.clone(), step).await;
+            if again.is_valid() && again.confidence > r.confidence {
+                r = again;
+            }
+        }
+        if escalate_below.is_some_and(|t| r.confidence < t)
+            && let Some(boss) = reports.as_deref()
+            && let Some(a) = next_agent(run, boss)
+        {
+            let up = ask(run, a, boss, text, input.clone(), step).await;
+            if up.is_valid() {
+                r = up;
+            }
+        }
+        if r.confidence < accept {
+            run.warn(
+                "low_confidence",
+                format!(
+                    "{step}: role `{role}` answered with confidence {:.2}",
+                    r.confidence
+                ),
+            );
+        }
+    }
+    let v = json!({"role": role, "task": text, "result": r.result, "confidence": json_num(r.confidence), "agentId": r.agent_id});
+    (v, r.confidence, vec![r])
+}
+
+/// `review` / `approve`: the role's agent judges `subject`; approved as it says, else when its
+/// confidence passes the bar (0.6 to review, 0.7 to approve).
+async fn judge(
+    run: &Arc<Run>,
+    agent: SharedAgent,
+    action: &str,
+    role: &str,
+    subject: Json,
+    step: &str,
+) -> TaskOutcome {
+    let input = run.opts.input.clone();
+    let text = format!(
+        "{} the following work:\n{}",
+        if action == "review" {
+            "Review"
+        } else {
+            "Approve or reject"
+        },
+        subject
+    );
+    let r = ask(
+        run,
+        agent,
+        role,
+        &text,
+        json!({"subject": subject, "input": input}),
+        step,
+    )
+    .await;
+    let bar = if action == "review" { 0.6 } else { 0.7 };
+    let approved = r
+        .result
+        .get("approved")
+        .and_then(Json::as_bool)
+        .unwrap_or(r.confidence > bar);
+    let feedback = r
+        .result
+        .get("feedback")
+        .cloned()
+        .unwrap_or_else(|| r.result.clone());
+    let v = json!({"approved": approved, "feedback": feedback, "confidence": json_num(r.confidence), "role": role});
+    (v, r.confidence, vec![r])
 }
 
 /// `aggregate {method}` over the previous step's answers.
@@ -488,16 +508,7 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
         v.dedup();
         v
     };
-    let roles: Map<String, Json> = st
-        .roles
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                json!(v.iter().map(|a| a.info().id.clone()).collect::<Vec<_>>()),
-            )
-        })
-        .collect();
+    let roles = role_agent_ids(&st.roles);
     let conf = st.confidence.unwrap_or(0.0);
     st.output = Some(json!({
         "patternName": run.plan.meta.name,
@@ -511,4 +522,32 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
         confidence: Some(conf),
         ..Done::default()
     })
+}
+
+/// How an org-chart task or a script's agent call is made: 30 s a call, two retries, the
+/// run's backoff, cancellation, call observer and effects.
+pub(crate) fn task_policy(run: &Run) -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(30_000),
+        retries: 2,
+        backoff: run.opts.backoff,
+        cancel: run.opts.cancel.clone(),
+        on_call: run.opts.on_call.clone(),
+        effects: run.opts.effects.clone(),
+    }
+}
+
+/// Each filled role with the ids of its agents.
+pub(crate) fn role_agent_ids(
+    roles: &std::collections::HashMap<String, Vec<SharedAgent>>,
+) -> Map<String, Json> {
+    roles
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                json!(v.iter().map(|a| a.info().id.clone()).collect::<Vec<_>>()),
+            )
+        })
+        .collect()
 }

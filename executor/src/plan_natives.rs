@@ -32,7 +32,7 @@ use prism_compiler::plan::settings::{
 };
 use std::sync::Arc;
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use prism_interp::promise::{NativeFuture, Settled};
 use prism_interp::value::Value;
@@ -113,53 +113,22 @@ fn define(
 
 /// Installs the natives of this module for a script of `run`.
 pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
+    phase_natives(interp, &run);
+    validation_natives(interp, &run);
+    ending_natives(interp, &run);
+    let r = run.clone();
+    define(interp, "runPattern", move |it, args| {
+        run_pattern(&r, it, args)
+    });
+    org_natives(interp, run);
+}
+
+/// `callAgents`, `aggregate`, `mostConfident` and `stepRecord`: one phase's dispatch and
+/// records.
+fn phase_natives(interp: &mut Interpreter, run: &Arc<Run>) {
     let r = run.clone();
     define(interp, "callAgents", move |it, args| {
-        let selection = arg(args, 0);
-        let request = arg(args, 1);
-        let caps = names_of(&list(selection.get("capabilities")));
-        let exclude = names_of(&list(selection.get("exclude")));
-        // The rest of a script's selection, typed: values of another type are ignored, as the
-        // keys it lacks (`capabilities` and `exclude` are the evaluated lists above).
-        let selection = AgentSelection::Agents(AgentsSelection::parse(&selection).0);
-        let input = match request.get("input") {
-            Some(v) => v.clone(),
-            None => r.opts.input.clone(),
-        };
-        let task = match request.get("task") {
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Null) | None => r
-                .opts
-                .input
-                .get("task")
-                .and_then(Json::as_str)
-                .unwrap_or("analyze")
-                .to_string(),
-            Some(other) => other.to_string(),
-        };
-        let step = request.get("step").and_then(Json::as_str);
-        // A script's settings: values of another type are ignored, as the keys it lacks.
-        let execution = ExecutionSettings::parse(request.get("execution").unwrap_or(&json!({}))).0;
-        let template = request_template(&r, task, input.clone(), step, None);
-        let run = r.clone();
-        let fut: NativeFuture = Box::pin(async move {
-            if let Some(pipe) = &execution.steps {
-                let agents = select(&run, &selection, caps, exclude)?;
-                let mut scope = Scope::new();
-                scope.insert("input".into(), Bound::Plain(run.opts.input.clone()));
-                return pipeline_calls(
-                    &run, &agents, pipe, &template, &selection, &execution, scope,
-                )
-                .await
-                .map(|(results, _, _)| settled(records(&results)))
-                .map_err(|(_, m)| m);
-            }
-            dispatch(&run, &selection, caps, exclude, &execution, &template)
-                .await
-                .map(|results| settled(records(&results)))
-                .map_err(|f| f.message)
-        });
-        it.spawn(fut)
+        call_agents(&r, it, args)
     });
     define(interp, "aggregate", |_, args| {
         let results = results_from_json(&arg(args, 0));
@@ -179,87 +148,22 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
         step_fields(&mut rec, step.as_str().unwrap_or_default(), &results);
         Ok(from_json(&rec.to_json()))
     });
-    define(interp, "checkValidation", |_, args| {
-        let mut rec = rec_from_json(&arg(args, 0));
-        let mut results = results_from_json(&arg(args, 1));
-        // A script's settings: values of another type are ignored, as the keys it lacks.
-        let config = ValidationSettings::parse(&arg(args, 2)).0;
-        let aggregation = arg(args, 3);
-        let mut failure = None;
-        if let Some(max) = config.max_latency {
-            let late = mark_late(&mut results, max);
-            if late > 0 {
-                rec = if aggregation.is_null() {
-                    most_confident(&results)
-                } else {
-                    let aggregation = AggregationSettings::parse(&aggregation).0;
-                    aggregate_results(&results, &aggregation, &Scope::new())
-                };
-                if rec.value.is_null() {
-                    failure = Some(Failure::Timeout(format!(
-                        "{late} answer(s) came after maxLatency {max} ms"
-                    )));
-                }
-            }
-        }
-        let failure = failure.or_else(|| check_record(&config, &rec));
-        let failure = failure.map_or(Json::Null, |f| {
-            let kind = match f {
-                Failure::Unmet(_) => "unmet",
-                Failure::Invalid(_) => "invalid",
-                Failure::Timeout(_) => "timeout",
-            };
-            json!({"kind": kind, "reason": f.reason(), "policy": f.policy(&config)})
-        });
-        Ok(from_json(
-            &json!({"record": rec.to_json(), "failure": failure}),
-        ))
-    });
+}
+
+/// `checkValidation`, `settleValidation` and `recordLiteral`: a phase's validation (§1.8).
+fn validation_natives(interp: &mut Interpreter, run: &Arc<Run>) {
+    define(interp, "checkValidation", |_, args| check_validation(args));
     let r = run.clone();
     define(interp, "settleValidation", move |_, args| {
-        let rec = rec_from_json(&arg(args, 0));
-        let failure = arg(args, 1);
-        let attempts = arg(args, 2).as_u64().unwrap_or(1);
-        let config = ValidationSettings::parse(&arg(args, 3)).0;
-        let step = arg(args, 4);
-        let key = cache_key(&r, step.as_str());
-        let accepted = |rec: Rec, source: &str| {
-            let v = json!({"passed": source == "live", "attempts": attempts, "source": source});
-            Ok(from_json(
-                &json!({"record": rec.to_json(), "validation": v}),
-            ))
-        };
-        if failure.is_null() {
-            remember(key, &rec);
-            return accepted(rec, "live");
-        }
-        let reason = failure
-            .get("reason")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let policy = failure
-            .get("policy")
-            .and_then(Json::as_str)
-            .unwrap_or("fail");
-        match &config.fallback {
-            Some(fb) if matches!(policy, "retry" | "fallback") => {
-                match fallback_outcome(fb, &key, &reason) {
-                    Fallen::Accept(rec, source) => accepted(rec, source),
-                    Fallen::Fail(message) => Err(RuntimeError::msg(message)),
-                    Fallen::Escalate(info) => {
-                        let message = info["reason"].as_str().unwrap_or_default().to_string();
-                        r.st().script_escalation = Some(info);
-                        Err(RuntimeError::msg(message))
-                    }
-                }
-            }
-            _ => Err(RuntimeError::msg(format!("validation failed: {reason}"))),
-        }
+        settle_validation(&r, args)
     });
     define(interp, "recordLiteral", |_, args| {
         Ok(from_json(&record_literal(&arg(args, 0)).to_json()))
     });
+}
+
+/// `escalate`, `flagEscalation`, `fail` and `executionInfo`: how a run ends, and `$execution`.
+fn ending_natives(interp: &mut Interpreter, run: &Arc<Run>) {
     let r = run.clone();
     define(interp, "escalate", move |_, args| {
         let info = arg(args, 0);
@@ -286,37 +190,168 @@ pub fn install(interp: &mut Interpreter, run: Arc<Run>) {
     define(interp, "executionInfo", move |_, _| {
         Ok(from_json(&r.execution_json(1)))
     });
-    let r = run.clone();
-    define(interp, "runPattern", move |it, args| {
-        let name = arg(args, 0).as_str().unwrap_or_default().to_string();
-        let path = arg(args, 1).as_str().unwrap_or_default().to_string();
-        let input = match args.get(2) {
-            Some(v) if !matches!(v, Value::Null) => to_json(v),
-            _ => r.opts.input.clone(),
-        };
-        let step = arg(args, 3).as_str().map(str::to_string);
-        let run = r.clone();
-        let fut: NativeFuture = Box::pin(async move {
-            match super::control::run_sub_pattern(&run, &name, &path, None, input, step.clone())
-                .await
-            {
-                Ok((value, confidence, results)) => {
-                    let mut rec = Rec::new(value, confidence);
-                    step_fields(&mut rec, step.as_deref().unwrap_or_default(), &results);
-                    Ok(settled(rec.to_json()))
-                }
-                Err(super::state::Stop::Failed(e)) => Err(e.message),
-                Err(super::state::Stop::Escalated(info)) => {
-                    let message = info["reason"].as_str().unwrap_or("escalated").to_string();
-                    run.st().script_escalation = Some(info);
-                    Err(message)
-                }
-                Err(_) => Err("the composed pattern was stopped".into()),
-            }
-        });
-        it.spawn(fut)
+}
+
+/// `callAgents(selection, {step, task, input, execution})`: selects and calls one phase's
+/// agents (a pipeline when the execution has steps); resolves to their agent records.
+fn call_agents(r: &Arc<Run>, it: &mut Interpreter, args: &[Value]) -> Result<Value, RuntimeError> {
+    let selection = arg(args, 0);
+    let request = arg(args, 1);
+    let caps = names_of(&list(selection.get("capabilities")));
+    let exclude = names_of(&list(selection.get("exclude")));
+    // The rest of a script's selection, typed: values of another type are ignored, as the
+    // keys it lacks (`capabilities` and `exclude` are the evaluated lists above).
+    let selection = AgentSelection::Agents(AgentsSelection::parse(&selection).0);
+    let input = match request.get("input") {
+        Some(v) => v.clone(),
+        None => r.opts.input.clone(),
+    };
+    let task = match request.get("task") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => r
+            .opts
+            .input
+            .get("task")
+            .and_then(Json::as_str)
+            .unwrap_or("analyze")
+            .to_string(),
+        Some(other) => other.to_string(),
+    };
+    let step = request.get("step").and_then(Json::as_str);
+    // A script's settings: values of another type are ignored, as the keys it lacks.
+    let execution = ExecutionSettings::parse(request.get("execution").unwrap_or(&json!({}))).0;
+    let template = request_template(r, task, input.clone(), step, None);
+    let run = r.clone();
+    let fut: NativeFuture = Box::pin(async move {
+        if let Some(pipe) = &execution.steps {
+            let agents = select(&run, &selection, caps, exclude)?;
+            let mut scope = Scope::new();
+            scope.insert("input".into(), Bound::Plain(run.opts.input.clone()));
+            return pipeline_calls(
+                &run, &agents, pipe, &template, &selection, &execution, scope,
+            )
+            .await
+            .map(|(results, _, _)| settled(records(&results)))
+            .map_err(|(_, m)| m);
+        }
+        dispatch(&run, &selection, caps, exclude, &execution, &template)
+            .await
+            .map(|results| settled(records(&results)))
+            .map_err(|f| f.message)
     });
-    org_natives(interp, run);
+    it.spawn(fut)
+}
+
+/// `checkValidation(record, results, validation, aggregation)`: `maxLatency` (late answers
+/// dropped, the record made again), then the record's checks; `{record, failure}`.
+fn check_validation(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut rec = rec_from_json(&arg(args, 0));
+    let mut results = results_from_json(&arg(args, 1));
+    // A script's settings: values of another type are ignored, as the keys it lacks.
+    let config = ValidationSettings::parse(&arg(args, 2)).0;
+    let aggregation = arg(args, 3);
+    let mut failure = None;
+    if let Some(max) = config.max_latency {
+        let late = mark_late(&mut results, max);
+        if late > 0 {
+            rec = if aggregation.is_null() {
+                most_confident(&results)
+            } else {
+                let aggregation = AggregationSettings::parse(&aggregation).0;
+                aggregate_results(&results, &aggregation, &Scope::new())
+            };
+            if rec.value.is_null() {
+                failure = Some(Failure::Timeout(format!(
+                    "{late} answer(s) came after maxLatency {max} ms"
+                )));
+            }
+        }
+    }
+    let failure = failure.or_else(|| check_record(&config, &rec));
+    let failure = failure.map_or(Json::Null, |f| {
+        let kind = match f {
+            Failure::Unmet(_) => "unmet",
+            Failure::Invalid(_) => "invalid",
+            Failure::Timeout(_) => "timeout",
+        };
+        json!({"kind": kind, "reason": f.reason(), "policy": f.policy(&config)})
+    });
+    Ok(from_json(
+        &json!({"record": rec.to_json(), "failure": failure}),
+    ))
+}
+
+/// `settleValidation(record, failure, attempts, validation, step)`: a record without failure
+/// is accepted live; otherwise the fallback decides, or the run fails.
+fn settle_validation(r: &Arc<Run>, args: &[Value]) -> Result<Value, RuntimeError> {
+    let rec = rec_from_json(&arg(args, 0));
+    let failure = arg(args, 1);
+    let attempts = arg(args, 2).as_u64().unwrap_or(1);
+    let config = ValidationSettings::parse(&arg(args, 3)).0;
+    let step = arg(args, 4);
+    let key = cache_key(r, step.as_str());
+    let accepted = |rec: Rec, source: &str| {
+        let v = json!({"passed": source == "live", "attempts": attempts, "source": source});
+        Ok(from_json(
+            &json!({"record": rec.to_json(), "validation": v}),
+        ))
+    };
+    if failure.is_null() {
+        remember(key, &rec);
+        return accepted(rec, "live");
+    }
+    let reason = failure
+        .get("reason")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let policy = failure
+        .get("policy")
+        .and_then(Json::as_str)
+        .unwrap_or("fail");
+    match &config.fallback {
+        Some(fb) if matches!(policy, "retry" | "fallback") => {
+            match fallback_outcome(fb, &key, &reason) {
+                Fallen::Accept(rec, source) => accepted(rec, source),
+                Fallen::Fail(message) => Err(RuntimeError::msg(message)),
+                Fallen::Escalate(info) => {
+                    let message = info["reason"].as_str().unwrap_or_default().to_string();
+                    r.st().script_escalation = Some(info);
+                    Err(RuntimeError::msg(message))
+                }
+            }
+        }
+        _ => Err(RuntimeError::msg(format!("validation failed: {reason}"))),
+    }
+}
+
+/// `runPattern(name, path, input, step)`: a composed pattern's run, resolved to its step record.
+fn run_pattern(r: &Arc<Run>, it: &mut Interpreter, args: &[Value]) -> Result<Value, RuntimeError> {
+    let name = arg(args, 0).as_str().unwrap_or_default().to_string();
+    let path = arg(args, 1).as_str().unwrap_or_default().to_string();
+    let input = match args.get(2) {
+        Some(v) if !matches!(v, Value::Null) => to_json(v),
+        _ => r.opts.input.clone(),
+    };
+    let step = arg(args, 3).as_str().map(str::to_string);
+    let run = r.clone();
+    let fut: NativeFuture = Box::pin(async move {
+        match super::control::run_sub_pattern(&run, &name, &path, None, input, step.clone()).await {
+            Ok((value, confidence, results)) => {
+                let mut rec = Rec::new(value, confidence);
+                step_fields(&mut rec, step.as_deref().unwrap_or_default(), &results);
+                Ok(settled(rec.to_json()))
+            }
+            Err(super::state::Stop::Failed(e)) => Err(e.message),
+            Err(super::state::Stop::Escalated(info)) => {
+                let message = info["reason"].as_str().unwrap_or("escalated").to_string();
+                run.st().script_escalation = Some(info);
+                Err(message)
+            }
+            Err(_) => Err("the composed pattern was stopped".into()),
+        }
+    });
+    it.spawn(fut)
 }
 
 /// The selection a script's `fillRole` passes (a role's plan selection as JSON): its
@@ -378,17 +413,7 @@ fn org_natives(interp: &mut Interpreter, run: Arc<Run>) {
     });
     let r = run.clone();
     define(interp, "roleAgents", move |_, _| {
-        let roles: Map<String, Json> = r
-            .st()
-            .roles
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    json!(v.iter().map(|a| a.info().id.clone()).collect::<Vec<_>>()),
-                )
-            })
-            .collect();
+        let roles = super::org::role_agent_ids(&r.st().roles);
         Ok(from_json(&Json::Object(roles)))
     });
     let r = run;

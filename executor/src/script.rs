@@ -5,7 +5,6 @@
 //! `parallax` — and the builtins `average`, `synthesize`, `majorityVote` and `llm`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use prism_compiler::pattern::Loaded;
 use prism_compiler::plan::{Node, NodeKind};
@@ -18,7 +17,7 @@ use prism_interp::value::{Map, Value};
 use prism_interp::{Interpreter, Options, from_json};
 
 use super::ScriptOutput;
-use super::dispatch::{CallPolicy, call_agent};
+use super::dispatch::call_agent;
 use super::expr::{Bound, Rec};
 use super::natives::{install_pattern_builtins, settle};
 use super::record::AgentResult;
@@ -66,52 +65,8 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
     };
     let program = pattern.script.clone();
     let results = run.st().phase.get(&None).cloned().unwrap_or_default();
-    let called: Vec<SharedAgent> = {
-        let ids: Vec<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
-        let set = &run.opts.agents.agents;
-        let picked: Vec<SharedAgent> = set
-            .iter()
-            .filter(|a| ids.contains(&a.info().id.as_str()))
-            .cloned()
-            .collect();
-        if picked.is_empty() && run.injected.is_none() {
-            set.clone()
-        } else {
-            picked
-        }
-    };
-    let agent_results: Vec<Json> = results.iter().map(AgentResult::to_json).collect();
-    let successful: Vec<Json> = results
-        .iter()
-        .filter(|r| r.confidence > 0.0)
-        .map(AgentResult::to_json)
-        .collect();
-    let selection = run.plan.nodes().find_map(|(_, n)| match &n.kind {
-        NodeKind::AgentGroup { selection, .. } => Some(selection.to_json()),
-        _ => None,
-    });
-    let mut agents_cfg = selection.unwrap_or(Json::Null);
-    if let Some(m) = agents_cfg.as_object_mut()
-        && !m.contains_key("minConfidence")
-    {
-        m.insert("minConfidence".into(), Json::Null);
-    }
-    let workspace = run
-        .opts
-        .workspace
-        .as_ref()
-        .map_or(Json::Null, |w| json!({"path": w.display().to_string()}));
-    let globals = vec![
-        ("input", run.opts.input.clone()),
-        ("agentResults", Json::Array(agent_results)),
-        ("successfulResults", Json::Array(successful)),
-        ("agentCount", json!(called.len())),
-        (
-            "pattern",
-            json!({"name": run.plan.meta.name, "version": run.plan.meta.version, "agents": agents_cfg}),
-        ),
-        ("workspace", workspace),
-    ];
+    let called = called_agents(run, &results);
+    let globals = script_globals(run, &results, called.len());
     let job = ScriptJob {
         program,
         text: source,
@@ -139,6 +94,75 @@ pub async fn run_script(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Resu
         r = rx => r.unwrap_or_else(|_| Err(("the script thread stopped".into(), None))),
         _ = run.opts.cancel.cancelled() => return Err(Stop::Cancelled),
     };
+    settle_script(run, node, frame, outcome)
+}
+
+/// The agents the script may call: those the `@agents` group called, else (when it called
+/// none and no agents are injected) every agent of the run.
+fn called_agents(run: &Run, results: &[AgentResult]) -> Vec<SharedAgent> {
+    let ids: Vec<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
+    let set = &run.opts.agents.agents;
+    let picked: Vec<SharedAgent> = set
+        .iter()
+        .filter(|a| ids.contains(&a.info().id.as_str()))
+        .cloned()
+        .collect();
+    if picked.is_empty() && run.injected.is_none() {
+        set.clone()
+    } else {
+        picked
+    }
+}
+
+/// The script's globals: `input`, `agentResults`, `successfulResults`, `agentCount`,
+/// `pattern` (with its agents' selection) and `workspace`.
+fn script_globals(
+    run: &Run,
+    results: &[AgentResult],
+    agent_count: usize,
+) -> Vec<(&'static str, Json)> {
+    let agent_results: Vec<Json> = results.iter().map(AgentResult::to_json).collect();
+    let successful: Vec<Json> = results
+        .iter()
+        .filter(|r| r.confidence > 0.0)
+        .map(AgentResult::to_json)
+        .collect();
+    let selection = run.plan.nodes().find_map(|(_, n)| match &n.kind {
+        NodeKind::AgentGroup { selection, .. } => Some(selection.to_json()),
+        _ => None,
+    });
+    let mut agents_cfg = selection.unwrap_or(Json::Null);
+    if let Some(m) = agents_cfg.as_object_mut()
+        && !m.contains_key("minConfidence")
+    {
+        m.insert("minConfidence".into(), Json::Null);
+    }
+    let workspace = run
+        .opts
+        .workspace
+        .as_ref()
+        .map_or(Json::Null, |w| json!({"path": w.display().to_string()}));
+    vec![
+        ("input", run.opts.input.clone()),
+        ("agentResults", Json::Array(agent_results)),
+        ("successfulResults", Json::Array(successful)),
+        ("agentCount", json!(agent_count)),
+        (
+            "pattern",
+            json!({"name": run.plan.meta.name, "version": run.plan.meta.version, "agents": agents_cfg}),
+        ),
+        ("workspace", workspace),
+    ]
+}
+
+/// The script's value binds `$result` and is the run's confidence; its error fails the run
+/// (or escalates it when the script called `escalate`).
+fn settle_script(
+    run: &Run,
+    node: &Node,
+    frame: &Frame,
+    outcome: ScriptOutcome,
+) -> Result<Done, Stop> {
     match outcome {
         Ok((value, confidence)) => {
             frame.set("result", Bound::Rec(Rec::new(value.clone(), confidence)));
@@ -239,14 +263,7 @@ fn agent_value(agent: &SharedAgent, run: &Arc<Run>) -> Value {
             req.pattern = run.pattern_ref();
             let (agent, run) = (agent.clone(), run.clone());
             let fut: NativeFuture = Box::pin(async move {
-                let policy = CallPolicy {
-                    timeout: Duration::from_millis(30_000),
-                    retries: 2,
-                    backoff: run.opts.backoff,
-                    cancel: run.opts.cancel.clone(),
-                    on_call: run.opts.on_call.clone(),
-                    effects: run.opts.effects.clone(),
-                };
+                let policy = super::org::task_policy(&run);
                 let (r, retries) =
                     call_agent(agent, req, policy, Some("script".into()), || run.next_seq()).await;
                 {

@@ -17,8 +17,10 @@ use prism_compiler::plan::{Edge, Graph, NodeKind, Plan, SourceKind};
 use serde_json::{Value as Json, json};
 
 use super::expr::{Bound, Rec};
-use super::record::{ExecutionRecord, RunError, RunStatus, StepRecord, now_ms, rfc3339};
-use super::state::{Frame, Run, Stop, TraceEvent};
+use super::record::{
+    AgentResult, ExecutionRecord, RunError, RunStatus, StepRecord, now_ms, rfc3339,
+};
+use super::state::{Frame, Run, State, Stop, TraceEvent};
 use super::{RunOptions, control, org, phase, script};
 
 /// What a node reports when it completes.
@@ -137,6 +139,7 @@ pub(crate) fn asks_for_healthy_agents(plan: &Plan) -> bool {
     })
 }
 
+/// The execution record of a run that ended with `outcome`.
 pub(crate) fn finish(
     run: &Arc<Run>,
     started_ms: u64,
@@ -145,34 +148,7 @@ pub(crate) fn finish(
 ) -> ExecutionRecord {
     let ended = now_ms();
     let mut st = run.st();
-    let (status, error, mut escalation) = match outcome {
-        Ok(()) => (RunStatus::Completed, None, None),
-        Err(Stop::Failed(e)) => (RunStatus::Failed, Some(e), None),
-        Err(Stop::Escalated(e)) => (RunStatus::Escalated, None, Some(e)),
-        Err(Stop::TimedOut) => (
-            RunStatus::TimedOut,
-            Some(RunError {
-                code: "prism::run::timeout".into(),
-                message: format!(
-                    "the run did not finish within {} ms",
-                    run.opts.timeout.map_or(0, |t| t.as_millis())
-                ),
-                node: None,
-                span: None,
-            }),
-            None,
-        ),
-        Err(Stop::Cancelled) => (
-            RunStatus::Cancelled,
-            Some(RunError {
-                code: "prism::run::cancelled".into(),
-                message: "the run was cancelled".into(),
-                node: None,
-                span: None,
-            }),
-            None,
-        ),
-    };
+    let (status, error, mut escalation) = ending(run, outcome);
     let status = if status == RunStatus::Completed && st.escalation.is_some() {
         escalation = st.escalation.clone();
         RunStatus::Escalated
@@ -186,27 +162,7 @@ pub(crate) fn finish(
         _ => None,
     };
     let results = std::mem::take(&mut st.results);
-    let ok = results.iter().filter(|r| r.is_valid()).count();
-    let valid: Vec<f64> = results
-        .iter()
-        .filter(|r| r.is_valid())
-        .map(|r| r.confidence)
-        .collect();
-    let avg = if valid.is_empty() {
-        0.0
-    } else {
-        valid.iter().sum::<f64>() / valid.len() as f64
-    };
-    let selected: HashSet<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
-    let metrics = json!({
-        "agentsSelected": selected.len(),
-        "agentsSucceeded": ok,
-        "agentsFailed": results.len() - ok,
-        "averageConfidence": super::expr::json_num(avg),
-        "executionTimeMs": ended.saturating_sub(started_ms),
-        "parallelPaths": st.parallel_paths,
-        "retries": st.retries,
-    });
+    let metrics = metrics(&results, &st, ended.saturating_sub(started_ms));
     let mut warnings: Vec<(String, String)> = run
         .plan
         .meta
@@ -238,6 +194,64 @@ pub(crate) fn finish(
         warnings,
         error,
     }
+}
+
+/// A run's status, error and escalation from how its walk ended.
+fn ending(run: &Run, outcome: Result<(), Stop>) -> (RunStatus, Option<RunError>, Option<Json>) {
+    match outcome {
+        Ok(()) => (RunStatus::Completed, None, None),
+        Err(Stop::Failed(e)) => (RunStatus::Failed, Some(e), None),
+        Err(Stop::Escalated(e)) => (RunStatus::Escalated, None, Some(e)),
+        Err(Stop::TimedOut) => (
+            RunStatus::TimedOut,
+            Some(RunError {
+                code: "prism::run::timeout".into(),
+                message: format!(
+                    "the run did not finish within {} ms",
+                    run.opts.timeout.map_or(0, |t| t.as_millis())
+                ),
+                node: None,
+                span: None,
+            }),
+            None,
+        ),
+        Err(Stop::Cancelled) => (
+            RunStatus::Cancelled,
+            Some(RunError {
+                code: "prism::run::cancelled".into(),
+                message: "the run was cancelled".into(),
+                node: None,
+                span: None,
+            }),
+            None,
+        ),
+    }
+}
+
+/// The record's `metrics`: agents selected, succeeded and failed, their mean confidence, the
+/// time taken, parallel paths and retries.
+fn metrics(results: &[AgentResult], st: &State, elapsed_ms: u64) -> Json {
+    let ok = results.iter().filter(|r| r.is_valid()).count();
+    let valid: Vec<f64> = results
+        .iter()
+        .filter(|r| r.is_valid())
+        .map(|r| r.confidence)
+        .collect();
+    let avg = if valid.is_empty() {
+        0.0
+    } else {
+        valid.iter().sum::<f64>() / valid.len() as f64
+    };
+    let selected: HashSet<&str> = results.iter().map(|r| r.agent_id.as_str()).collect();
+    json!({
+        "agentsSelected": selected.len(),
+        "agentsSucceeded": ok,
+        "agentsFailed": results.len() - ok,
+        "averageConfidence": super::expr::json_num(avg),
+        "executionTimeMs": elapsed_ms,
+        "parallelPaths": st.parallel_paths,
+        "retries": st.retries,
+    })
 }
 
 /// Finds a step of the loaded YAML pattern by id (nested steps included).
@@ -342,67 +356,19 @@ pub fn walk<'a>(
                 return Err(Stop::Cancelled);
             }
             let Some(node) = g.node_weight(n) else { break };
-            if let Some(step) = node.step.clone()
+            if let Some(step) = node.step.as_deref()
                 && guarded != Some(n)
-                && run.entry_of(g, &step) == Some(n)
-                && let Some(s) = run.step(&step)
+                && run.entry_of(g, step) == Some(n)
+                && let Entry::GoTo(next) = step_entry(run, g, n, &node.id, step, &frame).await?
             {
-                if let Some(cond) = &s.condition {
-                    let scope = frame.scope();
-                    let go = super::expr::eval_bool(cond, &scope, &[]).map_err(|e| {
-                        Stop::fail("prism::run::expression", e.to_string(), Some(&node.id))
-                    })?;
-                    if !go {
-                        skip_step(run, &frame, &step);
-                        match exit_of(g, n, &step) {
-                            Some(next) => {
-                                cur = next;
-                                continue;
-                            }
-                            None => {
-                                cur = control_out(g, n).first().map(|(t, _)| *t);
-                                continue;
-                            }
-                        }
-                    }
-                }
-                if let Some(on_error) = s.on_error.clone()
-                    && let Some(exit) = exit_of(g, n, &step)
-                {
-                    match walk(run, g, n, exit, frame.clone(), Some(n)).await {
-                        Ok(()) => {}
-                        Err(Stop::Failed(e)) => {
-                            control::on_error(run, &frame, &step, &on_error, e)?
-                        }
-                        Err(other) => return Err(other),
-                    }
-                    cur = exit;
-                    continue;
-                }
+                cur = next;
+                continue;
             }
             guarded = None;
             let begun = std::time::Instant::now();
             let done = match exec_node(run, g, n, &frame).await {
                 Ok(d) => d,
-                Err(Stop::Failed(mut e)) => {
-                    if e.node.is_none() {
-                        e.node = Some(node.id.clone());
-                    }
-                    if e.span.is_none() {
-                        e.span = Some((node.span.start, node.span.end));
-                    }
-                    note_step(
-                        run,
-                        node.step.as_deref(),
-                        n,
-                        g,
-                        begun,
-                        None,
-                        Some(&e.message),
-                    );
-                    trace(run, node, "failed", None, begun, e.message.clone());
-                    return Err(Stop::Failed(e));
-                }
+                Err(Stop::Failed(e)) => return Err(node_failed(run, g, n, begun, e)),
                 Err(other) => return Err(other),
             };
             note_step(
@@ -428,6 +394,86 @@ pub fn walk<'a>(
         }
         Ok(())
     })
+}
+
+/// What the walk does at the entry node of a step.
+enum Entry {
+    /// Runs the node.
+    Run,
+    /// Goes on at this node (none: the walk ends): the step was skipped, or run under its
+    /// `onError`.
+    GoTo(Option<NodeIndex>),
+}
+
+/// At a step's entry node: a step whose `condition` does not hold is skipped; a step with
+/// `onError` runs to its exit here, its failure handled by the policy.
+async fn step_entry(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    node_id: &str,
+    step: &str,
+    frame: &Arc<Frame>,
+) -> Result<Entry, Stop> {
+    let Some(s) = run.step(step) else {
+        return Ok(Entry::Run);
+    };
+    if let Some(cond) = &s.condition {
+        let go = {
+            let scope = frame.scope();
+            super::expr::eval_bool(cond, &scope, &[])
+                .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some(node_id)))?
+        };
+        if !go {
+            skip_step(run, frame, step);
+            return Ok(Entry::GoTo(match exit_of(g, n, step) {
+                Some(next) => next,
+                None => control_out(g, n).first().map(|(t, _)| *t),
+            }));
+        }
+    }
+    if let Some(on_error) = s.on_error.clone()
+        && let Some(exit) = exit_of(g, n, step)
+    {
+        match walk(run, g, n, exit, frame.clone(), Some(n)).await {
+            Ok(()) => {}
+            Err(Stop::Failed(e)) => control::on_error(run, frame, step, &on_error, e)?,
+            Err(other) => return Err(other),
+        }
+        return Ok(Entry::GoTo(exit));
+    }
+    Ok(Entry::Run)
+}
+
+/// A node's failure: located at the node when it says nowhere else, noted in its step and
+/// traced.
+fn node_failed(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    begun: std::time::Instant,
+    mut e: RunError,
+) -> Stop {
+    let Some(node) = g.node_weight(n) else {
+        return Stop::Failed(e);
+    };
+    if e.node.is_none() {
+        e.node = Some(node.id.clone());
+    }
+    if e.span.is_none() {
+        e.span = Some((node.span.start, node.span.end));
+    }
+    note_step(
+        run,
+        node.step.as_deref(),
+        n,
+        g,
+        begun,
+        None,
+        Some(&e.message),
+    );
+    trace(run, node, "failed", None, begun, e.message.clone());
+    Stop::Failed(e)
 }
 
 fn trace(
@@ -588,62 +634,10 @@ async fn next(
 ) -> Result<Option<NodeIndex>, Stop> {
     let outs = control_out(g, n);
     if matches!(kind, NodeKind::Parallel) {
-        let branches: Vec<NodeIndex> = outs
-            .iter()
-            .filter(|(_, e)| matches!(e, Edge::Branch { .. }))
-            .map(|(t, _)| *t)
-            .collect();
-        let join = join_of(g, &branches);
-        run.st().parallel_paths += branches.len() as u64;
-        let results = join_all(
-            branches
-                .iter()
-                .map(|b| walk(run, g, *b, join, frame.clone(), None)),
-        )
-        .await;
-        for r in results {
-            r?;
-        }
-        if run.plan.meta.source_kind == SourceKind::OrgChart {
-            org::join_parallel(run, g, n, frame);
-        }
-        return Ok(join);
+        return parallel_next(run, g, n, &outs, frame).await;
     }
     if let Some(label) = label {
-        let jump = step
-            .and_then(|s| run.step(s))
-            .and_then(|s| control::jump_for(s, &label));
-        let branch = outs
-            .iter()
-            .find(|(_, e)| matches!(e, Edge::Branch { label: l } if *l == label))
-            .map(|(t, _)| *t);
-        match jump {
-            Some(Jump::Fail) => {
-                let id = step.unwrap_or_default();
-                let msg = if matches!(kind, NodeKind::Gate { .. }) {
-                    format!("gate {id} failed")
-                } else {
-                    format!("switch {id}: case `{label}` fails the run")
-                };
-                return Err(Stop::fail("prism::run::gate", msg, None));
-            }
-            Some(Jump::Finish(r)) => {
-                control::finish_with(run, frame, r.as_deref());
-                return Ok(branch);
-            }
-            Some(Jump::Retry { target, max }) => {
-                let to = target.as_ref().map(|t| t.value.clone());
-                return Ok(back_jump(run, g, n, &outs, to.as_deref(), max, &label).or(branch));
-            }
-            Some(Jump::Next { target, max })
-                if branch.is_none() || has_retry_to(g, &outs, &target.value) =>
-            {
-                return Ok(
-                    back_jump(run, g, n, &outs, Some(&target.value), max, &label).or(branch),
-                );
-            }
-            _ => return Ok(branch),
-        }
+        return labelled_next(run, g, n, kind, step, &label, &outs, frame);
     }
     // A backward `then` jump: taken at most `max` times per site, then the flow goes on.
     if let Some((t, Edge::Retry { max, .. })) =
@@ -681,6 +675,83 @@ async fn next(
         .find(|(_, e)| matches!(e, Edge::Control))
         .or_else(|| outs.iter().find(|(_, e)| matches!(e, Edge::Branch { .. })))
         .map(|(t, _)| *t))
+}
+
+/// After a fork: every branch walked concurrently up to their join, where the walk goes on.
+async fn parallel_next(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    outs: &[(NodeIndex, Edge)],
+    frame: &Arc<Frame>,
+) -> Result<Option<NodeIndex>, Stop> {
+    let branches: Vec<NodeIndex> = outs
+        .iter()
+        .filter(|(_, e)| matches!(e, Edge::Branch { .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    let join = join_of(g, &branches);
+    run.st().parallel_paths += branches.len() as u64;
+    let results = join_all(
+        branches
+            .iter()
+            .map(|b| walk(run, g, *b, join, frame.clone(), None)),
+    )
+    .await;
+    for r in results {
+        r?;
+    }
+    if run.plan.meta.source_kind == SourceKind::OrgChart {
+        org::join_parallel(run, g, n, frame);
+    }
+    Ok(join)
+}
+
+/// After a switch or gate that chose `label`: the jump of that case or outcome (fail the run,
+/// finish, retry, a backward `next`), else its branch.
+#[allow(clippy::too_many_arguments)]
+fn labelled_next(
+    run: &Arc<Run>,
+    g: &Graph,
+    n: NodeIndex,
+    kind: &NodeKind,
+    step: Option<&str>,
+    label: &str,
+    outs: &[(NodeIndex, Edge)],
+    frame: &Arc<Frame>,
+) -> Result<Option<NodeIndex>, Stop> {
+    let jump = step
+        .and_then(|s| run.step(s))
+        .and_then(|s| control::jump_for(s, label));
+    let branch = outs
+        .iter()
+        .find(|(_, e)| matches!(e, Edge::Branch { label: l } if l == label))
+        .map(|(t, _)| *t);
+    match jump {
+        Some(Jump::Fail) => {
+            let id = step.unwrap_or_default();
+            let msg = if matches!(kind, NodeKind::Gate { .. }) {
+                format!("gate {id} failed")
+            } else {
+                format!("switch {id}: case `{label}` fails the run")
+            };
+            Err(Stop::fail("prism::run::gate", msg, None))
+        }
+        Some(Jump::Finish(r)) => {
+            control::finish_with(run, frame, r.as_deref());
+            Ok(branch)
+        }
+        Some(Jump::Retry { target, max }) => {
+            let to = target.as_ref().map(|t| t.value.clone());
+            Ok(back_jump(run, g, n, outs, to.as_deref(), max, label).or(branch))
+        }
+        Some(Jump::Next { target, max })
+            if branch.is_none() || has_retry_to(g, outs, &target.value) =>
+        {
+            Ok(back_jump(run, g, n, outs, Some(&target.value), max, label).or(branch))
+        }
+        _ => Ok(branch),
+    }
 }
 
 fn has_retry_to(g: &Graph, outs: &[(NodeIndex, Edge)], target: &str) -> bool {

@@ -252,30 +252,8 @@ impl Walker {
     fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
             StmtKind::Expr(e) | StmtKind::Throw(e) | StmtKind::ExportDefault(e) => self.expr(e),
-            StmtKind::Decl { kind, decls } => {
-                let kind = match kind {
-                    DeclKind::Let => SymbolKind::Let,
-                    DeclKind::Const => SymbolKind::Const,
-                    DeclKind::Var => SymbolKind::Var,
-                };
-                for d in decls {
-                    self.opt_expr(d.init.as_ref());
-                    let ids = self.pattern(&d.target, kind, s.span);
-                    if let (Some(&id), Some(init)) = (ids.first(), &d.init) {
-                        self.symbols[id].keys = object_keys(init);
-                        if let ExprKind::Function(f) = &init.kind {
-                            self.symbols[id].params = Some(param_names(f));
-                        }
-                    }
-                }
-            }
-            StmtKind::Function(f) => {
-                if let Some(name) = &f.name {
-                    let id = self.declare(name, SymbolKind::Function, s.span);
-                    self.symbols[id].params = Some(param_names(f));
-                }
-                self.function(f);
-            }
+            StmtKind::Decl { kind, decls } => self.decl(*kind, decls, s.span),
+            StmtKind::Function(f) => self.function_decl(f, s.span),
             StmtKind::Return(e) => self.opt_expr(e.as_ref()),
             StmtKind::If {
                 cond,
@@ -299,12 +277,7 @@ impl Walker {
                 update,
                 body,
             } => {
-                self.push_scope(s.span, false);
-                if let Some(i) = init {
-                    self.stmt(i);
-                }
-                self.opt_expr(cond.as_ref());
-                self.opt_expr(update.as_ref());
+                self.for_head(s.span, init.as_deref(), cond.as_ref(), update.as_ref());
                 self.body(body);
                 self.pop_scope();
             }
@@ -313,16 +286,7 @@ impl Walker {
                 index,
                 iterable,
                 body,
-            } => {
-                self.expr(iterable);
-                self.push_scope(s.span, false);
-                self.pattern(binding, SymbolKind::LoopVar, s.span);
-                if let Some(i) = index {
-                    self.declare(i, SymbolKind::LoopVar, s.span);
-                }
-                self.body(body);
-                self.pop_scope();
-            }
+            } => self.for_in(s.span, binding, index.as_ref(), iterable, body),
             StmtKind::UncertainIf { cond, branches }
             | StmtKind::UncertainWhile { cond, branches } => {
                 self.expr(cond);
@@ -334,12 +298,7 @@ impl Walker {
                 update,
                 branches,
             } => {
-                self.push_scope(s.span, false);
-                if let Some(i) = init {
-                    self.stmt(i);
-                }
-                self.opt_expr(cond.as_ref());
-                self.opt_expr(update.as_ref());
+                self.for_head(s.span, init.as_deref(), cond.as_ref(), update.as_ref());
                 self.branches(branches);
                 self.pop_scope();
             }
@@ -347,22 +306,7 @@ impl Walker {
                 body,
                 catch,
                 finally,
-            } => {
-                self.block(body);
-                if let Some(c) = catch {
-                    self.push_scope(c.span, false);
-                    if let Some(p) = &c.param {
-                        self.pattern(p, SymbolKind::CatchParam, c.span);
-                    }
-                    for st in &c.body.stmts {
-                        self.stmt(st);
-                    }
-                    self.pop_scope();
-                }
-                if let Some(f) = finally {
-                    self.block(f);
-                }
-            }
+            } => self.try_stmt(body, catch.as_deref(), finally.as_ref()),
             StmtKind::Destructure {
                 pattern,
                 threshold,
@@ -378,31 +322,8 @@ impl Walker {
                 names,
                 source,
                 ..
-            } => {
-                let add = |w: &mut Walker, local: &Ident, imported: Name| {
-                    let id = w.declare(local, SymbolKind::Import, s.span);
-                    w.symbols[id].import = Some((source.clone(), imported));
-                };
-                if let Some(d) = default {
-                    add(self, d, Arc::from("default"));
-                }
-                if let Some(n) = namespace {
-                    add(self, n, Arc::from("*"));
-                }
-                for n in names {
-                    // The imported name is a use of the other module's export.
-                    add(self, &n.local, n.imported.name.clone());
-                }
-            }
-            StmtKind::ExportDecl(inner) => {
-                let before = self.symbols.len();
-                self.stmt(inner);
-                for sym in &mut self.symbols[before..] {
-                    if sym.scope == 0 {
-                        sym.exported = true;
-                    }
-                }
-            }
+            } => self.import(default.as_ref(), namespace.as_ref(), names, source, s.span),
+            StmtKind::ExportDecl(inner) => self.export_decl(inner),
             StmtKind::ExportNames(names) => {
                 for n in names {
                     let u = self.use_name(&n.local.name, n.local.span, true);
@@ -417,14 +338,136 @@ impl Walker {
                     self.stmt(st);
                 }
             }
-            StmtKind::Agents(decls) => {
-                for d in decls {
-                    self.expr(&d.config);
-                    let id = self.declare(&d.name, SymbolKind::Agent, d.span);
-                    self.symbols[id].keys = object_keys(&d.config);
+            StmtKind::Agents(decls) => self.agents(decls),
+            StmtKind::Break | StmtKind::Continue | StmtKind::Empty | StmtKind::Error => {}
+        }
+    }
+
+    /// `function name(…) {…}`: the name (with its parameters' names), then the function.
+    fn function_decl(&mut self, f: &Function, span: Span) {
+        if let Some(name) = &f.name {
+            let id = self.declare(name, SymbolKind::Function, span);
+            self.symbols[id].params = Some(param_names(f));
+        }
+        self.function(f);
+    }
+
+    /// `agents { name: config, … }`: each config, then the name bound to it (with its keys).
+    fn agents(&mut self, decls: &[AgentDecl]) {
+        for d in decls {
+            self.expr(&d.config);
+            let id = self.declare(&d.name, SymbolKind::Agent, d.span);
+            self.symbols[id].keys = object_keys(&d.config);
+        }
+    }
+
+    /// Opens the scope of a `for` loop (closed by the caller after the body) and walks its
+    /// head: `init`, `cond`, `update`.
+    fn for_head(
+        &mut self,
+        span: Span,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+    ) {
+        self.push_scope(span, false);
+        if let Some(i) = init {
+            self.stmt(i);
+        }
+        self.opt_expr(cond);
+        self.opt_expr(update);
+    }
+
+    /// `for (binding[, index] of iterable) body`: the iterable outside the loop's scope.
+    fn for_in(
+        &mut self,
+        span: Span,
+        binding: &Pattern,
+        index: Option<&Ident>,
+        iterable: &Expr,
+        body: &Stmt,
+    ) {
+        self.expr(iterable);
+        self.push_scope(span, false);
+        self.pattern(binding, SymbolKind::LoopVar, span);
+        if let Some(i) = index {
+            self.declare(i, SymbolKind::LoopVar, span);
+        }
+        self.body(body);
+        self.pop_scope();
+    }
+
+    /// `let`/`const`/`var`: each initialiser, then the names it binds (with the keys of an
+    /// object and the parameters of a function it is given).
+    fn decl(&mut self, kind: DeclKind, decls: &[Declarator], span: Span) {
+        let kind = match kind {
+            DeclKind::Let => SymbolKind::Let,
+            DeclKind::Const => SymbolKind::Const,
+            DeclKind::Var => SymbolKind::Var,
+        };
+        for d in decls {
+            self.opt_expr(d.init.as_ref());
+            let ids = self.pattern(&d.target, kind, span);
+            if let (Some(&id), Some(init)) = (ids.first(), &d.init) {
+                self.symbols[id].keys = object_keys(init);
+                if let ExprKind::Function(f) = &init.kind {
+                    self.symbols[id].params = Some(param_names(f));
                 }
             }
-            StmtKind::Break | StmtKind::Continue | StmtKind::Empty | StmtKind::Error => {}
+        }
+    }
+
+    /// `try`, the `catch` parameter in its own scope, `finally`.
+    fn try_stmt(&mut self, body: &Block, catch: Option<&CatchClause>, finally: Option<&Block>) {
+        self.block(body);
+        if let Some(c) = catch {
+            self.push_scope(c.span, false);
+            if let Some(p) = &c.param {
+                self.pattern(p, SymbolKind::CatchParam, c.span);
+            }
+            for st in &c.body.stmts {
+                self.stmt(st);
+            }
+            self.pop_scope();
+        }
+        if let Some(f) = finally {
+            self.block(f);
+        }
+    }
+
+    /// The names an `import` binds, each with the module and name it comes from.
+    fn import(
+        &mut self,
+        default: Option<&Ident>,
+        namespace: Option<&Ident>,
+        names: &[ImportSpec],
+        source: &Arc<str>,
+        span: Span,
+    ) {
+        let add = |w: &mut Walker, local: &Ident, imported: Name| {
+            let id = w.declare(local, SymbolKind::Import, span);
+            w.symbols[id].import = Some((source.clone(), imported));
+        };
+        if let Some(d) = default {
+            add(self, d, Arc::from("default"));
+        }
+        if let Some(n) = namespace {
+            add(self, n, Arc::from("*"));
+        }
+        for n in names {
+            // The imported name is a use of the other module's export.
+            add(self, &n.local, n.imported.name.clone());
+        }
+    }
+
+    /// `export let/const/function …`: the top-level names it declares are exported.
+    fn export_decl(&mut self, inner: &Stmt) {
+        let before = self.symbols.len();
+        self.stmt(inner);
+        for sym in &mut self.symbols[before..] {
+            if sym.scope == 0 {
+                sym.exported = true;
+            }
         }
     }
 
@@ -472,27 +515,7 @@ impl Walker {
                     }
                 }
             }
-            ExprKind::Object(props) => {
-                for p in props {
-                    match p {
-                        Property::KeyValue { key, value, .. } => {
-                            if let PropKey::Computed(k) = key {
-                                self.expr(k);
-                            }
-                            self.expr(value);
-                        }
-                        Property::Shorthand(id) => {
-                            self.use_name(&id.name, id.span, true);
-                        }
-                        Property::Spread(x) => self.expr(x),
-                        Property::PatternOnly(p) => {
-                            self.opt_expr(p.threshold.as_ref());
-                            self.opt_expr(p.default.as_ref());
-                            self.use_name(&p.key.name, p.key.span, true);
-                        }
-                    }
-                }
-            }
+            ExprKind::Object(props) => self.object(props),
             ExprKind::Function(f) => self.function(f),
             ExprKind::Unary { expr, .. } | ExprKind::Await(expr) => self.expr(expr),
             ExprKind::Update { target, .. } => self.expr(target),
@@ -520,60 +543,17 @@ impl Walker {
                 self.expr(then);
                 self.expr(otherwise);
             }
-            ExprKind::Assign { op, target, value } => {
-                self.expr(value);
-                match (&target.kind, op) {
-                    (ExprKind::Ident(n), AssignOp::Assign) => {
-                        let id = Ident {
-                            name: n.clone(),
-                            span: target.span,
-                        };
-                        self.assign_target(&id, e.span);
-                        let u = self.uses.len() - 1;
-                        let keys = object_keys(value);
-                        if !keys.is_empty() {
-                            self.pending_keys.push((u, keys));
-                        }
-                    }
-                    _ => self.expr(target),
-                }
-            }
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
             ExprKind::Member { object, .. } => self.expr(object),
             ExprKind::Index { object, index, .. } => {
                 self.expr(object);
                 self.expr(index);
             }
-            ExprKind::Call { callee, args, .. } => {
-                let before = self.uses.len();
-                self.expr(callee);
-                let spread = args.iter().any(|a| matches!(a, Arg::Spread(_)));
-                if let Some(name) = callee_name(callee)
-                    && !spread
-                {
-                    self.calls.push(CallSite {
-                        name,
-                        root: before,
-                        args: args.len(),
-                        span: e.span,
-                    });
-                }
-                for a in args {
-                    let (Arg::Expr(x) | Arg::Spread(x)) = a;
-                    self.expr(x);
-                }
-            }
+            ExprKind::Call { callee, args, .. } => self.call(callee, args, e.span),
             ExprKind::Match { subject, arms } => {
                 self.expr(subject);
                 for arm in arms {
-                    self.push_scope(arm.span, false);
-                    self.match_pattern(&arm.pattern, arm.span);
-                    self.opt_expr(arm.threshold.as_ref());
-                    self.opt_expr(arm.guard.as_ref());
-                    match &arm.body {
-                        MatchBody::Expr(b) => self.expr(b),
-                        MatchBody::Block(b) => self.block(b),
-                    }
-                    self.pop_scope();
+                    self.match_arm(arm);
                 }
             }
             ExprKind::Sequence(items) => {
@@ -582,6 +562,85 @@ impl Walker {
                 }
             }
         }
+    }
+
+    /// The uses in an object literal: computed keys, values, shorthand names.
+    fn object(&mut self, props: &[Property]) {
+        for p in props {
+            match p {
+                Property::KeyValue { key, value, .. } => {
+                    if let PropKey::Computed(k) = key {
+                        self.expr(k);
+                    }
+                    self.expr(value);
+                }
+                Property::Shorthand(id) => {
+                    self.use_name(&id.name, id.span, true);
+                }
+                Property::Spread(x) => self.expr(x),
+                Property::PatternOnly(p) => {
+                    self.opt_expr(p.threshold.as_ref());
+                    self.opt_expr(p.default.as_ref());
+                    self.use_name(&p.key.name, p.key.span, true);
+                }
+            }
+        }
+    }
+
+    /// `x = value` assigns (or implicitly declares) `x`, and notes the keys of an object
+    /// value; other assignments read their target.
+    fn assign(&mut self, op: AssignOp, target: &Expr, value: &Expr, span: Span) {
+        self.expr(value);
+        match (&target.kind, op) {
+            (ExprKind::Ident(n), AssignOp::Assign) => {
+                let id = Ident {
+                    name: n.clone(),
+                    span: target.span,
+                };
+                self.assign_target(&id, span);
+                let u = self.uses.len() - 1;
+                let keys = object_keys(value);
+                if !keys.is_empty() {
+                    self.pending_keys.push((u, keys));
+                }
+            }
+            _ => self.expr(target),
+        }
+    }
+
+    /// A call: its callee, noted for the arity check when it is a name without spread
+    /// arguments, and its arguments.
+    fn call(&mut self, callee: &Expr, args: &[Arg], span: Span) {
+        let before = self.uses.len();
+        self.expr(callee);
+        let spread = args.iter().any(|a| matches!(a, Arg::Spread(_)));
+        if let Some(name) = callee_name(callee)
+            && !spread
+        {
+            self.calls.push(CallSite {
+                name,
+                root: before,
+                args: args.len(),
+                span,
+            });
+        }
+        for a in args {
+            let (Arg::Expr(x) | Arg::Spread(x)) = a;
+            self.expr(x);
+        }
+    }
+
+    /// A `match` arm in its own scope: the names its pattern binds, threshold, guard, body.
+    fn match_arm(&mut self, arm: &MatchArm) {
+        self.push_scope(arm.span, false);
+        self.match_pattern(&arm.pattern, arm.span);
+        self.opt_expr(arm.threshold.as_ref());
+        self.opt_expr(arm.guard.as_ref());
+        match &arm.body {
+            MatchBody::Expr(b) => self.expr(b),
+            MatchBody::Block(b) => self.block(b),
+        }
+        self.pop_scope();
     }
 
     fn match_pattern(&mut self, p: &MatchPattern, decl: Span) {
@@ -628,9 +687,21 @@ impl Walker {
     }
 
     fn finish(mut self) -> (Vec<Symbol>, Vec<Scope>, Vec<Occurrence>, Vec<Diagnostic>) {
+        let (mut targets, is_def) = self.declare_implicit();
+        self.resolve_uses(&mut targets, &is_def);
+        let mut lints = self.undefined(&targets);
+        lints.extend(self.arity(&targets));
+        lints.extend(self.unused());
+        lints.sort_by_key(|d| d.primary_span().start);
+        let occurrences = self.occurrences(&targets, &is_def);
+        (self.symbols, self.scopes, occurrences, lints)
+    }
+
+    /// `x = …` declares x where nothing visible declares it; returns each use's target so far
+    /// and whether it is such a definition (whose object keys it then takes).
+    fn declare_implicit(&mut self) -> (Vec<Target>, Vec<bool>) {
         let mut targets = vec![Target::Unresolved; self.uses.len()];
         let mut is_def = vec![false; self.uses.len()];
-        // `x = …` declares x where nothing visible declares it.
         for i in 0..self.uses.len() {
             if !self.uses[i].declares {
                 continue;
@@ -658,7 +729,12 @@ impl Walker {
                 self.symbols[sid].keys = keys;
             }
         }
-        // Any definition in the same or an enclosing function, ignoring blocks.
+        (targets, is_def)
+    }
+
+    /// Resolves every other use: through the scopes, else any definition in the same or an
+    /// enclosing function (ignoring blocks), else a builtin; counts reads, writes and exports.
+    fn resolve_uses(&mut self, targets: &mut [Target], is_def: &[bool]) {
         let mut by_function: FxHashMap<(ScopeId, Name), SymbolId> = FxHashMap::default();
         for (id, s) in self.symbols.iter().enumerate() {
             let f = self.scopes[s.scope].function;
@@ -699,7 +775,10 @@ impl Walker {
                 }
             }
         }
+    }
 
+    /// A warning for each read of a name that resolves to nothing.
+    fn undefined(&self, targets: &[Target]) -> Vec<Diagnostic> {
         let mut lints = Vec::new();
         for (i, u) in self.uses.iter().enumerate() {
             if targets[i] == Target::Unresolved && u.read {
@@ -714,6 +793,13 @@ impl Walker {
                 );
             }
         }
+        lints
+    }
+
+    /// A warning for each call of a checked builtin function with too few or too many
+    /// arguments.
+    fn arity(&self, targets: &[Target]) -> Vec<Diagnostic> {
+        let mut lints = Vec::new();
         for c in &self.calls {
             if targets.get(c.root) != Some(&Target::Builtin) {
                 continue;
@@ -742,6 +828,12 @@ impl Walker {
                 );
             }
         }
+        lints
+    }
+
+    /// A warning for each local variable never read (unless exported or named `_…`).
+    fn unused(&self) -> Vec<Diagnostic> {
+        let mut lints = Vec::new();
         for s in &self.symbols {
             let local = matches!(
                 s.kind,
@@ -759,8 +851,11 @@ impl Walker {
                 );
             }
         }
-        lints.sort_by_key(|d| d.primary_span().start);
+        lints
+    }
 
+    /// Every definition and use, in source order, one per span.
+    fn occurrences(&self, targets: &[Target], is_def: &[bool]) -> Vec<Occurrence> {
         let mut occurrences: Vec<Occurrence> = self
             .defs
             .iter()
@@ -779,7 +874,7 @@ impl Walker {
         }));
         occurrences.sort_by_key(|o| (o.span.start, o.span.end));
         occurrences.dedup_by(|a, b| a.span == b.span);
-        (self.symbols, self.scopes, occurrences, lints)
+        occurrences
     }
 }
 

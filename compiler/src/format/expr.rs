@@ -218,17 +218,7 @@ impl Formatter<'_> {
             ExprKind::Function(f) if f.is_arrow => self.lambda(f),
             ExprKind::Function(f) => self.function(f),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
-            ExprKind::Update { op, prefix, target } => {
-                let sym = match op {
-                    UpdateOp::Inc => "++",
-                    UpdateOp::Dec => "--",
-                };
-                if *prefix {
-                    concat(vec![text(sym), self.expr(target, UNARY)])
-                } else {
-                    concat(vec![self.expr(target, POSTFIX), text(sym)])
-                }
-            }
+            ExprKind::Update { op, prefix, target } => self.update(*op, *prefix, target),
             ExprKind::Binary {
                 op: BinaryOp::Pow,
                 lhs,
@@ -266,19 +256,7 @@ impl Formatter<'_> {
                 property,
                 optional,
                 confident,
-            } => {
-                let dot = if *optional {
-                    "?."
-                } else if *confident {
-                    "~."
-                } else {
-                    "."
-                };
-                concat(vec![
-                    self.expr(object, CALL),
-                    text(format!("{dot}{}", property.name)),
-                ])
-            }
+            } => self.member(object, property, *optional, *confident),
             ExprKind::Index {
                 object,
                 index,
@@ -300,19 +278,50 @@ impl Formatter<'_> {
             }
             ExprKind::Match { subject, arms } => self.match_expr(e.span, subject, arms),
             ExprKind::Await(inner) => concat(vec![text("await "), self.expr(inner, UNARY)]),
-            ExprKind::Sequence(items) => {
-                let mut parts = vec![text("(")];
-                for (i, it) in items.iter().enumerate() {
-                    if i > 0 {
-                        parts.push(text(", "));
-                    }
-                    parts.push(self.expr(it, ASSIGN));
-                }
-                parts.push(text(")"));
-                concat(parts)
-            }
+            ExprKind::Sequence(items) => self.sequence(items),
             ExprKind::Error => text(self.slice(e.span).to_string()),
         }
+    }
+
+    /// `++x`, `x--`.
+    fn update(&mut self, op: UpdateOp, prefix: bool, target: &Expr) -> Doc {
+        let sym = match op {
+            UpdateOp::Inc => "++",
+            UpdateOp::Dec => "--",
+        };
+        if prefix {
+            concat(vec![text(sym), self.expr(target, UNARY)])
+        } else {
+            concat(vec![self.expr(target, POSTFIX), text(sym)])
+        }
+    }
+
+    /// `obj.name`, `obj?.name`, `obj~.name`.
+    fn member(&mut self, object: &Expr, property: &Ident, optional: bool, confident: bool) -> Doc {
+        let dot = if optional {
+            "?."
+        } else if confident {
+            "~."
+        } else {
+            "."
+        };
+        concat(vec![
+            self.expr(object, CALL),
+            text(format!("{dot}{}", property.name)),
+        ])
+    }
+
+    /// `(a, b, c)`.
+    fn sequence(&mut self, items: &[Expr]) -> Doc {
+        let mut parts = vec![text("(")];
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                parts.push(text(", "));
+            }
+            parts.push(self.expr(it, ASSIGN));
+        }
+        parts.push(text(")"));
+        concat(parts)
     }
 
     fn unary(&mut self, op: UnaryOp, operand: &Expr) -> Doc {

@@ -52,14 +52,7 @@ impl Formatter<'_> {
     /// A statement without the comments around it.
     pub(super) fn stmt(&mut self, s: &Stmt) -> Doc {
         match &s.kind {
-            StmtKind::Expr(e) => {
-                let d = self.expr(e, ASSIGN);
-                if matches!(lead(e, ASSIGN), Lead::Brace | Lead::Function) {
-                    concat(vec![text("("), d, text(")")])
-                } else {
-                    d
-                }
-            }
+            StmtKind::Expr(e) => self.expr_stmt(e),
             StmtKind::Decl { kind, decls } => self.decl(*kind, decls),
             StmtKind::Function(f) => self.function(f),
             StmtKind::Return(None) => text("return"),
@@ -101,14 +94,10 @@ impl Formatter<'_> {
                 body,
             } => self.for_in(s.span, binding, index.as_ref(), iterable, body),
             StmtKind::UncertainIf { cond, branches } => {
-                let c = self.cond("uncertain if", cond);
-                let b = self.branches(branches);
-                concat(vec![c, text(" "), b])
+                self.uncertain("uncertain if", cond, branches)
             }
             StmtKind::UncertainWhile { cond, branches } => {
-                let c = self.cond("uncertain while", cond);
-                let b = self.branches(branches);
-                concat(vec![c, text(" "), b])
+                self.uncertain("uncertain while", cond, branches)
             }
             StmtKind::UncertainFor {
                 init,
@@ -132,117 +121,164 @@ impl Formatter<'_> {
                 body,
                 catch,
                 finally,
-            } => {
-                let mut parts = vec![text("try "), self.block(body)];
-                if let Some(c) = catch {
-                    parts.push(text(" catch "));
-                    if let Some(p) = &c.param {
-                        parts.push(text("("));
-                        parts.push(self.pattern(p, false));
-                        parts.push(text(") "));
-                    }
-                    parts.push(self.block(&c.body));
-                }
-                if let Some(f) = finally {
-                    parts.push(text(" finally "));
-                    parts.push(self.block(f));
-                }
-                concat(parts)
-            }
+            } => self.try_stmt(body, catch.as_deref(), finally.as_ref()),
             StmtKind::Destructure {
                 pattern,
                 threshold,
                 value,
-            } => {
-                let mut parts = vec![self.pattern(pattern, true)];
-                if let Some(t) = threshold {
-                    parts.push(text(" ~> "));
-                    parts.push(self.expr(t, POSTFIX));
-                }
-                parts.push(text(" = "));
-                parts.push(self.expr(value, ASSIGN));
-                concat(parts)
-            }
+            } => self.destructure(pattern, threshold.as_ref(), value),
             StmtKind::Import {
                 default,
                 namespace,
                 names,
                 source_span,
                 ..
-            } => {
-                let from = text(format!(" from {}", self.slice(*source_span)));
-                if let Some(d) = default {
-                    if names.is_empty() {
-                        concat(vec![text(format!("import {}", d.name)), from])
-                    } else {
-                        let items = import_items(names);
-                        concat(vec![
-                            text(format!("import {}, ", d.name)),
-                            self.simple_list(items, "{", "}"),
-                            from,
-                        ])
-                    }
-                } else if let Some(ns) = namespace {
-                    concat(vec![text(format!("import * as {}", ns.name)), from])
-                } else if names.is_empty() {
-                    text(format!("import {}", self.slice(*source_span)))
-                } else {
-                    let items = import_items(names);
-                    concat(vec![
-                        text("import "),
-                        self.simple_list(items, "{", "}"),
-                        from,
-                    ])
-                }
-            }
+            } => self.import(default.as_ref(), namespace.as_ref(), names, *source_span),
             StmtKind::ExportDecl(inner) => concat(vec![text("export "), self.stmt(inner)]),
             StmtKind::ExportNames(names) => {
                 let items = export_items(names);
                 concat(vec![text("export "), self.simple_list(items, "{", "}")])
             }
-            StmtKind::ReExport(re) => {
-                let from = text(format!(" from {}", self.slice(re.source_span)));
-                match &re.names {
-                    None => concat(vec![text("export *"), from]),
-                    Some(names) => {
-                        let items = export_items(names);
-                        concat(vec![
-                            text("export "),
-                            self.simple_list(items, "{", "}"),
-                            from,
-                        ])
-                    }
-                }
-            }
-            StmtKind::Context(c) => {
-                let mut parts = vec![
-                    text(format!("in context {} ", self.slice(c.name.span))),
-                    self.block(&c.body),
-                ];
-                if let Some(next) = &c.next {
-                    parts.push(text(format!(" -> {}", self.slice(next.span))));
-                }
-                concat(parts)
-            }
-            StmtKind::Agents(decls) => {
-                let mut lines = Lines::new();
-                for d in decls {
-                    let leading = self.take_before(d.span.start);
-                    lines.comments(self, &leading);
-                    let config = self.expr(&d.config, ASSIGN);
-                    let doc = concat(vec![text(format!("{}: ", d.name.name)), config]);
-                    lines.item(self, d.span, doc, false, ",");
-                }
-                let dangling = self.take_before(s.span.end.saturating_sub(1));
-                lines.comments(self, &dangling);
-                concat(vec![text("agents "), braced(lines)])
-            }
+            StmtKind::ReExport(re) => self.re_export(re),
+            StmtKind::Context(c) => self.context(c),
+            StmtKind::Agents(decls) => self.agents(s.span, decls),
             StmtKind::ExportDefault(e) => {
                 concat(vec![text("export default "), self.expr(e, ASSIGN)])
             }
             StmtKind::Empty => text(";"),
             StmtKind::Error => text(self.slice(s.span).trim().to_string()),
         }
+    }
+
+    /// An expression statement, in parentheses when it would start like a block or a
+    /// function declaration.
+    fn expr_stmt(&mut self, e: &Expr) -> Doc {
+        let d = self.expr(e, ASSIGN);
+        if matches!(lead(e, ASSIGN), Lead::Brace | Lead::Function) {
+            concat(vec![text("("), d, text(")")])
+        } else {
+            d
+        }
+    }
+
+    /// `uncertain if (…)` / `uncertain while (…)` and the branches.
+    fn uncertain(&mut self, keyword: &str, cond: &Expr, branches: &UncertainBranches) -> Doc {
+        let c = self.cond(keyword, cond);
+        let b = self.branches(branches);
+        concat(vec![c, text(" "), b])
+    }
+
+    /// `try {…} catch (e) {…} finally {…}`.
+    fn try_stmt(
+        &mut self,
+        body: &Block,
+        catch: Option<&CatchClause>,
+        finally: Option<&Block>,
+    ) -> Doc {
+        let mut parts = vec![text("try "), self.block(body)];
+        if let Some(c) = catch {
+            parts.push(text(" catch "));
+            if let Some(p) = &c.param {
+                parts.push(text("("));
+                parts.push(self.pattern(p, false));
+                parts.push(text(") "));
+            }
+            parts.push(self.block(&c.body));
+        }
+        if let Some(f) = finally {
+            parts.push(text(" finally "));
+            parts.push(self.block(f));
+        }
+        concat(parts)
+    }
+
+    /// `[a, b] ~> 0.7 = value` at statement level.
+    fn destructure(&mut self, pattern: &Pattern, threshold: Option<&Expr>, value: &Expr) -> Doc {
+        let mut parts = vec![self.pattern(pattern, true)];
+        if let Some(t) = threshold {
+            parts.push(text(" ~> "));
+            parts.push(self.expr(t, POSTFIX));
+        }
+        parts.push(text(" = "));
+        parts.push(self.expr(value, ASSIGN));
+        concat(parts)
+    }
+
+    /// `import d, {a, b as c} from "…"`, `import * as ns from "…"`, `import "…"`.
+    fn import(
+        &mut self,
+        default: Option<&Ident>,
+        namespace: Option<&Ident>,
+        names: &[ImportSpec],
+        source_span: Span,
+    ) -> Doc {
+        let from = text(format!(" from {}", self.slice(source_span)));
+        if let Some(d) = default {
+            if names.is_empty() {
+                concat(vec![text(format!("import {}", d.name)), from])
+            } else {
+                let items = import_items(names);
+                concat(vec![
+                    text(format!("import {}, ", d.name)),
+                    self.simple_list(items, "{", "}"),
+                    from,
+                ])
+            }
+        } else if let Some(ns) = namespace {
+            concat(vec![text(format!("import * as {}", ns.name)), from])
+        } else if names.is_empty() {
+            text(format!("import {}", self.slice(source_span)))
+        } else {
+            let items = import_items(names);
+            concat(vec![
+                text("import "),
+                self.simple_list(items, "{", "}"),
+                from,
+            ])
+        }
+    }
+
+    /// `export {a, b as c} from "…"`, `export * from "…"`.
+    fn re_export(&mut self, re: &ReExport) -> Doc {
+        let from = text(format!(" from {}", self.slice(re.source_span)));
+        match &re.names {
+            None => concat(vec![text("export *"), from]),
+            Some(names) => {
+                let items = export_items(names);
+                concat(vec![
+                    text("export "),
+                    self.simple_list(items, "{", "}"),
+                    from,
+                ])
+            }
+        }
+    }
+
+    /// `in context Name {…} -> Next`.
+    fn context(&mut self, c: &ContextStmt) -> Doc {
+        let mut parts = vec![
+            text(format!("in context {} ", self.slice(c.name.span))),
+            self.block(&c.body),
+        ];
+        if let Some(next) = &c.next {
+            parts.push(text(format!(" -> {}", self.slice(next.span))));
+        }
+        concat(parts)
+    }
+
+    /// `agents { name: config, … }` with the comments before each entry and before `}`.
+    fn agents(&mut self, span: Span, decls: &[AgentDecl]) -> Doc {
+        let mut lines = Lines::new();
+        for d in decls {
+            let leading = self.take_before(d.span.start);
+            lines.comments(self, &leading);
+            let config = self.expr(&d.config, ASSIGN);
+            let doc = concat(vec![text(format!("{}: ", d.name.name)), config]);
+            lines.item(self, d.span, doc, false, ",");
+        }
+        let dangling = self.take_before(span.end.saturating_sub(1));
+        lines.comments(self, &dangling);
+        concat(vec![text("agents "), braced(lines)])
     }
 
     fn decl(&mut self, kind: DeclKind, decls: &[Declarator]) -> Doc {

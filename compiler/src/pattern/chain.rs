@@ -1,7 +1,7 @@
 //! `$name.path` reference chains of a YAML expression (§1.9), as the executor resolves them
 //! and the Prism emitter translates them: one scanner, so both read the same chains.
 
-use crate::pattern::expr::{is_ident_char, is_ident_start};
+use crate::pattern::expr::{is_ident_char, is_ident_start, string_end};
 
 /// One `$name.path` chain found in an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,7 @@ pub fn chains(text: &str) -> Vec<Chain> {
     while i < bytes.len() {
         let b = bytes[i];
         if matches!(b, b'\'' | b'"' | b'`') {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
+            i = string_end(bytes, i);
             continue;
         }
         let starts_ref = b == b'$'
@@ -142,11 +138,7 @@ pub fn stray_dollars(text: &str) -> Vec<usize> {
     while i < bytes.len() {
         let b = bytes[i];
         if matches!(b, b'\'' | b'"' | b'`') {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
+            i = string_end(bytes, i);
             continue;
         }
         if b == b'$' {

@@ -87,44 +87,13 @@ pub fn scan(text: &str) -> Scan {
         let b = bytes[i];
         match b {
             b'\'' | b'"' | b'`' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
+                i = string_end(bytes, i);
                 prev = b'"';
             }
             b'$' if i + 1 < bytes.len() && is_ident_start(bytes[i + 1]) => {
-                let start = i;
-                i += 1;
-                loop {
-                    while i < bytes.len() && is_ident_char(bytes[i]) {
-                        i += 1;
-                    }
-                    if i + 1 < bytes.len() && bytes[i] == b'-' && is_ident_char(bytes[i + 1]) {
-                        i += 1;
-                        continue;
-                    }
-                    break;
-                }
-                let end = i;
-                let field = (i + 1 < bytes.len()
-                    && bytes[i] == b'.'
-                    && is_ident_start(bytes[i + 1]))
-                .then(|| {
-                    let s = i + 1;
-                    let mut e = s;
-                    while e < bytes.len() && is_ident_char(bytes[e]) {
-                        e += 1;
-                    }
-                    text[s..e].to_string()
-                });
-                out.refs.push(RefUse {
-                    name: text[start + 1..end].to_string(),
-                    field,
-                    start,
-                    end,
-                });
+                let r = reference(text, i);
+                i = r.end;
+                out.refs.push(r);
                 prev = b'a';
             }
             _ if b.is_ascii_digit() => {
@@ -183,6 +152,49 @@ pub fn scan(text: &str) -> Scan {
         .filter(|n| !params.contains(&n.name))
         .collect();
     out
+}
+
+/// Where the string literal that opens at `start` ends (past its closing quote, or the end
+/// of the text when it is not closed).
+pub(crate) fn string_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() && bytes[i] != quote {
+        i += if bytes[i] == b'\\' { 2 } else { 1 };
+    }
+    i + 1
+}
+
+/// The `$name` (or `$name-with-dashes`, and its `.field`) that starts at `start`.
+fn reference(text: &str, start: usize) -> RefUse {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    loop {
+        while i < bytes.len() && is_ident_char(bytes[i]) {
+            i += 1;
+        }
+        if i + 1 < bytes.len() && bytes[i] == b'-' && is_ident_char(bytes[i + 1]) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let end = i;
+    let field =
+        (i + 1 < bytes.len() && bytes[i] == b'.' && is_ident_start(bytes[i + 1])).then(|| {
+            let s = i + 1;
+            let mut e = s;
+            while e < bytes.len() && is_ident_char(bytes[e]) {
+                e += 1;
+            }
+            text[s..e].to_string()
+        });
+    RefUse {
+        name: text[start + 1..end].to_string(),
+        field,
+        start,
+        end,
+    }
 }
 
 fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {

@@ -418,6 +418,8 @@ fn count(t: &Tag, diags: &mut Vec<Diagnostic>) -> Option<u64> {
     }
 }
 
+/// `@agents {…}` with `@minAgents`/`@maxAgents` (which win over the object's counts): the
+/// selection of the pattern's agents, or `None` without `@agents` and with no agent asked for.
 fn agents(
     tag: &Option<Tag>,
     min: Option<&Tag>,
@@ -425,47 +427,9 @@ fn agents(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Agents> {
     let mut config = match tag {
-        Some(t) => match json_tag(t, diags) {
-            Some(Value::Object(m)) => m,
-            Some(_) => {
-                diags.push(header_error(
-                    "`@agents` must be a JSON object",
-                    t.value_span,
-                ));
-                Map::new()
-            }
-            None => Map::new(),
-        },
+        Some(t) => agents_object(t, diags),
         None => Map::new(),
     };
-    if let Some(t) = tag {
-        for k in config.keys() {
-            if !AGENT_KEYS.contains(&k.as_str()) {
-                diags.push(
-                    header_error(format!("unknown key `{k}` in `@agents`"), t.value_span)
-                        .with_help(format!("keys: {}", AGENT_KEYS.join(", "))),
-                );
-            }
-        }
-        if let Some(v) = config.get("healthy")
-            && !v.is_boolean()
-        {
-            diags.push(header_error(
-                format!("`@agents.healthy` must be true or false, found {v}"),
-                t.value_span,
-            ));
-        }
-        for k in ["minAgents", "maxAgents", "taskTimeout", "retries"] {
-            if let Some(v) = config.get(k)
-                && v.as_u64().is_none()
-            {
-                diags.push(header_error(
-                    format!("`@agents.{k}` must be a whole number, found {v}"),
-                    t.value_span,
-                ));
-            }
-        }
-    }
     let span = tag
         .as_ref()
         .map(|t| t.span)
@@ -479,27 +443,8 @@ fn agents(
     if let Some(t) = max {
         hi = count(t, diags).or(hi);
     }
-    for n in [lo, hi].into_iter().flatten() {
-        if n > u64::from(super::phase::MAX_AGENTS) {
-            let at = max.or(min).map_or(span, |t| t.value_span);
-            diags.push(header_error(
-                format!(
-                    "{n} agents is more than the {} a step can call",
-                    super::phase::MAX_AGENTS
-                ),
-                at,
-            ));
-        }
-    }
-    if let (Some(a), Some(b)) = (lo, hi)
-        && a > b
-    {
-        let at = max.or(min).map_or(span, |t| t.value_span);
-        diags.push(header_error(
-            format!("minAgents ({a}) is greater than maxAgents ({b})"),
-            at,
-        ));
-    }
+    let at = max.or(min).map_or(span, |t| t.value_span);
+    check_agent_counts(lo, hi, at, diags);
     if tag.is_none() && lo.is_none_or(|n| n < 1) {
         return None;
     }
@@ -530,6 +475,72 @@ fn agents(
         selection: Box::new(selection),
         span,
     })
+}
+
+/// The object of `@agents`, its keys and the types of `healthy` and the counts checked (an
+/// empty object when it is not one).
+fn agents_object(t: &Tag, diags: &mut Vec<Diagnostic>) -> Map<String, Value> {
+    let config = match json_tag(t, diags) {
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            diags.push(header_error(
+                "`@agents` must be a JSON object",
+                t.value_span,
+            ));
+            Map::new()
+        }
+        None => Map::new(),
+    };
+    for k in config.keys() {
+        if !AGENT_KEYS.contains(&k.as_str()) {
+            diags.push(
+                header_error(format!("unknown key `{k}` in `@agents`"), t.value_span)
+                    .with_help(format!("keys: {}", AGENT_KEYS.join(", "))),
+            );
+        }
+    }
+    if let Some(v) = config.get("healthy")
+        && !v.is_boolean()
+    {
+        diags.push(header_error(
+            format!("`@agents.healthy` must be true or false, found {v}"),
+            t.value_span,
+        ));
+    }
+    for k in ["minAgents", "maxAgents", "taskTimeout", "retries"] {
+        if let Some(v) = config.get(k)
+            && v.as_u64().is_none()
+        {
+            diags.push(header_error(
+                format!("`@agents.{k}` must be a whole number, found {v}"),
+                t.value_span,
+            ));
+        }
+    }
+    config
+}
+
+/// At most [`super::phase::MAX_AGENTS`] agents, and no more at least than at most.
+fn check_agent_counts(lo: Option<u64>, hi: Option<u64>, at: Span, diags: &mut Vec<Diagnostic>) {
+    for n in [lo, hi].into_iter().flatten() {
+        if n > u64::from(super::phase::MAX_AGENTS) {
+            diags.push(header_error(
+                format!(
+                    "{n} agents is more than the {} a step can call",
+                    super::phase::MAX_AGENTS
+                ),
+                at,
+            ));
+        }
+    }
+    if let (Some(a), Some(b)) = (lo, hi)
+        && a > b
+    {
+        diags.push(header_error(
+            format!("minAgents ({a}) is greater than maxAgents ({b})"),
+            at,
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -376,73 +376,93 @@ fn escalation(ctx: &mut Ctx<'_>, node: &Yaml, roles: &[String]) {
 /// Reads one workflow step (typed or a short form).
 fn step(ctx: &mut Ctx<'_>, node: &Yaml, path: String, roles: &[String]) -> Option<OrgStep> {
     let span = node.span;
-    // `review architect` / `approve lead`
-    if let Some(text) = node.as_str() {
-        let (verb, role) = text.split_once(' ').unwrap_or((text, ""));
-        let role = role.trim().to_string();
-        let kind = match verb {
-            "review" => OrgStepKind::Review { role },
-            "approve" => OrgStepKind::Approve { role },
-            _ => {
-                ctx.cx.push(Diagnostic::error(codes::STEP, format!("`{text}` is not a workflow step"), span).with_help("write `review ROLE`, `approve ROLE`, `{assign ROLE: task}` or a typed step"));
-                return None;
-            }
+    let (kind, short) = if let Some(text) = node.as_str() {
+        (short_text_step(ctx, text, span)?, true)
+    } else {
+        let Some(entries) = node.as_map() else {
+            ctx.cx.push(Diagnostic::error(
+                codes::STEP,
+                format!("workflow step `{path}` must be a mapping or a short form"),
+                span,
+            ));
+            return None;
         };
-        check_role(ctx, &kind, span, roles);
-        return Some(OrgStep {
-            path,
-            kind,
-            short: true,
-            span,
-        });
-    }
-    let Some(entries) = node.as_map() else {
-        ctx.cx.push(Diagnostic::error(
-            codes::STEP,
-            format!("workflow step `{path}` must be a mapping or a short form"),
-            span,
-        ));
-        return None;
-    };
-    if node.get("type").is_none() && entries.len() == 1 {
-        let (k, v) = &entries[0];
-        let key = k.key_text().unwrap_or_default();
-        let kind = if let Some(role) = key.strip_prefix("assign ") {
-            OrgStepKind::Assign {
-                role: role.trim().to_string(),
-                task: v.scalar_text().unwrap_or_default().to_string(),
-            }
-        } else if key == "parallel" || key == "sequential" {
-            let subs = sub_steps(ctx, v, &path, roles);
-            if key == "parallel" {
-                OrgStepKind::Parallel(subs)
-            } else {
-                OrgStepKind::Sequential(subs)
-            }
+        if node.get("type").is_none() && entries.len() == 1 {
+            let (k, v) = &entries[0];
+            (short_map_step(ctx, k, v, &path, roles)?, true)
         } else {
+            (typed_step(ctx, node, &path, roles)?, false)
+        }
+    };
+    check_role(ctx, &kind, span, roles);
+    Some(OrgStep {
+        path,
+        kind,
+        short,
+        span,
+    })
+}
+
+/// `review architect` / `approve lead`.
+fn short_text_step(ctx: &mut Ctx<'_>, text: &str, span: Span) -> Option<OrgStepKind> {
+    let (verb, role) = text.split_once(' ').unwrap_or((text, ""));
+    let role = role.trim().to_string();
+    match verb {
+        "review" => Some(OrgStepKind::Review { role }),
+        "approve" => Some(OrgStepKind::Approve { role }),
+        _ => {
             ctx.cx.push(
                 Diagnostic::error(
                     codes::STEP,
-                    format!("`{key}` is not a workflow step"),
-                    k.span,
+                    format!("`{text}` is not a workflow step"),
+                    span,
                 )
-                .with_help(format!("step types: {}", STEP_TYPES.join(", "))),
+                .with_help(
+                    "write `review ROLE`, `approve ROLE`, `{assign ROLE: task}` or a typed step",
+                ),
             );
-            return None;
-        };
-        check_role(ctx, &kind, span, roles);
-        return Some(OrgStep {
-            path,
-            kind,
-            short: true,
-            span,
-        });
+            None
+        }
     }
-    let ty = node
-        .get("type")
-        .and_then(Yaml::scalar_text)
-        .unwrap_or_default();
-    let extra: &[&str] = match ty {
+}
+
+/// `{assign ROLE: task}`, `{parallel: [...]}` or `{sequential: [...]}`.
+fn short_map_step(
+    ctx: &mut Ctx<'_>,
+    k: &Yaml,
+    v: &Yaml,
+    path: &str,
+    roles: &[String],
+) -> Option<OrgStepKind> {
+    let key = k.key_text().unwrap_or_default();
+    if let Some(role) = key.strip_prefix("assign ") {
+        Some(OrgStepKind::Assign {
+            role: role.trim().to_string(),
+            task: v.scalar_text().unwrap_or_default().to_string(),
+        })
+    } else if key == "parallel" || key == "sequential" {
+        let subs = sub_steps(ctx, v, path, roles);
+        Some(if key == "parallel" {
+            OrgStepKind::Parallel(subs)
+        } else {
+            OrgStepKind::Sequential(subs)
+        })
+    } else {
+        ctx.cx.push(
+            Diagnostic::error(
+                codes::STEP,
+                format!("`{key}` is not a workflow step"),
+                k.span,
+            )
+            .with_help(format!("step types: {}", STEP_TYPES.join(", "))),
+        );
+        None
+    }
+}
+
+/// The keys a typed step of type `ty` accepts besides `type`; `None` for an unknown type.
+fn typed_step_keys(ty: &str) -> Option<&'static [&'static str]> {
+    Some(match ty {
         "assign" => &["role", "task", "input"],
         "parallel" | "sequential" => &["steps"],
         "review" => &["reviewer", "subject"],
@@ -450,22 +470,31 @@ fn step(ctx: &mut Ctx<'_>, node: &Yaml, path: String, roles: &[String]) -> Optio
         "aggregate" => &["method"],
         "condition" => &["check", "then", "else"],
         "select" => &["role", "criteria"],
-        _ => {
-            let span = node.get("type").map_or(span, |t| t.span);
-            let msg = if ty.is_empty() {
-                format!("workflow step `{path}` has no `type`")
-            } else {
-                format!("unknown workflow step type `{ty}`")
-            };
-            let help = Ctx::did_you_mean(ty, STEP_TYPES.iter().copied())
-                .unwrap_or_else(|| format!("step types: {}", STEP_TYPES.join(", ")));
-            ctx.cx
-                .push(Diagnostic::error(codes::STEP, msg, span).with_help(help));
-            return None;
-        }
+        _ => return None,
+    })
+}
+
+/// A step with a `type` and that type's keys.
+fn typed_step(ctx: &mut Ctx<'_>, node: &Yaml, path: &str, roles: &[String]) -> Option<OrgStepKind> {
+    let ty = node
+        .get("type")
+        .and_then(Yaml::scalar_text)
+        .unwrap_or_default();
+    let Some(extra) = typed_step_keys(ty) else {
+        let span = node.get("type").map_or(node.span, |t| t.span);
+        let msg = if ty.is_empty() {
+            format!("workflow step `{path}` has no `type`")
+        } else {
+            format!("unknown workflow step type `{ty}`")
+        };
+        let help = Ctx::did_you_mean(ty, STEP_TYPES.iter().copied())
+            .unwrap_or_else(|| format!("step types: {}", STEP_TYPES.join(", ")));
+        ctx.cx
+            .push(Diagnostic::error(codes::STEP, msg, span).with_help(help));
+        return None;
     };
     let allowed: Vec<&str> = ["type"].iter().chain(extra).copied().collect();
-    let f = ctx.cx.map(node, &path, &allowed)?;
+    let f = ctx.cx.map(node, path, &allowed)?;
     let text = |ctx: &mut Ctx<'_>, key: &str| -> String {
         if ctx.cx.require(&f, key) {
             f.value(key)
@@ -476,7 +505,7 @@ fn step(ctx: &mut Ctx<'_>, node: &Yaml, path: String, roles: &[String]) -> Optio
             String::new()
         }
     };
-    let kind = match ty {
+    Some(match ty {
         "assign" => OrgStepKind::Assign {
             role: text(ctx, "role"),
             task: text(ctx, "task"),
@@ -484,7 +513,7 @@ fn step(ctx: &mut Ctx<'_>, node: &Yaml, path: String, roles: &[String]) -> Optio
         "parallel" | "sequential" => {
             let subs = if ctx.cx.require(&f, "steps") {
                 f.value("steps")
-                    .map(|s| sub_steps(ctx, s, &path, roles))
+                    .map(|s| sub_steps(ctx, s, path, roles))
                     .unwrap_or_default()
             } else {
                 Vec::new()
@@ -529,13 +558,6 @@ fn step(ctx: &mut Ctx<'_>, node: &Yaml, path: String, roles: &[String]) -> Optio
         _ => OrgStepKind::Select {
             role: text(ctx, "role"),
         },
-    };
-    check_role(ctx, &kind, span, roles);
-    Some(OrgStep {
-        path,
-        kind,
-        short: false,
-        span,
     })
 }
 

@@ -134,7 +134,56 @@ fn step(
         .as_map()
         .and_then(|m| m.first())
         .map_or(node.span, |(k, _)| k.span);
-    let id = match (node.get("id").or(node.get("name")), fixed_id) {
+    let id = step_id(ctx, node, path, fixed_id, head);
+    if fixed_id.is_none() || node.get("id").is_some() {
+        register_id(ctx, &id);
+    }
+    let kind_word = kind_word(ctx, node, top, &id, head)?;
+    let allowed: Vec<&str> = COMMON_KEYS
+        .iter()
+        .chain(kind_keys(kind_word))
+        .copied()
+        .collect();
+    let f = ctx.cx.map(node, path, &allowed)?;
+    let saved = ctx.scope.clone();
+    ctx.scope.in_step = true;
+    let kind = step_kind(ctx, &f, kind_word, top, &id.value);
+    let condition = if kind_word == "gate" || kind_word == "loop" {
+        None
+    } else {
+        f.value("condition")
+            .and_then(|c| ctx.site(c, SiteKind::Expr, &f.sub("condition")))
+    };
+    let output = f.value("output").map(|o| match o.as_str() {
+        Some(name) if o.as_scalar().is_some() => {
+            ctx.define(name, o.span, "output");
+            StepOutput::Name(Spanned::new(name.to_string(), o.span))
+        }
+        _ => StepOutput::Shape(ctx.value_tree(o, &f.sub("output"))),
+    });
+    let then = then_target(ctx, &f);
+    let on_error = on_error(ctx, &f);
+    ctx.scope = saved;
+    Some(Step {
+        id,
+        kind,
+        condition,
+        output,
+        then,
+        on_error,
+        span: node.span,
+    })
+}
+
+/// A step's `id` (or `name`); else the fixed id; else an error, and the path stands in.
+fn step_id(
+    ctx: &mut Ctx<'_>,
+    node: &Yaml,
+    path: &str,
+    fixed_id: Option<&str>,
+    head: Span,
+) -> Spanned<String> {
+    match (node.get("id").or(node.get("name")), fixed_id) {
         (Some(v), _) if v.scalar_text().is_some() => {
             Spanned::new(v.scalar_text().unwrap_or_default().to_string(), v.span)
         }
@@ -148,10 +197,19 @@ fn step(
             );
             Spanned::new(path.to_string(), head)
         }
-    };
-    if fixed_id.is_none() || node.get("id").is_some() {
-        register_id(ctx, &id);
     }
+}
+
+/// What kind of step `node` is (`agent`, `pattern` or one of [`SUPPORTED`]): its `type`, else
+/// what its keys or the top-level `agents` imply. Unsupported types, `config:` wrappers and
+/// steps of no kind are errors (`None`).
+fn kind_word<'y>(
+    ctx: &mut Ctx<'_>,
+    node: &'y Yaml,
+    top: &Phase,
+    id: &Spanned<String>,
+    head: Span,
+) -> Option<&'y str> {
     let ty = node.get("type").and_then(Yaml::scalar_text);
     if let Some(t) = ty.filter(|t| !SUPPORTED.contains(t) && !["agent", "pattern"].contains(t)) {
         let span = node.get("type").map_or(head, |v| v.span);
@@ -176,12 +234,12 @@ fn step(
         );
         return None;
     }
-    let kind_word = match ty {
-        Some("agent") => "agent",
-        Some("pattern") => "pattern",
-        Some(t) => t,
-        None if node.get("pattern").is_some() => "pattern",
-        None if node.get("agents").is_some() || top.agents.is_some() => "agent",
+    match ty {
+        Some("agent") => Some("agent"),
+        Some("pattern") => Some("pattern"),
+        Some(t) => Some(t),
+        None if node.get("pattern").is_some() => Some("pattern"),
+        None if node.get("agents").is_some() || top.agents.is_some() => Some("agent"),
         None => {
             step_error(
                 ctx,
@@ -195,100 +253,90 @@ fn step(
                     SUPPORTED.join(", ")
                 ),
             );
-            return None;
+            None
         }
-    };
-    let allowed: Vec<&str> = COMMON_KEYS
-        .iter()
-        .chain(kind_keys(kind_word))
-        .copied()
-        .collect();
-    let f = ctx.cx.map(node, path, &allowed)?;
-    let saved = ctx.scope.clone();
-    ctx.scope.in_step = true;
-    let kind = match kind_word {
-        "agent" => agent_step(ctx, &f, top),
-        "pattern" => pattern_step(ctx, &f),
+    }
+}
+
+/// The step of kind `kind_word` from its checked keys.
+fn step_kind(
+    ctx: &mut Ctx<'_>,
+    f: &Fields<'_>,
+    kind_word: &str,
+    top: &Phase,
+    id: &str,
+) -> StepKind {
+    match kind_word {
+        "agent" => agent_step(ctx, f, top),
+        "pattern" => pattern_step(ctx, f),
         "parallel" => StepKind::Parallel(
-            required(ctx, &f, "branches")
+            required(ctx, f, "branches")
                 .map(|b| steps(ctx, b, &f.sub("branches"), top))
                 .unwrap_or_default(),
         ),
-        "switch" => switch_step(ctx, &f, top, &id.value),
-        "gate" => gate_step(ctx, &f),
-        "loop" => {
-            let body = required(ctx, &f, "steps")
-                .map(|b| steps(ctx, b, &f.sub("steps"), top))
-                .unwrap_or_default();
-            let max = if required(ctx, &f, "maxIterations").is_some() {
-                ctx.cx.int(&f, "maxIterations", 1).unwrap_or(1)
-            } else {
-                1
-            };
-            let condition = f
-                .value("condition")
-                .and_then(|c| ctx.site(c, SiteKind::Expr, &f.sub("condition")));
-            StepKind::Loop {
-                steps: body,
-                max_iterations: max as u32,
-                condition,
-            }
-        }
-        "batch" => batch_step(ctx, &f, top, &id.value),
+        "switch" => switch_step(ctx, f, top, id),
+        "gate" => gate_step(ctx, f),
+        "loop" => loop_step(ctx, f, top),
+        "batch" => batch_step(ctx, f, top, id),
         "assign" => {
-            let values = required(ctx, &f, "values")
+            let values = required(ctx, f, "values")
                 .map(|v| assign_values(ctx, v, &f.sub("values")))
                 .unwrap_or_default();
             StepKind::Assign(values)
         }
         "default" => StepKind::Default(
-            required(ctx, &f, "value")
+            required(ctx, f, "value")
                 .map(|v| ctx.value_tree(v, &f.sub("value")))
                 .unwrap_or(Value::Null),
         ),
         _ => StepKind::Escalate {
-            to: ctx.cx.string(&f, "to"),
+            to: ctx.cx.string(f, "to"),
             context: f
                 .get("context")
                 .map(|c| ctx.value_tree(c, &f.sub("context"))),
         },
-    };
-    let condition = if kind_word == "gate" || kind_word == "loop" {
-        None
+    }
+}
+
+/// A `loop` step: its body, `maxIterations` (required, at least 1) and `condition`.
+fn loop_step(ctx: &mut Ctx<'_>, f: &Fields<'_>, top: &Phase) -> StepKind {
+    let body = required(ctx, f, "steps")
+        .map(|b| steps(ctx, b, &f.sub("steps"), top))
+        .unwrap_or_default();
+    let max = if required(ctx, f, "maxIterations").is_some() {
+        ctx.cx.int(f, "maxIterations", 1).unwrap_or(1)
     } else {
-        f.value("condition")
-            .and_then(|c| ctx.site(c, SiteKind::Expr, &f.sub("condition")))
+        1
     };
-    let output = f.value("output").map(|o| match o.as_str() {
-        Some(name) if o.as_scalar().is_some() => {
-            ctx.define(name, o.span, "output");
-            StepOutput::Name(Spanned::new(name.to_string(), o.span))
-        }
-        _ => StepOutput::Shape(ctx.value_tree(o, &f.sub("output"))),
-    });
-    let then = f.value("then").and_then(|t| {
+    let condition = f
+        .value("condition")
+        .and_then(|c| ctx.site(c, SiteKind::Expr, &f.sub("condition")));
+    StepKind::Loop {
+        steps: body,
+        max_iterations: max as u32,
+        condition,
+    }
+}
+
+/// `then: {next: ID}`: the step control goes to after this one.
+fn then_target(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Option<Spanned<String>> {
+    f.value("then").and_then(|t| {
         let tf = ctx.cx.map(t, &f.sub("then"), &["next"])?;
         ctx.cx.require(&tf, "next");
         tf.value("next")
             .and_then(|n| n.scalar_text().map(|s| Spanned::new(s.to_string(), n.span)))
-    });
-    let on_error = f.value("onError").and_then(|e| {
+    })
+}
+
+/// `onError: {type: fail|continue|default, value}`, checked and kept as written.
+fn on_error(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Option<Value> {
+    f.value("onError").and_then(|e| {
         let ef = ctx.cx.map(e, &f.sub("onError"), &["type", "value"])?;
         ctx.cx.one_of(&ef, "type", &["fail", "continue", "default"]);
         if let Some(v) = ef.get("value") {
             ctx.value_tree(v, &ef.sub("value"));
         }
         Some(e.to_json())
-    });
-    ctx.scope = saved;
-    Some(Step {
-        id,
-        kind,
-        condition,
-        output,
-        then,
-        on_error,
-        span: node.span,
     })
 }
 

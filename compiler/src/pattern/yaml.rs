@@ -343,19 +343,14 @@ impl Keys {
 /// be read at all.
 pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
     let offsets = Offsets::new(text);
-    let mut diags = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Yaml> = HashMap::new();
-    let mut root: Option<Yaml> = None;
-    let mut documents = 0usize;
-    let mut nodes = 0usize;
+    let mut r = Reader::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = match event {
             Ok(e) => e,
             Err(err) => {
                 let at = offsets.byte(err.marker().index());
                 let end = (at + 1).min(text.len()).max(at);
-                diags.push(
+                r.diags.push(
                     Diagnostic::error(
                         codes::YAML_SYNTAX,
                         format!("invalid YAML: {}", err.info()),
@@ -363,24 +358,67 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                     )
                     .with_label("here"),
                 );
-                return (None, diags);
+                return (None, r.diags);
             }
         };
         let span = offsets.span(span);
-        let node = match event {
+        let node = match r.made(event, span) {
+            Made::Node(node) => node,
+            Made::Nothing => continue,
+            Made::Stop => return (None, r.diags),
+        };
+        r.nodes += 1;
+        if r.nodes > MAX_NODES {
+            r.diags.push(Diagnostic::error(
+                codes::YAML_SYNTAX,
+                format!(
+                    "the document has more than {MAX_NODES} nodes (each alias counts as a copy of what it names)"
+                ),
+                span,
+            ));
+            return (None, r.diags);
+        }
+        r.place(node);
+    }
+    (r.root, r.diags)
+}
+
+/// The state of [`parse`] between events: the open sequences and mappings, the anchored
+/// nodes, the first document's root, and the counts that bound what is read.
+#[derive(Default)]
+struct Reader {
+    diags: Vec<Diagnostic>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Yaml>,
+    root: Option<Yaml>,
+    documents: usize,
+    nodes: usize,
+}
+
+/// What one event makes: a finished node, nothing yet, or the end of reading (an error).
+enum Made {
+    Node(Yaml),
+    Nothing,
+    Stop,
+}
+
+impl Reader {
+    /// Handles one event: opens or closes a sequence or mapping, reads a scalar or an alias.
+    fn made(&mut self, event: Event<'_>, span: Span) -> Made {
+        match event {
             Event::DocumentStart(_) => {
-                documents += 1;
-                if documents == 2 {
-                    diags.push(Diagnostic::error(
+                self.documents += 1;
+                if self.documents == 2 {
+                    self.diags.push(Diagnostic::error(
                         codes::YAML_SYNTAX,
                         "a pattern file holds one YAML document; this is a second one",
                         span,
                     ));
                 }
-                continue;
+                Made::Nothing
             }
-            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
-                diags.push(
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.diags.push(
                     Diagnostic::error(
                         codes::YAML_SYNTAX,
                         format!(
@@ -390,96 +428,97 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                     )
                     .with_label("the limit is reached here"),
                 );
-                return (None, diags);
+                Made::Stop
             }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq(Vec::new(), anchor, span.start as usize));
-                continue;
+                self.stack
+                    .push(Frame::Seq(Vec::new(), anchor, span.start as usize));
+                Made::Nothing
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map(
+                self.stack.push(Frame::Map(
                     Vec::new(),
                     None,
                     anchor,
                     span.start as usize,
                     Keys::default(),
                 ));
-                continue;
+                Made::Nothing
             }
-            Event::SequenceEnd => match stack.pop() {
+            Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Seq(items, anchor, start)) => {
                     let end = items.last().map_or(span.end, |n| n.span.end.max(span.end));
-                    finish(
+                    Made::Node(finish(
                         Yaml {
                             kind: YamlKind::Seq(items),
                             span: Span::new(start, end as usize),
                         },
                         anchor,
-                        &mut anchors,
-                    )
+                        &mut self.anchors,
+                    ))
                 }
-                _ => continue,
+                _ => Made::Nothing,
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Map(entries, _, anchor, start, _)) => {
                     let end = entries
                         .last()
                         .map_or(span.end, |(_, v)| v.span.end.max(span.end));
-                    finish(
+                    Made::Node(finish(
                         Yaml {
                             kind: YamlKind::Map(entries),
                             span: Span::new(start, end as usize),
                         },
                         anchor,
-                        &mut anchors,
-                    )
+                        &mut self.anchors,
+                    ))
                 }
-                _ => continue,
+                _ => Made::Nothing,
             },
             Event::Scalar(value, style, anchor, _) => {
                 let plain = matches!(style, ScalarStyle::Plain);
-                finish(
+                Made::Node(finish(
                     Yaml::scalar(value.into_owned(), plain, span),
                     anchor,
-                    &mut anchors,
-                )
+                    &mut self.anchors,
+                ))
             }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
-                    nodes += count(n);
-                    let mut n = n.clone();
-                    n.span = span;
-                    n
-                }
-                None => {
-                    // The anchor is still open: the alias is inside what it names.
-                    diags.push(
-                        Diagnostic::error(
-                            codes::YAML_SYNTAX,
-                            "this alias is inside the node it names: a recursive document cannot be read",
-                            span,
-                        )
-                        .with_label("refers to an enclosing node"),
-                    );
-                    Yaml::null(span)
-                }
-            },
+            Event::Alias(id) => Made::Node(self.alias(id, span)),
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {
-                continue;
+                Made::Nothing
             }
-        };
-        nodes += 1;
-        if nodes > MAX_NODES {
-            diags.push(Diagnostic::error(
-                codes::YAML_SYNTAX,
-                format!(
-                    "the document has more than {MAX_NODES} nodes (each alias counts as a copy of what it names)"
-                ),
-                span,
-            ));
-            return (None, diags);
         }
-        match stack.last_mut() {
+    }
+
+    /// A copy of the anchored node an alias names (counted as the nodes it copies), or null
+    /// with an error when the alias is inside that node.
+    fn alias(&mut self, id: usize, span: Span) -> Yaml {
+        match self.anchors.get(&id) {
+            Some(n) => {
+                self.nodes += count(n);
+                let mut n = n.clone();
+                n.span = span;
+                n
+            }
+            None => {
+                // The anchor is still open: the alias is inside what it names.
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::YAML_SYNTAX,
+                        "this alias is inside the node it names: a recursive document cannot be read",
+                        span,
+                    )
+                    .with_label("refers to an enclosing node"),
+                );
+                Yaml::null(span)
+            }
+        }
+    }
+
+    /// Puts a finished node where it belongs: into the open sequence, as the open mapping's
+    /// key or value (a key seen before is an error), or as the root.
+    fn place(&mut self, node: Yaml) {
+        match self.stack.last_mut() {
             Some(Frame::Seq(items, ..)) => items.push(node),
             Some(Frame::Map(entries, pending, _, _, seen)) => match pending.take() {
                 None => *pending = Some(node),
@@ -487,7 +526,7 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                     if let Some(text) = key.key_text()
                         && let Some(i) = seen.find_or_note(entries, text)
                     {
-                        diags.push(
+                        self.diags.push(
                             Diagnostic::error(
                                 codes::YAML_SYNTAX,
                                 format!("duplicate key `{text}`"),
@@ -500,13 +539,12 @@ pub fn parse(text: &str) -> (Option<Yaml>, Vec<Diagnostic>) {
                 }
             },
             None => {
-                if root.is_none() {
-                    root = Some(node);
+                if self.root.is_none() {
+                    self.root = Some(node);
                 }
             }
         }
     }
-    (root, diags)
 }
 
 fn finish(node: Yaml, anchor: usize, anchors: &mut HashMap<usize, Yaml>) -> Yaml {

@@ -66,14 +66,7 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
             },
         );
     }
-    let result = match &o.output {
-        Some(out) if out.value != "finalResult" => out.value.clone(),
-        _ => o
-            .steps
-            .last()
-            .map(|s| format!("{}_result", s.path))
-            .unwrap_or_default(),
-    };
+    let result = org_result(o);
     let span = o.output.as_ref().map_or(o.meta.name.span, |out| out.span);
     let out = b.add("output", NodeKind::Output { value: json!({"result": format!("${result}"), "roles": o.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()}) }, None, span);
     b.g.add_edge(conf, out, Edge::Control);
@@ -81,6 +74,7 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
     b
 }
 
+/// Builds one workflow step after `prev`; returns the edges that leave it.
 fn org_step(
     b: &mut Builder,
     s: &OrgStep,
@@ -97,49 +91,24 @@ fn org_step(
         OrgStepKind::Approve { role } => task_node(b, &id, "approve", role, None, s, tasks),
         OrgStepKind::Select { role } => task_node(b, &id, "select", role, None, s, tasks),
         OrgStepKind::Aggregate { method } => {
-            let config = match method.as_str() {
-                "consensus" => json!({"strategy": "consensus", "threshold": 0.7}),
-                "majority" => json!({"strategy": "voting", "method": "majority"}),
-                "merge" => json!({"strategy": "merge", "method": "shallow"}),
-                _ => json!({"strategy": "best", "by": "confidence"}),
-            };
-            let config = AggregationSettings::parse(&config).0;
+            let config = AggregationSettings::parse(&org_aggregation(method)).0;
             b.add(id, NodeKind::Aggregate { config }, step, s.span)
         }
-        OrgStepKind::Parallel(subs) | OrgStepKind::Sequential(subs) => {
-            let parallel = matches!(s.kind, OrgStepKind::Parallel(_));
-            let n = b.add(
-                id,
-                if parallel {
-                    NodeKind::Parallel
-                } else {
-                    NodeKind::Sequence
-                },
-                step,
-                s.span,
-            );
-            b.connect(&prev, n);
-            b.names.insert(format!("{}_result", s.path), n);
+        OrgStepKind::Parallel(subs) => {
+            let n = org_step_node(b, s, id, NodeKind::Parallel, &prev);
             let mut exits = Vec::new();
+            for sub in subs {
+                exits.extend(org_step(b, sub, branch(n, &sub.path), tasks));
+            }
+            return exits;
+        }
+        OrgStepKind::Sequential(subs) => {
+            let n = org_step_node(b, s, id, NodeKind::Sequence, &prev);
             let mut chain = vec![(n, Edge::Control)];
             for sub in subs {
-                if parallel {
-                    exits.extend(org_step(
-                        b,
-                        sub,
-                        vec![(
-                            n,
-                            Edge::Branch {
-                                label: sub.path.clone(),
-                            },
-                        )],
-                        tasks,
-                    ));
-                } else {
-                    chain = org_step(b, sub, chain, tasks);
-                }
+                chain = org_step(b, sub, chain, tasks);
             }
-            return if parallel { exits } else { chain };
+            return chain;
         }
         OrgStepKind::Condition {
             check,
@@ -147,46 +116,15 @@ fn org_step(
             otherwise,
         } => {
             let cases = vec![("then".to_string(), None), ("else".to_string(), None)];
-            let n = b.add(
-                id,
-                NodeKind::Switch {
-                    value: check.clone(),
-                    cases,
-                },
-                step,
-                s.span,
-            );
-            b.connect(&prev, n);
-            b.names.insert(format!("{}_result", s.path), n);
-            let mut exits = org_step(
-                b,
-                then,
-                vec![(
-                    n,
-                    Edge::Branch {
-                        label: "then".into(),
-                    },
-                )],
-                tasks,
-            );
+            let kind = NodeKind::Switch {
+                value: check.clone(),
+                cases,
+            };
+            let n = org_step_node(b, s, id, kind, &prev);
+            let mut exits = org_step(b, then, branch(n, "then"), tasks);
             match otherwise {
-                Some(o) => exits.extend(org_step(
-                    b,
-                    o,
-                    vec![(
-                        n,
-                        Edge::Branch {
-                            label: "else".into(),
-                        },
-                    )],
-                    tasks,
-                )),
-                None => exits.push((
-                    n,
-                    Edge::Branch {
-                        label: "else".into(),
-                    },
-                )),
+                Some(o) => exits.extend(org_step(b, o, branch(n, "else"), tasks)),
+                None => exits.extend(branch(n, "else")),
             }
             return exits;
         }
@@ -194,6 +132,54 @@ fn org_step(
     b.connect(&prev, n);
     b.names.insert(format!("{}_result", s.path), n);
     vec![(n, Edge::Control)]
+}
+
+/// The node of a step that holds others, after `prev`; its result name refers to it.
+fn org_step_node(
+    b: &mut Builder,
+    s: &OrgStep,
+    id: String,
+    kind: NodeKind,
+    prev: &[(NodeIndex, Edge)],
+) -> NodeIndex {
+    let n = b.add(id, kind, Some(s.path.as_str()), s.span);
+    b.connect(prev, n);
+    b.names.insert(format!("{}_result", s.path), n);
+    n
+}
+
+/// The edge from `n` into its branch `label`.
+fn branch(n: NodeIndex, label: &str) -> Vec<(NodeIndex, Edge)> {
+    vec![(
+        n,
+        Edge::Branch {
+            label: label.to_string(),
+        },
+    )]
+}
+
+/// The name of an org chart's result: its `output`, else (and for `finalResult`) the last
+/// step's result.
+pub(crate) fn org_result(o: &OrgChart) -> String {
+    match &o.output {
+        Some(out) if out.value != "finalResult" => out.value.clone(),
+        _ => o
+            .steps
+            .last()
+            .map(|s| format!("{}_result", s.path))
+            .unwrap_or_default(),
+    }
+}
+
+/// The aggregation an org chart's `aggregate` step names by its method (the plan's node and
+/// the emitted Prism read it here).
+pub(crate) fn org_aggregation(method: &str) -> Value {
+    match method {
+        "consensus" => json!({"strategy": "consensus", "threshold": 0.7}),
+        "majority" => json!({"strategy": "voting", "method": "majority"}),
+        "merge" => json!({"strategy": "merge", "method": "shallow"}),
+        _ => json!({"strategy": "best", "by": "confidence"}),
+    }
 }
 
 fn task_node(

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::plan::settings::ExecutionSettings;
 use crate::plan::{Node, NodeKind};
 
 /// The legend's lines.
@@ -60,46 +61,12 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             task,
             role,
             ..
-        } => {
-            let selection = &selection.to_json();
-            let mut out = Vec::new();
-            if let Some(r) = role {
-                out.push(format!("role: {r}"));
-            }
-            let caps = selection.get("capabilities").map(text).unwrap_or_default();
-            out.push(if caps.is_empty() {
-                "capabilities: any".to_string()
-            } else {
-                format!("capabilities: {caps}")
-            });
-            let min = selection.get("min").map(text).unwrap_or_else(|| "1".into());
-            let max = selection
-                .get("max")
-                .map(text)
-                .unwrap_or_else(|| "all".into());
-            out.push(format!("agents: min {min}, max {max}"));
-            out.push(format!("strategy: {}", execution.strategy()));
-            if let Some(t) = execution.timeout {
-                out.push(format!("timeout: {t}"));
-            }
-            if let Some(n) = execution.min_results {
-                out.push(format!("minResults: {n}"));
-            }
-            if let Some(w) = execution.wait_for_all {
-                out.push(format!("waitForAll: {w}"));
-            }
-            if let Some(c) = &execution.min_confidence {
-                out.push(format!("minConfidence: {c}"));
-            }
-            out.extend(keys(
-                selection,
-                &["taskTimeout", "retries", "prefer", "exclude"],
-            ));
-            if let Some(t) = task {
-                out.push(format!("task: {t}"));
-            }
-            out
-        }
+        } => agent_group(
+            &selection.to_json(),
+            execution,
+            task.as_deref(),
+            role.as_deref(),
+        ),
         NodeKind::Group {
             name,
             matcher,
@@ -109,65 +76,8 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             format!("match: {matcher}"),
             format!("take: {take}"),
         ],
-        NodeKind::Aggregate { config } => {
-            let config = &config.to_json();
-            let strategy = config
-                .get("strategy")
-                .map(text)
-                .unwrap_or_else(|| "fields".into());
-            let mut head = format!("aggregation: {strategy}");
-            if let Some(m) = config.get("method") {
-                head.push_str(&format!(" ({})", text(m)));
-            }
-            let mut out = vec![head];
-            out.extend(keys(
-                config,
-                &[
-                    "threshold",
-                    "minVotes",
-                    "key",
-                    "conflictResolution",
-                    "minConfidence",
-                    "by",
-                ],
-            ));
-            if let Some(Value::Array(fields)) = config.get("fields") {
-                let names: Vec<String> = fields
-                    .iter()
-                    .filter_map(|f| f.get("name").map(text))
-                    .collect();
-                out.push(format!("fields: {}", names.join(", ")));
-            }
-            out
-        }
-        NodeKind::Validate { config } => {
-            let config = &config.to_json();
-            let mut out = keys(
-                config,
-                &[
-                    "minConfidence",
-                    "maxLatency",
-                    "onFailure",
-                    "onInvalid",
-                    "onTimeout",
-                    "maxRetries",
-                ],
-            );
-            if config.get("schema").is_some() {
-                out.push("schema: yes".into());
-            }
-            if let Some(c) = config.get("$custom").and_then(|c| c.get("condition")) {
-                out.push(format!("custom: {}", text(c)));
-            }
-            if let Some(fb) = config.get("fallback") {
-                let kind = fb.get("type").map(text).unwrap_or_else(|| "default".into());
-                out.push(match fb.get("to") {
-                    Some(to) => format!("fallback: {kind} → {}", text(to)),
-                    None => format!("fallback: {kind}"),
-                });
-            }
-            out
-        }
+        NodeKind::Aggregate { config } => aggregation(&config.to_json()),
+        NodeKind::Validate { config } => validation(&config.to_json()),
         NodeKind::Confidence { config } => {
             let config = &config.to_json();
             let mut out = vec![format!(
@@ -226,28 +136,137 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             "to: {}",
             to.clone().unwrap_or_else(|| "human".into())
         )],
-        NodeKind::Fallback { config } => {
-            let config = &config.to_json();
-            let mut out = Vec::new();
-            if let Some(c) = config.get("condition") {
-                out.push(format!("if: {}", text(c)));
-            }
-            out.push(format!(
-                "action: {}",
-                config
-                    .get("action")
-                    .map(text)
-                    .unwrap_or_else(|| "default".into())
-            ));
-            out.extend(keys(config, &["target", "maxRetries"]));
-            out
-        }
+        NodeKind::Fallback { config } => fallback(&config.to_json()),
         NodeKind::Input { .. }
         | NodeKind::Script { .. }
         | NodeKind::Parallel
         | NodeKind::Sequence
         | NodeKind::Output { .. } => Vec::new(),
     }
+}
+
+/// An agent group's role, selection, execution options and task.
+fn agent_group(
+    selection: &Value,
+    execution: &ExecutionSettings,
+    task: Option<&str>,
+    role: Option<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = role {
+        out.push(format!("role: {r}"));
+    }
+    let caps = selection.get("capabilities").map(text).unwrap_or_default();
+    out.push(if caps.is_empty() {
+        "capabilities: any".to_string()
+    } else {
+        format!("capabilities: {caps}")
+    });
+    let min = selection.get("min").map(text).unwrap_or_else(|| "1".into());
+    let max = selection
+        .get("max")
+        .map(text)
+        .unwrap_or_else(|| "all".into());
+    out.push(format!("agents: min {min}, max {max}"));
+    out.push(format!("strategy: {}", execution.strategy()));
+    if let Some(t) = execution.timeout {
+        out.push(format!("timeout: {t}"));
+    }
+    if let Some(n) = execution.min_results {
+        out.push(format!("minResults: {n}"));
+    }
+    if let Some(w) = execution.wait_for_all {
+        out.push(format!("waitForAll: {w}"));
+    }
+    if let Some(c) = &execution.min_confidence {
+        out.push(format!("minConfidence: {c}"));
+    }
+    out.extend(keys(
+        selection,
+        &["taskTimeout", "retries", "prefer", "exclude"],
+    ));
+    if let Some(t) = task {
+        out.push(format!("task: {t}"));
+    }
+    out
+}
+
+/// The strategy (and method) of an aggregation, its options and its fields.
+fn aggregation(config: &Value) -> Vec<String> {
+    let strategy = config
+        .get("strategy")
+        .map(text)
+        .unwrap_or_else(|| "fields".into());
+    let mut head = format!("aggregation: {strategy}");
+    if let Some(m) = config.get("method") {
+        head.push_str(&format!(" ({})", text(m)));
+    }
+    let mut out = vec![head];
+    out.extend(keys(
+        config,
+        &[
+            "threshold",
+            "minVotes",
+            "key",
+            "conflictResolution",
+            "minConfidence",
+            "by",
+        ],
+    ));
+    if let Some(Value::Array(fields)) = config.get("fields") {
+        let names: Vec<String> = fields
+            .iter()
+            .filter_map(|f| f.get("name").map(text))
+            .collect();
+        out.push(format!("fields: {}", names.join(", ")));
+    }
+    out
+}
+
+/// A validation's limits and policies, schema, custom condition and fallback.
+fn validation(config: &Value) -> Vec<String> {
+    let mut out = keys(
+        config,
+        &[
+            "minConfidence",
+            "maxLatency",
+            "onFailure",
+            "onInvalid",
+            "onTimeout",
+            "maxRetries",
+        ],
+    );
+    if config.get("schema").is_some() {
+        out.push("schema: yes".into());
+    }
+    if let Some(c) = config.get("$custom").and_then(|c| c.get("condition")) {
+        out.push(format!("custom: {}", text(c)));
+    }
+    if let Some(fb) = config.get("fallback") {
+        let kind = fb.get("type").map(text).unwrap_or_else(|| "default".into());
+        out.push(match fb.get("to") {
+            Some(to) => format!("fallback: {kind} → {}", text(to)),
+            None => format!("fallback: {kind}"),
+        });
+    }
+    out
+}
+
+/// A fallback's condition, action and target.
+fn fallback(config: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(c) = config.get("condition") {
+        out.push(format!("if: {}", text(c)));
+    }
+    out.push(format!(
+        "action: {}",
+        config
+            .get("action")
+            .map(text)
+            .unwrap_or_else(|| "default".into())
+    ));
+    out.extend(keys(config, &["target", "maxRetries"]));
+    out
 }
 
 #[cfg(test)]

@@ -140,18 +140,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                 ("selection", selection.to_json()),
                 ("execution", settings::to_json(execution)),
             ];
-            if let Some(t) = task {
-                v.push(("task", t.clone().into()));
-            }
-            if let Some(r) = role {
-                v.push(("role", r.clone().into()));
-            }
-            if let Some(i) = input {
-                v.push(("input", i.clone()));
-            }
-            if *inherited {
-                v.push(("inherited", true.into()));
-            }
+            v.extend(optional_fields(task, role, input, *inherited));
             v
         }
         NodeKind::Group {
@@ -228,6 +217,29 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
         ],
         NodeKind::Parallel | NodeKind::Sequence => Vec::new(),
     }
+}
+
+/// An agent group's `task`, `role`, `input` and `inherited`, each only when it is there.
+fn optional_fields(
+    task: &Option<String>,
+    role: &Option<String>,
+    input: &Option<Value>,
+    inherited: bool,
+) -> Vec<(&'static str, Value)> {
+    let mut v = Vec::new();
+    if let Some(t) = task {
+        v.push(("task", t.clone().into()));
+    }
+    if let Some(r) = role {
+        v.push(("role", r.clone().into()));
+    }
+    if let Some(i) = input {
+        v.push(("input", i.clone()));
+    }
+    if inherited {
+        v.push(("inherited", true.into()));
+    }
+    v
 }
 
 /// Edge kinds' JSON names (for the schema doc and tests).

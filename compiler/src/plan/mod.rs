@@ -6,6 +6,7 @@
 
 pub mod build;
 mod build_other;
+mod build_yaml;
 pub mod describe;
 pub mod dot;
 pub mod estimate;

@@ -44,14 +44,7 @@ pub(super) fn body(plan: &Plan, o: &OrgChart, w: &mut Writer) {
     for s in &o.steps {
         step(&mut ctx, s, w, "const ");
     }
-    let name = match &o.output {
-        Some(out) if out.value != "finalResult" => out.value.clone(),
-        _ => o
-            .steps
-            .last()
-            .map(|s| format!("{}_result", s.path))
-            .unwrap_or_default(),
-    };
+    let name = crate::plan::build_other::org_result(o);
     let name = name
         .trim_start_matches("${")
         .trim_end_matches('}')
@@ -122,9 +115,9 @@ fn defined(s: &OrgStep, out: &mut Vec<String>) {
     }
 }
 
+/// One workflow step: a task for a role, an aggregation, steps in order or in parallel, or
+/// a condition.
 fn step(ctx: &mut Ctx, s: &OrgStep, w: &mut Writer, decl: &str) {
-    let rec = ident(&s.path);
-    let result = ident(&format!("{}_result", s.path));
     w.blank();
     match &s.kind {
         OrgStepKind::Assign { role, task } => {
@@ -157,103 +150,118 @@ fn step(ctx: &mut Ctx, s: &OrgStep, w: &mut Writer, decl: &str) {
             ));
             task_call(ctx, s, w, decl, "select", role, None);
         }
-        OrgStepKind::Aggregate { method } => {
-            let config = match method.as_str() {
-                "consensus" => serde_json::json!({"strategy": "consensus", "threshold": 0.7}),
-                "majority" => serde_json::json!({"strategy": "voting", "method": "majority"}),
-                "merge" => serde_json::json!({"strategy": "merge", "method": "shallow"}),
-                _ => serde_json::json!({"strategy": "best", "by": "confidence"}),
-            };
-            w.line(format!(
-                "// {}: aggregate the last task's answers ({method})",
-                s.path
-            ));
-            w.line(format!(
-                "{decl}{rec} = aggregate(answers, {})",
-                compact(&config)
-            ));
-            w.line(format!("{decl}{result} = {rec}.value"));
-            w.line(format!("previous = {rec}"));
-            ctx.defined(s, decl);
-        }
+        OrgStepKind::Aggregate { method } => aggregate_step(ctx, s, method, w, decl),
         OrgStepKind::Sequential(subs) => {
             w.line(format!("// {}: one after another", s.path));
             for sub in subs {
                 step(ctx, sub, w, decl);
             }
         }
-        OrgStepKind::Parallel(subs) => {
-            w.line(format!(
-                "// {}: the plan runs these concurrently; here they run in order",
-                s.path
-            ));
-            for sub in subs {
-                step(ctx, sub, w, decl);
-            }
-            w.uses("mean");
-            let mut values = Vec::new();
-            let mut records = Vec::new();
-            for sub in subs {
-                let mut d = Vec::new();
-                defined(sub, &mut d);
-                if d.contains(&format!("{}_result", sub.path)) {
-                    values.push(format!("{}.value", ident(&sub.path)));
-                    records.push(ident(&sub.path));
-                }
-            }
-            w.line(format!("// {}: the list of its steps' results", s.path));
-            w.line(format!(
-                "{decl}{rec} = {{value: [{}], confidence: mean([{}].map(r => r.confidence))}}",
-                values.join(", "),
-                records.join(", ")
-            ));
-            w.line(format!("{decl}{result} = {rec}.value"));
-            w.line(format!("previous = {rec}"));
-            w.line(format!(
-                "answers = runAnswers().filter(a => a.step != null && a.step.startsWith({}) && a.step != {})",
-                string(&s.path),
-                string(&s.path)
-            ));
-            ctx.defined(s, decl);
-        }
+        OrgStepKind::Parallel(subs) => parallel_step(ctx, s, subs, w, decl),
         OrgStepKind::Condition {
             check,
             then,
             otherwise,
-        } => {
-            let c = check.trim();
-            let c = c
-                .strip_prefix("${")
-                .and_then(|x| x.strip_suffix('}'))
-                .unwrap_or(c);
-            w.line(format!(
-                "// {}: condition `{}`",
-                s.path,
-                c.replace('\n', " ")
-            ));
-            let mut d = Vec::new();
-            defined(then, &mut d);
-            if let Some(o) = otherwise {
-                defined(o, &mut d);
-            }
-            for r in &d {
-                w.line(format!(
-                    "let {} = null",
-                    ident(r.trim_end_matches("_result"))
-                ));
-                w.line(format!("let {} = null", ident(r)));
-            }
-            w.open(format!("if ({c}) {{"));
-            step(ctx, then, w, "");
-            match otherwise {
-                Some(o) => {
-                    w.mid("} else {");
-                    step(ctx, o, w, "");
-                    w.close("}");
-                }
-                None => w.close("}"),
-            }
+        } => condition_step(ctx, s, check, then, otherwise.as_deref(), w),
+    }
+}
+
+/// `aggregate`: the last task's answers aggregated by the method's strategy.
+fn aggregate_step(ctx: &mut Ctx, s: &OrgStep, method: &str, w: &mut Writer, decl: &str) {
+    let rec = ident(&s.path);
+    let result = ident(&format!("{}_result", s.path));
+    let config = crate::plan::build_other::org_aggregation(method);
+    w.line(format!(
+        "// {}: aggregate the last task's answers ({method})",
+        s.path
+    ));
+    w.line(format!(
+        "{decl}{rec} = aggregate(answers, {})",
+        compact(&config)
+    ));
+    w.line(format!("{decl}{result} = {rec}.value"));
+    w.line(format!("previous = {rec}"));
+    ctx.defined(s, decl);
+}
+
+/// `parallel`: the steps in order, then the list of their results as one record.
+fn parallel_step(ctx: &mut Ctx, s: &OrgStep, subs: &[OrgStep], w: &mut Writer, decl: &str) {
+    let rec = ident(&s.path);
+    let result = ident(&format!("{}_result", s.path));
+    w.line(format!(
+        "// {}: the plan runs these concurrently; here they run in order",
+        s.path
+    ));
+    for sub in subs {
+        step(ctx, sub, w, decl);
+    }
+    w.uses("mean");
+    let mut values = Vec::new();
+    let mut records = Vec::new();
+    for sub in subs {
+        let mut d = Vec::new();
+        defined(sub, &mut d);
+        if d.contains(&format!("{}_result", sub.path)) {
+            values.push(format!("{}.value", ident(&sub.path)));
+            records.push(ident(&sub.path));
         }
+    }
+    w.line(format!("// {}: the list of its steps' results", s.path));
+    w.line(format!(
+        "{decl}{rec} = {{value: [{}], confidence: mean([{}].map(r => r.confidence))}}",
+        values.join(", "),
+        records.join(", ")
+    ));
+    w.line(format!("{decl}{result} = {rec}.value"));
+    w.line(format!("previous = {rec}"));
+    w.line(format!(
+        "answers = runAnswers().filter(a => a.step != null && a.step.startsWith({}) && a.step != {})",
+        string(&s.path),
+        string(&s.path)
+    ));
+    ctx.defined(s, decl);
+}
+
+/// `condition`: the variables either branch defines, then `if (check) {…} else {…}`.
+fn condition_step(
+    ctx: &mut Ctx,
+    s: &OrgStep,
+    check: &str,
+    then: &OrgStep,
+    otherwise: Option<&OrgStep>,
+    w: &mut Writer,
+) {
+    let c = check.trim();
+    let c = c
+        .strip_prefix("${")
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(c);
+    w.line(format!(
+        "// {}: condition `{}`",
+        s.path,
+        c.replace('\n', " ")
+    ));
+    let mut d = Vec::new();
+    defined(then, &mut d);
+    if let Some(o) = otherwise {
+        defined(o, &mut d);
+    }
+    for r in &d {
+        w.line(format!(
+            "let {} = null",
+            ident(r.trim_end_matches("_result"))
+        ));
+        w.line(format!("let {} = null", ident(r)));
+    }
+    w.open(format!("if ({c}) {{"));
+    step(ctx, then, w, "");
+    match otherwise {
+        Some(o) => {
+            w.mid("} else {");
+            step(ctx, o, w, "");
+            w.close("}");
+        }
+        None => w.close("}"),
     }
 }
 

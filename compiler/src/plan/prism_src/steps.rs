@@ -12,6 +12,7 @@ use super::yaml::{
 use super::{Writer, compact, ident, key, literal, string};
 use crate::pattern::model::{Jump, Phase, Step, StepKind, StepOutput};
 use crate::plan::NodeKind;
+use crate::plan::settings::AssignValues;
 
 /// Writes one step; `top` is true for a step of the top-level list outside the machine.
 pub(super) fn step(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, top: bool) {
@@ -27,46 +28,66 @@ pub(super) fn step(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, top: bool) {
         }
     }
     let decl = if simple { "const " } else { "" };
+    guarded_body(ctx, s, w, decl);
+}
+
+/// A step's body, in `if (condition) {…} else {skipped}` when it has a condition and in
+/// `try {…} catch` when its `onError` handles a failure.
+fn guarded_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
     if let Some(cond) = &s.condition {
         let c = paren(cond, &ctx.names, Bare::Keep, w);
         w.open(format!("if {c} {{"));
     }
-    let on_error = s
-        .on_error
-        .as_ref()
-        .filter(|e| e.get("type").and_then(Value::as_str).unwrap_or("fail") != "fail");
+    let on_error = handled_error(s);
     if on_error.is_some() {
         w.open("try {");
     }
     step_body(ctx, s, w, decl);
     if let Some(e) = on_error {
-        w.mid("} catch (error) {");
-        let id = ident(&s.id.value);
-        match e.get("type").and_then(Value::as_str) {
-            Some("default") => w.line(format!(
-                "{id} = {{...recordLiteral({}), success: false, error: error}}",
-                compact(e.get("value").unwrap_or(&Value::Null))
-            )),
-            _ => w.line(format!(
-                "{id} = {{value: null, confidence: 0, success: false, error: error}}"
-            )),
-        }
-        if ctx.last {
-            w.line(format!("last = {id}"));
-        }
-        w.close("}");
+        catch_error(ctx, s, e, w);
     }
     if s.condition.is_some() {
         w.mid("} else {");
-        w.uses("skipped");
-        let id = ident(&s.id.value);
-        w.line(format!("{id} = skipped({})", string(&s.id.value)));
-        if let Some(StepOutput::Name(n)) = &s.output
-            && ident(&n.value) != id
-        {
-            w.line(format!("{} = {id}", ident(&n.value)));
-        }
+        skipped(s, w);
         w.close("}");
+    }
+}
+
+/// A step's `onError` when it does more than fail the run (the step then runs in `try`).
+fn handled_error(s: &Step) -> Option<&Value> {
+    s.on_error
+        .as_ref()
+        .filter(|e| e.get("type").and_then(Value::as_str).unwrap_or("fail") != "fail")
+}
+
+/// `} catch (error) {`: the record `onError` gives the failed step, up to the closing `}`.
+fn catch_error(ctx: &Ctx<'_>, s: &Step, e: &Value, w: &mut Writer) {
+    let id = ident(&s.id.value);
+    w.mid("} catch (error) {");
+    match e.get("type").and_then(Value::as_str) {
+        Some("default") => w.line(format!(
+            "{id} = {{...recordLiteral({}), success: false, error: error}}",
+            compact(e.get("value").unwrap_or(&Value::Null))
+        )),
+        _ => w.line(format!(
+            "{id} = {{value: null, confidence: 0, success: false, error: error}}"
+        )),
+    }
+    if ctx.last {
+        w.line(format!("last = {id}"));
+    }
+    w.close("}");
+}
+
+/// The record of a skipped step, under its id and its output name.
+fn skipped(s: &Step, w: &mut Writer) {
+    w.uses("skipped");
+    let id = ident(&s.id.value);
+    w.line(format!("{id} = skipped({})", string(&s.id.value)));
+    if let Some(StepOutput::Name(n)) = &s.output
+        && ident(&n.value) != id
+    {
+        w.line(format!("{} = {id}", ident(&n.value)));
     }
 }
 
@@ -130,45 +151,8 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
     let id = ident(&s.id.value);
     match &s.kind {
         StepKind::Agent { phase: ph, .. } => agent_step(ctx, s, ph, w, decl),
-        StepKind::Pattern { name, .. } => {
-            let resolved = ctx.plan.nodes().find_map(|(_, n)| match &n.kind {
-                NodeKind::SubPattern {
-                    resolved: Some(r),
-                    input,
-                    ..
-                } if n.step.as_deref() == Some(s.id.value.as_str()) => {
-                    Some((r.path.clone(), input.clone()))
-                }
-                _ => None,
-            });
-            let (path, input) = resolved.unwrap_or_default();
-            let input = input.map_or("null".to_string(), |i| {
-                value(&i, &ctx.names, Bare::Keep, w, 0)
-            });
-            w.line(format!(
-                "{decl}{id} = await runPattern({}, {}, {input}, {})",
-                string(name),
-                string(&path),
-                string(&s.id.value)
-            ));
-            set_record(ctx, s, &id, decl, true, w, STEP_FIELDS.to_vec());
-        }
-        StepKind::Parallel(branches) => {
-            let mut names = Vec::new();
-            branches.iter().for_each(|b| bound_names(b, &mut names));
-            if !ctx.machine && decl.starts_with("const") {
-                declare(&names, w);
-            }
-            for n in &names {
-                ctx.names.record(n, ident(n), true, Vec::new());
-            }
-            w.line("// branches: the plan runs them concurrently, here they run in order");
-            for b in branches {
-                step_inner(ctx, b, w);
-            }
-            w.line(format!("{decl}{id} = null"));
-            ctx.names.record(&s.id.value, id, true, Vec::new());
-        }
+        StepKind::Pattern { name, .. } => pattern_step(ctx, s, name, &id, w, decl),
+        StepKind::Parallel(branches) => parallel_step(ctx, s, branches, id, w, decl),
         StepKind::Switch { value: v, cases } => switch(ctx, s, v, cases, w, decl),
         StepKind::Gate {
             condition,
@@ -179,93 +163,22 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
             steps,
             max_iterations,
             condition,
-        } => {
-            let mut names = Vec::new();
-            steps.iter().for_each(|b| bound_names(b, &mut names));
-            if !ctx.machine {
-                declare(&names, w);
-            }
-            for n in &names {
-                ctx.names.record(n, ident(n), true, Vec::new());
-            }
-            ctx.names.plain("iteration", "iteration");
-            w.line("let iteration = 0");
-            w.open(format!("while (iteration < {max_iterations}) {{"));
-            w.line("iteration = iteration + 1");
-            for b in steps {
-                step_inner(ctx, b, w);
-            }
-            if let Some(c) = condition {
-                let c = paren(c, &ctx.names, Bare::Keep, w);
-                w.line(format!("if (!{c}) {{ break }}"));
-            }
-            w.close("}");
-            let exit = steps
-                .last()
-                .map_or("null".to_string(), |b| ident(&b.id.value));
-            let rec = if ctx.last {
-                format!(
-                    "{{...({exit} ?? last ?? {{value: null, confidence: 0}}), iterations: iteration}}"
-                )
-            } else {
-                format!("{{...({exit} ?? {{value: null, confidence: 0}}), iterations: iteration}}")
-            };
-            w.line(format!("{decl}{id} = {rec}"));
-            set_record(ctx, s, &id, decl, false, w, vec!["iterations"]);
-        }
+        } => loop_step(
+            ctx,
+            s,
+            steps,
+            *max_iterations,
+            condition.as_deref(),
+            &id,
+            w,
+            decl,
+        ),
         StepKind::Batch {
             items,
             task,
             concurrency,
-        } => {
-            w.uses("asItems");
-            w.uses("mapLimit");
-            w.uses("mean");
-            let list = translate(items, &ctx.names, Bare::Keep, w);
-            let saved = ctx.names.clone();
-            let saved_machine = ctx.machine;
-            ctx.machine = false;
-            ctx.names.plain("item", "item");
-            ctx.names.plain("index", "index");
-            w.open(format!(
-                "const {id}_items = await mapLimit(asItems({list}), {concurrency}, async (item, index) => {{"
-            ));
-            let mut names = Vec::new();
-            task.iter().for_each(|b| bound_names(b, &mut names));
-            declare(&names, w);
-            for n in &names {
-                ctx.names.record(n, ident(n), true, Vec::new());
-            }
-            for b in task {
-                step_inner(ctx, b, w);
-            }
-            let exit = task
-                .last()
-                .map_or("null".to_string(), |b| ident(&b.id.value));
-            w.line(format!("return {exit} ?? ({{value: null, confidence: 0}})"));
-            w.close("})");
-            ctx.names = saved;
-            ctx.machine = saved_machine;
-            w.line(format!(
-                "{decl}{id} = {{value: {id}_items.map(r => r.value), confidence: mean({id}_items.map(r => r.confidence))}}"
-            ));
-            set_record(ctx, s, &id, decl, false, w, Vec::new());
-        }
-        StepKind::Assign(values) => {
-            let mut parts = Vec::new();
-            for (k, v) in values {
-                let e = value(v, &ctx.names, Bare::Keep, w, 0);
-                let name = ident(k);
-                w.line(format!("{decl}{name} = {{value: {e}, confidence: 1}}"));
-                ctx.names.record(k, name.clone(), false, Vec::new());
-                parts.push(format!("{}: {name}.value", key(k)));
-            }
-            w.line(format!(
-                "{decl}{id} = {{value: {{{}}}, confidence: 1}}",
-                parts.join(", ")
-            ));
-            ctx.names.record(&s.id.value, id, false, Vec::new());
-        }
+        } => batch_step(ctx, s, items, task, *concurrency, &id, w, decl),
+        StepKind::Assign(values) => assign_step(ctx, s, values, id, w, decl),
         StepKind::Default(v) => {
             let e = value(v, &ctx.names, Bare::Keep, w, 0);
             w.line(format!("{decl}{id} = recordLiteral({e})"));
@@ -284,51 +197,178 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
     }
 }
 
+/// A composed pattern: `runPattern` with the resolved path and the shaped input.
+fn pattern_step(ctx: &mut Ctx<'_>, s: &Step, name: &str, id: &str, w: &mut Writer, decl: &str) {
+    let resolved = ctx.plan.nodes().find_map(|(_, n)| match &n.kind {
+        NodeKind::SubPattern {
+            resolved: Some(r),
+            input,
+            ..
+        } if n.step.as_deref() == Some(s.id.value.as_str()) => {
+            Some((r.path.clone(), input.clone()))
+        }
+        _ => None,
+    });
+    let (path, input) = resolved.unwrap_or_default();
+    let input = input.map_or("null".to_string(), |i| {
+        value(&i, &ctx.names, Bare::Keep, w, 0)
+    });
+    w.line(format!(
+        "{decl}{id} = await runPattern({}, {}, {input}, {})",
+        string(name),
+        string(&path),
+        string(&s.id.value)
+    ));
+    set_record(ctx, s, &id, decl, true, w, STEP_FIELDS.to_vec());
+}
+
+/// Parallel branches, written one after the other.
+fn parallel_step(
+    ctx: &mut Ctx<'_>,
+    s: &Step,
+    branches: &[Step],
+    id: String,
+    w: &mut Writer,
+    decl: &str,
+) {
+    let mut names = Vec::new();
+    branches.iter().for_each(|b| bound_names(b, &mut names));
+    if !ctx.machine && decl.starts_with("const") {
+        declare(&names, w);
+    }
+    for n in &names {
+        ctx.names.record(n, ident(n), true, Vec::new());
+    }
+    w.line("// branches: the plan runs them concurrently, here they run in order");
+    for b in branches {
+        step_inner(ctx, b, w);
+    }
+    w.line(format!("{decl}{id} = null"));
+    ctx.names.record(&s.id.value, id, true, Vec::new());
+}
+
+/// A loop: a `while` over the body at most `max_iterations` times, its record the last
+/// body step's with `iterations`.
+#[allow(clippy::too_many_arguments)]
+fn loop_step(
+    ctx: &mut Ctx<'_>,
+    s: &Step,
+    steps: &[Step],
+    max_iterations: u32,
+    condition: Option<&str>,
+    id: &str,
+    w: &mut Writer,
+    decl: &str,
+) {
+    let mut names = Vec::new();
+    steps.iter().for_each(|b| bound_names(b, &mut names));
+    if !ctx.machine {
+        declare(&names, w);
+    }
+    for n in &names {
+        ctx.names.record(n, ident(n), true, Vec::new());
+    }
+    ctx.names.plain("iteration", "iteration");
+    w.line("let iteration = 0");
+    w.open(format!("while (iteration < {max_iterations}) {{"));
+    w.line("iteration = iteration + 1");
+    for b in steps {
+        step_inner(ctx, b, w);
+    }
+    if let Some(c) = condition {
+        let c = paren(c, &ctx.names, Bare::Keep, w);
+        w.line(format!("if (!{c}) {{ break }}"));
+    }
+    w.close("}");
+    let exit = steps
+        .last()
+        .map_or("null".to_string(), |b| ident(&b.id.value));
+    let rec = if ctx.last {
+        format!("{{...({exit} ?? last ?? {{value: null, confidence: 0}}), iterations: iteration}}")
+    } else {
+        format!("{{...({exit} ?? {{value: null, confidence: 0}}), iterations: iteration}}")
+    };
+    w.line(format!("{decl}{id} = {rec}"));
+    set_record(ctx, s, &id, decl, false, w, vec!["iterations"]);
+}
+
+/// A batch: the task run over each item with `mapLimit`, its record the values and the
+/// mean confidence.
+#[allow(clippy::too_many_arguments)]
+fn batch_step(
+    ctx: &mut Ctx<'_>,
+    s: &Step,
+    items: &str,
+    task: &[Step],
+    concurrency: u32,
+    id: &str,
+    w: &mut Writer,
+    decl: &str,
+) {
+    w.uses("asItems");
+    w.uses("mapLimit");
+    w.uses("mean");
+    let list = translate(items, &ctx.names, Bare::Keep, w);
+    let saved = ctx.names.clone();
+    let saved_machine = ctx.machine;
+    ctx.machine = false;
+    ctx.names.plain("item", "item");
+    ctx.names.plain("index", "index");
+    w.open(format!(
+        "const {id}_items = await mapLimit(asItems({list}), {concurrency}, async (item, index) => {{"
+    ));
+    let mut names = Vec::new();
+    task.iter().for_each(|b| bound_names(b, &mut names));
+    declare(&names, w);
+    for n in &names {
+        ctx.names.record(n, ident(n), true, Vec::new());
+    }
+    for b in task {
+        step_inner(ctx, b, w);
+    }
+    let exit = task
+        .last()
+        .map_or("null".to_string(), |b| ident(&b.id.value));
+    w.line(format!("return {exit} ?? ({{value: null, confidence: 0}})"));
+    w.close("})");
+    ctx.names = saved;
+    ctx.machine = saved_machine;
+    w.line(format!(
+        "{decl}{id} = {{value: {id}_items.map(r => r.value), confidence: mean({id}_items.map(r => r.confidence))}}"
+    ));
+    set_record(ctx, s, &id, decl, false, w, Vec::new());
+}
+
+/// Assignments: a record for each name, and the step's record of them all.
+fn assign_step(
+    ctx: &mut Ctx<'_>,
+    s: &Step,
+    values: &AssignValues,
+    id: String,
+    w: &mut Writer,
+    decl: &str,
+) {
+    let mut parts = Vec::new();
+    for (k, v) in values {
+        let e = value(v, &ctx.names, Bare::Keep, w, 0);
+        let name = ident(k);
+        w.line(format!("{decl}{name} = {{value: {e}, confidence: 1}}"));
+        ctx.names.record(k, name.clone(), false, Vec::new());
+        parts.push(format!("{}: {name}.value", key(k)));
+    }
+    w.line(format!(
+        "{decl}{id} = {{value: {{{}}}, confidence: 1}}",
+        parts.join(", ")
+    ));
+    ctx.names.record(&s.id.value, id, false, Vec::new());
+}
+
 /// A step nested in a parallel step, loop or batch (its variables are declared).
 fn step_inner(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer) {
     let machine = ctx.machine;
     ctx.machine = false;
     w.line(format!("// step `{}` ({})", s.id.value, s.kind.word()));
-    if let Some(cond) = &s.condition {
-        let c = paren(cond, &ctx.names, Bare::Keep, w);
-        w.open(format!("if {c} {{"));
-    }
-    let on_error = s
-        .on_error
-        .as_ref()
-        .filter(|e| e.get("type").and_then(Value::as_str).unwrap_or("fail") != "fail");
-    if on_error.is_some() {
-        w.open("try {");
-    }
-    step_body(ctx, s, w, "");
-    let id = ident(&s.id.value);
-    if let Some(e) = on_error {
-        w.mid("} catch (error) {");
-        match e.get("type").and_then(Value::as_str) {
-            Some("default") => w.line(format!(
-                "{id} = {{...recordLiteral({}), success: false, error: error}}",
-                compact(e.get("value").unwrap_or(&Value::Null))
-            )),
-            _ => w.line(format!(
-                "{id} = {{value: null, confidence: 0, success: false, error: error}}"
-            )),
-        }
-        if ctx.last {
-            w.line(format!("last = {id}"));
-        }
-        w.close("}");
-    }
-    if s.condition.is_some() {
-        w.mid("} else {");
-        w.uses("skipped");
-        w.line(format!("{id} = skipped({})", string(&s.id.value)));
-        if let Some(StepOutput::Name(n)) = &s.output
-            && ident(&n.value) != id
-        {
-            w.line(format!("{} = {id}", ident(&n.value)));
-        }
-        w.close("}");
-    }
+    guarded_body(ctx, s, w, "");
     ctx.machine = machine;
 }
 
@@ -704,41 +744,17 @@ fn machine_step(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer) {
     if let Some(cond) = &s.condition {
         let c = paren(cond, &ctx.names, Bare::Keep, w);
         w.open(format!("if (!{c}) {{"));
-        w.uses("skipped");
-        let id = ident(&s.id.value);
-        w.line(format!("{id} = skipped({})", string(&s.id.value)));
-        if let Some(StepOutput::Name(n)) = &s.output
-            && ident(&n.value) != id
-        {
-            w.line(format!("{} = {id}", ident(&n.value)));
-        }
+        skipped(s, w);
         then_or_next(ctx, s, following.as_deref(), w);
         w.mid("} else {");
     }
-    let on_error = s
-        .on_error
-        .as_ref()
-        .filter(|e| e.get("type").and_then(Value::as_str).unwrap_or("fail") != "fail");
+    let on_error = handled_error(s);
     if on_error.is_some() {
         w.open("try {");
     }
     step_body(ctx, s, w, "");
     if let Some(e) = on_error {
-        let id = ident(&s.id.value);
-        w.mid("} catch (error) {");
-        match e.get("type").and_then(Value::as_str) {
-            Some("default") => w.line(format!(
-                "{id} = {{...recordLiteral({}), success: false, error: error}}",
-                compact(e.get("value").unwrap_or(&Value::Null))
-            )),
-            _ => w.line(format!(
-                "{id} = {{value: null, confidence: 0, success: false, error: error}}"
-            )),
-        }
-        if ctx.last {
-            w.line(format!("last = {id}"));
-        }
-        w.close("}");
+        catch_error(ctx, s, e, w);
     }
     if !jumps_itself {
         then_or_next(ctx, s, following.as_deref(), w);

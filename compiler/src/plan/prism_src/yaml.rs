@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 
 use super::expr::{Bare, Names, paren, template, translate, value};
 use super::{Writer, compact, ident, key, string};
-use crate::pattern::model::{Jump, Phase, Step, StepKind, StepOutput, YamlPattern, alias_of};
+use crate::pattern::model::{
+    Fallback, Jump, Phase, Step, StepKind, StepOutput, Validation, YamlPattern, alias_of,
+};
 use crate::plan::Plan;
 use crate::plan::settings::{ExecutionSettings, ExecutionStrategy};
 
@@ -52,45 +54,8 @@ pub(super) struct Ctx<'a> {
 /// Writes the script of a YAML pattern; returns the `@agents` header value when the
 /// top-level phase dispatches through it.
 pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value> {
-    let text = plan.source.as_ref();
-    let method =
-        p.confidence
-            .as_ref()
-            .map(|c| c.method.as_str())
-            .unwrap_or(if p.steps.is_empty() {
-                if p.phase.aggregation.is_some() {
-                    "aggregation"
-                } else {
-                    "average"
-                }
-            } else {
-                "final"
-            });
-    let weights_empty = p
-        .confidence
-        .as_ref()
-        .and_then(|c| c.settings.weights.as_ref())
-        .is_none_or(|m| m.is_empty());
-    let multi = !p.steps.is_empty();
-    let mut ctx = Ctx {
-        plan,
-        names: Names::default(),
-        last: multi && (text.contains("$final") || method == "final"),
-        contributed: multi
-            && (matches!(method, "average" | "min" | "max")
-                || (method == "weighted" && weights_empty)),
-        steps: multi
-            && (text.contains("$steps")
-                || (method == "custom"
-                    && p.confidence
-                        .as_ref()
-                        .and_then(|c| c.settings.expression.as_deref())
-                        .is_some_and(|e| e.contains("steps")))),
-        machine: p.steps.iter().any(jumps),
-        sites: 0,
-        order: p.steps.iter().map(|s| s.id.value.clone()).collect(),
-        counters: Vec::new(),
-    };
+    let method = confidence_method(p);
+    let mut ctx = context(plan, p, method);
     ctx.names.plain("input", "input");
     let retry = p.fallback.as_ref().filter(|f| f.action == "retry");
     let mut header = None;
@@ -112,92 +77,11 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
         }
     }
     confidence(&mut ctx, p, method, w);
-    let fallback = p.fallback.as_ref();
-    let cond_of = |f: &crate::pattern::model::Fallback| {
-        f.settings
-            .condition
-            .as_deref()
-            .unwrap_or("true")
-            .to_string()
-    };
     if let Some(f) = retry {
-        let cond = cond_of(f);
-        let holds = translate(
-            &cond,
-            &ctx.names,
-            Bare::Map(&[("confidence", "confidence".into())]),
-            w,
-        );
-        let out = output(&mut ctx, p, w);
-        w.line(format!(
-            "return ({{confidence: confidence, holds: () => ({holds}), render: () => ({out})}})"
-        ));
-        w.close("}");
-        let max = f.settings.max_retries.unwrap_or(3);
-        w.blank();
-        w.line(format!(
-            "// fallback: run again while `{}` holds (at most {max} times), keep the most confident run",
-            cond.replace('\n', " ")
-        ));
-        w.line("let current = await attempt()");
-        w.line("let best = current");
-        w.line("let tries = 0");
-        w.open(format!("while (tries < {max} && current.holds()) {{"));
-        w.line("tries = tries + 1");
-        w.line("current = await attempt()");
-        w.line("if (current.confidence > best.confidence) { best = current }");
-        w.close("}");
-        w.line("const output = best.render()");
-        w.line("output ~> best.confidence");
+        retry_runs(&mut ctx, p, f, w);
         return header;
     }
-    let mut chosen = None;
-    if let Some(f) = fallback {
-        let cond = cond_of(f);
-        let holds = paren(
-            &cond,
-            &ctx.names,
-            Bare::Map(&[("confidence", "confidence".into())]),
-            w,
-        );
-        w.blank();
-        match f.action.as_str() {
-            "escalate" => {
-                let target = f.settings.target.as_deref().unwrap_or("human");
-                w.line(format!(
-                    "// fallback: escalate to `{target}` when `{}` (the run ends escalated)",
-                    cond.replace('\n', " ")
-                ));
-                let reason = format!(
-                    "`fallback condition \\`{}\\` holds (confidence ${{confidence.toFixed(3)}})`",
-                    cond.replace('\\', "\\\\")
-                        .replace('`', "\\`")
-                        .replace("${", "\\${")
-                );
-                w.open(format!("if {holds} {{"));
-                w.line(format!(
-                    "flagEscalation({{target: {}, reason: {reason}}})",
-                    string(target)
-                ));
-                w.close("}");
-            }
-            _ => {
-                w.line(format!(
-                    "// fallback: when `{}`, the output is the fallback value",
-                    cond.replace('\n', " ")
-                ));
-                let v = value(
-                    f.settings.value.as_ref().unwrap_or(&Value::Null),
-                    &ctx.names,
-                    Bare::Keep,
-                    w,
-                    0,
-                );
-                w.line(format!("const fallbackHolds = {holds}"));
-                chosen = Some(v);
-            }
-        }
-    }
+    let chosen = p.fallback.as_ref().and_then(|f| fallback_when(&ctx, f, w));
     let out = output(&mut ctx, p, w);
     w.blank();
     match chosen {
@@ -206,6 +90,146 @@ pub(super) fn body(plan: &Plan, p: &YamlPattern, w: &mut Writer) -> Option<Value
     }
     w.line("output ~> confidence");
     header
+}
+
+/// The pattern's confidence method: its own, else `final` with steps, `aggregation` with an
+/// aggregation, `average` otherwise.
+fn confidence_method(p: &YamlPattern) -> &str {
+    p.confidence
+        .as_ref()
+        .map(|c| c.method.as_str())
+        .unwrap_or(if p.steps.is_empty() {
+            if p.phase.aggregation.is_some() {
+                "aggregation"
+            } else {
+                "average"
+            }
+        } else {
+            "final"
+        })
+}
+
+/// What the script keeps for a pattern with steps (`last`, `contributed`, `steps`), as its
+/// text and confidence method need, and whether the steps run as a step machine.
+fn context<'p>(plan: &'p Plan, p: &YamlPattern, method: &str) -> Ctx<'p> {
+    let text = plan.source.as_ref();
+    let weights_empty = p
+        .confidence
+        .as_ref()
+        .and_then(|c| c.settings.weights.as_ref())
+        .is_none_or(|m| m.is_empty());
+    let multi = !p.steps.is_empty();
+    Ctx {
+        plan,
+        names: Names::default(),
+        last: multi && (text.contains("$final") || method == "final"),
+        contributed: multi
+            && (matches!(method, "average" | "min" | "max")
+                || (method == "weighted" && weights_empty)),
+        steps: multi
+            && (text.contains("$steps")
+                || (method == "custom"
+                    && p.confidence
+                        .as_ref()
+                        .and_then(|c| c.settings.expression.as_deref())
+                        .is_some_and(|e| e.contains("steps")))),
+        machine: p.steps.iter().any(jumps),
+        sites: 0,
+        order: p.steps.iter().map(|s| s.id.value.clone()).collect(),
+        counters: Vec::new(),
+    }
+}
+
+/// A fallback's condition, `true` without one.
+fn fallback_condition(f: &Fallback) -> String {
+    f.settings
+        .condition
+        .as_deref()
+        .unwrap_or("true")
+        .to_string()
+}
+
+/// The end of `attempt()` and the runs of a `retry` fallback: again while its condition holds,
+/// at most `maxRetries` times, keeping the most confident run.
+fn retry_runs(ctx: &mut Ctx<'_>, p: &YamlPattern, f: &Fallback, w: &mut Writer) {
+    let cond = fallback_condition(f);
+    let holds = translate(
+        &cond,
+        &ctx.names,
+        Bare::Map(&[("confidence", "confidence".into())]),
+        w,
+    );
+    let out = output(ctx, p, w);
+    w.line(format!(
+        "return ({{confidence: confidence, holds: () => ({holds}), render: () => ({out})}})"
+    ));
+    w.close("}");
+    let max = f.settings.max_retries.unwrap_or(3);
+    w.blank();
+    w.line(format!(
+        "// fallback: run again while `{}` holds (at most {max} times), keep the most confident run",
+        cond.replace('\n', " ")
+    ));
+    w.line("let current = await attempt()");
+    w.line("let best = current");
+    w.line("let tries = 0");
+    w.open(format!("while (tries < {max} && current.holds()) {{"));
+    w.line("tries = tries + 1");
+    w.line("current = await attempt()");
+    w.line("if (current.confidence > best.confidence) { best = current }");
+    w.close("}");
+    w.line("const output = best.render()");
+    w.line("output ~> best.confidence");
+}
+
+/// An `escalate` fallback flags the escalation when its condition holds; any other gives the
+/// fallback value (returned) that the output takes when `fallbackHolds`.
+fn fallback_when(ctx: &Ctx<'_>, f: &Fallback, w: &mut Writer) -> Option<String> {
+    let cond = fallback_condition(f);
+    let holds = paren(
+        &cond,
+        &ctx.names,
+        Bare::Map(&[("confidence", "confidence".into())]),
+        w,
+    );
+    w.blank();
+    match f.action.as_str() {
+        "escalate" => {
+            let target = f.settings.target.as_deref().unwrap_or("human");
+            w.line(format!(
+                "// fallback: escalate to `{target}` when `{}` (the run ends escalated)",
+                cond.replace('\n', " ")
+            ));
+            let reason = format!(
+                "`fallback condition \\`{}\\` holds (confidence ${{confidence.toFixed(3)}})`",
+                cond.replace('\\', "\\\\")
+                    .replace('`', "\\`")
+                    .replace("${", "\\${")
+            );
+            w.open(format!("if {holds} {{"));
+            w.line(format!(
+                "flagEscalation({{target: {}, reason: {reason}}})",
+                string(target)
+            ));
+            w.close("}");
+            None
+        }
+        _ => {
+            w.line(format!(
+                "// fallback: when `{}`, the output is the fallback value",
+                cond.replace('\n', " ")
+            ));
+            let v = value(
+                f.settings.value.as_ref().unwrap_or(&Value::Null),
+                &ctx.names,
+                Bare::Keep,
+                w,
+                0,
+            );
+            w.line(format!("const fallbackHolds = {holds}"));
+            Some(v)
+        }
+    }
 }
 
 /// True when a step jumps (so the steps run as a step machine).
@@ -560,62 +584,72 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
         (None, true) => w.line("// agents: selection and dispatch of the top-level phase"),
         (None, false) => w.line("// no agents: the aggregation sees no results"),
     }
-    // A group may take a built-in name (`$results`): the built-in's variable then gets `_`.
-    let taken: Vec<String> = ph.groups.iter().map(|g| ident(&g.name)).collect();
-    let var = |n: &str| {
-        if taken.iter().any(|t| t == n) {
-            format!("{n}_")
-        } else {
-            n.to_string()
-        }
-    };
-    let vars = PhaseVars {
-        results: var("results"),
-        valid: var("validResults"),
-        total: var("totalCount"),
-        avg: var("avgConfidence"),
-        average: var("averageConfidence"),
-    };
-    let bind_phase = |ctx: &mut Ctx<'_>| {
-        ctx.names.plain("results", vars.results.clone());
-        ctx.names.plain("validResults", vars.valid.clone());
-        ctx.names.plain("totalCount", vars.total.clone());
-        ctx.names.plain("avgConfidence", vars.avg.clone());
-        ctx.names.plain("averageConfidence", vars.average.clone());
-    };
+    let vars = PhaseVars::new(ph);
     let Some(validation) = &ph.validation else {
         let first = if header.is_some() {
             "agentResults".to_string()
         } else {
             dispatch
         };
-        w.line(format!("const {} = {first}", vars.results));
-        phase_names(w, "const ", &vars);
-        bind_phase(ctx);
-        groups(ctx, ph, &vars.valid, "const ", w);
-        if let (Some(agg), Some(alias)) = (&ph.aggregation, &alias) {
-            w.line(format!(
-                "// aggregation: {}",
-                describe_aggregation(&agg.config())
-            ));
-            let rec = phase_record(ph, &vars.valid, &ctx.names, w)
-                .replace(&format!("{}.filter(isValid)", vars.valid), &vars.valid);
-            w.line(format!("const {alias} = {rec}"));
-            if alias != "aggregation" {
-                w.line(format!("const aggregation = {alias}"));
-            }
-            let fields = aggregation_fields(&agg.config());
-            ctx.names.record(
-                alias_of(&agg.strategy),
-                alias.clone(),
-                false,
-                fields.clone(),
-            );
-            ctx.names
-                .record("aggregation", "aggregation", false, fields);
-        }
+        unvalidated_phase(ctx, ph, &vars, &first, alias.as_deref(), w);
         return header;
     };
+    let first = if header.is_some() {
+        format!("phaseAttempts == 1 ? agentResults : {dispatch}")
+    } else {
+        dispatch
+    };
+    validated_phase(ctx, ph, validation, &vars, &first, alias.as_deref(), w);
+    header
+}
+
+/// A top-level phase without validation: its results, groups and aggregation once.
+fn unvalidated_phase(
+    ctx: &mut Ctx<'_>,
+    ph: &Phase,
+    vars: &PhaseVars,
+    first: &str,
+    alias: Option<&str>,
+    w: &mut Writer,
+) {
+    w.line(format!("const {} = {first}", vars.results));
+    phase_names(w, "const ", vars);
+    vars.bind(ctx);
+    groups(ctx, ph, &vars.valid, "const ", w);
+    if let (Some(agg), Some(alias)) = (&ph.aggregation, alias) {
+        w.line(format!(
+            "// aggregation: {}",
+            describe_aggregation(&agg.config())
+        ));
+        let rec = phase_record(ph, &vars.valid, &ctx.names, w)
+            .replace(&format!("{}.filter(isValid)", vars.valid), &vars.valid);
+        w.line(format!("const {alias} = {rec}"));
+        if alias != "aggregation" {
+            w.line(format!("const aggregation = {alias}"));
+        }
+        let fields = aggregation_fields(&agg.config());
+        ctx.names.record(
+            alias_of(&agg.strategy),
+            alias.to_string(),
+            false,
+            fields.clone(),
+        );
+        ctx.names
+            .record("aggregation", "aggregation", false, fields);
+    }
+}
+
+/// A top-level phase with validation: dispatch (`first` the first time), groups and
+/// aggregation in a loop that validation retries run again, then the settled record.
+fn validated_phase(
+    ctx: &mut Ctx<'_>,
+    ph: &Phase,
+    validation: &Validation,
+    vars: &PhaseVars,
+    first: &str,
+    alias: Option<&str>,
+    w: &mut Writer,
+) {
     // Validation retries re-run the dispatch, groups and aggregation.
     for n in [&vars.results, &vars.valid] {
         w.line(format!("let {n} = null"));
@@ -626,25 +660,18 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     for g in &ph.groups {
         w.line(format!("let {} = null", ident(&g.name)));
     }
-    if let Some(alias) = &alias {
+    if let Some(alias) = alias {
         w.line(format!("let {alias} = null"));
     }
     w.line("let phaseCheck = null");
     w.line("let phaseAttempts = 0");
     w.open("while (true) {");
     w.line("phaseAttempts = phaseAttempts + 1");
-    if header.is_some() {
-        w.line(format!(
-            "{} = phaseAttempts == 1 ? agentResults : {dispatch}",
-            vars.results
-        ));
-    } else {
-        w.line(format!("{} = {dispatch}", vars.results));
-    }
-    phase_names(w, "", &vars);
-    bind_phase(ctx);
+    w.line(format!("{} = {first}", vars.results));
+    phase_names(w, "", vars);
+    vars.bind(ctx);
     groups(ctx, ph, &vars.valid, "", w);
-    let record = if let (Some(agg), Some(alias)) = (&ph.aggregation, &alias) {
+    let record = if let (Some(agg), Some(alias)) = (&ph.aggregation, alias) {
         w.line(format!(
             "// aggregation: {}",
             describe_aggregation(&agg.config())
@@ -654,8 +681,8 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
         w.line(format!("{alias} = {rec}"));
         let fields = aggregation_fields(&agg.config());
         ctx.names
-            .record(alias_of(&agg.strategy), alias.clone(), false, fields);
-        alias.clone()
+            .record(alias_of(&agg.strategy), alias.to_string(), false, fields);
+        alias.to_string()
     } else {
         phase_record(ph, &vars.results, &ctx.names, w)
     };
@@ -682,7 +709,6 @@ fn top_phase(ctx: &mut Ctx<'_>, ph: &Phase, w: &mut Writer) -> Option<Value> {
     w.line("const validation = validated.validation");
     ctx.names.plain("validation", "validation");
     ctx.names.plain("phaseRecord", "validated.record");
-    header
 }
 
 /// The variables of the top-level phase's built-in names.
@@ -692,6 +718,37 @@ struct PhaseVars {
     total: String,
     avg: String,
     average: String,
+}
+
+impl PhaseVars {
+    /// The built-in names' variables; a group may take a built-in name (`$results`), and the
+    /// built-in's variable then gets `_`.
+    fn new(ph: &Phase) -> Self {
+        let taken: Vec<String> = ph.groups.iter().map(|g| ident(&g.name)).collect();
+        let var = |n: &str| {
+            if taken.iter().any(|t| t == n) {
+                format!("{n}_")
+            } else {
+                n.to_string()
+            }
+        };
+        PhaseVars {
+            results: var("results"),
+            valid: var("validResults"),
+            total: var("totalCount"),
+            avg: var("avgConfidence"),
+            average: var("averageConfidence"),
+        }
+    }
+
+    /// Makes the built-in names refer to these variables.
+    fn bind(&self, ctx: &mut Ctx<'_>) {
+        ctx.names.plain("results", self.results.clone());
+        ctx.names.plain("validResults", self.valid.clone());
+        ctx.names.plain("totalCount", self.total.clone());
+        ctx.names.plain("avgConfidence", self.avg.clone());
+        ctx.names.plain("averageConfidence", self.average.clone());
+    }
 }
 
 fn phase_names(w: &mut Writer, decl: &str, v: &PhaseVars) {
