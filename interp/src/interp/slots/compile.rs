@@ -207,7 +207,7 @@ fn fold_if(s: &mut St) {
 }
 
 /// `name op k`, `k op name` and `x op k` (`k` a number constant, `op` an operator numbers
-/// take without failing) get nodes of their own ([`Ex::VarNum`], [`Ex::ExNum`]); any other
+/// take without failing) get nodes of their own ([`Ex::VarNum`], [`Ex::OpNum`]); any other
 /// binary expression stays [`Ex::Binary`].
 fn specialise_binary(
     op: BinaryOp,
@@ -238,7 +238,7 @@ fn specialise_binary(
             swapped: true,
             span,
         },
-        (lhs, Ex::Const(Value::Number(k))) => Ex::ExNum {
+        (lhs, Ex::Const(Value::Number(k))) => Ex::OpNum {
             op,
             lhs: Box::new(lhs),
             k,

@@ -144,7 +144,7 @@ pub(crate) enum Ex {
     },
     /// `x op k`, `k` a number constant (`i * 2 % 7`): as `Binary` without evaluating the
     /// constant.
-    ExNum {
+    OpNum {
         op: BinaryOp,
         lhs: Box<Ex>,
         k: f64,

@@ -79,7 +79,7 @@ impl Interpreter {
                 }
                 self.ex_var_num(*op, var, *k, *swapped, env, *span)
             }
-            Ex::ExNum { op, lhs, k, span } => {
+            Ex::OpNum { op, lhs, k, span } => {
                 let l = self.operand(lhs, env)?;
                 if let Value::Number(a) = l
                     && let Some(v) = number_fast(*op, a, *k)
