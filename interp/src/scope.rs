@@ -152,6 +152,31 @@ impl Scope {
         }
     }
 
+    /// The function bound to `name` at the cached position `cache` of this scope, when this
+    /// is a root scope and that binding is a function: what [`Scope::lookup_cached`] gives
+    /// then, without the general clone. `None` in every other case (the caller then takes the
+    /// general path, which refreshes the cache). Checked on each use, so a rebinding of the
+    /// global (`define_global`, an assignment) is seen at once.
+    #[inline]
+    pub(crate) fn root_function_cached(
+        &self,
+        name: &str,
+        cache: &Cell<u32>,
+    ) -> Option<Rc<crate::value::Closure>> {
+        if self.parent.is_some() {
+            return None;
+        }
+        let vars = self.vars.borrow();
+        let b = vars.list.get(cache.get() as usize)?;
+        if !(std::ptr::eq(b.name.as_ptr(), name.as_ptr()) || &*b.name == name) {
+            return None;
+        }
+        match &b.value {
+            Value::Function(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
     /// True if this scope or an enclosing one binds `name`.
     pub fn contains(&self, name: &str) -> bool {
         let mut scope = self;

@@ -86,7 +86,14 @@ pub(crate) fn function(f: &ast::Function) -> Option<FnCode> {
         FunctionBody::Block(b) => {
             let mut stmts = c.list(&b.stmts)?;
             tail_returns(&mut stmts);
-            BodyIr::Block(stmts)
+            if let [last] = &mut stmts[..] {
+                fold_if(last);
+            }
+            match &mut stmts[..] {
+                // A body of one expression statement is that expression's value.
+                [St::Expr(e)] => BodyIr::Expr(std::mem::replace(e, Ex::Const(Value::Null))),
+                _ => BodyIr::Block(stmts),
+            }
         }
     };
     let direct = (!scope.env
@@ -163,6 +170,86 @@ fn tail(s: &mut St) {
             }
         }
         _ => {}
+    }
+}
+
+/// `if (c) a else b` whose branches are both expression statements is the conditional
+/// expression `c ? a : b`: the same value (the branch's), the same truthiness test, and one
+/// statement dispatch less (a tail-return body such as `if (n < 2) { return n } return …`
+/// becomes one expression this way).
+fn fold_if(s: &mut St) {
+    if let St::If {
+        then, otherwise, ..
+    } = s
+    {
+        fold_if(then);
+        if let Some(o) = otherwise {
+            fold_if(o);
+        }
+    }
+    let St::If {
+        cond,
+        then,
+        otherwise: Some(otherwise),
+    } = s
+    else {
+        return;
+    };
+    let (St::Expr(a), St::Expr(b)) = (&mut **then, &mut **otherwise) else {
+        return;
+    };
+    let take = |x: &mut Ex| std::mem::replace(x, Ex::Const(Value::Null));
+    *s = St::Expr(Ex::Conditional {
+        cond: Box::new(take(cond)),
+        then: Box::new(take(a)),
+        otherwise: Box::new(take(b)),
+    });
+}
+
+/// `name op k`, `k op name` and `x op k` (`k` a number constant, `op` an operator numbers
+/// take without failing) get nodes of their own ([`Ex::VarNum`], [`Ex::OpNum`]); any other
+/// binary expression stays [`Ex::Binary`].
+fn specialise_binary(
+    op: BinaryOp,
+    lhs: Box<Ex>,
+    rhs: Box<Ex>,
+    span: prism_compiler::span::Span,
+) -> Ex {
+    use BinaryOp::*;
+    let numeric = matches!(
+        op,
+        Add | Sub | Mul | Div | Rem | Lt | LtEq | Gt | GtEq | Eq | StrictEq | NotEq | StrictNotEq
+    );
+    if !numeric {
+        return Ex::Binary { op, lhs, rhs, span };
+    }
+    match (*lhs, *rhs) {
+        (Ex::Var(var), Ex::Const(Value::Number(k))) if !var.slots.is_empty() => Ex::VarNum {
+            op,
+            var,
+            k,
+            swapped: false,
+            span,
+        },
+        (Ex::Const(Value::Number(k)), Ex::Var(var)) if !var.slots.is_empty() => Ex::VarNum {
+            op,
+            var,
+            k,
+            swapped: true,
+            span,
+        },
+        (lhs, Ex::Const(Value::Number(k))) => Ex::OpNum {
+            op,
+            lhs: Box::new(lhs),
+            k,
+            span,
+        },
+        (lhs, rhs) => Ex::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        },
     }
 }
 
@@ -705,12 +792,11 @@ impl Compiler {
                 lhs: self.boxed(lhs)?,
                 rhs: self.boxed(rhs)?,
             },
-            ExprKind::Binary { op, lhs, rhs } => Ex::Binary {
-                op: *op,
-                lhs: self.boxed(lhs)?,
-                rhs: self.boxed(rhs)?,
-                span,
-            },
+            ExprKind::Binary { op, lhs, rhs } => {
+                let lhs = self.boxed(lhs)?;
+                let rhs = self.boxed(rhs)?;
+                specialise_binary(*op, lhs, rhs, span)
+            }
             ExprKind::Logical { op, lhs, rhs } => Ex::Logical {
                 op: *op,
                 lhs: self.boxed(lhs)?,

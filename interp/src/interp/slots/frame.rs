@@ -166,7 +166,7 @@ impl Interpreter {
     }
 
     /// The value of a name.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_var(&mut self, v: &Var, env: &Env) -> Eval {
         if let Some(&s) = v.slots.first() {
             let slot = self.slot(s);
@@ -179,6 +179,17 @@ impl Interpreter {
             }
         }
         self.read_var_slow(v, env)
+    }
+
+    /// The number in a name's first slot, if that slot is bound to a number.
+    #[inline(always)]
+    pub(crate) fn slot_number(&self, v: &Var) -> Option<f64> {
+        let &s = v.slots.first()?;
+        let slot = self.slot(s);
+        match (&slot.kind, &slot.value) {
+            (Some(_), Value::Number(n)) => Some(*n),
+            _ => None,
+        }
     }
 
     #[inline(never)]

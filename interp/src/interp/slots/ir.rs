@@ -132,6 +132,24 @@ pub(crate) enum Ex {
         rhs: Box<Ex>,
         span: Span,
     },
+    /// `name op k` (or `k op name` when `swapped`) for a name with a slot, `k` a number
+    /// constant and `op` an operator [`BinaryOp`] numbers take without failing: `n < 2`,
+    /// `n - 1`. Read straight from the slot when it holds a number; otherwise as `Binary`.
+    VarNum {
+        op: BinaryOp,
+        var: Box<Var>,
+        k: f64,
+        swapped: bool,
+        span: Span,
+    },
+    /// `x op k`, `k` a number constant (`i * 2 % 7`): as `Binary` without evaluating the
+    /// constant.
+    OpNum {
+        op: BinaryOp,
+        lhs: Box<Ex>,
+        k: f64,
+        span: Span,
+    },
     /// `v ~|> f(_)`: the right side with `_` standing for the left value.
     ConfPipeHole {
         lhs: Box<Ex>,

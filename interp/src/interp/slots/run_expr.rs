@@ -25,6 +25,30 @@ impl Interpreter {
         }
     }
 
+    /// Evaluates a condition: `n < 2` of a number slot compared without making a value,
+    /// anything else by its value's truthiness.
+    #[inline(always)]
+    pub(crate) fn truthy(&mut self, e: &Ex, env: &Env) -> Eval<bool> {
+        if let Ex::VarNum {
+            op,
+            var,
+            k,
+            swapped,
+            ..
+        } = e
+            && let Some(n) = self.slot_number(var)
+        {
+            let (a, b) = if *swapped { (*k, n) } else { (n, *k) };
+            if let Some(t) = compare_fast(*op, a, b) {
+                return Ok(t);
+            }
+        }
+        Ok(match self.ex(e, env)? {
+            Value::Bool(b) => b,
+            v => v.is_truthy(),
+        })
+    }
+
     /// Evaluates a compiled expression.
     pub(crate) fn ex(&mut self, e: &Ex, env: &Env) -> Eval {
         match e {
@@ -40,6 +64,30 @@ impl Interpreter {
                 }
                 self.binary(*op, l, r, *span)
             }
+            Ex::VarNum {
+                op,
+                var,
+                k,
+                swapped,
+                span,
+            } => {
+                if let Some(n) = self.slot_number(var) {
+                    let (a, b) = if *swapped { (*k, n) } else { (n, *k) };
+                    if let Some(v) = number_fast(*op, a, b) {
+                        return Ok(v);
+                    }
+                }
+                self.ex_var_num(*op, var, *k, *swapped, env, *span)
+            }
+            Ex::OpNum { op, lhs, k, span } => {
+                let l = self.operand(lhs, env)?;
+                if let Value::Number(a) = l
+                    && let Some(v) = number_fast(*op, a, *k)
+                {
+                    return Ok(v);
+                }
+                self.binary(*op, l, Value::Number(*k), *span)
+            }
             Ex::Call {
                 callee,
                 args,
@@ -47,6 +95,19 @@ impl Interpreter {
                 optional,
                 span,
             } => {
+                // A global function called by name (`fib(n - 1)` inside `fib`): the binding
+                // at the call site's cached root position, when it is a function, without
+                // the general read. The same value the general path reads (no slot binds
+                // the name, and the code runs in the root scope).
+                if *plain
+                    && let Ex::Var(v) = &**callee
+                    && v.slots.is_empty()
+                    && let Some(c) = env.root_function_cached(&v.name, &v.cache)
+                    && let Some(code) = c.code.get_or_init(|| self.fn_code(&c))
+                    && code.direct == Some(args.len())
+                {
+                    return self.call_direct(&c, code, args, env, *span);
+                }
                 let f = self.operand(callee, env)?;
                 if let Value::Function(c) = &f
                     && *plain
@@ -138,11 +199,12 @@ impl Interpreter {
                 then,
                 otherwise,
             } => {
-                if self.ex(cond, env)?.is_truthy() {
-                    self.ex(then, env)
+                let branch = if self.truthy(cond, env)? {
+                    then
                 } else {
-                    self.ex(otherwise, env)
-                }
+                    otherwise
+                };
+                self.ex(branch, env)
             }
             Ex::ConfConditional {
                 cond,
@@ -251,6 +313,31 @@ impl Interpreter {
             }
         }
         Ok(out)
+    }
+
+    /// [`Ex::VarNum`] when the name's first slot does not hold a number: as `Binary`.
+    #[inline(never)]
+    fn ex_var_num(
+        &mut self,
+        op: BinaryOp,
+        var: &Var,
+        k: f64,
+        swapped: bool,
+        env: &Env,
+        span: Span,
+    ) -> Eval {
+        let v = self.read_var(var, env)?;
+        let (l, r) = if swapped {
+            (Value::Number(k), v)
+        } else {
+            (v, Value::Number(k))
+        };
+        if let (Value::Number(a), Value::Number(b)) = (&l, &r)
+            && let Some(v) = number_fast(op, *a, *b)
+        {
+            return Ok(v);
+        }
+        self.binary(op, l, r, span)
     }
 
     #[inline(never)]
@@ -561,6 +648,21 @@ impl Interpreter {
         }
         Ok(if prefix { new } else { Value::Number(old_num) })
     }
+}
+
+/// Number comparisons, as `number_fast` makes them (`None` for the other operators).
+#[inline(always)]
+fn compare_fast(op: BinaryOp, a: f64, b: f64) -> Option<bool> {
+    use BinaryOp::*;
+    Some(match op {
+        Lt => a < b,
+        LtEq => a <= b,
+        Gt => a > b,
+        GtEq => a >= b,
+        Eq | StrictEq => a == b,
+        NotEq | StrictNotEq => a != b,
+        _ => return None,
+    })
 }
 
 /// Number operators that cannot fail, without the general operator's dispatch.

@@ -81,7 +81,7 @@ impl Interpreter {
                 then,
                 otherwise,
             } => {
-                if self.ex(cond, env)?.is_truthy() {
+                if self.truthy(cond, env)? {
                     self.st(then, env)
                 } else if let Some(o) = otherwise {
                     self.st(o, env)
@@ -245,7 +245,7 @@ impl Interpreter {
         let mut last = Value::Null;
         loop {
             if let Some(c) = cond
-                && !self.ex(c, env)?.is_truthy()
+                && !self.truthy(c, env)?
             {
                 break;
             }

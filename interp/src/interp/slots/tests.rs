@@ -191,3 +191,77 @@ fn direct_calls_keep_frames_limits_and_errors() {
     let out = run_both("function d(n) { return d(n + 1) }\nd(0)");
     assert!(out.contains("Maximum call depth exceeded"), "{out}");
 }
+
+#[test]
+fn slot_and_number_operators_keep_confidence_and_fallbacks() {
+    // `n op k` / `k op n` / `x op k` nodes: numbers and confident numbers.
+    let src = "function f(n) { return [n - 1, 2 - n, n < 2, 2 > n, n * 2 % 7, n == 1, n != 1, \
+               n + 1] }\nprint(f(1))\nprint(f(1 ~> 0.8))\n\
+               function g(n) { if (n < 2) { return n } return g(n - 1) + g(n - 2) }\n\
+               print(g(10))\nprint(g(10 ~> 0.9))\nprint(g(3 ~> 0.5))";
+    let out = run_both(src);
+    assert!(
+        out.starts_with("[0, 1, true, true, 2, true, false, 2]\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n55\n"), "{out}");
+    assert!(!out.contains("ERROR"), "{out}");
+    // The general operator where the fast one does not apply: the same result or error on
+    // both evaluators.
+    for x in ["\"a\"", "null", "true", "[1]", "2 ~> 0.5"] {
+        for e in [
+            "n - 1",
+            "2 - n",
+            "n < 2",
+            "n / 0",
+            "n % 0",
+            "n * 2 % 7",
+            "n + 1",
+            "n == 1",
+        ] {
+            run_both(&format!("function f(n) {{ return {e} }}\nprint(f({x}))"));
+        }
+    }
+}
+
+#[test]
+fn global_functions_called_by_name_see_rebinding() {
+    // The call site's cached global is checked on each call: an assignment of the global,
+    // a redefinition, or a non-function value are seen at once.
+    assert_eq!(
+        run_both(
+            "function g(n) { return n + 1 }\nfunction f(n) { return g(n) }\n\
+             let a = f(1)\ng = function (n) { return n * 10 }\nlet b = f(2)\n\
+             function h(x) { return x - 1 }\ng = h\nprint(a, b, f(3))"
+        ),
+        "2 20 2\n"
+    );
+    let out =
+        run_both("function g(n) { return n }\nfunction f(n) { return g(n) }\nf(1)\ng = 5\nf(2)");
+    assert!(out.contains("ERROR"), "{out}");
+    // An embedder rebinding the global by name between runs (`define_global`).
+    let out = crate::run_with_large_stack(|| {
+        let capture = crate::CaptureOutput::new();
+        let mut interp = crate::Interpreter::new(crate::Options {
+            output: Box::new(capture.clone()),
+            ..crate::Options::default()
+        });
+        fn run(interp: &mut crate::Interpreter, src: &str) -> bool {
+            let parsed = prism_compiler::parse(src);
+            let file = prism_compiler::SourceFile::new("test.prism", src);
+            interp.run_program(&parsed.program, &file).is_ok()
+        }
+        assert!(run(
+            &mut interp,
+            "function g(n) { return n + 1 }\nfunction f(n) { return g(n) }\n\
+             function h(n) { return n * 100 }\nprint(f(1))"
+        ));
+        let h = interp.global("h").unwrap_or_default();
+        interp.define_global("g", h);
+        assert!(run(&mut interp, "print(f(2))"));
+        interp.define_global("g", crate::value::Value::Number(1.0));
+        assert!(!run(&mut interp, "print(f(3))"));
+        capture.stdout_text()
+    });
+    assert_eq!(out, "2\n200\n");
+}
