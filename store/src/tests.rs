@@ -618,7 +618,7 @@ fn concurrent_opens_of_a_fresh_postgres_database_migrate_once() {
     // A fresh schema in the same database: drop the tables the first open created.
     let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
     c.batch_execute(
-        "DROP TABLE execution_records, pattern_versions, schedule_state, schema_version",
+        "DROP TABLE execution_records, execution_nodes, pattern_versions, schedule_state, schema_version",
     )
     .expect("reset");
     let handles: Vec<_> = (0..4)
