@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::model::{
-    NewVersion, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion,
+    NewVersion, NodeRow, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion,
 };
 use crate::retention::Retention;
 use crate::schedule::ScheduleState;
@@ -25,6 +25,10 @@ pub(crate) trait Backend: Send {
         retention: &Retention,
         now_ms: i64,
     ) -> Result<u64>;
+    /// Inserts or replaces the row of one completed node of a run.
+    fn write_node(&mut self, node: &NodeRow) -> Result<()>;
+    /// The node rows of a run, in the order written.
+    fn nodes(&mut self, execution_id: &str) -> Result<Vec<NodeRow>>;
     /// Summaries, newest first.
     fn list_records(&mut self, query: &RecordQuery) -> Result<Vec<RecordSummary>>;
     /// Records whose id starts with `prefix` (at most 2: enough to tell "ambiguous").

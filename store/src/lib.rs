@@ -30,7 +30,7 @@ use crate::backend::Backend;
 pub use crate::error::{Result, StoreError};
 pub use crate::location::{Location, STORE_ENV};
 pub use crate::model::{
-    NewVersion, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredRecord,
+    NewVersion, NodeRow, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredRecord,
     StoredVersion, format_time_ms, now_ms, parse_time_ms,
 };
 pub use crate::persist::{Persisted, Persistence, Recorder, persist_record};
@@ -115,6 +115,18 @@ impl Store {
             serde_json::to_string(record).map_err(|e| StoreError::BadRecord(e.to_string()))?;
         let pruned = self.with(|b| b.write_record(&summary, &json, retention, now_ms()))?;
         Ok((summary, pruned))
+    }
+
+    /// Writes (or writes again: the same row, replaced) one completed node of a run, keyed by
+    /// (execution id, node), committed on return. A distributed run writes each node through
+    /// an activity that the engine may run more than once.
+    pub fn write_node(&self, row: &NodeRow) -> Result<()> {
+        self.with(|b| b.write_node(row))
+    }
+
+    /// The node rows of a run, in the order written.
+    pub fn nodes(&self, execution_id: &str) -> Result<Vec<NodeRow>> {
+        self.with(|b| b.nodes(execution_id))
     }
 
     /// Record summaries, newest first.

@@ -49,6 +49,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "CREATE INDEX execution_records_by_pattern_start_id
         ON execution_records (pattern, started_at, id);
     DROP INDEX execution_records_by_pattern;",
+    // 3: one row per completed node of a run, keyed (execution id, node), written as the run
+    // goes (a distributed run writes each through an activity that may run twice).
+    "CREATE TABLE execution_nodes (
+        execution_id TEXT NOT NULL,
+        node TEXT NOT NULL,
+        status TEXT NOT NULL,
+        written_at BIGINT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (execution_id, node)
+    );",
 ];
 
 /// The newest schema version this build knows.

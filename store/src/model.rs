@@ -84,6 +84,21 @@ pub struct StoredRecord {
     pub record: Value,
 }
 
+/// One completed node of a run, as its run wrote it (`execution_nodes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    /// The run's execution id.
+    pub execution_id: String,
+    /// The plan node's id (`step:ask`, `agents`, …).
+    pub node: String,
+    /// `ok`, `skipped`, `failed`.
+    pub status: String,
+    /// When it was written (ms since the epoch).
+    pub written_at_ms: i64,
+    /// What the node gave (JSON text).
+    pub record: String,
+}
+
 /// Which records `history` lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordQuery {

@@ -20,8 +20,8 @@ use crate::backend::{Backend, count_from_db, count_to_db, like_prefix};
 use crate::error::{Result, StoreError};
 use crate::migrations::{LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE};
 use crate::model::{
-    NewVersion, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion, now_ms,
-    versions_to_prune,
+    NewVersion, NodeRow, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion,
+    now_ms, versions_to_prune,
 };
 use crate::retention::Retention;
 use crate::schedule::ScheduleState;
@@ -210,6 +210,11 @@ impl Backend for PostgresBackend {
             let mut pruned = 0;
             if let Some(age) = retention.max_age_ms {
                 let cutoff = now.saturating_sub(i64::try_from(age).unwrap_or(i64::MAX));
+                tx.execute(
+                    "DELETE FROM execution_nodes WHERE execution_id IN
+                       (SELECT id FROM execution_records WHERE pattern = $1 AND started_at < $2)",
+                    &[&s.pattern, &cutoff],
+                )?;
                 pruned += tx.execute(
                     "DELETE FROM execution_records WHERE pattern = $1 AND started_at < $2",
                     &[&s.pattern, &cutoff],
@@ -217,6 +222,14 @@ impl Backend for PostgresBackend {
             }
             if let Some(max) = retention.max_records {
                 let max = i64::try_from(max).unwrap_or(i64::MAX);
+                tx.execute(
+                    "DELETE FROM execution_nodes WHERE execution_id IN
+                       (SELECT id FROM execution_records WHERE pattern = $1
+                         AND (started_at, id) <= (
+                           SELECT started_at, id FROM execution_records WHERE pattern = $1
+                           ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET $2))",
+                    &[&s.pattern, &max],
+                )?;
                 pruned += tx.execute(
                     "DELETE FROM execution_records WHERE pattern = $1
                        AND (started_at, id) <= (
@@ -227,6 +240,46 @@ impl Backend for PostgresBackend {
             }
             tx.commit()?;
             Ok(pruned)
+        })
+    }
+
+    fn write_node(&mut self, n: &NodeRow) -> Result<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO execution_nodes (execution_id, node, status, written_at, record)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (execution_id, node) DO UPDATE SET status = EXCLUDED.status,
+                   written_at = EXCLUDED.written_at, record = EXCLUDED.record",
+                &[
+                    &n.execution_id,
+                    &n.node,
+                    &n.status,
+                    &n.written_at_ms,
+                    &n.record,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn nodes(&mut self, execution_id: &str) -> Result<Vec<NodeRow>> {
+        self.run(|c| {
+            c.query(
+                "SELECT execution_id, node, status, written_at, record FROM execution_nodes
+                 WHERE execution_id = $1 ORDER BY written_at, node",
+                &[&execution_id],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(NodeRow {
+                    execution_id: r.try_get(0)?,
+                    node: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    written_at_ms: r.try_get(3)?,
+                    record: r.try_get(4)?,
+                })
+            })
+            .collect()
         })
     }
 

@@ -11,8 +11,8 @@ use crate::backend::{Backend, count_from_db, count_to_db, like_prefix};
 use crate::error::{Result, StoreError};
 use crate::migrations::{LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE};
 use crate::model::{
-    NewVersion, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion, now_ms,
-    versions_to_prune,
+    NewVersion, NodeRow, PatternVersion, PublishOutcome, RecordQuery, RecordSummary, StoredVersion,
+    now_ms, versions_to_prune,
 };
 use crate::retention::Retention;
 use crate::schedule::ScheduleState;
@@ -247,6 +247,12 @@ impl Backend for SqliteBackend {
         let mut pruned = 0;
         if let Some(age) = retention.max_age_ms {
             let cutoff = now.saturating_sub(i64::try_from(age).unwrap_or(i64::MAX));
+            tx.execute(
+                "DELETE FROM execution_nodes WHERE execution_id IN
+                   (SELECT id FROM execution_records WHERE pattern = ?1 AND started_at < ?2)",
+                params![s.pattern, cutoff],
+            )
+            .ctx(&path)?;
             pruned += tx
                 .execute(
                     "DELETE FROM execution_records WHERE pattern = ?1 AND started_at < ?2",
@@ -255,6 +261,15 @@ impl Backend for SqliteBackend {
                 .ctx(&path)?;
         }
         if let Some(max) = retention.max_records {
+            tx.execute(
+                "DELETE FROM execution_nodes WHERE execution_id IN
+                   (SELECT id FROM execution_records WHERE pattern = ?1
+                     AND (started_at, id) <= (
+                       SELECT started_at, id FROM execution_records WHERE pattern = ?1
+                       ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?2))",
+                params![s.pattern, i64::try_from(max).unwrap_or(i64::MAX)],
+            )
+            .ctx(&path)?;
             pruned += tx
                 .execute(
                     "DELETE FROM execution_records WHERE pattern = ?1
@@ -267,6 +282,41 @@ impl Backend for SqliteBackend {
         }
         tx.commit().ctx(&path)?;
         Ok(pruned as u64)
+    }
+
+    fn write_node(&mut self, n: &NodeRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO execution_nodes (execution_id, node, status, written_at, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (execution_id, node) DO UPDATE SET status = excluded.status,
+                   written_at = excluded.written_at, record = excluded.record",
+                params![n.execution_id, n.node, n.status, n.written_at_ms, n.record],
+            )
+            .ctx(&self.path)?;
+        Ok(())
+    }
+
+    fn nodes(&mut self, execution_id: &str) -> Result<Vec<NodeRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT execution_id, node, status, written_at, record FROM execution_nodes
+                 WHERE execution_id = ?1 ORDER BY written_at, node",
+            )
+            .ctx(&self.path)?;
+        let rows = stmt
+            .query_map(params![execution_id], |r| {
+                Ok(NodeRow {
+                    execution_id: r.get(0)?,
+                    node: r.get(1)?,
+                    status: r.get(2)?,
+                    written_at_ms: r.get(3)?,
+                    record: r.get(4)?,
+                })
+            })
+            .ctx(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(&self.path)
     }
 
     fn list_records(&mut self, q: &RecordQuery) -> Result<Vec<RecordSummary>> {

@@ -618,7 +618,7 @@ fn concurrent_opens_of_a_fresh_postgres_database_migrate_once() {
     // A fresh schema in the same database: drop the tables the first open created.
     let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
     c.batch_execute(
-        "DROP TABLE execution_records, pattern_versions, schedule_state, schema_version",
+        "DROP TABLE execution_records, execution_nodes, pattern_versions, schedule_state, schema_version",
     )
     .expect("reset");
     let handles: Vec<_> = (0..4)
@@ -700,4 +700,47 @@ fn a_new_file_opened_by_many_at_once() {
             .collect();
         assert!(failures.is_empty(), "{failures:?}");
     }
+}
+
+#[test]
+fn node_rows_are_keyed_by_run_and_node_and_pruned_with_their_record() {
+    both("node_rows", |s| {
+        let row = |id: &str, node: &str, status: &str| NodeRow {
+            execution_id: id.into(),
+            node: node.into(),
+            status: status.into(),
+            written_at_ms: 1_800_000_000_000,
+            record: format!("{{\"node\":\"{node}\"}}"),
+        };
+        // Written twice (an activity run again): still one row, the last one.
+        s.write_node(&row("run-1", "step:ask", "failed"))
+            .expect("write");
+        s.write_node(&row("run-1", "step:ask", "ok"))
+            .expect("write again");
+        s.write_node(&row("run-1", "agents", "ok")).expect("write");
+        s.write_node(&row("run-2", "agents", "ok")).expect("write");
+        let nodes = s.nodes("run-1").expect("nodes");
+        let names: Vec<(&str, &str)> = nodes
+            .iter()
+            .map(|n| (n.node.as_str(), n.status.as_str()))
+            .collect();
+        assert_eq!(names, [("agents", "ok"), ("step:ask", "ok")]);
+        // Retention that deletes run-1's record deletes its nodes too, not run-2's.
+        let keep_one = Retention {
+            max_records: Some(1),
+            ..Retention::default()
+        };
+        s.write_record(
+            &record("run-1", "p", 1_800_000_000_000, "success", Some(0.9)),
+            &keep_one,
+        )
+        .expect("record 1");
+        s.write_record(
+            &record("run-2", "p", 1_800_000_001_000, "success", Some(0.9)),
+            &keep_one,
+        )
+        .expect("record 2");
+        assert!(s.nodes("run-1").expect("nodes").is_empty());
+        assert_eq!(s.nodes("run-2").expect("nodes").len(), 1);
+    });
 }

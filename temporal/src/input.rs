@@ -68,6 +68,10 @@ pub struct RunInput {
     pub backoff_ms: u64,
     /// `{kind, scheduledFor?}`.
     pub trigger: Json,
+    /// The pattern's `persistence` directive (with the client's `--store` filled in where it
+    /// names none), when its records are kept: the workers write them (see [`crate::records`]).
+    #[serde(default)]
+    pub persistence: Option<Json>,
 }
 
 /// The `trigger.kind` of the runs a Temporal schedule starts.
@@ -212,6 +216,7 @@ mod tests {
             timeout_ms: None,
             backoff_ms: 1000,
             trigger: serde_json::json!({"kind": "manual"}),
+            persistence: None,
         }
     }
 

@@ -7,7 +7,8 @@
 //! backoff to activity options), each wait a workflow timer. Schedule directives map to
 //! Temporal schedules ([`schedule`]), with what cannot be mapped refused. Each call carries
 //! only its agent's definition ([`AgentDef`]); large fan-outs go out as child workflows
-//! ([`fanout`]).
+//! ([`fanout`]). Runs with `persistence` have their records written by the workers
+//! ([`records`]).
 //!
 //! The pure parts here build without the Temporal SDK; the worker, workflow, activities and
 //! client are behind the `sdk` feature (which needs `protoc` at build time).
@@ -16,6 +17,7 @@ pub mod agent_def;
 pub mod fanout;
 pub mod input;
 pub mod policy;
+pub mod records;
 pub mod schedule;
 #[cfg(feature = "sdk")]
 pub mod sdk;
@@ -23,6 +25,7 @@ pub mod sdk;
 pub use agent_def::{AgentDef, AgentDefs};
 pub use input::{AgentsData, PinError, RunInput, new_execution_id, pinned_plan, refusals};
 pub use policy::{AttemptOutcome, CallSpec};
+pub use records::{RecordWrite, Written};
 pub use schedule::{MappedSchedule, ScheduleRefusal, map_schedule};
 
 /// The default task queue of workers and runs.

@@ -302,12 +302,19 @@ fn killed_worker_run_completes_once() -> Result<(), Failed> {
         return Ok(());
     };
     let key = enterprise_key()?;
-    // Eight agents called one after another, 700 ms each: the run lasts about 6 s.
+    // Eight agents called one after another, 700 ms each: the run lasts about 6 s. Its
+    // records are kept: the workers write each node's row and the run's record.
     let dir = vote_project(700, 8, true)?;
+    let pattern = dir.path().join("vote.yaml");
+    let text = std::fs::read_to_string(&pattern)?;
+    std::fs::write(&pattern, format!("{text}persistence: true\n"))?;
+    let db = dir.path().join("runs.db");
+    let store = format!("sqlite:{}", db.display());
     let q = queue("kill");
     let mut first = worker(&bin, dir.path(), &key, &addr, &q)?;
     let run = licensed(&bin, dir.path(), &key)
         .args(remote_run(&addr, &q, true))
+        .args(["--store", &store])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -350,6 +357,34 @@ fn killed_worker_run_completes_once() -> Result<(), Failed> {
     steps.dedup();
     if n != steps.len() {
         return Err(format!("a step is recorded twice: {record}").into());
+    }
+    stored_once(&db, &record)
+}
+
+/// The store holds the run's record once and one row per node of the vote, each `ok`.
+fn stored_once(db: &Path, record: &Value) -> Result<(), Failed> {
+    let id = record["id"].as_str().ok_or("the record has no id")?;
+    let conn = rusqlite::Connection::open(db)?;
+    let records: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM execution_records WHERE id = ?1 AND status = 'completed'",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT node, status FROM execution_nodes WHERE execution_id = ?1 ORDER BY node",
+    )?;
+    let nodes: Vec<(String, String)> = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let want: Vec<(String, String)> = ["agents", "aggregate", "confidence", "input", "output"]
+        .iter()
+        .map(|n| (n.to_string(), "ok".to_string()))
+        .collect();
+    if records != 1 || nodes != want {
+        return Err(format!(
+            "expected the run's record once ({records} stored) and one row per node {want:?}, got {nodes:?}"
+        )
+        .into());
     }
     Ok(())
 }

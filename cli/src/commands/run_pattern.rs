@@ -273,8 +273,10 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
     if let Some(code) = redirect(&plan, path, &origin, args) {
         return code;
     }
-    let persistence = persistence_config(&plan, args);
+    let persistence = persistence_config(&plan, args.store.as_ref());
     if let Some(address) = &args.temporal {
+        // The workers write the records (each node as it completes, then the run's).
+        let written_by_workers = persistence.is_some();
         return match super::temporal::run_remote(
             address,
             path,
@@ -282,8 +284,14 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
             &plan,
             compiled.loaded.as_deref(),
             args,
+            persistence,
         ) {
-            Ok(record) => conclude(&record, persistence, args, &file),
+            Ok(record) => {
+                if written_by_workers && !args.json {
+                    eprintln!("run {} saved by the workers to their store", record.id);
+                }
+                conclude(&record, None, args, &file)
+            }
             Err(code) => code,
         };
     }
@@ -434,18 +442,19 @@ pub(crate) fn nested_persistence(store: Option<String>) -> prism_executor::Persi
 }
 
 /// The pattern's `persistence` directive, with `--store` filled in where it names none.
-fn persistence_config(plan: &Plan, args: &PatternArgs) -> Option<Json> {
+pub(crate) fn persistence_config(plan: &Plan, store: Option<&String>) -> Option<Json> {
     plan.directives()
         .iter()
         .find(|d| d.kind == DirectiveKind::Persistence)
         .map(|d| {
             let mut config = d.config.clone();
-            if let (Some(store), Some(map)) = (&args.store, config.as_object_mut()) {
+            if let (Some(store), Some(map)) = (store, config.as_object_mut()) {
                 map.entry("store")
                     .or_insert_with(|| Json::from(store.clone()));
             }
             config
         })
+        .filter(|config| config["enabled"] != false)
 }
 
 /// What the run starts from: the input, the agents and any `--agent-results` records.

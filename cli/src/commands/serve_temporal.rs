@@ -140,16 +140,6 @@ mod imp {
         let (Ok(mapped), Ok(agents), true) = (mapped, agents, why.is_empty()) else {
             return Err(why);
         };
-        let persistent = plan
-            .directives()
-            .iter()
-            .any(|d| d.kind == DirectiveKind::Persistence && d.config["enabled"] != false);
-        if persistent {
-            eprintln!(
-                "warning: {}: the execution records of runs a Temporal schedule starts are not written to a store yet (`persistence`); each is its workflow's result on the server",
-                path.display()
-            );
-        }
         let input = RunInput {
             // Each run takes its workflow run id (see `RunInput::execution`).
             execution_id: String::new(),
@@ -162,6 +152,11 @@ mod imp {
             timeout_ms: None,
             backoff_ms: 1000,
             trigger: json!({"kind": SCHEDULE_TRIGGER, "schedule": mapped.id}),
+            // The workers write each run's records where the pattern keeps them.
+            persistence: crate::commands::run_pattern::persistence_config(
+                plan,
+                args.store.as_ref(),
+            ),
         };
         Ok(ServedSchedule {
             pattern: plan.meta.name.clone(),

@@ -66,6 +66,7 @@ pub fn run_remote(
     plan: &std::sync::Arc<Plan>,
     loaded: Option<&Loaded>,
     args: &PatternArgs,
+    persistence: Option<serde_json::Value>,
 ) -> Result<ExecutionRecord, ExitCode> {
     let unsupported = [
         (args.registry.is_some(), "--registry"),
@@ -78,7 +79,7 @@ pub fn run_remote(
         eprintln!("error: {flag} is not available with --temporal");
         return Err(ExitCode::from(EXIT_COMPILE));
     }
-    imp::run_remote(address, path, text, plan, loaded, args)
+    imp::run_remote(address, path, text, plan, loaded, args, persistence)
 }
 
 #[cfg(not(feature = "temporal"))]
@@ -103,6 +104,7 @@ mod imp {
         _plan: &std::sync::Arc<Plan>,
         _loaded: Option<&Loaded>,
         _args: &PatternArgs,
+        _persistence: Option<serde_json::Value>,
     ) -> Result<ExecutionRecord, ExitCode> {
         Err(not_built())
     }
@@ -181,6 +183,7 @@ pub(super) mod imp {
         plan: &std::sync::Arc<Plan>,
         loaded: Option<&Loaded>,
         args: &PatternArgs,
+        persistence: Option<serde_json::Value>,
     ) -> Result<ExecutionRecord, ExitCode> {
         let refused = refusals(plan);
         if !refused.is_empty() {
@@ -212,6 +215,7 @@ pub(super) mod imp {
             timeout_ms,
             backoff_ms: 1000,
             trigger: serde_json::json!({"kind": "manual"}),
+            persistence,
         };
         let endpoint = Endpoint {
             address: address.to_string(),

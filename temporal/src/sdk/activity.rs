@@ -12,6 +12,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use crate::policy::{AttemptOutcome, CallSpec, HEARTBEAT_EVERY};
+use crate::records::RecordWrite;
 
 /// The activities of a Prism worker.
 #[derive(Default)]
@@ -20,6 +21,8 @@ pub struct PrismActivities {
     agents: tokio::sync::Mutex<HashMap<String, AgentSet>>,
     /// Calls made by this worker (for tests and logs).
     pub calls: Mutex<u64>,
+    /// The stores records are written to, each opened once.
+    recorder: Arc<prism_store::Recorder>,
 }
 
 impl PrismActivities {
@@ -37,6 +40,22 @@ impl PrismActivities {
 
 #[activities]
 impl PrismActivities {
+    /// Writes one node row or a run's record into the store of its `persistence` directive;
+    /// a write done twice replaces itself (see [`crate::records`]). A failed write fails the
+    /// activity, which Temporal tries again.
+    #[activity(name = "prism_write_record")]
+    pub async fn write_record(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        write: RecordWrite,
+    ) -> Result<(), ActivityError> {
+        let recorder = self.recorder.clone();
+        let written = tokio::task::spawn_blocking(move || write.apply(&recorder))
+            .await
+            .map_err(|e| ActivityError::from(std::io::Error::other(e.to_string())))?;
+        written.map_err(|e| ActivityError::from(std::io::Error::other(e)))
+    }
+
     /// One attempt of an agent call; agent failures are outcomes (never activity failures).
     #[activity(name = "prism_call_agent")]
     pub async fn call_agent(

@@ -25,12 +25,16 @@ use prism_executor::dispatch::{CallPolicy, result_of};
 use prism_executor::{AgentResult, Effects, RunOptions, ScriptOutput};
 use prism_license::License;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ApplicationFailure, ChildWorkflowOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, ChildWorkflowOptions, WorkflowContext, WorkflowResult,
+};
+use temporalio_workflow::RetryPolicy;
 
 use super::activity::PrismActivities;
 use super::calls::{PrismCalls, attempt_options};
 use crate::fanout::{self, CallsInput};
 use crate::policy::{AttemptOutcome, CallSpec, RequestData};
+use crate::records::{RecordWrite, Written};
 use crate::{AgentDefs, RunInput, pinned_plan, refusals};
 
 /// What an effect asks the workflow for.
@@ -39,6 +43,8 @@ enum Request {
     Attempt(Box<CallSpec>),
     /// A timer.
     Timer(Duration),
+    /// A write of a node's row (nobody waits for it; the run waits for all before it ends).
+    Write(Box<RecordWrite>),
 }
 
 /// What came back.
@@ -47,6 +53,9 @@ enum Reply {
     Attempt(Result<Box<AttemptOutcome>, String>),
     /// The timer fired.
     Timer,
+    /// The write is done, or failed for good (after its retries; the run's own record is
+    /// written to the same store at the end, and its failure fails the run).
+    Written,
 }
 
 /// Requests filed by the executor's effects and replies handed back by the driver.
@@ -169,7 +178,9 @@ impl Effects for TemporalEffects {
                             r
                         }
                         Reply::Attempt(Err(why)) => Err(AgentError::Failed(why)),
-                        Reply::Timer => Err(AgentError::Failed("unexpected timer reply".into())),
+                        Reply::Timer | Reply::Written => {
+                            Err(AgentError::Failed("unexpected reply to an agent call".into()))
+                        }
                     },
                 };
                 match outcome {
@@ -238,6 +249,10 @@ impl PrismRun {
             .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
         let (execution_id, trigger) = input.execution(ctx.workflow_id(), ctx.run_id());
         let bridge: SharedBridge = Arc::default();
+        let trace = input
+            .persistence
+            .clone()
+            .map(|p| node_writer(&bridge, p, execution_id.clone()));
         let effects = Arc::new(TemporalEffects {
             bridge: bridge.clone(),
             defs: AgentDefs::of(&input.agents),
@@ -253,13 +268,76 @@ impl PrismRun {
             script_output: ScriptOutput::Discard,
             effects,
             execution_id: Some(execution_id),
+            trace,
             ..RunOptions::default()
         };
         let run = prism_executor::execute(plan, options);
-        let record = drive(ctx, &bridge, run).await;
-        serde_json::to_string(&record.to_json())
+        let record = drive(ctx, &bridge, run).await.to_json();
+        if let Some(persistence) = input.persistence.clone() {
+            // The run's record, keyed by its execution id, once every node row is written.
+            let write = RecordWrite {
+                persistence,
+                what: Written::Run {
+                    record: record.clone(),
+                },
+            };
+            ctx.execute_activity(PrismActivities::write_record, write, write_options())
+                .await
+                .map_err(|e| {
+                    ApplicationFailure::non_retryable(format!(
+                        "the run's record was not saved: {e}"
+                    ))
+                })?;
+        }
+        serde_json::to_string(&record)
             .map_err(|e| ApplicationFailure::non_retryable(e.to_string()).into())
     }
+}
+
+/// The trace hook of a run with `persistence`: files a write of each completed node's row,
+/// keyed (execution id, node). Nobody waits for a write; [`drive`] ends only once all are done.
+fn node_writer(
+    bridge: &SharedBridge,
+    persistence: serde_json::Value,
+    execution_id: String,
+) -> prism_executor::TraceFn {
+    let bridge = bridge.clone();
+    Arc::new(move |ev: &prism_executor::TraceEvent| {
+        let write = RecordWrite {
+            persistence: persistence.clone(),
+            what: Written::Node {
+                execution_id: execution_id.clone(),
+                node: ev.node.clone(),
+                status: ev.status.to_string(),
+                record: serde_json::json!({
+                    "kind": ev.kind,
+                    "step": ev.step,
+                    "confidence": ev.confidence,
+                    "durationMs": ev.duration_ms,
+                    "detail": ev.detail,
+                }),
+            },
+        };
+        let mut b = lock(&bridge);
+        let id = b.next;
+        b.next += 1;
+        b.abandoned.insert(id);
+        b.filed.push((id, Request::Write(Box::new(write))));
+    })
+}
+
+/// The options of a record write: a store that is down is tried again for a while.
+fn write_options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(60))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .maximum_attempts(10)
+                .build(),
+        )
+        .build()
 }
 
 /// Polls the executor and serves its requests until it finishes.
@@ -271,10 +349,14 @@ async fn drive<T>(
     let mut run = std::pin::pin!(run);
     let mut running: Vec<Started> = Vec::new();
     let mut children = 0u64;
+    // The run's output, kept until the requests still in flight (node writes) are done.
+    let mut done: Option<T> = None;
     std::future::poll_fn(|cx| {
         loop {
-            if let Poll::Ready(out) = run.as_mut().poll(cx) {
-                return Poll::Ready(out);
+            if done.is_none()
+                && let Poll::Ready(out) = run.as_mut().poll(cx)
+            {
+                done = Some(out);
             }
             let filed = std::mem::take(&mut lock(bridge).filed);
             let started = !filed.is_empty();
@@ -288,6 +370,11 @@ async fn drive<T>(
                 }
                 Poll::Pending => true,
             });
+            if running.is_empty()
+                && let Some(out) = done.take()
+            {
+                return Poll::Ready(out);
+            }
             if replies.is_empty() && !started {
                 return Poll::Pending;
             }
@@ -346,7 +433,7 @@ fn start_all(
     for (id, request) in filed {
         match request {
             Request::Attempt(spec) => specs.push((id, *spec)),
-            timer @ Request::Timer(_) => out.push(one(id, timer)),
+            other => out.push(one(id, other)),
         }
     }
     let mut specs = specs.into_iter();
@@ -371,6 +458,15 @@ fn start(ctx: &WorkflowContext<PrismRun>, request: Request) -> LocalBoxFuture<'s
             Box::pin(async move {
                 let _ = ctx.timer(d).await;
                 vec![Reply::Timer]
+            })
+        }
+        Request::Write(write) => {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let _ = ctx
+                    .execute_activity(PrismActivities::write_record, *write, write_options())
+                    .await;
+                vec![Reply::Written]
             })
         }
         Request::Attempt(spec) => {
