@@ -219,7 +219,7 @@ fn pattern_step(ctx: &mut Ctx<'_>, s: &Step, name: &str, id: &str, w: &mut Write
         string(&path),
         string(&s.id.value)
     ));
-    set_record(ctx, s, &id, decl, true, w, STEP_FIELDS.to_vec());
+    set_record(ctx, s, id, decl, true, w, STEP_FIELDS.to_vec());
 }
 
 /// Parallel branches, written one after the other.
@@ -289,7 +289,7 @@ fn loop_step(
         format!("{{...({exit} ?? {{value: null, confidence: 0}}), iterations: iteration}}")
     };
     w.line(format!("{decl}{id} = {rec}"));
-    set_record(ctx, s, &id, decl, false, w, vec!["iterations"]);
+    set_record(ctx, s, id, decl, false, w, vec!["iterations"]);
 }
 
 /// A batch: the task run over each item with `mapLimit`, its record the values and the
@@ -336,7 +336,7 @@ fn batch_step(
     w.line(format!(
         "{decl}{id} = {{value: {id}_items.map(r => r.value), confidence: mean({id}_items.map(r => r.confidence))}}"
     ));
-    set_record(ctx, s, &id, decl, false, w, Vec::new());
+    set_record(ctx, s, id, decl, false, w, Vec::new());
 }
 
 /// Assignments: a record for each name, and the step's record of them all.
