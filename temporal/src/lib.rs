@@ -16,6 +16,7 @@
 pub mod agent_def;
 pub mod fanout;
 pub mod input;
+pub mod payload;
 pub mod policy;
 pub mod records;
 pub mod schedule;

@@ -36,8 +36,8 @@ pub enum Written {
     },
     /// The run's execution record, at its end.
     Run {
-        /// The record (§5).
-        record: Json,
+        /// The record (§5) as JSON text, packed when long ([`crate::payload`]).
+        record: String,
     },
 }
 
@@ -69,10 +69,15 @@ impl RecordWrite {
                     })
                     .map_err(|e| e.to_string())
             }
-            Written::Run { record } => recorder
-                .persist_record(&self.persistence, record)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Written::Run { record } => {
+                let text = crate::payload::unpack(record)?;
+                let record: Json = serde_json::from_str(&text)
+                    .map_err(|e| format!("the run's record is not JSON: {e}"))?;
+                recorder
+                    .persist_record(&self.persistence, &record)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 }
@@ -115,7 +120,7 @@ mod tests {
         let run = RecordWrite {
             persistence: persistence.clone(),
             what: Written::Run {
-                record: record("run-1"),
+                record: record("run-1").to_string(),
             },
         };
         for write in [node("failed"), node("ok"), node("ok"), run.clone(), run] {
@@ -139,7 +144,7 @@ mod tests {
         let write = RecordWrite {
             persistence: json!({"enabled": false, "store": "sqlite:/nonexistent/dir/x.db"}),
             what: Written::Run {
-                record: record("r"),
+                record: record("r").to_string(),
             },
         };
         assert_eq!(write.apply(&Recorder::new()), Ok(()));

@@ -189,6 +189,7 @@ pub(crate) async fn wait_record(
     if lost.is_some() {
         note(&format!("the Temporal server at {address} answered again"));
     }
+    let text = crate::payload::unpack(&text).map_err(TemporalError::Record)?;
     serde_json::from_str(&text).map_err(|e| TemporalError::Record(e.to_string()))
 }
 

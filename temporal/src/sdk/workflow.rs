@@ -273,6 +273,10 @@ impl PrismRun {
         };
         let run = prism_executor::execute(plan, options);
         let record = drive(ctx, &bridge, run).await.to_json();
+        // Long records travel packed (Temporal refuses payloads over 2 MB).
+        let record = serde_json::to_string(&record)
+            .map(crate::payload::pack)
+            .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
         if let Some(persistence) = input.persistence.clone() {
             // The run's record, keyed by its execution id, once every node row is written.
             let write = RecordWrite {
@@ -289,8 +293,7 @@ impl PrismRun {
                     ))
                 })?;
         }
-        serde_json::to_string(&record)
-            .map_err(|e| ApplicationFailure::non_retryable(e.to_string()).into())
+        Ok(record)
     }
 }
 
