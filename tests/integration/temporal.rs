@@ -331,23 +331,7 @@ fn killed_worker_run_completes_once() -> Result<(), Failed> {
         "note: the run finished {} ms after its worker was killed",
         recovered.as_millis()
     );
-    if record["status"] != "completed" {
-        return Err(format!("not completed: {record}").into());
-    }
-    let mut names: Vec<&str> = record["agentResults"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|r| r["agentName"].as_str()).collect())
-        .unwrap_or_default();
-    let calls = names.len();
-    names.sort_unstable();
-    names.dedup();
-    if calls != 8 || names.len() != 8 {
-        return Err(format!(
-            "expected one result per agent (8), got {calls} for {} agents: {record}",
-            names.len()
-        )
-        .into());
-    }
+    completed_once_per_agent(&record, 8)?;
     let mut steps: Vec<&str> = record["steps"]
         .as_array()
         .map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect())
@@ -383,6 +367,28 @@ fn stored_once(db: &Path, record: &Value) -> Result<(), Failed> {
     if records != 1 || nodes != want {
         return Err(format!(
             "expected the run's record once ({records} stored) and one row per node {want:?}, got {nodes:?}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The run completed with exactly one result for each of its `agents` agents.
+fn completed_once_per_agent(record: &Value, agents: usize) -> Result<(), Failed> {
+    if record["status"] != "completed" {
+        return Err(format!("not completed: {record}").into());
+    }
+    let mut names: Vec<&str> = record["agentResults"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["agentName"].as_str()).collect())
+        .unwrap_or_default();
+    let calls = names.len();
+    names.sort_unstable();
+    names.dedup();
+    if calls != agents || names.len() != agents {
+        return Err(format!(
+            "expected one result per agent ({agents}), got {calls} for {} agents: {record}",
+            names.len()
         )
         .into());
     }
@@ -659,23 +665,7 @@ fn server_restart_run_survives() -> Result<(), Failed> {
             "rode it out on its connection's own retries"
         }
     );
-    if record["status"] != "completed" {
-        return Err(format!("not completed: {record}").into());
-    }
-    let mut names: Vec<&str> = record["agentResults"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|r| r["agentName"].as_str()).collect())
-        .unwrap_or_default();
-    let calls = names.len();
-    names.sort_unstable();
-    names.dedup();
-    if calls != 8 || names.len() != 8 {
-        return Err(format!(
-            "expected one result per agent (8), got {calls} for {} agents: {record}",
-            names.len()
-        )
-        .into());
-    }
+    completed_once_per_agent(&record, 8)?;
     if let Ok(Some(status)) = w.0.try_wait() {
         return Err(format!("the worker did not ride out the restart: {status}").into());
     }
