@@ -173,15 +173,15 @@ pub enum StmtKind {
     /// C-style `for init; cond; update body` (parentheses optional).
     For {
         init: Option<Box<Stmt>>,
-        cond: Option<Expr>,
-        update: Option<Expr>,
+        cond: Option<Box<Expr>>,
+        update: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
     /// `for x in xs`, `for x, i in xs`, `for (const x of xs)`.
     ForIn {
         binding: Box<Pattern>,
         index: Option<Ident>,
-        iterable: Expr,
+        iterable: Box<Expr>,
         body: Box<Stmt>,
     },
     UncertainIf {
@@ -194,8 +194,8 @@ pub enum StmtKind {
     },
     UncertainFor {
         init: Option<Box<Stmt>>,
-        cond: Option<Expr>,
-        update: Option<Expr>,
+        cond: Option<Box<Expr>>,
+        update: Option<Box<Expr>>,
         branches: Box<UncertainBranches>,
     },
     Break,
@@ -204,18 +204,18 @@ pub enum StmtKind {
     Try {
         body: Block,
         catch: Option<Box<CatchClause>>,
-        finally: Option<Block>,
+        finally: Option<Box<Block>>,
     },
     /// `[a, b] ~> 0.7 = value` and `{a, b} = value` at statement level.
     Destructure {
         pattern: Box<Pattern>,
-        threshold: Option<Expr>,
+        threshold: Option<Box<Expr>>,
         value: Expr,
     },
     /// `import {a, b as c} from "./m.prism"`, `import d from "…"`, `import * as ns from "…"`.
     Import {
-        default: Option<Ident>,
-        namespace: Option<Ident>,
+        default: Option<Box<Ident>>,
+        namespace: Option<Box<Ident>>,
         names: Vec<ImportSpec>,
         source: Arc<str>,
         source_span: Span,
@@ -695,6 +695,6 @@ mod size_tests {
     #[test]
     fn syntax_nodes_stay_small() {
         assert!(std::mem::size_of::<Expr>() <= 48, "Expr grew");
-        assert!(std::mem::size_of::<Stmt>() <= 128, "Stmt grew");
+        assert!(std::mem::size_of::<Stmt>() <= 80, "Stmt grew");
     }
 }

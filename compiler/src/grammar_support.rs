@@ -134,8 +134,8 @@ pub fn for_stmt(h: Box<ForHead>, body: Stmt, l: usize, r: usize) -> Stmt {
     let kind = match *h {
         ForHead::C { init, cond, update } => StmtKind::For {
             init,
-            cond,
-            update,
+            cond: cond.map(Box::new),
+            update: update.map(Box::new),
             body,
         },
         ForHead::In {
@@ -145,7 +145,7 @@ pub fn for_stmt(h: Box<ForHead>, body: Stmt, l: usize, r: usize) -> Stmt {
         } => StmtKind::ForIn {
             binding: Box::new(binding),
             index,
-            iterable,
+            iterable: Box::new(iterable),
             body,
         },
     };
@@ -444,7 +444,7 @@ impl<'a> Ctx<'a> {
                         return stmt(
                             StmtKind::Destructure {
                                 pattern: Box::new(pattern),
-                                threshold,
+                                threshold: threshold.map(Box::new),
                                 value: (**value).clone(),
                             },
                             l,
@@ -622,8 +622,8 @@ impl<'a> Ctx<'a> {
         );
         stmt(
             StmtKind::Import {
-                default,
-                namespace,
+                default: default.map(Box::new),
+                namespace: namespace.map(Box::new),
                 names,
                 source,
                 source_span,
@@ -791,7 +791,7 @@ impl<'a> Ctx<'a> {
     /// An array match pattern.
     pub fn match_array(
         &self,
-        items: Vec<MatchItem<MatchElem>>,
+        items: Vec<Box<MatchItem<MatchElem>>>,
         l: usize,
         r: usize,
     ) -> MatchPattern {
@@ -806,7 +806,7 @@ impl<'a> Ctx<'a> {
     /// An object match pattern.
     pub fn match_object(
         &self,
-        items: Vec<MatchItem<MatchProp>>,
+        items: Vec<Box<MatchItem<MatchProp>>>,
         l: usize,
         r: usize,
     ) -> MatchPattern {
@@ -818,11 +818,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn split_rest<T>(&self, items: Vec<MatchItem<T>>) -> (Vec<T>, Option<Ident>) {
+    fn split_rest<T>(&self, items: Vec<Box<MatchItem<T>>>) -> (Vec<T>, Option<Ident>) {
         let mut out = Vec::new();
         let mut rest: Option<Ident> = None;
         for item in items {
-            match item {
+            match *item {
                 MatchItem::Item(t) => {
                     if let Some(r) = &rest {
                         self.rest_not_last(r.span);

@@ -177,3 +177,41 @@ pub(crate) fn parse_hole(
     diags.extend(ctx.diags.into_inner());
     (e, diags)
 }
+
+#[cfg(test)]
+mod symbol_size_tests {
+    use std::mem::size_of;
+
+    use crate::ast::{
+        Arg, ArrayElem, Block, Expr, FunctionBody, Ident, MatchPattern, Pattern, Stmt,
+    };
+    use crate::grammar_support::InfixOp;
+    use crate::lexer::{LexIssue, Tok};
+
+    /// The parser's stack holds one enum of every value a grammar rule returns, as large as
+    /// the largest of them, and moves it on every reduction. The error-recovery value is the
+    /// one that cannot be boxed; every other value the grammar returns unboxed stays within it
+    /// (larger ones are boxed in the grammar: declarators, catch clauses, match items).
+    #[test]
+    fn grammar_values_fit_in_the_error_recovery_value() {
+        let floor = size_of::<lalrpop_util::ErrorRecovery<usize, Tok, LexIssue>>();
+        for (name, size) in [
+            ("Stmt", size_of::<Stmt>()),
+            ("Option<Stmt>", size_of::<Option<Stmt>>()),
+            ("Expr", size_of::<Expr>()),
+            ("Pattern", size_of::<Pattern>()),
+            ("Block", size_of::<Block>()),
+            ("Arg", size_of::<Arg>()),
+            ("ArrayElem", size_of::<ArrayElem>()),
+            ("(InfixOp, Expr)", size_of::<(InfixOp, Expr)>()),
+            ("MatchPattern", size_of::<MatchPattern>()),
+            ("Ident", size_of::<Ident>()),
+            ("FunctionBody", size_of::<FunctionBody>()),
+        ] {
+            assert!(
+                size <= floor,
+                "{name} is {size} bytes, over {floor}: box it in the grammar"
+            );
+        }
+    }
+}

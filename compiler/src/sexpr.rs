@@ -137,7 +137,7 @@ impl Writer {
                 self.open("destructure", sp);
                 self.out.push(' ');
                 self.pattern(pattern);
-                self.opt_expr("threshold", threshold.as_ref());
+                self.opt_expr("threshold", threshold.as_deref());
                 self.expr(value);
             }
             StmtKind::Import { .. }
@@ -180,8 +180,8 @@ impl Writer {
                     self.out.push_str(" init:");
                     self.stmt(i, depth + 1);
                 }
-                self.opt_expr("cond", cond.as_ref());
-                self.opt_expr("update", update.as_ref());
+                self.opt_expr("cond", cond.as_deref());
+                self.opt_expr("update", update.as_deref());
                 self.newline(depth + 1);
                 self.stmt(body, depth + 1);
             }
@@ -246,8 +246,8 @@ impl Writer {
                     self.out.push_str(" init:");
                     self.stmt(i, depth + 1);
                 }
-                self.opt_expr("cond", cond.as_ref());
-                self.opt_expr("update", update.as_ref());
+                self.opt_expr("cond", cond.as_deref());
+                self.opt_expr("update", update.as_deref());
                 self.branches(branches, depth);
             }
             StmtKind::Try {

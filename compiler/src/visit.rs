@@ -91,8 +91,8 @@ pub fn walk_stmt<V: Visitor + ?Sized>(v: &mut V, s: &Stmt) {
             if let Some(i) = init {
                 v.visit_stmt(i);
             }
-            opt_expr(v, cond.as_ref());
-            opt_expr(v, update.as_ref());
+            opt_expr(v, cond.as_deref());
+            opt_expr(v, update.as_deref());
             v.visit_stmt(body);
         }
         StmtKind::ForIn {
@@ -119,8 +119,8 @@ pub fn walk_stmt<V: Visitor + ?Sized>(v: &mut V, s: &Stmt) {
             if let Some(i) = init {
                 v.visit_stmt(i);
             }
-            opt_expr(v, cond.as_ref());
-            opt_expr(v, update.as_ref());
+            opt_expr(v, cond.as_deref());
+            opt_expr(v, update.as_deref());
             branches(v, b);
         }
         StmtKind::Try {
@@ -145,7 +145,7 @@ pub fn walk_stmt<V: Visitor + ?Sized>(v: &mut V, s: &Stmt) {
             value,
         } => {
             v.visit_pattern(pattern);
-            opt_expr(v, threshold.as_ref());
+            opt_expr(v, threshold.as_deref());
             v.visit_expr(value);
         }
         StmtKind::ExportDecl(inner) => v.visit_stmt(inner),

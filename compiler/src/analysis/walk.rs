@@ -277,7 +277,7 @@ impl Walker {
                 update,
                 body,
             } => {
-                self.for_head(s.span, init.as_deref(), cond.as_ref(), update.as_ref());
+                self.for_head(s.span, init.as_deref(), cond.as_deref(), update.as_deref());
                 self.body(body);
                 self.pop_scope();
             }
@@ -298,7 +298,7 @@ impl Walker {
                 update,
                 branches,
             } => {
-                self.for_head(s.span, init.as_deref(), cond.as_ref(), update.as_ref());
+                self.for_head(s.span, init.as_deref(), cond.as_deref(), update.as_deref());
                 self.branches(branches);
                 self.pop_scope();
             }
@@ -306,13 +306,13 @@ impl Walker {
                 body,
                 catch,
                 finally,
-            } => self.try_stmt(body, catch.as_deref(), finally.as_ref()),
+            } => self.try_stmt(body, catch.as_deref(), finally.as_deref()),
             StmtKind::Destructure {
                 pattern,
                 threshold,
                 value,
             } => {
-                self.opt_expr(threshold.as_ref());
+                self.opt_expr(threshold.as_deref());
                 self.expr(value);
                 self.assign_pattern(pattern, s.span);
             }
@@ -322,7 +322,13 @@ impl Walker {
                 names,
                 source,
                 ..
-            } => self.import(default.as_ref(), namespace.as_ref(), names, source, s.span),
+            } => self.import(
+                default.as_deref(),
+                namespace.as_deref(),
+                names,
+                source,
+                s.span,
+            ),
             StmtKind::ExportDecl(inner) => self.export_decl(inner),
             StmtKind::ExportNames(names) => {
                 for n in names {

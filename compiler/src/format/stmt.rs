@@ -83,7 +83,8 @@ impl Formatter<'_> {
                 update,
                 body,
             } => {
-                let head = self.for_head("for", init.as_deref(), cond.as_ref(), update.as_ref());
+                let head =
+                    self.for_head("for", init.as_deref(), cond.as_deref(), update.as_deref());
                 let b = self.body(body);
                 concat(vec![head, b])
             }
@@ -108,8 +109,8 @@ impl Formatter<'_> {
                 let head = self.for_head(
                     "uncertain for",
                     init.as_deref(),
-                    cond.as_ref(),
-                    update.as_ref(),
+                    cond.as_deref(),
+                    update.as_deref(),
                 );
                 let b = self.branches(branches);
                 concat(vec![head, text(" "), b])
@@ -121,19 +122,24 @@ impl Formatter<'_> {
                 body,
                 catch,
                 finally,
-            } => self.try_stmt(body, catch.as_deref(), finally.as_ref()),
+            } => self.try_stmt(body, catch.as_deref(), finally.as_deref()),
             StmtKind::Destructure {
                 pattern,
                 threshold,
                 value,
-            } => self.destructure(pattern, threshold.as_ref(), value),
+            } => self.destructure(pattern, threshold.as_deref(), value),
             StmtKind::Import {
                 default,
                 namespace,
                 names,
                 source_span,
                 ..
-            } => self.import(default.as_ref(), namespace.as_ref(), names, *source_span),
+            } => self.import(
+                default.as_deref(),
+                namespace.as_deref(),
+                names,
+                *source_span,
+            ),
             StmtKind::ExportDecl(inner) => concat(vec![text("export "), self.stmt(inner)]),
             StmtKind::ExportNames(names) => {
                 let items = export_items(names);

@@ -167,7 +167,13 @@ impl Interpreter {
                 cond,
                 update,
                 body,
-            } => self.exec_for(init.as_deref(), cond.as_ref(), update.as_ref(), body, env),
+            } => self.exec_for(
+                init.as_deref(),
+                cond.as_deref(),
+                update.as_deref(),
+                body,
+                env,
+            ),
             StmtKind::ForIn {
                 binding,
                 index,
@@ -185,8 +191,8 @@ impl Interpreter {
                 branches,
             } => self.exec_uncertain_for(
                 init.as_deref(),
-                cond.as_ref(),
-                update.as_ref(),
+                cond.as_deref(),
+                update.as_deref(),
                 branches,
                 s.span,
                 env,
@@ -201,12 +207,12 @@ impl Interpreter {
                 body,
                 catch,
                 finally,
-            } => self.exec_try(body, catch.as_deref(), finally.as_ref(), env),
+            } => self.exec_try(body, catch.as_deref(), finally.as_deref(), env),
             StmtKind::Destructure {
                 pattern,
                 threshold,
                 value,
-            } => self.exec_destructure(pattern, threshold.as_ref(), value, env),
+            } => self.exec_destructure(pattern, threshold.as_deref(), value, env),
             StmtKind::Import { .. }
             | StmtKind::ExportDecl(_)
             | StmtKind::ExportNames(_)
@@ -298,8 +304,8 @@ impl Interpreter {
                 source_span,
             } => {
                 self.exec_import(
-                    default.as_ref(),
-                    namespace.as_ref(),
+                    default.as_deref(),
+                    namespace.as_deref(),
                     names,
                     source,
                     *source_span,

@@ -508,8 +508,12 @@ impl Compiler {
             } => {
                 let mut body_names = Vec::new();
                 layout::body(body, &mut body_names);
-                let names =
-                    self.for_scope(init.as_deref(), cond.as_ref(), update.as_ref(), body_names);
+                let names = self.for_scope(
+                    init.as_deref(),
+                    cond.as_deref(),
+                    update.as_deref(),
+                    body_names,
+                );
                 let r = self.enter(names);
                 let built = (|| {
                     let init = match init {
@@ -519,8 +523,8 @@ impl Compiler {
                     Some(St::For {
                         scope: r,
                         init,
-                        cond: self.opt_expr(cond.as_ref())?,
-                        update: self.opt_expr(update.as_ref())?,
+                        cond: self.opt_expr(cond.as_deref())?,
+                        update: self.opt_expr(update.as_deref())?,
                         body: Box::new(self.stmt(body)?),
                         body_span: body.span,
                     })
@@ -598,8 +602,12 @@ impl Compiler {
                 {
                     layout::block(b, &mut body_names);
                 }
-                let names =
-                    self.for_scope(init.as_deref(), cond.as_ref(), update.as_ref(), body_names);
+                let names = self.for_scope(
+                    init.as_deref(),
+                    cond.as_deref(),
+                    update.as_deref(),
+                    body_names,
+                );
                 let r = self.enter(names);
                 let built = (|| {
                     let init = match init {
@@ -609,8 +617,8 @@ impl Compiler {
                     Some(St::UncertainFor {
                         scope: r,
                         init,
-                        cond: self.opt_expr(cond.as_ref())?,
-                        update: self.opt_expr(update.as_ref())?,
+                        cond: self.opt_expr(cond.as_deref())?,
+                        update: self.opt_expr(update.as_deref())?,
                         branches: self.branches(branches)?,
                         span: s.span,
                     })
