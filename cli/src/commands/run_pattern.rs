@@ -17,10 +17,11 @@ use prism_compiler::{Diagnostic, SourceFile};
 use prism_executor::{
     ExecutionRecord, RunOptions, RunStatus, ScriptOutput, TraceEvent, execute, largest_min,
 };
+use prism_grpc::ControlPlane;
 use prism_license::{Directive, License};
 use serde_json::Value as Json;
 
-use super::compile::compile;
+use super::compile::{Compiled, compile};
 use super::pattern_store::{fail, open, require_directive, with_causes};
 use crate::report::{EXIT_COMPILE, EXIT_RUNTIME, color, live_terminal, print_diagnostics};
 
@@ -262,10 +263,9 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         return code;
     }
     let compiled = compile(path, text, &CompileOptions::default(), license);
-    let file = compiled.file.clone();
     let has_errors = compiled.errors() > 0;
     if has_errors || !args.json {
-        print_diagnostics(&compiled.diagnostics, &file);
+        print_diagnostics(&compiled.diagnostics, &compiled.file);
     }
     let Some(plan) = compiled.plan.clone().filter(|_| !has_errors) else {
         return ExitCode::from(EXIT_COMPILE);
@@ -274,27 +274,54 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         return code;
     }
     let persistence = persistence_config(&plan, args.store.as_ref());
-    if let Some(address) = &args.temporal {
-        // The workers write the records (each node as it completes, then the run's).
-        let written_by_workers = persistence.is_some();
-        return match super::temporal::run_remote(
-            address,
-            path,
-            text,
-            &plan,
-            compiled.loaded.as_deref(),
-            args,
-            persistence,
-        ) {
-            Ok(record) => {
-                if written_by_workers && !args.json {
-                    eprintln!("run {} saved by the workers to their store", record.id);
-                }
-                conclude(&record, None, args, &file)
-            }
-            Err(code) => code,
-        };
+    match &args.temporal {
+        Some(address) => run_on_temporal(address, path, text, &plan, &compiled, args, persistence),
+        None => run_here(path, text, plan, &compiled, args, persistence),
     }
+}
+
+/// `--temporal ADDRESS`: runs the plan on the Temporal server's workers, which write the
+/// records, then reports the run.
+fn run_on_temporal(
+    address: &str,
+    path: &Path,
+    text: &str,
+    plan: &Arc<Plan>,
+    compiled: &Compiled,
+    args: &PatternArgs,
+    persistence: Option<Json>,
+) -> ExitCode {
+    // The workers write the records (each node as it completes, then the run's).
+    let written_by_workers = persistence.is_some();
+    match super::temporal::run_remote(
+        address,
+        path,
+        text,
+        plan,
+        compiled.loaded.as_deref(),
+        args,
+        persistence,
+    ) {
+        Ok(record) => {
+            if written_by_workers && !args.json {
+                eprintln!("run {} saved by the workers to their store", record.id);
+            }
+            conclude(&record, None, args, &compiled.file)
+        }
+        Err(code) => code,
+    }
+}
+
+/// Runs the plan in this process against its agents (and those of `--registry`), stopping at
+/// Ctrl-C, then saves and reports the run.
+fn run_here(
+    path: &Path,
+    text: &str,
+    plan: Arc<Plan>,
+    compiled: &Compiled,
+    args: &PatternArgs,
+    persistence: Option<Json>,
+) -> ExitCode {
     let (input, mut agents, agent_results) = match run_inputs(path, &plan, args) {
         Ok(inputs) => inputs,
         Err(e) => {
@@ -311,21 +338,9 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let plane = match &args.registry {
-        None => None,
-        Some(address) => match super::registry::open_for_run(
-            &runtime,
-            address,
-            Duration::from_secs(args.registry_wait),
-            &mut agents,
-            largest_min(&plan),
-        ) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_RUNTIME);
-            }
-        },
+    let plane = match open_registry(&runtime, args, &mut agents, &plan) {
+        Ok(plane) => plane,
+        Err(code) => return code,
     };
     let tty = live_terminal() && !args.trace;
     let (trace, on_call) = observers(&plan.meta.name, args.trace, tty);
@@ -365,7 +380,34 @@ fn run_pattern_from(path: &Path, text: &str, args: &PatternArgs, origin: Origin)
         runtime.block_on(plane.stop());
     }
     runtime.shutdown_timeout(Duration::from_millis(500));
-    conclude(&record, persistence, args, &file)
+    conclude(&record, persistence, args, &compiled.file)
+}
+
+/// `--registry ADDRESS`: serves a Parallax registry and gateway whose agents join `agents`
+/// (waiting for as many as the plan needs); `None` without the option, the exit code if it
+/// cannot be served (reported).
+fn open_registry(
+    runtime: &tokio::runtime::Runtime,
+    args: &PatternArgs,
+    agents: &mut AgentSet,
+    plan: &Plan,
+) -> Result<Option<ControlPlane>, ExitCode> {
+    let Some(address) = &args.registry else {
+        return Ok(None);
+    };
+    match super::registry::open_for_run(
+        runtime,
+        address,
+        Duration::from_secs(args.registry_wait),
+        agents,
+        largest_min(plan),
+    ) {
+        Ok(plane) => Ok(Some(plane)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(EXIT_RUNTIME))
+        }
+    }
 }
 
 /// Saves the record where the pattern has `persistence`, then reports the run.

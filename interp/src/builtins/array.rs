@@ -418,224 +418,264 @@ pub(crate) fn method(
     args: &[Value],
     span: Span,
 ) -> Option<Result<Value, RuntimeError>> {
-    let func = |i: usize| -> Result<Value, RuntimeError> {
-        let f = arg(args, i);
-        if f.unwrap_confident().is_callable() {
-            return Ok(f);
+    let result = match name {
+        "push" | "pop" | "shift" | "unshift" | "reverse" | "splice" | "fill" => {
+            change(a, name, args)
         }
-        // The reference's words for the callback methods.
-        Err(error(match (name, args.is_empty()) {
-            ("map" | "forEach", true) => {
-                format!("Array.{name}() requires exactly 1 argument: function")
-            }
-            ("filter", true) => "Array.filter() requires exactly 1 argument: predicate".into(),
-            ("reduce", true) => {
-                "Array.reduce() requires 1 or 2 arguments: reducer and optional initial value"
-                    .into()
-            }
-            ("reduce", false) => "First argument to reduce() must be a function".into(),
-            _ => format!("Argument to {name}() must be a function"),
-        }))
+        "map" | "filter" | "reduce" | "forEach" | "some" | "every" | "find" | "findIndex"
+        | "flatMap" | "sort" => with_callback(it, a, name, args, span),
+        "includes" | "indexOf" | "lastIndexOf" | "at" => search(a, name, args),
+        "join" | "toString" | "flat" | "concat" | "slice" => copy(a, name, args),
+        _ => return None,
     };
-    let this = Value::Array(a.clone());
-    let result = (|| -> Result<Value, RuntimeError> {
-        Ok(match name {
-            "push" => {
-                if args.is_empty() {
-                    return Err(error("Array.push() requires at least 1 argument"));
-                }
-                check_array_len(a.borrow().len() + args.len())?;
-                a.borrow_mut().extend(args.iter().cloned());
-                this
+    Some(result)
+}
+
+/// The methods that change the array in place: `push`, `pop`, `shift`, `unshift`, `reverse`,
+/// `splice`, `fill`.
+fn change(a: &ArrayRef, name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    let this = || Value::Array(a.clone());
+    Ok(match name {
+        "push" => {
+            if args.is_empty() {
+                return Err(error("Array.push() requires at least 1 argument"));
             }
-            "pop" => a.borrow_mut().pop().unwrap_or_default(),
-            "shift" => {
-                let mut v = a.borrow_mut();
-                if v.is_empty() {
-                    Value::Null
-                } else {
-                    v.remove(0)
+            check_array_len(a.borrow().len() + args.len())?;
+            a.borrow_mut().extend(args.iter().cloned());
+            this()
+        }
+        "pop" => a.borrow_mut().pop().unwrap_or_default(),
+        "shift" => {
+            let mut v = a.borrow_mut();
+            if v.is_empty() {
+                Value::Null
+            } else {
+                v.remove(0)
+            }
+        }
+        "unshift" => {
+            let mut v = a.borrow_mut();
+            for (i, x) in args.iter().enumerate() {
+                v.insert(i, x.clone());
+            }
+            Value::Number(v.len() as f64)
+        }
+        "reverse" => {
+            a.borrow_mut().reverse();
+            this()
+        }
+        "splice" => {
+            let mut v = a.borrow_mut();
+            let start = relative_index(num_arg(args, 0), v.len(), 0);
+            let count = match num_arg(args, 1) {
+                Some(n) => (n.max(0.0) as usize).min(v.len() - start),
+                None => v.len() - start,
+            };
+            let removed: Vec<Value> = v
+                .splice(start..start + count, args.iter().skip(2).cloned())
+                .collect();
+            Value::array(removed)
+        }
+        "fill" => {
+            let fill = arg(args, 0);
+            let mut v = a.borrow_mut();
+            let len = v.len();
+            let start = relative_index(num_arg(args, 1), len, 0);
+            let end = relative_index(num_arg(args, 2), len, len);
+            for slot in v.iter_mut().take(end).skip(start) {
+                *slot = fill.clone();
+            }
+            drop(v);
+            this()
+        }
+        _ => return Err(error(format!("Unknown array method '{name}'"))),
+    })
+}
+
+/// The `i`th argument of callback method `name` if it is a function; otherwise the reference's
+/// error for that method.
+fn callback(args: &[Value], i: usize, name: &str) -> Result<Value, RuntimeError> {
+    let f = arg(args, i);
+    if f.unwrap_confident().is_callable() {
+        return Ok(f);
+    }
+    // The reference's words for the callback methods.
+    Err(error(match (name, args.is_empty()) {
+        ("map" | "forEach", true) => {
+            format!("Array.{name}() requires exactly 1 argument: function")
+        }
+        ("filter", true) => "Array.filter() requires exactly 1 argument: predicate".into(),
+        ("reduce", true) => {
+            "Array.reduce() requires 1 or 2 arguments: reducer and optional initial value".into()
+        }
+        ("reduce", false) => "First argument to reduce() must be a function".into(),
+        _ => format!("Argument to {name}() must be a function"),
+    }))
+}
+
+/// The methods that call a function: `map`, `filter`, `reduce`, `forEach`, `some`, `every`,
+/// `find`, `findIndex`, `flatMap`, and `sort` (with an optional comparator).
+fn with_callback(
+    it: &mut Interpreter,
+    a: &ArrayRef,
+    name: &str,
+    args: &[Value],
+    span: Span,
+) -> Result<Value, RuntimeError> {
+    Ok(match name {
+        "map" => Value::array(map_items(it, a, &callback(args, 0, name)?, span)?),
+        "filter" => Value::array(filter_items(it, a, &callback(args, 0, name)?, span)?),
+        "reduce" => reduce_items(it, a, &callback(args, 0, name)?, args.get(1).cloned(), span)?,
+        "forEach" => {
+            let f = callback(args, 0, name)?;
+            let len = a.borrow().len();
+            for i in 0..len {
+                let Some(el) = item(a, i) else { break };
+                it.call_args(&f, smallvec::smallvec![el, Value::Number(i as f64)], span)?;
+            }
+            Value::Null
+        }
+        "some" | "every" | "find" | "findIndex" => {
+            let f = callback(args, 0, name)?;
+            let len = a.borrow().len();
+            for i in 0..len {
+                let Some(el) = item(a, i) else { break };
+                let hit = it
+                    .call_args(
+                        &f,
+                        smallvec::smallvec![el.clone(), Value::Number(i as f64)],
+                        span,
+                    )?
+                    .is_truthy();
+                match (name, hit) {
+                    ("some", true) => return Ok(Value::Bool(true)),
+                    ("every", false) => return Ok(Value::Bool(false)),
+                    ("find", true) => return Ok(el),
+                    ("findIndex", true) => return Ok(Value::Number(i as f64)),
+                    _ => {}
                 }
             }
-            "unshift" => {
-                let mut v = a.borrow_mut();
-                for (i, x) in args.iter().enumerate() {
-                    v.insert(i, x.clone());
-                }
-                Value::Number(v.len() as f64)
+            match name {
+                "some" => Value::Bool(false),
+                "every" => Value::Bool(true),
+                "find" => Value::Null,
+                _ => Value::Number(-1.0),
             }
-            "map" => Value::array(map_items(it, a, &func(0)?, span)?),
-            "filter" => Value::array(filter_items(it, a, &func(0)?, span)?),
-            "reduce" => reduce_items(it, a, &func(0)?, args.get(1).cloned(), span)?,
-            "forEach" => {
-                let f = func(0)?;
-                let len = a.borrow().len();
-                for i in 0..len {
-                    let Some(el) = item(a, i) else { break };
-                    it.call_args(&f, smallvec::smallvec![el, Value::Number(i as f64)], span)?;
-                }
+        }
+        "flatMap" => {
+            let mapped = map_items(it, a, &callback(args, 0, name)?, span)?;
+            let mut out = Vec::new();
+            flatten_into(&mut out, &mapped, 1.0)?;
+            Value::array(out)
+        }
+        "sort" => {
+            let items = a.borrow().clone();
+            let f = args.first().filter(|f| f.unwrap_confident().is_callable());
+            let sorted = sort_with(it, items, f, span)?;
+            *a.borrow_mut() = sorted;
+            Value::Array(a.clone())
+        }
+        _ => return Err(error(format!("Unknown array method '{name}'"))),
+    })
+}
+
+/// The methods that look for an element: `includes`, `indexOf`, `lastIndexOf`, `at`.
+fn search(a: &ArrayRef, name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match name {
+        "includes" => {
+            let needle = arg(args, 0);
+            Value::Bool(a.borrow().iter().any(|v| v.strict_equals(&needle)))
+        }
+        "indexOf" | "lastIndexOf" => {
+            let needle = arg(args, 0);
+            let v = a.borrow();
+            let pos = if name == "indexOf" {
+                v.iter().position(|x| x.strict_equals(&needle))
+            } else {
+                v.iter().rposition(|x| x.strict_equals(&needle))
+            };
+            Value::Number(pos.map_or(-1.0, |p| p as f64))
+        }
+        "at" => {
+            let v = a.borrow();
+            let i = num_arg(args, 0).unwrap_or(0.0).trunc();
+            let i = if i < 0.0 { v.len() as f64 + i } else { i };
+            if i >= 0.0 && (i as usize) < v.len() {
+                v[i as usize].clone()
+            } else {
                 Value::Null
             }
-            "some" | "every" | "find" | "findIndex" => {
-                let f = func(0)?;
-                let len = a.borrow().len();
-                for i in 0..len {
-                    let Some(el) = item(a, i) else { break };
-                    let hit = it
-                        .call_args(
-                            &f,
-                            smallvec::smallvec![el.clone(), Value::Number(i as f64)],
-                            span,
-                        )?
-                        .is_truthy();
-                    match (name, hit) {
-                        ("some", true) => return Ok(Value::Bool(true)),
-                        ("every", false) => return Ok(Value::Bool(false)),
-                        ("find", true) => return Ok(el),
-                        ("findIndex", true) => return Ok(Value::Number(i as f64)),
-                        _ => {}
-                    }
+        }
+        _ => return Err(error(format!("Unknown array method '{name}'"))),
+    })
+}
+
+/// The methods that make a new value from the elements: `join`, `toString`, `flat`, `concat`,
+/// `slice`.
+fn copy(a: &ArrayRef, name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match name {
+        "join" => {
+            let sep = match args.first().map(Value::unwrap_confident) {
+                None | Some(Value::Null) => ",".to_string(),
+                Some(Value::Str(s)) => s.to_string(),
+                Some(_) => return Err(error("Array.join() separator must be a string")),
+            };
+            let mut out = String::new();
+            for (i, v) in a.borrow().iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&sep);
                 }
-                match name {
-                    "some" => Value::Bool(false),
-                    "every" => Value::Bool(true),
-                    "find" => Value::Null,
-                    _ => Value::Number(-1.0),
+                if !v.is_null() {
+                    format::display_into(&mut out, v);
                 }
             }
-            "join" => {
-                let sep = match args.first().map(Value::unwrap_confident) {
-                    None | Some(Value::Null) => ",".to_string(),
-                    Some(Value::Str(s)) => s.to_string(),
-                    Some(_) => return Err(error("Array.join() separator must be a string")),
-                };
-                let mut out = String::new();
-                for (i, v) in a.borrow().iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(&sep);
+            Value::from(out)
+        }
+        "toString" => Value::from(
+            a.borrow()
+                .iter()
+                .map(|v| {
+                    if v.is_null() {
+                        String::new()
+                    } else {
+                        format::display(v)
                     }
-                    if !v.is_null() {
-                        format::display_into(&mut out, v);
-                    }
-                }
-                Value::from(out)
-            }
-            "toString" => Value::from(
-                a.borrow()
-                    .iter()
-                    .map(|v| {
-                        if v.is_null() {
-                            String::new()
-                        } else {
-                            format::display(v)
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            "sort" => {
-                let items = a.borrow().clone();
-                let f = args.first().filter(|f| f.unwrap_confident().is_callable());
-                let sorted = sort_with(it, items, f, span)?;
-                *a.borrow_mut() = sorted;
-                this
-            }
-            "reverse" => {
-                a.borrow_mut().reverse();
-                this
-            }
-            "flat" => {
-                let depth = num_arg(args, 0).unwrap_or(1.0);
-                let mut out = Vec::new();
-                let items = a.borrow().clone();
-                flatten_into(&mut out, &items, depth)?;
-                Value::array(out)
-            }
-            "flatMap" => {
-                let mapped = map_items(it, a, &func(0)?, span)?;
-                let mut out = Vec::new();
-                flatten_into(&mut out, &mapped, 1.0)?;
-                Value::array(out)
-            }
-            "concat" => {
-                let mut out = a.borrow().clone();
-                for x in args {
-                    match x.unwrap_confident() {
-                        Value::Array(b) => {
-                            check_array_len(out.len() + b.borrow().len())?;
-                            out.extend(b.borrow().iter().cloned());
-                        }
-                        _ => out.push(x.clone()),
-                    }
-                }
-                Value::array(out)
-            }
-            "includes" => {
-                let needle = arg(args, 0);
-                Value::Bool(a.borrow().iter().any(|v| v.strict_equals(&needle)))
-            }
-            "indexOf" | "lastIndexOf" => {
-                let needle = arg(args, 0);
-                let v = a.borrow();
-                let pos = if name == "indexOf" {
-                    v.iter().position(|x| x.strict_equals(&needle))
-                } else {
-                    v.iter().rposition(|x| x.strict_equals(&needle))
-                };
-                Value::Number(pos.map_or(-1.0, |p| p as f64))
-            }
-            "slice" => {
-                let v = a.borrow();
-                let start = relative_index(num_arg(args, 0), v.len(), 0);
-                let end = relative_index(num_arg(args, 1), v.len(), v.len());
-                Value::array(if start < end {
-                    v[start..end].to_vec()
-                } else {
-                    Vec::new()
                 })
-            }
-            "splice" => {
-                let mut v = a.borrow_mut();
-                let start = relative_index(num_arg(args, 0), v.len(), 0);
-                let count = match num_arg(args, 1) {
-                    Some(n) => (n.max(0.0) as usize).min(v.len() - start),
-                    None => v.len() - start,
-                };
-                let removed: Vec<Value> = v
-                    .splice(start..start + count, args.iter().skip(2).cloned())
-                    .collect();
-                Value::array(removed)
-            }
-            "fill" => {
-                let fill = arg(args, 0);
-                let mut v = a.borrow_mut();
-                let len = v.len();
-                let start = relative_index(num_arg(args, 1), len, 0);
-                let end = relative_index(num_arg(args, 2), len, len);
-                for slot in v.iter_mut().take(end).skip(start) {
-                    *slot = fill.clone();
-                }
-                drop(v);
-                this
-            }
-            "at" => {
-                let v = a.borrow();
-                let i = num_arg(args, 0).unwrap_or(0.0).trunc();
-                let i = if i < 0.0 { v.len() as f64 + i } else { i };
-                if i >= 0.0 && (i as usize) < v.len() {
-                    v[i as usize].clone()
-                } else {
-                    Value::Null
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        "flat" => {
+            let depth = num_arg(args, 0).unwrap_or(1.0);
+            let mut out = Vec::new();
+            let items = a.borrow().clone();
+            flatten_into(&mut out, &items, depth)?;
+            Value::array(out)
+        }
+        "concat" => {
+            let mut out = a.borrow().clone();
+            for x in args {
+                match x.unwrap_confident() {
+                    Value::Array(b) => {
+                        check_array_len(out.len() + b.borrow().len())?;
+                        out.extend(b.borrow().iter().cloned());
+                    }
+                    _ => out.push(x.clone()),
                 }
             }
-            _ => return Err(error(format!("Unknown array method '{name}'"))),
-        })
-    })();
-    if METHODS.contains(&name) {
-        Some(result)
-    } else {
-        None
-    }
+            Value::array(out)
+        }
+        "slice" => {
+            let v = a.borrow();
+            let start = relative_index(num_arg(args, 0), v.len(), 0);
+            let end = relative_index(num_arg(args, 1), v.len(), v.len());
+            Value::array(if start < end {
+                v[start..end].to_vec()
+            } else {
+                Vec::new()
+            })
+        }
+        _ => return Err(error(format!("Unknown array method '{name}'"))),
+    })
 }
 
 /// Fails with `message` unless `min ≤ args.len() ≤ max`.
@@ -649,7 +689,25 @@ fn arity(args: &[Value], min: usize, max: usize, message: &str) -> Result<(), Ru
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::test_support::run;
+    use crate::{Interpreter, Options};
+
+    #[test]
+    fn every_listed_method_is_dispatched_and_no_other() {
+        let mut it = Interpreter::new(Options::default());
+        let a = match Value::array(vec![Value::Number(1.0)]) {
+            Value::Array(a) => a,
+            _ => unreachable!("Value::array makes an array"),
+        };
+        for name in METHODS {
+            assert!(
+                method(&mut it, &a, name, &[], Span::default()).is_some(),
+                "{name}"
+            );
+        }
+        assert!(method(&mut it, &a, "nope", &[], Span::default()).is_none());
+    }
 
     #[test]
     fn global_helpers_and_methods() {

@@ -28,18 +28,39 @@ fn numbers(args: &[Value]) -> Vec<f64> {
         .collect()
 }
 
+/// Installs the `Math` namespace and the `max`/`min` globals.
 pub(crate) fn install(g: &Env) {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
-        | 1;
-    let state = Cell::new(seed);
-    let math = namespace(vec![
+    let mut math = constants();
+    math.extend(one_number_functions());
+    math.extend(several_number_functions());
+    math.push(random());
+    set(g, "Math", namespace(math));
+    set(
+        g,
+        "max",
+        Value::native("max", |_, args, _| extreme(args, "max", |a, b| a > b)),
+    );
+    set(
+        g,
+        "min",
+        Value::native("min", |_, args, _| extreme(args, "min", |a, b| a < b)),
+    );
+}
+
+/// `Math.PI`, `E`, `LN2`, `LN10`, `SQRT2`.
+fn constants() -> Vec<(&'static str, Value)> {
+    vec![
         ("PI", Value::Number(std::f64::consts::PI)),
         ("E", Value::Number(std::f64::consts::E)),
         ("LN2", Value::Number(std::f64::consts::LN_2)),
         ("LN10", Value::Number(std::f64::consts::LN_10)),
         ("SQRT2", Value::Number(std::f64::consts::SQRT_2)),
+    ]
+}
+
+/// The functions of one number: rounding, roots, logarithms, trigonometry.
+fn one_number_functions() -> Vec<(&'static str, Value)> {
+    vec![
         unary("abs", f64::abs),
         unary("floor", f64::floor),
         unary("ceil", f64::ceil),
@@ -67,6 +88,12 @@ pub(crate) fn install(g: &Env) {
         unary("asin", f64::asin),
         unary("acos", f64::acos),
         unary("atan", f64::atan),
+    ]
+}
+
+/// The functions of two or more numbers: `atan2`, `pow`, `max`, `min`, `hypot`.
+fn several_number_functions() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "atan2",
             Value::native("atan2", |_, args, _| {
@@ -114,31 +141,29 @@ pub(crate) fn install(g: &Env) {
                 ))
             }),
         ),
-        (
-            "random",
-            Value::native("random", move |_, _, _| {
-                // xorshift64*: good enough for a scripting language's Math.random.
-                let mut x = state.get();
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                state.set(x);
-                let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-                Ok(Value::Number(r as f64 / (1u64 << 53) as f64))
-            }),
-        ),
-    ]);
-    set(g, "Math", math);
-    set(
-        g,
-        "max",
-        Value::native("max", |_, args, _| extreme(args, "max", |a, b| a > b)),
-    );
-    set(
-        g,
-        "min",
-        Value::native("min", |_, args, _| extreme(args, "min", |a, b| a < b)),
-    );
+    ]
+}
+
+/// `Math.random`: xorshift64*, seeded from the clock.
+fn random() -> (&'static str, Value) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+        | 1;
+    let state = Cell::new(seed);
+    (
+        "random",
+        Value::native("random", move |_, _, _| {
+            // xorshift64*: good enough for a scripting language's Math.random.
+            let mut x = state.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            state.set(x);
+            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+            Ok(Value::Number(r as f64 / (1u64 << 53) as f64))
+        }),
+    )
 }
 
 /// The reference's `max`/`min`: numbers only, keeping the winner's confidence.

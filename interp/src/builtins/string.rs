@@ -117,168 +117,198 @@ pub(crate) fn method(
         return None;
     }
     let len = utf16_len(s);
-    let result: Result<Value, RuntimeError> = (|| {
-        Ok(match name {
-            "includes" => Value::Bool(s.contains(str_arg(args, 0).as_str())),
-            "startsWith" => Value::Bool(s.starts_with(str_arg(args, 0).as_str())),
-            "endsWith" => Value::Bool(s.ends_with(str_arg(args, 0).as_str())),
-            "indexOf" => {
-                let from = utf16_to_byte(s, relative_index(num_arg(args, 1), len, 0));
-                let needle = str_arg(args, 0);
-                let pos = s
-                    .get(from..)
-                    .and_then(|t| t.find(needle.as_str()))
-                    .map(|p| p + from);
-                Value::Number(pos.map_or(-1.0, |p| byte_to_utf16(s, p) as f64))
-            }
-            "lastIndexOf" => {
-                let pos = s.rfind(str_arg(args, 0).as_str());
-                Value::Number(pos.map_or(-1.0, |p| byte_to_utf16(s, p) as f64))
-            }
-            "slice" => {
-                let start = relative_index(num_arg(args, 0), len, 0);
-                let end = relative_index(num_arg(args, 1), len, len);
-                Value::from(slice16(s, start, end))
-            }
-            "substring" => {
-                let clamp = |v: Option<f64>, d: usize| {
-                    v.map_or(d, |n| {
-                        if n.is_nan() {
-                            0
-                        } else {
-                            n.clamp(0.0, len as f64) as usize
-                        }
-                    })
-                };
-                let (a, b) = (clamp(num_arg(args, 0), 0), clamp(num_arg(args, 1), len));
-                Value::from(slice16(s, a.min(b), a.max(b)))
-            }
-            "substr" => {
-                let start = relative_index(num_arg(args, 0), len, 0);
-                let count = num_arg(args, 1).map_or(len, |n| n.max(0.0) as usize);
-                Value::from(slice16(s, start, start.saturating_add(count).min(len)))
-            }
-            "split" => {
-                let parts: Vec<Value> = match args.first() {
-                    None | Some(Value::Null) => vec![Value::Str(s.clone())],
-                    Some(sep) => {
-                        let sep = format::display(sep.unwrap_confident());
-                        if sep.is_empty() {
-                            s.chars().map(|c| Value::from(c.to_string())).collect()
-                        } else {
-                            s.split(sep.as_str()).map(Value::from).collect()
-                        }
-                    }
-                };
-                let limit = num_arg(args, 1).map_or(usize::MAX, |n| n.max(0.0) as usize);
-                Value::array(parts.into_iter().take(limit).collect())
-            }
-            "toUpperCase" => Value::from(s.to_uppercase()),
-            "toLowerCase" => Value::from(s.to_lowercase()),
-            "trim" => Value::from(s.trim()),
-            "trimStart" => Value::from(s.trim_start()),
-            "trimEnd" => Value::from(s.trim_end()),
-            "replace" | "replaceAll" => {
-                let pattern = str_arg(args, 0);
-                let with = arg(args, 1);
-                let all = name == "replaceAll";
-                let mut out = String::with_capacity(s.len());
-                let mut rest = s.as_str();
-                let mut done = false;
-                while let Some(p) = (!done).then(|| rest.find(pattern.as_str())).flatten() {
-                    out.push_str(&rest[..p]);
-                    let replacement = if with.unwrap_confident().is_callable() {
-                        format::display(&it.call(
-                            &with,
-                            vec![Value::from(pattern.as_str())],
-                            span,
-                        )?)
+    Some(match name {
+        "includes" | "startsWith" | "endsWith" | "indexOf" | "lastIndexOf" | "localeCompare" => {
+            Ok(search(s, name, args, len))
+        }
+        "slice" | "substring" | "substr" | "split" | "charAt" | "charCodeAt" | "at" => {
+            Ok(cut(s, name, args, len))
+        }
+        "replace" | "replaceAll" => replace(it, s, name == "replaceAll", args, span),
+        _ => reshape(s, name, args, len),
+    })
+}
+
+/// The methods that look for text: `includes`, `startsWith`, `endsWith`, `indexOf`,
+/// `lastIndexOf`, `localeCompare`.
+fn search(s: &str, name: &str, args: &[Value], len: usize) -> Value {
+    match name {
+        "includes" => Value::Bool(s.contains(str_arg(args, 0).as_str())),
+        "startsWith" => Value::Bool(s.starts_with(str_arg(args, 0).as_str())),
+        "endsWith" => Value::Bool(s.ends_with(str_arg(args, 0).as_str())),
+        "indexOf" => {
+            let from = utf16_to_byte(s, relative_index(num_arg(args, 1), len, 0));
+            let needle = str_arg(args, 0);
+            let pos = s
+                .get(from..)
+                .and_then(|t| t.find(needle.as_str()))
+                .map(|p| p + from);
+            Value::Number(pos.map_or(-1.0, |p| byte_to_utf16(s, p) as f64))
+        }
+        "lastIndexOf" => {
+            let pos = s.rfind(str_arg(args, 0).as_str());
+            Value::Number(pos.map_or(-1.0, |p| byte_to_utf16(s, p) as f64))
+        }
+        _ => {
+            let other = str_arg(args, 0);
+            Value::Number(match s.cmp(other.as_str()) {
+                std::cmp::Ordering::Less => -1.0,
+                std::cmp::Ordering::Equal => 0.0,
+                std::cmp::Ordering::Greater => 1.0,
+            })
+        }
+    }
+}
+
+/// The methods that take part of the string: `slice`, `substring`, `substr`, `split`, `charAt`,
+/// `charCodeAt`, `at`.
+fn cut(s: &Rc<String>, name: &str, args: &[Value], len: usize) -> Value {
+    match name {
+        "slice" => {
+            let start = relative_index(num_arg(args, 0), len, 0);
+            let end = relative_index(num_arg(args, 1), len, len);
+            Value::from(slice16(s, start, end))
+        }
+        "substring" => {
+            let clamp = |v: Option<f64>, d: usize| {
+                v.map_or(d, |n| {
+                    if n.is_nan() {
+                        0
                     } else {
-                        format::display(with.unwrap_confident())
-                    };
-                    out.push_str(&replacement);
-                    let step = p + pattern.len();
-                    if pattern.is_empty() {
-                        match rest[p..].chars().next() {
-                            Some(c) => {
-                                out.push(c);
-                                rest = &rest[p + c.len_utf8()..];
-                            }
-                            None => {
-                                rest = "";
-                                done = true;
-                            }
-                        }
+                        n.clamp(0.0, len as f64) as usize
+                    }
+                })
+            };
+            let (a, b) = (clamp(num_arg(args, 0), 0), clamp(num_arg(args, 1), len));
+            Value::from(slice16(s, a.min(b), a.max(b)))
+        }
+        "substr" => {
+            let start = relative_index(num_arg(args, 0), len, 0);
+            let count = num_arg(args, 1).map_or(len, |n| n.max(0.0) as usize);
+            Value::from(slice16(s, start, start.saturating_add(count).min(len)))
+        }
+        "split" => {
+            let parts: Vec<Value> = match args.first() {
+                None | Some(Value::Null) => vec![Value::Str(s.clone())],
+                Some(sep) => {
+                    let sep = format::display(sep.unwrap_confident());
+                    if sep.is_empty() {
+                        s.chars().map(|c| Value::from(c.to_string())).collect()
                     } else {
-                        rest = &rest[step..];
-                    }
-                    if !all {
-                        done = true;
+                        s.split(sep.as_str()).map(Value::from).collect()
                     }
                 }
-                out.push_str(rest);
-                Value::from(out)
-            }
-            "repeat" => {
-                let n = num_arg(args, 0).unwrap_or(0.0);
-                if n < 0.0
-                    || !n.is_finite()
-                    || (n as usize).saturating_mul(s.len()) > crate::value::MAX_STRING_BYTES
-                {
-                    return Err(error("Invalid count value"));
+            };
+            let limit = num_arg(args, 1).map_or(usize::MAX, |n| n.max(0.0) as usize);
+            Value::array(parts.into_iter().take(limit).collect())
+        }
+        "charAt" => match char_at(s, num_arg(args, 0).unwrap_or(0.0)) {
+            Value::Null => Value::str(""),
+            v => v,
+        },
+        "charCodeAt" => {
+            let i = num_arg(args, 0).unwrap_or(0.0);
+            let unit = (i >= 0.0)
+                .then(|| s.encode_utf16().nth(i as usize))
+                .flatten();
+            Value::Number(unit.map_or(f64::NAN, f64::from))
+        }
+        _ => {
+            let i = num_arg(args, 0).unwrap_or(0.0).trunc();
+            char_at(s, if i < 0.0 { len as f64 + i } else { i })
+        }
+    }
+}
+
+/// `replace` (the first occurrence) and `replaceAll`: the replacement is the second argument,
+/// or what it returns when it is a function (called with the matched text).
+fn replace(
+    it: &mut Interpreter,
+    s: &str,
+    all: bool,
+    args: &[Value],
+    span: Span,
+) -> Result<Value, RuntimeError> {
+    let pattern = str_arg(args, 0);
+    let with = arg(args, 1);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut done = false;
+    while let Some(p) = (!done).then(|| rest.find(pattern.as_str())).flatten() {
+        out.push_str(&rest[..p]);
+        let replacement = if with.unwrap_confident().is_callable() {
+            format::display(&it.call(&with, vec![Value::from(pattern.as_str())], span)?)
+        } else {
+            format::display(with.unwrap_confident())
+        };
+        out.push_str(&replacement);
+        let step = p + pattern.len();
+        if pattern.is_empty() {
+            match rest[p..].chars().next() {
+                Some(c) => {
+                    out.push(c);
+                    rest = &rest[p + c.len_utf8()..];
                 }
-                Value::from(s.repeat(n as usize))
-            }
-            "charAt" => match char_at(s, num_arg(args, 0).unwrap_or(0.0)) {
-                Value::Null => Value::str(""),
-                v => v,
-            },
-            "charCodeAt" => {
-                let i = num_arg(args, 0).unwrap_or(0.0);
-                let unit = (i >= 0.0)
-                    .then(|| s.encode_utf16().nth(i as usize))
-                    .flatten();
-                Value::Number(unit.map_or(f64::NAN, f64::from))
-            }
-            "at" => {
-                let i = num_arg(args, 0).unwrap_or(0.0).trunc();
-                char_at(s, if i < 0.0 { len as f64 + i } else { i })
-            }
-            "padStart" | "padEnd" => {
-                let target = num_arg(args, 0).unwrap_or(0.0).max(0.0) as usize;
-                let fill = match args.get(1) {
-                    Some(v) => format::display(v.unwrap_confident()),
-                    None => " ".to_string(),
-                };
-                if target <= len || fill.is_empty() || target > 1 << 30 {
-                    return Ok(Value::Str(s.clone()));
+                None => {
+                    rest = "";
+                    done = true;
                 }
-                let pad: String = fill.chars().cycle().take(target - len).collect();
-                Value::from(if name == "padStart" {
-                    pad + s
-                } else {
-                    format!("{s}{pad}")
-                })
             }
-            "concat" => {
-                let mut out = s.to_string();
-                for a in args {
-                    format::display_into(&mut out, a);
-                }
-                Value::from(out)
+        } else {
+            rest = &rest[step..];
+        }
+        if !all {
+            done = true;
+        }
+    }
+    out.push_str(rest);
+    Ok(Value::from(out))
+}
+
+/// The methods that make a changed copy: case, `trim*`, `repeat`, `padStart`, `padEnd`,
+/// `concat`, and `toString` (the string itself).
+fn reshape(s: &Rc<String>, name: &str, args: &[Value], len: usize) -> Result<Value, RuntimeError> {
+    Ok(match name {
+        "toUpperCase" => Value::from(s.to_uppercase()),
+        "toLowerCase" => Value::from(s.to_lowercase()),
+        "trim" => Value::from(s.trim()),
+        "trimStart" => Value::from(s.trim_start()),
+        "trimEnd" => Value::from(s.trim_end()),
+        "repeat" => {
+            let n = num_arg(args, 0).unwrap_or(0.0);
+            if n < 0.0
+                || !n.is_finite()
+                || (n as usize).saturating_mul(s.len()) > crate::value::MAX_STRING_BYTES
+            {
+                return Err(error("Invalid count value"));
             }
-            "localeCompare" => {
-                let other = str_arg(args, 0);
-                Value::Number(match s.as_str().cmp(other.as_str()) {
-                    std::cmp::Ordering::Less => -1.0,
-                    std::cmp::Ordering::Equal => 0.0,
-                    std::cmp::Ordering::Greater => 1.0,
-                })
+            Value::from(s.repeat(n as usize))
+        }
+        "padStart" | "padEnd" => {
+            let target = num_arg(args, 0).unwrap_or(0.0).max(0.0) as usize;
+            let fill = match args.get(1) {
+                Some(v) => format::display(v.unwrap_confident()),
+                None => " ".to_string(),
+            };
+            if target <= len || fill.is_empty() || target > 1 << 30 {
+                return Ok(Value::Str(s.clone()));
             }
-            _ => Value::Str(s.clone()),
-        })
-    })();
-    Some(result)
+            let pad: String = fill.chars().cycle().take(target - len).collect();
+            Value::from(if name == "padStart" {
+                pad + s
+            } else {
+                format!("{s}{pad}")
+            })
+        }
+        "concat" => {
+            let mut out = s.to_string();
+            for a in args {
+                format::display_into(&mut out, a);
+            }
+            Value::from(out)
+        }
+        _ => Value::Str(s.clone()),
+    })
 }
 
 #[cfg(test)]

@@ -49,19 +49,7 @@ impl Interpreter {
                 op: ast::BinaryOp::ConfPipe,
                 lhs,
                 rhs,
-            } if has_placeholder(rhs) => {
-                // `v ~|> f(_)`: the right side with `_` standing for the left value; the result
-                // keeps its own confidence, else takes the left's.
-                let l = self.eval(lhs, env)?;
-                let lc = l.confidence_or_one();
-                let saved = self.placeholder.replace(l);
-                let r = self.eval(rhs, env);
-                self.placeholder = saved;
-                Ok(match r? {
-                    r @ Value::Confident(_) => r,
-                    plain => Value::confident(plain, lc),
-                })
-            }
+            } if has_placeholder(rhs) => self.eval_conf_pipe_hole(lhs, rhs, env),
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.eval(lhs, env)?;
                 let r = self.eval(rhs, env)?;
@@ -69,12 +57,7 @@ impl Interpreter {
             }
             ExprKind::Logical { op, lhs, rhs } => self.eval_logical(*op, lhs, rhs, env),
             ExprKind::Attach { value, confidence } => {
-                let v = self.eval(value, env)?;
-                let c = self.eval(confidence, env)?;
-                match c.as_number() {
-                    Some(c) => Ok(Value::confident(v, c)),
-                    None => fail("Confidence value must be a number", e.span),
-                }
+                self.eval_attach(value, confidence, env, e.span)
             }
             ExprKind::Conditional {
                 cond,
@@ -91,13 +74,7 @@ impl Interpreter {
                 cond,
                 then,
                 otherwise,
-            } => {
-                let c = self.eval(cond, env)?;
-                let branch = if c.is_truthy() { then } else { otherwise };
-                let r = self.eval(branch, env)?;
-                let confidence = c.confidence_or_one() * r.confidence_or_one();
-                Ok(Value::confident(r.unwrap_confident().clone(), confidence))
-            }
+            } => self.eval_conf_conditional(cond, then, otherwise, env),
             ExprKind::Assign { op, target, value } => {
                 self.eval_assign(*op, target, value, env, e.span)
             }
@@ -124,18 +101,7 @@ impl Interpreter {
                 args,
                 optional,
             } => self.eval_call(callee, args, *optional, env, e.span),
-            ExprKind::Pipeline { lhs, rhs } => {
-                let v = self.eval(lhs, env)?;
-                if has_placeholder(rhs) {
-                    let saved = self.placeholder.replace(v);
-                    let r = self.eval(rhs, env);
-                    self.placeholder = saved;
-                    r
-                } else {
-                    let f = self.eval(rhs, env)?;
-                    self.call_checked(&f, smallvec::smallvec![v], e.span)
-                }
-            }
+            ExprKind::Pipeline { lhs, rhs } => self.eval_pipeline(lhs, rhs, env, e.span),
             ExprKind::Match { subject, arms } => self.eval_match(subject, arms, env),
             ExprKind::Await(x) => {
                 let v = self.eval(x, env)?;
@@ -155,6 +121,61 @@ impl Interpreter {
     /// The reference's "Undefined variable" error, with its line/column prefix.
     pub(crate) fn undefined_variable(&self, name: &str, span: Span) -> Flow {
         self.located(format!("Undefined variable: {name}"), span)
+    }
+
+    /// `value ~> confidence`: the value with that confidence (a number).
+    fn eval_attach(&mut self, value: &Expr, confidence: &Expr, env: &Env, span: Span) -> Eval {
+        let v = self.eval(value, env)?;
+        let c = self.eval(confidence, env)?;
+        match c.as_number() {
+            Some(c) => Ok(Value::confident(v, c)),
+            None => fail("Confidence value must be a number", span),
+        }
+    }
+
+    /// `cond ~? then : otherwise`: the branch's value with the product of the condition's and
+    /// the branch's confidences.
+    fn eval_conf_conditional(
+        &mut self,
+        cond: &Expr,
+        then: &Expr,
+        otherwise: &Expr,
+        env: &Env,
+    ) -> Eval {
+        let c = self.eval(cond, env)?;
+        let branch = if c.is_truthy() { then } else { otherwise };
+        let r = self.eval(branch, env)?;
+        let confidence = c.confidence_or_one() * r.confidence_or_one();
+        Ok(Value::confident(r.unwrap_confident().clone(), confidence))
+    }
+
+    /// `v ~|> f(_)`: the right side with `_` standing for the left value; the result keeps its
+    /// own confidence, else takes the left's.
+    fn eval_conf_pipe_hole(&mut self, lhs: &Expr, rhs: &Expr, env: &Env) -> Eval {
+        let l = self.eval(lhs, env)?;
+        let lc = l.confidence_or_one();
+        let saved = self.placeholder.replace(l);
+        let r = self.eval(rhs, env);
+        self.placeholder = saved;
+        Ok(match r? {
+            r @ Value::Confident(_) => r,
+            plain => Value::confident(plain, lc),
+        })
+    }
+
+    /// `v |> f`: `f(v)`; or, when the right side has a `_`, the right side with `_` standing for
+    /// the left value.
+    fn eval_pipeline(&mut self, lhs: &Expr, rhs: &Expr, env: &Env, span: Span) -> Eval {
+        let v = self.eval(lhs, env)?;
+        if has_placeholder(rhs) {
+            let saved = self.placeholder.replace(v);
+            let r = self.eval(rhs, env);
+            self.placeholder = saved;
+            r
+        } else {
+            let f = self.eval(rhs, env)?;
+            self.call_checked(&f, smallvec::smallvec![v], span)
+        }
     }
 
     fn eval_template(&mut self, parts: &[TemplatePart], env: &Env) -> Eval {

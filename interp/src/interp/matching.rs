@@ -1,7 +1,7 @@
 //! `match` expressions: literal, binding, wildcard, array and object patterns with confidence
 //! thresholds and guards. No matching arm gives `null`.
 
-use prism_compiler::ast::{Expr, MatchArm, MatchBody, MatchPattern};
+use prism_compiler::ast::{Expr, Ident, MatchArm, MatchBody, MatchElem, MatchPattern, MatchProp};
 
 use super::Interpreter;
 use crate::error::Eval;
@@ -60,84 +60,110 @@ impl Interpreter {
                 Ok(true)
             }
             MatchPattern::Array { elems, rest, .. } => {
-                let Value::Array(a) = inner else {
-                    return Ok(false);
-                };
-                let items = a.borrow().clone();
-                let fits = match rest {
-                    Some(_) => items.len() >= elems.len(),
-                    None => items.len() == elems.len(),
-                };
-                if !fits {
-                    return Ok(false);
-                }
-                for (el, item) in elems.iter().zip(items.iter()) {
-                    let t = match &el.threshold {
-                        Some(t) => Some(self.threshold_in(
-                            t,
-                            env,
-                            "Element confidence threshold must be a number",
-                        )?),
-                        None => threshold,
-                    };
-                    if !self.match_pattern(&el.pattern, item, env, t)? {
-                        return Ok(false);
-                    }
-                }
-                if let Some(rest) = rest
-                    && &*rest.name != "_"
-                {
-                    let remaining = items[elems.len()..].to_vec();
-                    env.define(&rest.name, Value::array(remaining));
-                }
-                Ok(true)
+                self.match_array(elems, rest.as_ref(), inner, env, threshold)
             }
             MatchPattern::Object { props, rest, .. } => {
-                let Value::Object(o) = inner else {
-                    return Ok(false);
-                };
-                let map = o.borrow().clone();
-                for p in props {
-                    let Some(item) = map.get(&*p.key.name) else {
-                        return Ok(false);
-                    };
-                    let t = match &p.threshold {
-                        Some(t) => Some(self.threshold_in(
-                            t,
-                            env,
-                            "Property confidence threshold must be a number",
-                        )?),
-                        None => threshold,
-                    };
-                    let matched = match &p.pattern {
-                        Some(sub) => self.match_pattern(sub, item, env, t)?,
-                        None => {
-                            if t.is_some_and(|t| item.confidence_or_one() < t) {
-                                false
-                            } else {
-                                env.define(&p.key.name, item.clone());
-                                true
-                            }
-                        }
-                    };
-                    if !matched {
-                        return Ok(false);
-                    }
-                }
-                if let Some(rest) = rest
-                    && &*rest.name != "_"
-                {
-                    let mut remaining = Map::default();
-                    for (k, v) in map.iter() {
-                        if !props.iter().any(|p| *p.key.name == **k) {
-                            remaining.insert(k.clone(), v.clone());
-                        }
-                    }
-                    env.define(&rest.name, Value::object(remaining));
-                }
-                Ok(true)
+                self.match_object(props, rest.as_ref(), inner, env, threshold)
             }
         }
+    }
+
+    /// Tests an unwrapped value against an array pattern: as many elements (at least, with a
+    /// rest), each matching its pattern; the rest binds the remaining elements.
+    fn match_array(
+        &mut self,
+        elems: &[MatchElem],
+        rest: Option<&Ident>,
+        inner: &Value,
+        env: &Env,
+        threshold: Option<f64>,
+    ) -> Eval<bool> {
+        let Value::Array(a) = inner else {
+            return Ok(false);
+        };
+        let items = a.borrow().clone();
+        let fits = match rest {
+            Some(_) => items.len() >= elems.len(),
+            None => items.len() == elems.len(),
+        };
+        if !fits {
+            return Ok(false);
+        }
+        for (el, item) in elems.iter().zip(items.iter()) {
+            let t = match &el.threshold {
+                Some(t) => Some(self.threshold_in(
+                    t,
+                    env,
+                    "Element confidence threshold must be a number",
+                )?),
+                None => threshold,
+            };
+            if !self.match_pattern(&el.pattern, item, env, t)? {
+                return Ok(false);
+            }
+        }
+        if let Some(rest) = rest
+            && &*rest.name != "_"
+        {
+            let remaining = items[elems.len()..].to_vec();
+            env.define(&rest.name, Value::array(remaining));
+        }
+        Ok(true)
+    }
+
+    /// Tests an unwrapped value against an object pattern: each key present and matching (or
+    /// bound); the rest binds an object of the other keys.
+    fn match_object(
+        &mut self,
+        props: &[MatchProp],
+        rest: Option<&Ident>,
+        inner: &Value,
+        env: &Env,
+        threshold: Option<f64>,
+    ) -> Eval<bool> {
+        let Value::Object(o) = inner else {
+            return Ok(false);
+        };
+        let map = o.borrow().clone();
+        for p in props {
+            let Some(item) = map.get(&*p.key.name) else {
+                return Ok(false);
+            };
+            let t = match &p.threshold {
+                Some(t) => Some(self.threshold_in(
+                    t,
+                    env,
+                    "Property confidence threshold must be a number",
+                )?),
+                None => threshold,
+            };
+            let matched = match &p.pattern {
+                Some(sub) => self.match_pattern(sub, item, env, t)?,
+                None => {
+                    if t.is_some_and(|t| item.confidence_or_one() < t) {
+                        false
+                    } else {
+                        env.define(&p.key.name, item.clone());
+                        true
+                    }
+                }
+            };
+            if !matched {
+                return Ok(false);
+            }
+        }
+        if let Some(rest) = rest
+            && &*rest.name != "_"
+        {
+            let mut remaining = Map::default();
+            for (k, v) in map.iter() {
+                if !props.iter().any(|p| *p.key.name == **k) {
+                    remaining.insert(k.clone(), v.clone());
+                }
+            }
+            env.define(&rest.name, Value::object(remaining));
+        }
+        Ok(true)
     }
 }
 

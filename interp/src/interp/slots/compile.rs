@@ -447,25 +447,7 @@ impl Compiler {
     fn stmt(&mut self, s: &Stmt) -> C<St> {
         Some(match &s.kind {
             StmtKind::Expr(e) => St::Expr(self.expr(e)?),
-            StmtKind::Decl { kind, decls } => {
-                let mut out = Vec::with_capacity(decls.len());
-                for d in decls {
-                    let Pattern::Ident(id) = &d.target else {
-                        return None;
-                    };
-                    let init = self.opt_expr(d.init.as_ref())?;
-                    out.push(DeclIr {
-                        name: id.name.clone(),
-                        span: id.span,
-                        home: self.home(&id.name)?,
-                        init,
-                    });
-                }
-                St::Decl {
-                    kind: binding_kind(*kind),
-                    decls: out,
-                }
-            }
+            StmtKind::Decl { kind, decls } => self.decl(*kind, decls)?,
             StmtKind::Return(e) => St::Return(self.opt_expr(e.as_ref())?, s.span),
             StmtKind::If {
                 cond,
@@ -479,17 +461,7 @@ impl Compiler {
                     None => None,
                 },
             },
-            StmtKind::Block(b) => {
-                let b = self.block(b)?;
-                match (b.scope, &b.stmts[..]) {
-                    // A block of one statement without a scope runs as that statement.
-                    (None, [one]) if !matches!(one, St::Empty) => {
-                        let mut stmts = b.stmts;
-                        stmts.pop().unwrap_or(St::Empty)
-                    }
-                    _ => St::Block(b),
-                }
-            }
+            StmtKind::Block(b) => self.block_stmt(b)?,
             StmtKind::While { cond, body } => St::While {
                 cond: self.expr(cond)?,
                 body: Box::new(self.stmt(body)?),
@@ -505,75 +477,13 @@ impl Compiler {
                 cond,
                 update,
                 body,
-            } => {
-                let mut body_names = Vec::new();
-                layout::body(body, &mut body_names);
-                let names = self.for_scope(
-                    init.as_deref(),
-                    cond.as_deref(),
-                    update.as_deref(),
-                    body_names,
-                );
-                let r = self.enter(names);
-                let built = (|| {
-                    let init = match init {
-                        Some(i) => Some(Box::new(self.stmt(i)?)),
-                        None => None,
-                    };
-                    Some(St::For {
-                        scope: r,
-                        init,
-                        cond: self.opt_expr(cond.as_deref())?,
-                        update: self.opt_expr(update.as_deref())?,
-                        body: Box::new(self.stmt(body)?),
-                        body_span: body.span,
-                    })
-                })();
-                self.leave(r);
-                built?
-            }
+            } => self.for_loop(init.as_deref(), cond.as_deref(), update.as_deref(), body)?,
             StmtKind::ForIn {
                 binding,
                 index,
                 iterable,
                 body,
-            } => {
-                let Pattern::Ident(id) = &**binding else {
-                    return None;
-                };
-                let iterable_ir = self.expr(iterable)?;
-                let mut names = vec![id.name.clone()];
-                if let Some(ix) = index
-                    && !names.contains(&ix.name)
-                {
-                    names.push(ix.name.clone());
-                }
-                let body_stmts: &[Stmt] = match &body.kind {
-                    StmtKind::Block(b) => &b.stmts,
-                    _ => std::slice::from_ref(&**body),
-                };
-                layout::stmts(body_stmts, &mut names);
-                let r = self.enter(names);
-                let built = (|| {
-                    let binding = self.binder(&id.name)?;
-                    let index = match index {
-                        Some(ix) => Some(self.binder(&ix.name)?),
-                        None => None,
-                    };
-                    Some(St::ForIn {
-                        scope: r,
-                        binding,
-                        index,
-                        iterable: iterable_ir,
-                        iterable_span: iterable.span,
-                        body: self.list(body_stmts)?,
-                        body_is_block: matches!(body.kind, StmtKind::Block(_)),
-                        body_span: body.span,
-                    })
-                })();
-                self.leave(r);
-                built?
-            }
+            } => self.for_in(binding, index.as_ref(), iterable, body)?,
             StmtKind::UncertainIf { cond, branches } => St::UncertainIf {
                 cond: self.expr(cond)?,
                 cond_span: cond.span,
@@ -589,43 +499,13 @@ impl Compiler {
                 cond,
                 update,
                 branches,
-            } => {
-                let mut body_names = Vec::new();
-                for b in [
-                    &branches.high,
-                    &branches.medium,
-                    &branches.low,
-                    &branches.default,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    layout::block(b, &mut body_names);
-                }
-                let names = self.for_scope(
-                    init.as_deref(),
-                    cond.as_deref(),
-                    update.as_deref(),
-                    body_names,
-                );
-                let r = self.enter(names);
-                let built = (|| {
-                    let init = match init {
-                        Some(i) => Some(Box::new(self.stmt(i)?)),
-                        None => None,
-                    };
-                    Some(St::UncertainFor {
-                        scope: r,
-                        init,
-                        cond: self.opt_expr(cond.as_deref())?,
-                        update: self.opt_expr(update.as_deref())?,
-                        branches: self.branches(branches)?,
-                        span: s.span,
-                    })
-                })();
-                self.leave(r);
-                built?
-            }
+            } => self.uncertain_for(
+                init.as_deref(),
+                cond.as_deref(),
+                update.as_deref(),
+                branches,
+                s.span,
+            )?,
             StmtKind::Break => St::Break(s.span),
             StmtKind::Continue => St::Continue(s.span),
             StmtKind::Throw(e) => St::Throw(self.expr(e)?, s.span),
@@ -633,47 +513,7 @@ impl Compiler {
                 body,
                 catch,
                 finally,
-            } => {
-                let body = self.block(body)?;
-                let catch = match catch {
-                    Some(c) => {
-                        let mut names = Vec::new();
-                        let param_name = match &c.param {
-                            Some(Pattern::Ident(id)) => {
-                                names.push(id.name.clone());
-                                Some(id.name.clone())
-                            }
-                            Some(_) => return None,
-                            None => None,
-                        };
-                        layout::stmts(&c.body.stmts, &mut names);
-                        let r = self.enter(names);
-                        let built = (|| {
-                            let param = match &param_name {
-                                Some(n) => Some(self.binder(n)?),
-                                None => None,
-                            };
-                            Some(CatchIr {
-                                scope: r,
-                                param,
-                                body: self.list(&c.body.stmts)?,
-                            })
-                        })();
-                        self.leave(r);
-                        Some(built?)
-                    }
-                    None => None,
-                };
-                let finally = match finally {
-                    Some(f) => Some(self.block(f)?),
-                    None => None,
-                };
-                St::Try {
-                    body,
-                    catch,
-                    finally,
-                }
-            }
+            } => self.try_stmt(body, catch.as_deref(), finally.as_deref())?,
             StmtKind::Context(c) => St::Inline(self.list(&c.body.stmts)?),
             StmtKind::Empty => St::Empty,
             StmtKind::Function(f) => St::Function(self.fn_def(f)?),
@@ -685,6 +525,205 @@ impl Compiler {
             | StmtKind::ExportDefault(_)
             | StmtKind::Agents(_)
             | StmtKind::Error => return None,
+        })
+    }
+
+    /// `let`/`const`/`var` of plain names (destructuring is not covered).
+    fn decl(&mut self, kind: ast::DeclKind, decls: &[ast::Declarator]) -> C<St> {
+        let mut out = Vec::with_capacity(decls.len());
+        for d in decls {
+            let Pattern::Ident(id) = &d.target else {
+                return None;
+            };
+            let init = self.opt_expr(d.init.as_ref())?;
+            out.push(DeclIr {
+                name: id.name.clone(),
+                span: id.span,
+                home: self.home(&id.name)?,
+                init,
+            });
+        }
+        Some(St::Decl {
+            kind: binding_kind(kind),
+            decls: out,
+        })
+    }
+
+    /// A block; one of a single statement and no scope runs as that statement.
+    fn block_stmt(&mut self, b: &Block) -> C<St> {
+        let b = self.block(b)?;
+        Some(match (b.scope, &b.stmts[..]) {
+            // A block of one statement without a scope runs as that statement.
+            (None, [one]) if !matches!(one, St::Empty) => {
+                let mut stmts = b.stmts;
+                stmts.pop().unwrap_or(St::Empty)
+            }
+            _ => St::Block(b),
+        })
+    }
+
+    /// A C-style `for`: one scope for the loop, entered before its initialiser.
+    fn for_loop(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        body: &Stmt,
+    ) -> C<St> {
+        let mut body_names = Vec::new();
+        layout::body(body, &mut body_names);
+        let names = self.for_scope(init, cond, update, body_names);
+        let r = self.enter(names);
+        let built = (|| {
+            let init = match init {
+                Some(i) => Some(Box::new(self.stmt(i)?)),
+                None => None,
+            };
+            Some(St::For {
+                scope: r,
+                init,
+                cond: self.opt_expr(cond)?,
+                update: self.opt_expr(update)?,
+                body: Box::new(self.stmt(body)?),
+                body_span: body.span,
+            })
+        })();
+        self.leave(r);
+        built
+    }
+
+    /// `for … in` with a plain binding: one scope per iteration holding the binding, the index
+    /// and the names the body binds.
+    fn for_in(
+        &mut self,
+        binding: &Pattern,
+        index: Option<&ast::Ident>,
+        iterable: &Expr,
+        body: &Stmt,
+    ) -> C<St> {
+        let Pattern::Ident(id) = binding else {
+            return None;
+        };
+        let iterable_ir = self.expr(iterable)?;
+        let mut names = vec![id.name.clone()];
+        if let Some(ix) = index
+            && !names.contains(&ix.name)
+        {
+            names.push(ix.name.clone());
+        }
+        let body_stmts: &[Stmt] = match &body.kind {
+            StmtKind::Block(b) => &b.stmts,
+            _ => std::slice::from_ref(body),
+        };
+        layout::stmts(body_stmts, &mut names);
+        let r = self.enter(names);
+        let built = (|| {
+            let binding = self.binder(&id.name)?;
+            let index = match index {
+                Some(ix) => Some(self.binder(&ix.name)?),
+                None => None,
+            };
+            Some(St::ForIn {
+                scope: r,
+                binding,
+                index,
+                iterable: iterable_ir,
+                iterable_span: iterable.span,
+                body: self.list(body_stmts)?,
+                body_is_block: matches!(body.kind, StmtKind::Block(_)),
+                body_span: body.span,
+            })
+        })();
+        self.leave(r);
+        built
+    }
+
+    /// `uncertain for`: as a C-style `for`, with the branches as its body.
+    fn uncertain_for(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        branches: &UncertainBranches,
+        span: prism_compiler::span::Span,
+    ) -> C<St> {
+        let mut body_names = Vec::new();
+        for b in [
+            &branches.high,
+            &branches.medium,
+            &branches.low,
+            &branches.default,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            layout::block(b, &mut body_names);
+        }
+        let names = self.for_scope(init, cond, update, body_names);
+        let r = self.enter(names);
+        let built = (|| {
+            let init = match init {
+                Some(i) => Some(Box::new(self.stmt(i)?)),
+                None => None,
+            };
+            Some(St::UncertainFor {
+                scope: r,
+                init,
+                cond: self.opt_expr(cond)?,
+                update: self.opt_expr(update)?,
+                branches: self.branches(branches)?,
+                span,
+            })
+        })();
+        self.leave(r);
+        built
+    }
+
+    /// `try`/`catch`/`finally`; the `catch` clause has a scope of its own.
+    fn try_stmt(
+        &mut self,
+        body: &Block,
+        catch: Option<&ast::CatchClause>,
+        finally: Option<&Block>,
+    ) -> C<St> {
+        let body = self.block(body)?;
+        let catch = match catch {
+            Some(c) => {
+                let mut names = Vec::new();
+                let param_name = match &c.param {
+                    Some(Pattern::Ident(id)) => {
+                        names.push(id.name.clone());
+                        Some(id.name.clone())
+                    }
+                    Some(_) => return None,
+                    None => None,
+                };
+                layout::stmts(&c.body.stmts, &mut names);
+                let r = self.enter(names);
+                let built = (|| {
+                    let param = match &param_name {
+                        Some(n) => Some(self.binder(n)?),
+                        None => None,
+                    };
+                    Some(CatchIr {
+                        scope: r,
+                        param,
+                        body: self.list(&c.body.stmts)?,
+                    })
+                })();
+                self.leave(r);
+                Some(built?)
+            }
+            None => None,
+        };
+        let finally = match finally {
+            Some(f) => Some(self.block(f)?),
+            None => None,
+        };
+        Some(St::Try {
+            body,
+            catch,
+            finally,
         })
     }
 
@@ -730,53 +769,10 @@ impl Compiler {
             ExprKind::Bool(b) => Ex::Const(Value::Bool(*b)),
             ExprKind::Null | ExprKind::Undefined => Ex::Const(Value::Null),
             ExprKind::Ident(n) => Ex::Var(Box::new(self.var(n, span)?)),
-            ExprKind::Template(parts) => {
-                let mut out = Vec::with_capacity(parts.len());
-                for p in parts {
-                    out.push(match p {
-                        TemplatePart::Text(t) => TplPart::Text((**t).into()),
-                        TemplatePart::Expr(x) => TplPart::Expr(self.expr(x)?, x.span),
-                    });
-                }
-                Ex::Template(out)
-            }
+            ExprKind::Template(parts) => self.template(parts)?,
             ExprKind::Placeholder => Ex::Placeholder(span),
-            ExprKind::Array(elems) => {
-                let mut out = Vec::with_capacity(elems.len());
-                for el in elems {
-                    out.push(match el {
-                        ArrayElem::Expr(x) => ArrEl::Expr(self.expr(x)?),
-                        ArrayElem::Spread(x) => ArrEl::Spread(self.expr(x)?, x.span),
-                        ArrayElem::Hole => ArrEl::Hole,
-                    });
-                }
-                Ex::Array(out)
-            }
-            ExprKind::Object(props) => {
-                let mut out = Vec::with_capacity(props.len());
-                for p in props {
-                    out.push(match p {
-                        Property::KeyValue { key, value, .. } => match key {
-                            PropKey::Static(k) => Prop::Static((**k).into(), self.expr(value)?),
-                            PropKey::Computed(k) => Prop::Computed(self.expr(k)?, self.expr(value)?),
-                        },
-                        Property::Shorthand(id) => Prop::Shorthand(self.var(&id.name, id.span)?),
-                        Property::Spread(x) => Prop::Spread(self.expr(x)?, x.span),
-                        Property::PatternOnly(p) => {
-                            // Evaluating the literal fails when it reaches this member.
-                            out.push(Prop::Spread(
-                                Ex::Fail(
-                                    "A confidence threshold or default value belongs to a destructuring pattern",
-                                    p.span,
-                                ),
-                                p.span,
-                            ));
-                            continue;
-                        }
-                    });
-                }
-                Ex::Object(out)
-            }
+            ExprKind::Array(elems) => self.array(elems)?,
+            ExprKind::Object(props) => self.object(props)?,
             ExprKind::Function(f) => Ex::Function(f.clone()),
             ExprKind::Match { .. } | ExprKind::Error => return None,
             ExprKind::Unary { op, expr } => Ex::Unary {
@@ -792,19 +788,7 @@ impl Compiler {
                 target_span: target.span,
                 span,
             },
-            ExprKind::Binary {
-                op: BinaryOp::ConfPipe,
-                lhs,
-                rhs,
-            } if has_placeholder(rhs) => Ex::ConfPipeHole {
-                lhs: self.boxed(lhs)?,
-                rhs: self.boxed(rhs)?,
-            },
-            ExprKind::Binary { op, lhs, rhs } => {
-                let lhs = self.boxed(lhs)?;
-                let rhs = self.boxed(rhs)?;
-                specialise_binary(*op, lhs, rhs, span)
-            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span)?,
             ExprKind::Logical { op, lhs, rhs } => Ex::Logical {
                 op: *op,
                 lhs: self.boxed(lhs)?,
@@ -860,29 +844,7 @@ impl Compiler {
                 callee,
                 args,
                 optional,
-            } => match &callee.kind {
-                ExprKind::Member {
-                    object,
-                    property,
-                    optional: opt_member,
-                    confident,
-                } => Ex::MethodCall {
-                    object: self.boxed(object)?,
-                    name: (*property.name).into(),
-                    opt_member: *opt_member,
-                    confident: *confident,
-                    args: self.args(args)?,
-                    optional: *optional,
-                    span,
-                },
-                _ => Ex::Call {
-                    callee: self.boxed(callee)?,
-                    args: self.args(args)?,
-                    plain: args.iter().all(|a| matches!(a, Arg::Expr(_))),
-                    optional: *optional,
-                    span,
-                },
-            },
+            } => self.call(callee, args, *optional, span)?,
             ExprKind::Pipeline { lhs, rhs } => Ex::Pipeline {
                 lhs: self.boxed(lhs)?,
                 hole: has_placeholder(rhs),
@@ -893,6 +855,111 @@ impl Compiler {
             ExprKind::Sequence(items) => {
                 Ex::Sequence(items.iter().map(|x| self.expr(x)).collect::<C<Vec<_>>>()?)
             }
+        })
+    }
+
+    /// A template literal: its text and its interpolated expressions.
+    fn template(&mut self, parts: &[TemplatePart]) -> C<Ex> {
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            out.push(match p {
+                TemplatePart::Text(t) => TplPart::Text((**t).into()),
+                TemplatePart::Expr(x) => TplPart::Expr(self.expr(x)?, x.span),
+            });
+        }
+        Some(Ex::Template(out))
+    }
+
+    /// An array literal, with spreads and holes.
+    fn array(&mut self, elems: &[ArrayElem]) -> C<Ex> {
+        let mut out = Vec::with_capacity(elems.len());
+        for el in elems {
+            out.push(match el {
+                ArrayElem::Expr(x) => ArrEl::Expr(self.expr(x)?),
+                ArrayElem::Spread(x) => ArrEl::Spread(self.expr(x)?, x.span),
+                ArrayElem::Hole => ArrEl::Hole,
+            });
+        }
+        Some(Ex::Array(out))
+    }
+
+    /// An object literal: static, computed and shorthand keys, and spreads.
+    fn object(&mut self, props: &[Property]) -> C<Ex> {
+        let mut out = Vec::with_capacity(props.len());
+        for p in props {
+            out.push(match p {
+                Property::KeyValue { key, value, .. } => match key {
+                    PropKey::Static(k) => Prop::Static((**k).into(), self.expr(value)?),
+                    PropKey::Computed(k) => Prop::Computed(self.expr(k)?, self.expr(value)?),
+                },
+                Property::Shorthand(id) => Prop::Shorthand(self.var(&id.name, id.span)?),
+                Property::Spread(x) => Prop::Spread(self.expr(x)?, x.span),
+                Property::PatternOnly(p) => {
+                    // Evaluating the literal fails when it reaches this member.
+                    out.push(Prop::Spread(
+                        Ex::Fail(
+                            "A confidence threshold or default value belongs to a destructuring pattern",
+                            p.span,
+                        ),
+                        p.span,
+                    ));
+                    continue;
+                }
+            });
+        }
+        Some(Ex::Object(out))
+    }
+
+    /// A binary operation: `~|>` into a placeholder keeps its own form; the others are
+    /// specialised by operator and operands.
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: prism_compiler::span::Span,
+    ) -> C<Ex> {
+        if matches!(op, BinaryOp::ConfPipe) && has_placeholder(rhs) {
+            return Some(Ex::ConfPipeHole {
+                lhs: self.boxed(lhs)?,
+                rhs: self.boxed(rhs)?,
+            });
+        }
+        let lhs = self.boxed(lhs)?;
+        let rhs = self.boxed(rhs)?;
+        Some(specialise_binary(op, lhs, rhs, span))
+    }
+
+    /// A call; a call of a member (`a.f(x)`) is a method call.
+    fn call(
+        &mut self,
+        callee: &Expr,
+        args: &[Arg],
+        optional: bool,
+        span: prism_compiler::span::Span,
+    ) -> C<Ex> {
+        Some(match &callee.kind {
+            ExprKind::Member {
+                object,
+                property,
+                optional: opt_member,
+                confident,
+            } => Ex::MethodCall {
+                object: self.boxed(object)?,
+                name: (*property.name).into(),
+                opt_member: *opt_member,
+                confident: *confident,
+                args: self.args(args)?,
+                optional,
+                span,
+            },
+            _ => Ex::Call {
+                callee: self.boxed(callee)?,
+                args: self.args(args)?,
+                plain: args.iter().all(|a| matches!(a, Arg::Expr(_))),
+                optional,
+                span,
+            },
         })
     }
 
