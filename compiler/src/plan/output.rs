@@ -723,4 +723,27 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_plan_output_carries_compiled_expressions_with_their_spans() {
+        let text = "name: t\nversion: 1.0.0\ndescription: d\ninput: {type: object}\n\
+            agents: {capabilities: [a], min: 1}\n\
+            output:\n  best: $validResults[0]\n  n: {$sum: [$input.x, 1]}\n";
+        let out = crate::pattern::compile_file("t.yaml", text);
+        let diags: Vec<String> = out.diagnostics.iter().map(|d| d.message.clone()).collect();
+        let plan = out
+            .plan
+            .unwrap_or_else(|| panic!("the pattern compiles: {diags:?}"));
+        let Some(crate::plan::NodeKind::Output { value }) = plan.node(plan.exit).map(|n| &n.kind)
+        else {
+            panic!("an Output node");
+        };
+        let exprs = value.exprs();
+        assert_eq!(exprs.len(), 2);
+        for e in exprs {
+            assert!(e.compiled.program().is_ok(), "{} compiled", e.text());
+            let (s, end) = (e.span.start as usize, e.span.end as usize);
+            assert_eq!(&text[s..end], e.text());
+        }
+    }
 }
