@@ -448,8 +448,11 @@ impl Builder<'_> {
             "$switch" => {
                 let mut s = Switch::default();
                 for (k, _, v) in body.entries().unwrap_or_default() {
-                    match k {
-                        "value" => s.value = Some(self.value(v)),
+                    let key = match k {
+                        "value" => {
+                            s.value = Some(self.value(v));
+                            "value"
+                        }
                         "cases" => {
                             let Some(cases) = v.entries() else { continue };
                             s.cases = Some(
@@ -462,35 +465,51 @@ impl Builder<'_> {
                                     })
                                     .collect(),
                             );
+                            "cases"
                         }
-                        "default" => s.default = Some(self.value(v)),
+                        "default" => {
+                            s.default = Some(self.value(v));
+                            "default"
+                        }
                         _ => continue,
-                    }
-                    s.written.push(written_key(k));
+                    };
+                    s.written.push(key);
                 }
                 OutputValue::Switch(Box::new(s))
             }
             "$filter" => {
                 let mut f = Filter::default();
                 for (k, _, v) in body.entries().unwrap_or_default() {
-                    match k {
-                        "items" => f.items = Some(self.operand(v, any)),
-                        "condition" => f.condition = Some(self.operand(v, any)),
+                    let key = match k {
+                        "items" => {
+                            f.items = Some(self.operand(v, any));
+                            "items"
+                        }
+                        "condition" => {
+                            f.condition = Some(self.operand(v, any));
+                            "condition"
+                        }
                         _ => continue,
-                    }
-                    f.written.push(written_key(k));
+                    };
+                    f.written.push(key);
                 }
                 OutputValue::Filter(Box::new(f))
             }
             "$map" => {
                 let mut m = MapOver::default();
                 for (k, _, v) in body.entries().unwrap_or_default() {
-                    match k {
-                        "items" => m.items = Some(self.operand(v, any)),
-                        "transform" => m.transform = Some(self.operand(v, |s| !s.starts_with('$'))),
+                    let key = match k {
+                        "items" => {
+                            m.items = Some(self.operand(v, any));
+                            "items"
+                        }
+                        "transform" => {
+                            m.transform = Some(self.operand(v, |s| !s.starts_with('$')));
+                            "transform"
+                        }
                         _ => continue,
-                    }
-                    m.written.push(written_key(k));
+                    };
+                    m.written.push(key);
                 }
                 OutputValue::Map(Box::new(m))
             }
@@ -499,18 +518,6 @@ impl Builder<'_> {
                 items: self.operand(body, any),
             },
         })
-    }
-}
-
-/// The `'static` name of a helper body's key.
-fn written_key(k: &str) -> &'static str {
-    match k {
-        "value" => "value",
-        "cases" => "cases",
-        "default" => "default",
-        "items" => "items",
-        "condition" => "condition",
-        _ => "transform",
     }
 }
 
