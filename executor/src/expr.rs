@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use serde_json::{Map, Value as Json};
 
-use prism_compiler::pattern::chain::{Rewritten, rewrite};
+use prism_compiler::plan::compiled::CompiledExpr;
 
 use prism_interp::{Interpreter, Options, Value, from_json, to_json};
 
@@ -223,16 +223,6 @@ pub struct Evaluated {
     pub confidence: Option<f64>,
 }
 
-/// An expression compiled once: its `$reference` chains (each bound to `__refN` in the
-/// program) and the parsed program. Compiling is the same for every evaluation of the same
-/// text, so the process keeps the compiled forms it has seen ([`COMPILED`]) and a pattern's
-/// expressions are parsed once, not on every evaluation.
-struct Compiled {
-    refs: Vec<(String, Vec<String>)>,
-    program: prism_compiler::ast::Program,
-    file: prism_compiler::SourceFile,
-}
-
 /// At most this many compiled expressions are kept (a run has a few dozen; the bound keeps a
 /// long-lived server from growing without end).
 const MAX_COMPILED: usize = 4096;
@@ -241,50 +231,43 @@ thread_local! {
     static INTERP: RefCell<Option<(Interpreter, usize)>> = const { RefCell::new(None) };
 }
 
-/// The compiled expressions, by text.
-static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Compiled>>>> = LazyLock::new(Mutex::default);
+/// The expressions met as text at run time (conditions, step inputs, …), compiled once per
+/// process. The plan's output carries its expressions compiled and never comes here.
+static COMPILED: LazyLock<Mutex<HashMap<String, CompiledExpr>>> = LazyLock::new(Mutex::default);
 
-/// Rewrites `text` (chains become `__refN`, as `prism check` reads it too) and parses it, or
-/// says why it does not parse.
-fn compile(text: &str) -> Result<Compiled, String> {
-    let Rewritten { source, refs } = rewrite(text);
-    let parsed = prism_compiler::parse(&source);
-    if parsed.has_errors() {
-        return Err(parsed
-            .diagnostics
-            .iter()
-            .find(|d| d.is_error())
-            .map_or_else(|| "syntax error".to_string(), |d| d.message.clone()));
-    }
-    Ok(Compiled {
-        refs,
-        program: parsed.program,
-        file: prism_compiler::SourceFile::new("<expression>", source.as_str()),
-    })
-}
-
-/// The compiled form of `text`, from the cache or compiled now.
-fn compiled(text: &str) -> Result<Arc<Compiled>, String> {
+/// The compiled form of `text`, from the cache or compiled now (a text that does not parse
+/// is kept with its error).
+pub fn compiled(text: &str) -> CompiledExpr {
     let cache = || COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(c) = cache().get(text).cloned() {
-        return Ok(c);
+        return c;
     }
-    let c = Arc::new(compile(text)?);
+    let c = CompiledExpr::with_parser(text, prism_compiler::parse);
     let mut m = cache();
     if m.len() >= MAX_COMPILED {
         m.clear();
     }
     m.insert(text.to_string(), c.clone());
-    Ok(c)
+    c
 }
 
 /// Evaluates a YAML expression: references from `scope`, bare names from `names`.
 pub fn eval(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
+    eval_compiled(&compiled(text), scope, names)
+}
+
+/// Evaluates a compiled expression: each reference chain's value from `scope` bound to its
+/// `__refN`, bare names from `names`.
+pub fn eval_compiled(
+    expr: &CompiledExpr,
+    scope: &Scope,
+    names: &[(&str, Json)],
+) -> Result<Evaluated, ExprError> {
     let err = |message: String| ExprError {
         message,
-        expr: text.to_string(),
+        expr: expr.text().to_string(),
     };
-    let compiled = compiled(text).map_err(err)?;
+    let compiled = expr.program().map_err(|e| err(e.message.clone()))?;
     INTERP.with(|cell| {
         let mut slot = cell.borrow_mut();
         let fresh = slot.as_ref().is_none_or(|(_, uses)| *uses > 256);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use petgraph::Direction;
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::EdgeRef;
+use prism_compiler::plan::output::OutputValue;
 use prism_compiler::plan::settings::{AgentSelection, Num, RolePolicy, RoleSelection};
 use prism_compiler::plan::{Edge, Graph, Node, NodeKind};
 use serde_json::{Map, Value as Json, json};
@@ -490,8 +491,8 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
         return Ok(Done::default());
     };
     let name = value
-        .get("result")
-        .and_then(Json::as_str)
+        .field("result")
+        .and_then(OutputValue::written_str)
         .map(|s| {
             let s = s.strip_prefix("${").map_or(s, |x| x.trim_end_matches('}'));
             s.trim_start_matches('$').to_string()

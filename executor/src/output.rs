@@ -1,68 +1,147 @@
 //! Rendering YAML `output` values (§1.9): literals, `$expressions`, and the helper mappings
-//! `$template $switch $filter $map $formula $min $max $average $sum $all $any`.
+//! `$template $switch $filter $map $formula $min $max $average $sum $all $any`, from the
+//! typed tree the compiler built ([`OutputValue`], its expressions compiled). Values the plan
+//! still holds as JSON (step input shapes, record literals) are read into the same tree, their
+//! expressions from the process's cache of compiled texts.
 
-use prism_compiler::pattern::ctx::HELPERS;
+use prism_compiler::plan::output::{
+    Field, Operand, OutputValue, Stat, Switch, Template, TemplateForm, TemplatePart,
+};
+use prism_compiler::span::Span;
 use serde_json::{Map, Value as Json};
 
-use super::expr::{ExprError, Scope, eval, eval_value, json_num, truthy};
+use super::expr::{ExprError, Scope, compiled, eval_compiled, json_num, truthy};
 
-/// Renders an output value against the scope, with extra bare names.
+/// Renders a value written as JSON against the scope, with extra bare names.
 pub fn render(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
-    match v {
-        Json::String(_) => eval_value(v, scope, names).map(|e| e.value),
-        Json::Array(items) => items
-            .iter()
-            .map(|i| render(i, scope, names))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Json::Array),
-        Json::Object(m) => {
-            if m.len() == 1
-                && let Some((k, body)) = m.iter().next()
-                && HELPERS.contains(&k.as_str())
-            {
-                return helper(k, body, scope, names, &Map::new());
-            }
-            render_map(m, scope, names)
-        }
-        other => Ok(other.clone()),
-    }
+    render_value(&OutputValue::from_json_with(v, &mut compiled), scope, names)
 }
 
-/// Renders a mapping; `$formula` entries see the other keys' values as bare names.
-fn render_map(
-    m: &Map<String, Json>,
+/// Renders an output value against the scope, with extra bare names.
+pub fn render_value(
+    v: &OutputValue,
     scope: &Scope,
     names: &[(&str, Json)],
 ) -> Result<Json, ExprError> {
+    match v {
+        OutputValue::Literal(x) => Ok(x.clone()),
+        OutputValue::Escaped { text, .. } => Ok(Json::String(text[1..].to_string())),
+        OutputValue::Ref(e) => eval_compiled(&e.compiled, scope, names).map(|e| e.value),
+        OutputValue::Array(items) => items
+            .iter()
+            .map(|i| render_value(i, scope, names))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+        OutputValue::Object(fields) => render_map(fields, scope, names),
+        OutputValue::Template(t) => match &**t {
+            Operand::Read(t) => render_template(t, scope, names),
+            Operand::Value(_) => Ok(Json::String(String::new())),
+        },
+        OutputValue::Formula(f) => formula(f, scope, names),
+        OutputValue::Switch(s) => switch(s, scope, names),
+        OutputValue::Filter(f) => {
+            let items = items_of(f.items.as_ref(), scope, names)?;
+            let Some(Operand::Read(cond)) = &f.condition else {
+                // No condition, or one that is not a string: every item passes.
+                return Ok(Json::Array(items));
+            };
+            let mut out = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                let n = with_item(&item, i, names);
+                if truthy(&eval_compiled(&cond.compiled, scope, &n)?.value) {
+                    out.push(item);
+                }
+            }
+            Ok(Json::Array(out))
+        }
+        OutputValue::Map(m) => {
+            let items = items_of(m.items.as_ref(), scope, names)?;
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let n = with_item(item, i, names);
+                out.push(match &m.transform {
+                    Some(Operand::Read(e)) => eval_compiled(&e.compiled, scope, &n)?.value,
+                    Some(Operand::Value(v)) => render_value(v, scope, &n)?,
+                    None => Json::Null,
+                });
+            }
+            Ok(Json::Array(out))
+        }
+        OutputValue::Stat { op, items } => stat(*op, &items_of(Some(items), scope, names)?),
+    }
+}
+
+/// Renders a mapping; `$formula` entries see the other keys' values as bare names (earlier
+/// formulas' results, later ones as null).
+fn render_map(fields: &[Field], scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
     let mut out = Map::new();
     let mut formulas = Vec::new();
-    for (k, v) in m {
-        if let Some(body) = v
-            .as_object()
-            .and_then(|o| o.get("$formula"))
-            .filter(|_| v.as_object().is_some_and(|o| o.len() == 1))
-        {
-            formulas.push((k.clone(), body.clone()));
-            out.insert(k.clone(), Json::Null);
+    for f in fields {
+        if let OutputValue::Formula(body) = &f.value {
+            formulas.push((&f.key, body));
+            out.insert(f.key.clone(), Json::Null);
             continue;
         }
-        out.insert(k.clone(), render(v, scope, names)?);
+        out.insert(f.key.clone(), render_value(&f.value, scope, names)?);
     }
     for (k, body) in formulas {
-        let value = helper("$formula", &body, scope, names, &out)?;
-        out.insert(k, value);
+        let mut n: Vec<(&str, Json)> = names.to_vec();
+        for (key, v) in &out {
+            if is_ident(key) {
+                n.push((key.as_str(), v.clone()));
+            }
+        }
+        let value = formula(body, scope, &n)?;
+        out.insert(k.clone(), value);
     }
     Ok(Json::Object(out))
 }
 
-fn expr_text(v: &Json) -> Option<&str> {
-    v.as_str()
+/// A `$formula`: its expression's value (a body that is not a string is null).
+fn formula(
+    body: &Operand<prism_compiler::plan::output::Expr>,
+    scope: &Scope,
+    names: &[(&str, Json)],
+) -> Result<Json, ExprError> {
+    match body {
+        Operand::Read(e) => eval_compiled(&e.compiled, scope, names).map(|e| e.value),
+        Operand::Value(_) => Ok(Json::Null),
+    }
 }
 
-fn items_of(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Vec<Json>, ExprError> {
+/// `$switch`: the case whose label is the value's text (a non-string value as JSON), else
+/// the default, else null.
+fn switch(s: &Switch, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
+    let value = s
+        .value
+        .as_ref()
+        .map(|v| render_value(v, scope, names))
+        .transpose()?
+        .unwrap_or(Json::Null);
+    let label = match &value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let chosen = s
+        .cases
+        .as_ref()
+        .and_then(|cases| cases.iter().find(|c| c.key == label))
+        .map(|c| &c.value)
+        .or(s.default.as_ref());
+    chosen.map_or(Ok(Json::Null), |c| render_value(c, scope, names))
+}
+
+/// The items of a helper as a list: an expression's value or a rendered value; a mapping
+/// gives its `{key, value}` entries, null none, any other value itself alone.
+fn items_of(
+    v: Option<&Operand<prism_compiler::plan::output::Expr>>,
+    scope: &Scope,
+    names: &[(&str, Json)],
+) -> Result<Vec<Json>, ExprError> {
     let value = match v {
-        Json::String(s) => eval(s, scope, names)?.value,
-        other => render(other, scope, names)?,
+        Some(Operand::Read(e)) => eval_compiled(&e.compiled, scope, names)?.value,
+        Some(Operand::Value(v)) => render_value(v, scope, names)?,
+        None => Json::Null,
     };
     Ok(match value {
         Json::Array(a) => a,
@@ -96,133 +175,58 @@ fn is_ident(s: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-fn numbers(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Vec<Json>, ExprError> {
-    match v {
-        Json::Array(a) => a.iter().map(|x| render(x, scope, names)).collect(),
-        other => items_of(other, scope, names),
+/// `$all $any` (truthiness), `$min $max $sum $average` (of the numbers among the items;
+/// null without one, except `$sum`, 0).
+fn stat(op: Stat, items: &[Json]) -> Result<Json, ExprError> {
+    match op {
+        Stat::All => return Ok(Json::Bool(items.iter().all(truthy))),
+        Stat::Any => return Ok(Json::Bool(items.iter().any(truthy))),
+        _ => {}
     }
-}
-
-fn helper(
-    kind: &str,
-    body: &Json,
-    scope: &Scope,
-    names: &[(&str, Json)],
-    siblings: &Map<String, Json>,
-) -> Result<Json, ExprError> {
-    match kind {
-        "$template" => template(body.as_str().unwrap_or_default(), scope, names),
-        "$switch" => {
-            let value = body
-                .get("value")
-                .map(|v| render(v, scope, names))
-                .transpose()?
-                .unwrap_or(Json::Null);
-            let label = match &value {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let chosen = body
-                .get("cases")
-                .and_then(Json::as_object)
-                .and_then(|c| c.get(&label))
-                .or_else(|| body.get("default"));
-            chosen.map_or(Ok(Json::Null), |c| render(c, scope, names))
-        }
-        "$filter" => {
-            let items = items_of(body.get("items").unwrap_or(&Json::Null), scope, names)?;
-            let cond = body.get("condition").and_then(expr_text).unwrap_or("true");
-            let mut out = Vec::new();
-            for (i, item) in items.into_iter().enumerate() {
-                let n = with_item(&item, i, names);
-                if truthy(&eval(cond, scope, &n)?.value) {
-                    out.push(item);
-                }
-            }
-            Ok(Json::Array(out))
-        }
-        "$map" => {
-            let items = items_of(body.get("items").unwrap_or(&Json::Null), scope, names)?;
-            let transform = body.get("transform").cloned().unwrap_or(Json::Null);
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let n = with_item(item, i, names);
-                out.push(match &transform {
-                    Json::String(s) if !s.starts_with('$') => eval(s, scope, &n)?.value,
-                    other => render(other, scope, &n)?,
-                });
-            }
-            Ok(Json::Array(out))
-        }
-        "$formula" => {
-            let text = expr_text(body).unwrap_or("null");
-            let mut n: Vec<(&str, Json)> = names.to_vec();
-            for (k, v) in siblings {
-                if is_ident(k) {
-                    n.push((k.as_str(), v.clone()));
-                }
-            }
-            eval(text, scope, &n).map(|e| e.value)
-        }
-        "$all" | "$any" => {
-            let items = numbers(body, scope, names)?;
-            let vals = items.iter().map(truthy);
-            Ok(Json::Bool(if kind == "$all" {
-                vals.clone().all(|b| b)
-            } else {
-                vals.clone().any(|b| b)
-            }))
-        }
-        _ => {
-            let items = numbers(body, scope, names)?;
-            let xs: Vec<f64> = items.iter().filter_map(Json::as_f64).collect();
-            if xs.is_empty() {
-                return Ok(if kind == "$sum" {
-                    Json::from(0)
-                } else {
-                    Json::Null
-                });
-            }
-            let x = match kind {
-                "$min" => xs.iter().copied().fold(f64::INFINITY, f64::min),
-                "$max" => xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                "$sum" => xs.iter().sum(),
-                _ => xs.iter().sum::<f64>() / xs.len() as f64,
-            };
-            Ok(json_num(x))
-        }
+    let xs: Vec<f64> = items.iter().filter_map(Json::as_f64).collect();
+    if xs.is_empty() {
+        return Ok(if op == Stat::Sum {
+            Json::from(0)
+        } else {
+            Json::Null
+        });
     }
+    let x = match op {
+        Stat::Min => xs.iter().copied().fold(f64::INFINITY, f64::min),
+        Stat::Max => xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Stat::Sum => xs.iter().sum(),
+        _ => xs.iter().sum::<f64>() / xs.len() as f64,
+    };
+    Ok(json_num(x))
 }
 
 /// `{{expr}}` holes in a text; a text that is one hole alone yields the value itself.
 pub fn template(text: &str, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
-    let trimmed = text.trim();
-    if let Some(inner) = trimmed
-        .strip_prefix("{{")
-        .and_then(|r| r.strip_suffix("}}"))
-        && !inner.contains("{{")
-    {
-        return eval(inner.trim(), scope, names).map(|e| e.value);
-    }
+    render_template(
+        &Template::new(text, Span::default(), &mut compiled),
+        scope,
+        names,
+    )
+}
+
+/// A template's value: its one hole's, or its text with each hole's value as text (null as
+/// nothing, non-strings as JSON).
+fn render_template(t: &Template, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
+    let parts = match &t.form {
+        TemplateForm::Whole(e) => return eval_compiled(&e.compiled, scope, names).map(|e| e.value),
+        TemplateForm::Parts(parts) => parts,
+    };
     let mut out = String::new();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            rest = "";
-            break;
-        };
-        let v = eval(after[..close].trim(), scope, names)?.value;
-        match v {
-            Json::String(s) => out.push_str(&s),
-            Json::Null => {}
-            other => out.push_str(&other.to_string()),
+    for p in parts {
+        match p {
+            TemplatePart::Text(s) => out.push_str(s),
+            TemplatePart::Hole(e) => match eval_compiled(&e.compiled, scope, names)?.value {
+                Json::String(s) => out.push_str(&s),
+                Json::Null => {}
+                other => out.push_str(&other.to_string()),
+            },
         }
-        rest = &after[close + 2..];
     }
-    out.push_str(rest);
     Ok(Json::String(out))
 }
 

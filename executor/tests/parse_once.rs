@@ -52,8 +52,8 @@ fn parses_for_one_run(name: &str) -> (usize, RunStatus) {
 #[test]
 fn a_pattern_file_is_parsed_once_per_run_and_its_expressions_once() {
     // An annotated .prism pattern: the file is the script, parsed by the driver and nowhere
-    // else (it has no imports). Its plan's output expression is parsed on first use and kept,
-    // so a second run parses the file alone.
+    // else (it has no imports). Its plan's output expression is compiled with the plan (not a
+    // parse the run counts), so each run parses the file alone.
     let (first, status) = parses_for_one_run("uncertainty-router.prism");
     assert_eq!(status, RunStatus::Completed);
     assert!(first >= 1);
@@ -63,8 +63,9 @@ fn a_pattern_file_is_parsed_once_per_run_and_its_expressions_once() {
         "the .prism pattern was parsed {second} times in one run"
     );
 
-    // A YAML pattern is read once by the driver; its `$…` expressions are compiled once per
-    // process, so a second run parses nothing at all.
+    // A YAML pattern is read once by the driver; its output's expressions are compiled with
+    // the plan, the others (conditions, inputs) once per process, so a second run parses
+    // nothing at all.
     let (first, status) = parses_for_one_run("confidence-cascade.yaml");
     assert_eq!(status, RunStatus::Completed);
     let (second, _) = parses_for_one_run("confidence-cascade.yaml");

@@ -7,6 +7,8 @@ use serde_json::Value;
 use crate::pattern::check::{Checker, suggest};
 use crate::pattern::codes;
 use crate::pattern::yaml::Yaml;
+use crate::plan::compiled::CompiledExpr;
+use crate::plan::output::OutputValue;
 use crate::span::Span;
 
 /// The output helpers (§1.9).
@@ -96,6 +98,9 @@ pub struct Ctx<'s> {
     pub source: &'s str,
     /// The scope new sites get.
     pub scope: Scope,
+    /// Expressions already compiled (the output's), by text: the check reads their parse
+    /// instead of parsing them again.
+    pub compiled: std::collections::HashMap<String, CompiledExpr>,
 }
 
 impl<'s> Ctx<'s> {
@@ -108,6 +113,7 @@ impl<'s> Ctx<'s> {
             sites: Vec::new(),
             source,
             scope: Scope::default(),
+            compiled: std::collections::HashMap::new(),
         }
     }
 
@@ -227,6 +233,19 @@ impl<'s> Ctx<'s> {
             }
         }
         node.to_json()
+    }
+
+    /// Checks an `output` value as [`Ctx::value_tree`] does and builds its typed tree, its
+    /// expressions compiled once (the check of its sites reuses them).
+    pub fn output_value(&mut self, node: &Yaml, path: &str) -> OutputValue {
+        self.value_tree(node, path);
+        let tree = OutputValue::from_yaml(node);
+        for e in tree.exprs() {
+            self.compiled
+                .entry(e.text().to_string())
+                .or_insert_with(|| e.compiled.clone());
+        }
+        tree
     }
 
     fn helper(&mut self, key: &str, v: &Yaml, path: &str, parent: &str, siblings: &[String]) {

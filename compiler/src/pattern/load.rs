@@ -12,6 +12,7 @@ use crate::pattern::model::{Meta, Spanned, YamlPattern};
 use crate::pattern::refs::{self, Provided};
 use crate::pattern::yaml::Yaml;
 use crate::pattern::{input, phase, steps};
+use crate::plan::output::OutputValue;
 
 /// The keys of a YAML pattern.
 pub const TOP_KEYS: &[&str] = &[
@@ -75,8 +76,8 @@ pub fn load(ctx: &mut Ctx<'_>, root: &Yaml) -> Option<YamlPattern> {
         .and_then(|c| phase::confidence(ctx, c, names));
     let fallback = f.value("fallback").and_then(|fb| phase::fallback(ctx, fb));
     let output = match f.get("output") {
-        Some(o) => Spanned::new(ctx.value_tree(o, "output"), o.span),
-        None => Spanned::new(Value::Null, f.head()),
+        Some(o) => Spanned::new(ctx.output_value(o, "output"), o.span),
+        None => Spanned::new(OutputValue::Literal(Value::Null), f.head()),
     };
     check_weights(
         ctx,

@@ -53,8 +53,8 @@ pub struct YamlPattern {
     pub confidence: Option<Conf>,
     /// Top-level `fallback`.
     pub fallback: Option<Fallback>,
-    /// `output`, as JSON (strings starting with `$` are expressions).
-    pub output: Spanned<Value>,
+    /// `output`, typed, its expressions compiled.
+    pub output: Spanned<crate::plan::output::OutputValue>,
 }
 
 /// One phase: agent selection, execution, groups, aggregation and validation.

@@ -10,6 +10,7 @@ use crate::pattern::ctx::{Ctx, Site, SiteKind};
 use crate::pattern::expr::{self, Scan};
 use crate::pattern::fields::known_fields;
 use crate::pattern::yaml::Yaml;
+use crate::plan::compiled::CompiledExpr;
 use crate::span::Span;
 
 /// Built-in references available in every YAML pattern.
@@ -271,13 +272,15 @@ fn check_expr(
     }
     // Then the text exactly as the executor parses it: what passes here parses at run time.
     if !found_any {
-        let rewritten = chain::rewrite(text);
-        let parsed = crate::parser::parse_uncounted(&rewritten.source);
-        if let Some(d) = parsed.diagnostics.into_iter().find(Diagnostic::is_error) {
+        let error = match ctx.compiled.get(text) {
+            Some(compiled) => compiled.program().err().cloned(),
+            None => CompiledExpr::compile(text).program().err().cloned(),
+        };
+        if let Some(e) = error {
             ctx.cx.push(
                 Diagnostic::error(
-                    d.code,
-                    format!("`{}` is not a valid expression: {}", site.path, d.message),
+                    e.code,
+                    format!("`{}` is not a valid expression: {}", site.path, e.message),
                     at(0, text.len()),
                 )
                 .with_help("YAML expressions are single Prism expressions (`language.md`)"),

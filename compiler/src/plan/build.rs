@@ -303,7 +303,8 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
         }
         NodeKind::Batch { items, .. } => scan(&Value::from(items.as_str())),
         NodeKind::Assign { values } => values.values().for_each(&mut scan),
-        NodeKind::Const { value } | NodeKind::Output { value } => scan(value),
+        NodeKind::Const { value } => scan(value),
+        NodeKind::Output { value } => scan(&value.to_json()),
         NodeKind::SubPattern { input, .. } => input.iter().for_each(&mut scan),
         NodeKind::Escalate { context, .. } => context.iter().for_each(&mut scan),
         _ => {}

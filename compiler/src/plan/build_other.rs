@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::pattern::expr;
 use crate::pattern::model::{OrgChart, OrgStep, OrgStepKind, PrismPattern};
 use crate::plan::build::{Builder, input_node};
+use crate::plan::output::OutputValue;
 use crate::plan::settings::{
     AgentSelection, AggregationSettings, ConfidenceSettings, ExecutionSettings, ExecutionStrategy,
     RoleSelection,
@@ -68,7 +69,7 @@ pub(crate) fn org_chart(o: &OrgChart) -> Builder {
     }
     let result = org_result(o);
     let span = o.output.as_ref().map_or(o.meta.name.span, |out| out.span);
-    let out = b.add("output", NodeKind::Output { value: json!({"result": format!("${result}"), "roles": o.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()}) }, None, span);
+    let out = b.add("output", NodeKind::Output { value: OutputValue::from_json(&json!({"result": format!("${result}"), "roles": o.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()})) }, None, span);
     b.g.add_edge(conf, out, Edge::Control);
     b.exit = Some(out);
     b
@@ -290,7 +291,7 @@ pub(crate) fn prism(p: &PrismPattern) -> Builder {
     let out = b.add(
         "output",
         NodeKind::Output {
-            value: json!("$result"),
+            value: OutputValue::from_json(&json!("$result")),
         },
         None,
         p.body_span,

@@ -189,7 +189,8 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             ]
         }
         NodeKind::Assign { values } => vec![("values", settings::to_json(values))],
-        NodeKind::Const { value } | NodeKind::Output { value } => vec![("value", value.clone())],
+        NodeKind::Const { value } => vec![("value", value.clone())],
+        NodeKind::Output { value } => vec![("value", value.to_json())],
         NodeKind::SubPattern {
             name,
             range,

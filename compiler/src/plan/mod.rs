@@ -7,11 +7,13 @@
 pub mod build;
 mod build_other;
 mod build_yaml;
+pub mod compiled;
 pub mod describe;
 pub mod dot;
 pub mod estimate;
 pub mod json;
 pub mod mermaid;
+pub mod output;
 pub mod prism_src;
 pub mod settings;
 
@@ -257,8 +259,8 @@ pub enum NodeKind {
     Sequence,
     /// The output.
     Output {
-        /// The output mapping (or result name).
-        value: Value,
+        /// The output value (a mapping, or a result reference), typed and compiled.
+        value: output::OutputValue,
     },
 }
 

@@ -10,9 +10,13 @@ use serde_json::Value;
 
 use super::{Writer, key, literal, string};
 use crate::pattern::chain::chains;
-use crate::pattern::ctx::HELPERS;
 use crate::pattern::expr::scan;
 use crate::pattern::fields::is_record_field;
+use crate::plan::compiled::CompiledExpr;
+use crate::plan::output::{
+    Expr, Field, Operand, OutputValue, Stat, Switch, Template, TemplateForm, TemplatePart,
+};
+use crate::span::Span;
 
 /// What a name holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,37 +222,33 @@ pub(super) fn paren(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer) -
 /// A `{{…}}` template: a lone hole is its value, else a template literal whose holes are
 /// text (null as nothing, non-strings as JSON).
 pub(super) fn template(text: &str, names: &Names, bare: Bare<'_>, w: &mut Writer) -> String {
-    let trimmed = text.trim();
-    if let Some(inner) = trimmed
-        .strip_prefix("{{")
-        .and_then(|r| r.strip_suffix("}}"))
-        && !inner.contains("{{")
-    {
-        return translate(inner.trim(), names, bare, w);
-    }
+    let t = Template::new(text, Span::default(), &mut CompiledExpr::compile);
+    template_form(&t.form, names, bare, w)
+}
+
+fn template_form(form: &TemplateForm, names: &Names, bare: Bare<'_>, w: &mut Writer) -> String {
+    let parts = match form {
+        TemplateForm::Whole(e) => return translate(e.text(), names, bare, w),
+        TemplateForm::Parts(parts) => parts,
+    };
     let escape = |s: &str| {
         s.replace('\\', "\\\\")
             .replace('`', "\\`")
             .replace("${", "\\${")
     };
     let mut out = String::from("`");
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&escape(&rest[..open]));
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&escape(&rest[open..]));
-            rest = "";
-            break;
-        };
-        w.uses("hole");
-        out.push_str(&format!(
-            "${{hole({})}}",
-            translate(after[..close].trim(), names, bare, w)
-        ));
-        rest = &after[close + 2..];
+    for p in parts {
+        match p {
+            TemplatePart::Text(t) => out.push_str(&escape(t)),
+            TemplatePart::Hole(e) => {
+                w.uses("hole");
+                out.push_str(&format!(
+                    "${{hole({})}}",
+                    translate(e.text(), names, bare, w)
+                ));
+            }
+        }
     }
-    out.push_str(&escape(rest));
     out.push('`');
     out
 }
@@ -257,7 +257,8 @@ fn pad(depth: usize) -> String {
     "  ".repeat(depth)
 }
 
-/// A YAML output value (§1.9) as a Prism expression.
+/// A YAML value written as JSON (a step's output shape, a record literal, …) as a Prism
+/// expression: read as an output value (§1.9) and translated by [`tree`].
 pub(super) fn value(
     v: &Value,
     names: &Names,
@@ -265,34 +266,77 @@ pub(super) fn value(
     w: &mut Writer,
     depth: usize,
 ) -> String {
+    tree(&OutputValue::from_json(v), names, bare, w, depth)
+}
+
+/// An output value (§1.9) as a Prism expression.
+pub(super) fn tree(
+    v: &OutputValue,
+    names: &Names,
+    bare: Bare<'_>,
+    w: &mut Writer,
+    depth: usize,
+) -> String {
     match v {
-        Value::String(s) if s.starts_with("$$") => literal(&Value::from(&s[1..])),
-        Value::String(s) if s.starts_with('$') => translate(s, names, bare, w),
-        Value::Array(items) => format!(
+        OutputValue::Literal(x) => literal(x),
+        OutputValue::Escaped { text, .. } => literal(&Value::from(&text[1..])),
+        OutputValue::Ref(e) => translate(e.text(), names, bare, w),
+        OutputValue::Array(items) => format!(
             "[{}]",
             items
                 .iter()
-                .map(|x| value(x, names, bare, w, depth))
+                .map(|x| tree(x, names, bare, w, depth))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Value::Object(m) => {
-            if m.len() == 1
-                && let Some((k, body)) = m.iter().next()
-                && HELPERS.contains(&k.as_str())
-            {
-                return helper(k, body, names, bare, w, depth);
-            }
-            mapping(m, names, bare, w, depth)
+        OutputValue::Object(fields) => mapping(fields, names, bare, w, depth),
+        OutputValue::Template(t) => match &**t {
+            Operand::Read(t) => template_form(&t.form, names, bare, w),
+            Operand::Value(_) => template_form(&TemplateForm::Parts(Vec::new()), names, bare, w),
+        },
+        OutputValue::Formula(f) => paren(read_or(f, "null"), names, bare, w),
+        OutputValue::Switch(s) => switch(s, names, bare, w, depth),
+        OutputValue::Filter(f) => {
+            let list = items(f.items.as_ref(), names, bare, w, depth);
+            let cond = f.condition.as_ref().map_or("true", |c| read_or(c, "true"));
+            let c = translate(cond, names, Bare::ItemFields, w);
+            format!("{list}.filter((item, index) => ({c}))")
         }
-        other => literal(other),
+        OutputValue::Map(m) => {
+            let list = items(m.items.as_ref(), names, bare, w, depth);
+            let t = match &m.transform {
+                Some(Operand::Read(e)) => translate(e.text(), names, Bare::ItemFields, w),
+                Some(Operand::Value(v)) => tree(v, names, Bare::ItemFields, w, depth + 1),
+                None => "null".into(),
+            };
+            format!("{list}.map((item, index) => ({t}))")
+        }
+        OutputValue::Stat { op, items: list } => {
+            let list = match list {
+                Operand::Value(v) if matches!(**v, OutputValue::Array(_)) => {
+                    tree(v, names, bare, w, depth)
+                }
+                other => items(Some(other), names, bare, w, depth),
+            };
+            match op {
+                Stat::All => format!("{list}.every(x => x ? true : false)"),
+                Stat::Any => format!("{list}.some(x => x ? true : false)"),
+                _ => {
+                    w.uses("stat");
+                    format!("stat({}, {list})", string(&op.key()[1..]))
+                }
+            }
+        }
     }
 }
 
-fn is_formula(v: &Value) -> Option<&Value> {
-    v.as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get("$formula"))
+/// The text of a string operand, else `default` (a non-string formula is null, a non-string
+/// condition holds).
+fn read_or<'a>(o: &'a Operand<Expr>, default: &'a str) -> &'a str {
+    match o {
+        Operand::Read(e) => e.text(),
+        Operand::Value(_) => default,
+    }
 }
 
 fn is_ident(s: &str) -> bool {
@@ -303,49 +347,51 @@ fn is_ident(s: &str) -> bool {
 }
 
 fn mapping(
-    m: &serde_json::Map<String, Value>,
+    fields: &[Field],
     names: &Names,
     bare: Bare<'_>,
     w: &mut Writer,
     depth: usize,
 ) -> String {
-    if m.is_empty() {
+    if fields.is_empty() {
         return "{}".into();
     }
-    let formulas: Vec<(&String, &Value)> = m
+    let formulas: Vec<(&String, &Operand<Expr>)> = fields
         .iter()
-        .filter_map(|(k, v)| is_formula(v).map(|f| (k, f)))
+        .filter_map(|f| match &f.value {
+            OutputValue::Formula(o) => Some((&f.key, o)),
+            _ => None,
+        })
         .collect();
     let inner = if formulas.is_empty() {
         depth + 1
     } else {
         depth + 2
     };
-    let fields: Vec<String> = m
+    let lines: Vec<String> = fields
         .iter()
-        .map(|(k, x)| {
-            let v = if is_formula(x).is_some() {
+        .map(|f| {
+            let v = if matches!(f.value, OutputValue::Formula(_)) {
                 "null".to_string()
             } else {
-                value(x, names, bare, w, inner)
+                tree(&f.value, names, bare, w, inner)
             };
-            format!("{}{}: {v}", pad(inner), key(k))
+            format!("{}{}: {v}", pad(inner), key(&f.key))
         })
         .collect();
-    let object = format!("{{\n{}\n{}}}", fields.join(",\n"), pad(inner - 1));
+    let object = format!("{{\n{}\n{}}}", lines.join(",\n"), pad(inner - 1));
     if formulas.is_empty() {
         return object;
     }
     // `$formula` entries see the other keys (and earlier formulas) as bare names.
-    let siblings: Vec<(&str, String)> = m
-        .keys()
-        .filter(|k| is_ident(k))
-        .map(|k| (k.as_str(), format!("o[{}]", string(k))))
+    let siblings: Vec<(&str, String)> = fields
+        .iter()
+        .filter(|f| is_ident(&f.key))
+        .map(|f| (f.key.as_str(), format!("o[{}]", string(&f.key))))
         .collect();
     let mut out = format!("(() => {{\n{}const o = {object}\n", pad(depth + 1));
     for (k, body) in formulas {
-        let text = body.as_str().unwrap_or("null");
-        let f = translate(text, names, Bare::Map(&siblings), w);
+        let f = translate(read_or(body, "null"), names, Bare::Map(&siblings), w);
         out.push_str(&format!("{}o[{}] = {f}\n", pad(depth + 1), string(k)));
     }
     out.push_str(&format!("{}return o\n{}}})()", pad(depth + 1), pad(depth)));
@@ -353,85 +399,42 @@ fn mapping(
 }
 
 /// The items of a helper: an expression's value or a rendered value, as a list.
-fn items(v: Option<&Value>, names: &Names, bare: Bare<'_>, w: &mut Writer, depth: usize) -> String {
-    w.uses("asItems");
-    let inner = match v {
-        Some(Value::String(s)) => translate(s, names, bare, w),
-        Some(other) => value(other, names, bare, w, depth),
-        None => "null".into(),
-    };
-    format!("asItems({inner})")
-}
-
-fn helper(
-    kind: &str,
-    body: &Value,
+fn items(
+    v: Option<&Operand<Expr>>,
     names: &Names,
     bare: Bare<'_>,
     w: &mut Writer,
     depth: usize,
 ) -> String {
-    match kind {
-        "$template" => template(body.as_str().unwrap_or_default(), names, bare, w),
-        "$switch" => {
-            let label = body
-                .get("value")
-                .map_or("null".to_string(), |v| value(v, names, bare, w, depth));
-            w.uses("asText");
-            let mut out = String::from("((label) => ");
-            if let Some(cases) = body.get("cases").and_then(Value::as_object) {
-                for (k, c) in cases {
-                    out.push_str(&format!(
-                        "label == {} ? {} : ",
-                        string(k),
-                        value(c, names, bare, w, depth)
-                    ));
-                }
-            }
-            let fallback = body
-                .get("default")
-                .map_or("null".to_string(), |d| value(d, names, bare, w, depth));
-            out.push_str(&format!("{fallback})(asText({label}))"));
-            out
-        }
-        "$filter" => {
-            let list = items(body.get("items"), names, bare, w, depth);
-            let cond = body
-                .get("condition")
-                .and_then(Value::as_str)
-                .unwrap_or("true");
-            let c = translate(cond, names, Bare::ItemFields, w);
-            format!("{list}.filter((item, index) => ({c}))")
-        }
-        "$map" => {
-            let list = items(body.get("items"), names, bare, w, depth);
-            let t = match body.get("transform") {
-                Some(Value::String(s)) if !s.starts_with('$') => {
-                    translate(s, names, Bare::ItemFields, w)
-                }
-                Some(other) => value(other, names, Bare::ItemFields, w, depth + 1),
-                None => "null".into(),
-            };
-            format!("{list}.map((item, index) => ({t}))")
-        }
-        "$formula" => paren(body.as_str().unwrap_or("null"), names, bare, w),
-        "$all" | "$any" => {
-            let list = match body {
-                Value::Array(_) => value(body, names, bare, w, depth),
-                other => items(Some(other), names, bare, w, depth),
-            };
-            let how = if kind == "$all" { "every" } else { "some" };
-            format!("{list}.{how}(x => x ? true : false)")
-        }
-        _ => {
-            w.uses("stat");
-            let list = match body {
-                Value::Array(_) => value(body, names, bare, w, depth),
-                other => items(Some(other), names, bare, w, depth),
-            };
-            format!("stat({}, {list})", string(&kind[1..]))
-        }
+    w.uses("asItems");
+    let inner = match v {
+        Some(Operand::Read(e)) => translate(e.text(), names, bare, w),
+        Some(Operand::Value(v)) => tree(v, names, bare, w, depth),
+        None => "null".into(),
+    };
+    format!("asItems({inner})")
+}
+
+fn switch(s: &Switch, names: &Names, bare: Bare<'_>, w: &mut Writer, depth: usize) -> String {
+    let label = s
+        .value
+        .as_ref()
+        .map_or("null".to_string(), |v| tree(v, names, bare, w, depth));
+    w.uses("asText");
+    let mut out = String::from("((label) => ");
+    for c in s.cases.iter().flatten() {
+        out.push_str(&format!(
+            "label == {} ? {} : ",
+            string(&c.key),
+            tree(&c.value, names, bare, w, depth)
+        ));
     }
+    let fallback = s
+        .default
+        .as_ref()
+        .map_or("null".to_string(), |d| tree(d, names, bare, w, depth));
+    out.push_str(&format!("{fallback})(asText({label}))"));
+    out
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::expr::{Bare, Names, paren, template, translate, value};
+use super::expr::{Bare, Names, paren, template, translate, tree, value};
 use super::{Writer, compact, ident, key, string};
 use crate::pattern::model::{
     Fallback, Jump, Phase, Step, StepKind, StepOutput, Validation, YamlPattern, alias_of,
@@ -927,5 +927,5 @@ fn output(ctx: &mut Ctx<'_>, p: &YamlPattern, w: &mut Writer) -> String {
         w.line("const final = finished ?? last");
         ctx.names.record("final", "final", true, Vec::new());
     }
-    value(&p.output.value, &ctx.names, Bare::Keep, w, 0)
+    tree(&p.output.value, &ctx.names, Bare::Keep, w, 0)
 }
