@@ -44,127 +44,159 @@ pub fn layout_noting_joins(
     mut raw: Vec<Spanned>,
     expression_mode: bool,
 ) -> (Vec<Spanned>, Vec<Span>) {
-    let closers = Closers::of(&raw);
-    // For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
-    let mut closes_condition = vec![false; raw.len()];
-    let mut joins = Vec::new();
-    let mut out: Vec<Spanned> = Vec::with_capacity(raw.len() + raw.len() / 4);
-    let mut stack: Vec<Open> = Vec::new();
-    let mut match_brace_pending = false;
-    // The bracket depth of the `uncertain` statement whose branches block comes next.
-    let mut uncertain_at: Option<usize> = None;
+    let mut l = Layout {
+        closers: Closers::of(&raw),
+        closes_condition: vec![false; raw.len()],
+        joins: Vec::new(),
+        out: Vec::with_capacity(raw.len() + raw.len() / 4),
+        stack: Vec::new(),
+        match_brace_pending: false,
+        uncertain_at: None,
+        after_for: false,
+        after_if_or_while: false,
+        expression_mode,
+    };
     // Where the space before the current token starts (a first token has none to look at:
     // nothing comes before it that a line break could end).
     let mut gap_start = raw.first().map_or(0, |t| t.0);
-    // The raw token before the current one was `for`, or `if`/`while` (its `(` opens a
-    // condition). Tokens are moved out of `raw` as they are laid out, so the ones behind the
-    // current token are no longer there to look at; every look into `raw` is ahead.
-    let mut after_for = false;
-    let mut after_if_or_while = false;
-
     for i in 0..raw.len() {
         let (start, end) = (raw[i].0, raw[i].2);
-        // Moved out: the stand-in left behind is never read (see above).
+        // Moved out: the stand-in left behind is never read (tokens behind the current one
+        // are no longer there to look at; every look into `raw` is ahead).
         let owned = std::mem::replace(&mut raw[i].1, Tok::Eof);
-        let tok = &owned;
         let line_break = source
             .get(gap_start..start)
             .is_some_and(|gap| gap.contains('\n'));
+        l.separate(&raw, i, &owned, (gap_start, start, end), line_break);
+        let laid = l.classify(&raw, i, &owned);
+        l.after_for = matches!(owned, Tok::For);
+        l.after_if_or_while = matches!(owned, Tok::If | Tok::While);
+        l.out.push((start, laid.unwrap_or(owned), end));
+        gap_start = end;
+    }
+    let mut out = l.out;
+    if !expression_mode && out.last().is_some_and(|t| ends_statement(&t.1)) {
+        let end = source.len();
+        out.push((end, Tok::Newline, end));
+    }
+    (out, l.joins)
+}
+
+/// The state of the layout pass between tokens.
+struct Layout {
+    closers: Closers,
+    /// For each `)`, whether its `(` opened the condition of `if`/`while`/`for`.
+    closes_condition: Vec<bool>,
+    joins: Vec<Span>,
+    out: Vec<Spanned>,
+    stack: Vec<Open>,
+    match_brace_pending: bool,
+    /// The bracket depth of the `uncertain` statement whose branches block comes next.
+    uncertain_at: Option<usize>,
+    /// The raw token before the current one was `for`, or `if`/`while` (its `(` opens a
+    /// condition).
+    after_for: bool,
+    after_if_or_while: bool,
+    expression_mode: bool,
+}
+
+impl Layout {
+    /// Puts a statement separator before the token at `i` (span `start..end`, after the gap
+    /// from `gap_start`) where one statement ends and the next begins.
+    #[inline]
+    fn separate(
+        &mut self,
+        raw: &[Spanned],
+        i: usize,
+        tok: &Tok,
+        (gap_start, start, end): (usize, usize, usize),
+        line_break: bool,
+    ) {
         // Recovery: a statement keyword at the start of a line cannot be inside brackets, so
         // a bracket left open above is not closed; resume statement layout.
         if line_break && starts_statement_only(tok) {
             while matches!(
-                stack.last(),
+                self.stack.last(),
                 Some(Open::Paren | Open::Bracket | Open::Object)
             ) {
-                stack.pop();
+                self.stack.pop();
             }
         }
-        let prev = out.last().map(|t| &t.1);
-        let in_block = matches!(stack.last(), None | Some(Open::Block | Open::Branches));
-
-        // Statement separators.
-        if !expression_mode && in_block && prev.is_some_and(ends_statement) {
-            let closes_block = matches!(tok, Tok::RBrace)
-                && matches!(stack.last(), Some(Open::Block | Open::Branches));
-            let continues = match prev {
-                // `break`/`continue` take nothing: the next line is a new statement.
-                Some(Tok::Break | Tok::Continue) => false,
-                // As in the reference, `return` takes the expression that follows, even on the
-                // next line; only what cannot start one ends it.
-                Some(Tok::Return) => starts_expression(tok) || continues_expression(tok),
-                // `in context …` at the start of a line is a statement, not `x in y`.
-                _ if matches!(tok, Tok::In) && starts_context(&raw, i) => false,
-                // The confidence after `~>` is a single term in the reference: `x ~> 0.9`
-                // followed by a line starting with `[` or `(` is two statements.
-                _ if matches!(tok, Tok::LBracket | Tok::LParen)
-                    && out.len() >= 2
-                    && matches!(out[out.len() - 2].1, Tok::TildeArrow) =>
-                {
-                    false
-                }
-                _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
-            };
-            if closes_block || (line_break && !continues) {
-                out.push((gap_start, Tok::Newline, gap_start));
-            } else if !line_break
-                && !continues
-                && (i == 0 || !closes_condition[i - 1])
-                && (starts_joined_statement(tok, out.last().map(|t| &t.1))
-                    || (matches!(tok, Tok::LBrace)
-                        && stack.last() != Some(&Open::Branches)
-                        && name_then_block(&out)))
+        let prev = self.out.last().map(|t| &t.1);
+        let in_block = matches!(self.stack.last(), None | Some(Open::Block | Open::Branches));
+        if self.expression_mode || !in_block || !prev.is_some_and(ends_statement) {
+            return;
+        }
+        let closes_block = matches!(tok, Tok::RBrace)
+            && matches!(self.stack.last(), Some(Open::Block | Open::Branches));
+        let continues = match prev {
+            // `break`/`continue` take nothing: the next line is a new statement.
+            Some(Tok::Break | Tok::Continue) => false,
+            // As in the reference, `return` takes the expression that follows, even on the
+            // next line; only what cannot start one ends it.
+            Some(Tok::Return) => starts_expression(tok) || continues_expression(tok),
+            // `in context …` at the start of a line is a statement, not `x in y`.
+            _ if matches!(tok, Tok::In) && starts_context(raw, i) => false,
+            // The confidence after `~>` is a single term in the reference: `x ~> 0.9`
+            // followed by a line starting with `[` or `(` is two statements.
+            _ if matches!(tok, Tok::LBracket | Tok::LParen)
+                && self.out.len() >= 2
+                && matches!(self.out[self.out.len() - 2].1, Tok::TildeArrow) =>
             {
-                // As in the reference, which needs no separators at all: `a b` is `a; b`.
-                out.push((gap_start, Tok::Newline, gap_start));
-                joins.push(Span::new(start, end));
+                false
             }
+            _ => continues_expression(tok) || (matches!(tok, Tok::LBrace) && is_rparen(prev)),
+        };
+        if closes_block || (line_break && !continues) {
+            self.out.push((gap_start, Tok::Newline, gap_start));
+        } else if !line_break
+            && !continues
+            && (i == 0 || !self.closes_condition[i - 1])
+            && (starts_joined_statement(tok, prev)
+                || (matches!(tok, Tok::LBrace)
+                    && self.stack.last() != Some(&Open::Branches)
+                    && name_then_block(&self.out)))
+        {
+            // As in the reference, which needs no separators at all: `a b` is `a; b`.
+            self.out.push((gap_start, Tok::Newline, gap_start));
+            self.joins.push(Span::new(start, end));
         }
+    }
 
-        let prev = out.last().map(|t| &t.1);
-        // The token as the grammar reads it, when it differs from the raw one.
-        let laid = match tok {
+    /// The token at `i` as the grammar reads it, when it differs from the raw one; keeps the
+    /// bracket stack.
+    #[inline]
+    fn classify(&mut self, raw: &[Spanned], i: usize, tok: &Tok) -> Option<Tok> {
+        let prev = self.out.last().map(|t| &t.1);
+        match tok {
             Tok::Uncertain => {
-                uncertain_at = Some(stack.len());
+                self.uncertain_at = Some(self.stack.len());
                 None
             }
             Tok::Ident(name) if &**name == "_" => Some(Tok::Placeholder),
-            Tok::Ident(name) if &**name == "match" && starts_match(prev, &raw, i, &closers) => {
-                match_brace_pending = true;
+            Tok::Ident(name) if &**name == "match" && starts_match(prev, raw, i, &self.closers) => {
+                self.match_brace_pending = true;
                 Some(Tok::Match)
             }
             Tok::LBrace => {
-                let at_expr = expects_expression(prev, out.len(), &out, expression_mode);
-                let match_brace = match_brace_pending && !at_expr;
-                if match_brace {
-                    match_brace_pending = false;
-                }
-                let object = match_brace
-                    || at_expr
-                    || (at_statement_start(prev, expression_mode)
-                        && (is_destructuring(&raw, closers.get(i))
-                            || looks_like_object(&raw, i, closers.get(i))));
-                let kind = if object {
-                    Open::Object
-                } else if uncertain_at == Some(stack.len()) {
-                    uncertain_at = None;
-                    Open::Branches
-                } else {
-                    Open::Block
-                };
-                stack.push(kind);
+                let kind = self.brace_kind(raw, i);
+                self.stack.push(kind);
                 (kind != Open::Object).then_some(Tok::BlockBrace)
             }
             Tok::LParen => {
-                stack.push(Open::Paren);
-                let after = closers.get(i).and_then(|c| raw.get(c + 1)).map(|t| &t.1);
+                self.stack.push(Open::Paren);
+                let after = self
+                    .closers
+                    .get(i)
+                    .and_then(|c| raw.get(c + 1))
+                    .map(|t| &t.1);
                 if matches!(after, Some(Tok::Arrow)) {
                     Some(Tok::LambdaParen)
-                } else if after_for
-                    || (after_if_or_while && !after.is_some_and(continues_condition))
+                } else if self.after_for
+                    || (self.after_if_or_while && !after.is_some_and(continues_condition))
                 {
-                    if let Some(c) = closers.get(i) {
-                        closes_condition[c] = true;
+                    if let Some(c) = self.closers.get(i) {
+                        self.closes_condition[c] = true;
                     }
                     Some(Tok::CondParen)
                 } else {
@@ -172,26 +204,40 @@ pub fn layout_noting_joins(
                 }
             }
             Tok::LBracket => {
-                stack.push(Open::Bracket);
+                self.stack.push(Open::Bracket);
                 None
             }
             Tok::RBrace | Tok::RParen | Tok::RBracket => {
-                stack.pop();
+                self.stack.pop();
                 None
             }
             _ => None,
-        };
-        after_for = matches!(tok, Tok::For);
-        after_if_or_while = matches!(tok, Tok::If | Tok::While);
-        out.push((start, laid.unwrap_or(owned), end));
-        gap_start = end;
+        }
     }
 
-    if !expression_mode && out.last().is_some_and(|t| ends_statement(&t.1)) {
-        let end = source.len();
-        out.push((end, Tok::Newline, end));
+    /// What the `{` at `i` opens: an object (literal or pattern), a block, or the branches of
+    /// an `uncertain` statement.
+    fn brace_kind(&mut self, raw: &[Spanned], i: usize) -> Open {
+        let prev = self.out.last().map(|t| &t.1);
+        let at_expr = expects_expression(prev, self.out.len(), &self.out, self.expression_mode);
+        let match_brace = self.match_brace_pending && !at_expr;
+        if match_brace {
+            self.match_brace_pending = false;
+        }
+        let object = match_brace
+            || at_expr
+            || (at_statement_start(self.out.last().map(|t| &t.1), self.expression_mode)
+                && (is_destructuring(raw, self.closers.get(i))
+                    || looks_like_object(raw, i, self.closers.get(i))));
+        if object {
+            Open::Object
+        } else if self.uncertain_at == Some(self.stack.len()) {
+            self.uncertain_at = None;
+            Open::Branches
+        } else {
+            Open::Block
+        }
     }
-    (out, joins)
 }
 
 /// `name {` at the start of a statement (other than `agents {`): the reference reads the name
