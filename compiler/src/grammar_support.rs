@@ -789,6 +789,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// An array match pattern.
+    #[allow(clippy::vec_box)] // boxed by the grammar: parser stack values stay small
     pub fn match_array(
         &self,
         items: Vec<Box<MatchItem<MatchElem>>>,
@@ -804,6 +805,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// An object match pattern.
+    #[allow(clippy::vec_box)] // boxed by the grammar: parser stack values stay small
     pub fn match_object(
         &self,
         items: Vec<Box<MatchItem<MatchProp>>>,
@@ -818,6 +820,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    #[allow(clippy::vec_box)] // boxed by the grammar: parser stack values stay small
     fn split_rest<T>(&self, items: Vec<Box<MatchItem<T>>>) -> (Vec<T>, Option<Ident>) {
         let mut out = Vec::new();
         let mut rest: Option<Ident> = None;
