@@ -64,30 +64,10 @@ impl Formatter<'_> {
                 otherwise,
             } => self.if_stmt(cond, then, otherwise.as_deref()),
             StmtKind::Block(b) => self.block(b),
-            StmtKind::While { cond, body } => {
-                let c = self.cond("while", cond);
-                let b = self.body(body);
-                concat(vec![c, b])
-            }
-            StmtKind::DoWhile { body, cond } => {
-                let b = match &body.kind {
-                    StmtKind::Block(b) => self.block(b),
-                    _ => self.stmt(body),
-                };
-                let c = self.cond(" while", cond);
-                concat(vec![text("do "), b, c])
-            }
-            StmtKind::For {
-                init,
-                cond,
-                update,
-                body,
-            } => {
-                let head =
-                    self.for_head("for", init.as_deref(), cond.as_deref(), update.as_deref());
-                let b = self.body(body);
-                concat(vec![head, b])
-            }
+            StmtKind::While { .. }
+            | StmtKind::DoWhile { .. }
+            | StmtKind::For { .. }
+            | StmtKind::UncertainFor { .. } => self.loop_stmt(s),
             StmtKind::ForIn {
                 binding,
                 index,
@@ -99,21 +79,6 @@ impl Formatter<'_> {
             }
             StmtKind::UncertainWhile { cond, branches } => {
                 self.uncertain("uncertain while", cond, branches)
-            }
-            StmtKind::UncertainFor {
-                init,
-                cond,
-                update,
-                branches,
-            } => {
-                let head = self.for_head(
-                    "uncertain for",
-                    init.as_deref(),
-                    cond.as_deref(),
-                    update.as_deref(),
-                );
-                let b = self.branches(branches);
-                concat(vec![head, text(" "), b])
             }
             StmtKind::Break => text("break"),
             StmtKind::Continue => text("continue"),
@@ -153,6 +118,52 @@ impl Formatter<'_> {
             }
             StmtKind::Empty => text(";"),
             StmtKind::Error => text(self.slice(s.span).trim().to_string()),
+        }
+    }
+
+    /// `while`, `do … while`, C-style `for` and `uncertain for`.
+    fn loop_stmt(&mut self, s: &Stmt) -> Doc {
+        match &s.kind {
+            StmtKind::While { cond, body } => {
+                let c = self.cond("while", cond);
+                let b = self.body(body);
+                concat(vec![c, b])
+            }
+            StmtKind::DoWhile { body, cond } => {
+                let b = match &body.kind {
+                    StmtKind::Block(b) => self.block(b),
+                    _ => self.stmt(body),
+                };
+                let c = self.cond(" while", cond);
+                concat(vec![text("do "), b, c])
+            }
+            StmtKind::For {
+                init,
+                cond,
+                update,
+                body,
+            } => {
+                let head =
+                    self.for_head("for", init.as_deref(), cond.as_deref(), update.as_deref());
+                let b = self.body(body);
+                concat(vec![head, b])
+            }
+            StmtKind::UncertainFor {
+                init,
+                cond,
+                update,
+                branches,
+            } => {
+                let head = self.for_head(
+                    "uncertain for",
+                    init.as_deref(),
+                    cond.as_deref(),
+                    update.as_deref(),
+                );
+                let b = self.branches(branches);
+                concat(vec![head, text(" "), b])
+            }
+            _ => self.stmt(s),
         }
     }
 
