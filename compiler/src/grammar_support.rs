@@ -789,6 +789,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// An array match pattern.
+    // The grammar hands each item over boxed (its stack values stay small).
+    #[allow(clippy::vec_box)]
     pub fn match_array(
         &self,
         items: Vec<Box<MatchItem<MatchElem>>>,
@@ -804,6 +806,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// An object match pattern.
+    // The grammar hands each item over boxed (its stack values stay small).
+    #[allow(clippy::vec_box)]
     pub fn match_object(
         &self,
         items: Vec<Box<MatchItem<MatchProp>>>,
