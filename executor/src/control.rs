@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use prism_compiler::pattern::model::{Jump, Step, StepKind};
+use prism_compiler::plan::output::OutputValue;
 use prism_compiler::plan::settings::{GateCondition, GateTest};
 use prism_compiler::plan::{Node, NodeKind, SubPlan};
 use serde_json::{Value as Json, json};
 
-use super::expr::{Bound, Rec, eval, eval_bool, eval_value, json_num, truthy};
+use super::expr::{
+    Bound, Evaluated, ExprError, Rec, Scope, eval, eval_bool, eval_compiled, json_num, truthy,
+};
 use super::phase::set_step_record;
 use super::record::RunError;
 use super::state::{Frame, Run, Stop};
@@ -287,7 +290,7 @@ pub fn assign(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
     };
     let mut out = serde_json::Map::new();
     for (k, v) in values {
-        let e = eval_value(v, &frame.scope(), &[]).map_err(expr_fail(node))?;
+        let e = assigned(v, &frame.scope()).map_err(expr_fail(node))?;
         frame.set_rec(k, Rec::new(e.value.clone(), e.confidence.unwrap_or(1.0)));
         out.insert(k.clone(), e.value);
     }
@@ -296,6 +299,22 @@ pub fn assign(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
     }
     let _ = run;
     Ok(Done::default())
+}
+
+/// An assigned value: a `$` expression's value, `$$` text without its first `$`, anything else
+/// as written (its strings are not read).
+fn assigned(v: &OutputValue, scope: &Scope) -> Result<Evaluated, ExprError> {
+    Ok(match v {
+        OutputValue::Ref(e) => return eval_compiled(&e.compiled, scope, &[]),
+        OutputValue::Escaped { text, .. } => Evaluated {
+            value: Json::String(text[1..].to_string()),
+            confidence: None,
+        },
+        other => Evaluated {
+            value: other.to_json(),
+            confidence: None,
+        },
+    })
 }
 
 /// `default`: a record literal (an agent step without agents gives null).

@@ -232,7 +232,7 @@ thread_local! {
 }
 
 /// The expressions met as text at run time (conditions, step inputs, …), compiled once per
-/// process. The plan's output carries its expressions compiled and never comes here.
+/// process. The plan's free-form values carry their expressions compiled and never come here.
 static COMPILED: LazyLock<Mutex<HashMap<String, CompiledExpr>>> = LazyLock::new(Mutex::default);
 
 /// The compiled form of `text`, from the cache or compiled now (a text that does not parse
@@ -315,22 +315,6 @@ pub fn truthy(j: &Json) -> bool {
         Json::Number(n) => n.as_f64().is_some_and(|x| x != 0.0 && !x.is_nan()),
         Json::String(s) => !s.is_empty(),
         _ => true,
-    }
-}
-
-/// The value of a YAML output scalar: a string starting with `$` is an expression (`$$` a
-/// literal `$`), anything else a literal.
-pub fn eval_value(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Evaluated, ExprError> {
-    match v {
-        Json::String(s) if s.starts_with("$$") => Ok(Evaluated {
-            value: Json::String(s[1..].to_string()),
-            confidence: None,
-        }),
-        Json::String(s) if s.starts_with('$') => eval(s, scope, names),
-        other => Ok(Evaluated {
-            value: other.clone(),
-            confidence: None,
-        }),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Rendering YAML `output` values (§1.9): literals, `$expressions`, and the helper mappings
 //! `$template $switch $filter $map $formula $min $max $average $sum $all $any`, from the
-//! typed tree the compiler built ([`OutputValue`], its expressions compiled). Values the plan
-//! still holds as JSON (step input shapes, record literals) are read into the same tree, their
-//! expressions from the process's cache of compiled texts.
+//! typed trees the compiler built ([`OutputValue`], its expressions compiled): the output, step
+//! input and output shapes, record literals, escalation contexts and fallback values. Nothing
+//! here reads a value as JSON or parses an expression.
 
 use prism_compiler::plan::output::{
     Field, Operand, OutputValue, Stat, Switch, Template, TemplateForm, TemplatePart,
@@ -12,24 +12,15 @@ use serde_json::{Map, Value as Json};
 
 use super::expr::{ExprError, Scope, compiled, eval_compiled, json_num, truthy};
 
-/// Renders a value written as JSON against the scope, with extra bare names.
-pub fn render(v: &Json, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
-    render_value(&OutputValue::from_json_with(v, &mut compiled), scope, names)
-}
-
-/// Renders an output value against the scope, with extra bare names.
-pub fn render_value(
-    v: &OutputValue,
-    scope: &Scope,
-    names: &[(&str, Json)],
-) -> Result<Json, ExprError> {
+/// Renders a value against the scope, with extra bare names.
+pub fn render(v: &OutputValue, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, ExprError> {
     match v {
         OutputValue::Literal(x) => Ok(x.clone()),
         OutputValue::Escaped { text, .. } => Ok(Json::String(text[1..].to_string())),
         OutputValue::Ref(e) => eval_compiled(&e.compiled, scope, names).map(|e| e.value),
         OutputValue::Array(items) => items
             .iter()
-            .map(|i| render_value(i, scope, names))
+            .map(|i| render(i, scope, names))
             .collect::<Result<Vec<_>, _>>()
             .map(Json::Array),
         OutputValue::Object(fields) => render_map(fields, scope, names),
@@ -61,7 +52,7 @@ pub fn render_value(
                 let n = with_item(item, i, names);
                 out.push(match &m.transform {
                     Some(Operand::Read(e)) => eval_compiled(&e.compiled, scope, &n)?.value,
-                    Some(Operand::Value(v)) => render_value(v, scope, &n)?,
+                    Some(Operand::Value(v)) => render(v, scope, &n)?,
                     None => Json::Null,
                 });
             }
@@ -82,7 +73,7 @@ fn render_map(fields: &[Field], scope: &Scope, names: &[(&str, Json)]) -> Result
             out.insert(f.key.clone(), Json::Null);
             continue;
         }
-        out.insert(f.key.clone(), render_value(&f.value, scope, names)?);
+        out.insert(f.key.clone(), render(&f.value, scope, names)?);
     }
     for (k, body) in formulas {
         let mut n: Vec<(&str, Json)> = names.to_vec();
@@ -115,7 +106,7 @@ fn switch(s: &Switch, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, Exp
     let value = s
         .value
         .as_ref()
-        .map(|v| render_value(v, scope, names))
+        .map(|v| render(v, scope, names))
         .transpose()?
         .unwrap_or(Json::Null);
     let label = match &value {
@@ -128,7 +119,7 @@ fn switch(s: &Switch, scope: &Scope, names: &[(&str, Json)]) -> Result<Json, Exp
         .and_then(|cases| cases.iter().find(|c| c.key == label))
         .map(|c| &c.value)
         .or(s.default.as_ref());
-    chosen.map_or(Ok(Json::Null), |c| render_value(c, scope, names))
+    chosen.map_or(Ok(Json::Null), |c| render(c, scope, names))
 }
 
 /// The items of a helper as a list: an expression's value or a rendered value; a mapping
@@ -140,7 +131,7 @@ fn items_of(
 ) -> Result<Vec<Json>, ExprError> {
     let value = match v {
         Some(Operand::Read(e)) => eval_compiled(&e.compiled, scope, names)?.value,
-        Some(Operand::Value(v)) => render_value(v, scope, names)?,
+        Some(Operand::Value(v)) => render(v, scope, names)?,
         None => Json::Null,
     };
     Ok(match value {
@@ -244,7 +235,7 @@ mod tests {
             Bound::Plain(json!({"name": "Ada", "xs": [{"n": 1}, {"n": 5}]})),
         );
         let out = render(
-            &json!({
+            &OutputValue::from_json(&json!({
                 "greeting": {"$template": "Hi {{$input.name}}!"},
                 "raw": {"$template": "{{$input.xs}}"},
                 "big": {"$filter": {"items": "$input.xs", "condition": "n > 2"}},
@@ -254,7 +245,7 @@ mod tests {
                 "double": {"$formula": "a * 2"},
                 "kind": {"$switch": {"value": "$input.name", "cases": {"Ada": "known"}, "default": "other"}},
                 "dollar": "$$5",
-            }),
+            })),
             &s,
             &[],
         );

@@ -18,7 +18,7 @@ use prism_agents::{Selection, select_agents};
 use super::aggregate::aggregate_results;
 use super::dispatch::{self, CallPolicy, Execution, RequestTemplate};
 use super::expr::{Bound, Rec, Scope, eval, eval_bool, json_num};
-use super::output::{render, render_value, template};
+use super::output::{render, template};
 use super::record::AgentResult;
 use super::state::{Frame, Run, State, Stop};
 use super::walk::Done;
@@ -795,7 +795,7 @@ pub fn output(run: &Arc<Run>, node: &Node, frame: &Arc<Frame>) -> Result<Done, S
             if let Some(f) = finished {
                 frame.set_rec("final", f);
             }
-            render_value(value, &frame.scope(), &[]).map_err(expr_fail(node))?
+            render(value, &frame.scope(), &[]).map_err(expr_fail(node))?
         }
     };
     let mut st = run.st();

@@ -424,12 +424,13 @@ pub async fn fallback(
             })
         }
         _ => {
-            let v = render(
-                config.value.as_ref().unwrap_or(&Json::Null),
-                &frame.scope(),
-                &[],
-            )
-            .map_err(|e| Stop::fail("prism::run::expression", e.to_string(), Some("fallback")))?;
+            let v = config
+                .value
+                .as_ref()
+                .map_or(Ok(Json::Null), |v| render(v, &frame.scope(), &[]))
+                .map_err(|e| {
+                    Stop::fail("prism::run::expression", e.to_string(), Some("fallback"))
+                })?;
             run.st().fallback_output = Some(v);
             Ok(Done {
                 detail: "default output".into(),

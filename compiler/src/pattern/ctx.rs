@@ -235,10 +235,17 @@ impl<'s> Ctx<'s> {
         node.to_json()
     }
 
-    /// Checks an `output` value as [`Ctx::value_tree`] does and builds its typed tree, its
-    /// expressions compiled once (the check of its sites reuses them).
-    pub fn output_value(&mut self, node: &Yaml, path: &str) -> OutputValue {
+    /// Checks a free-form value (the `output`, a step's input or output shape, a record
+    /// literal, …) as [`Ctx::value_tree`] does and builds its typed tree, its expressions
+    /// compiled once (the check of its sites reuses them).
+    pub fn typed_value(&mut self, node: &Yaml, path: &str) -> OutputValue {
         self.value_tree(node, path);
+        self.tree_of(node)
+    }
+
+    /// The typed tree of a value already checked, its expressions compiled once (the check of
+    /// its sites reuses them).
+    pub fn tree_of(&mut self, node: &Yaml) -> OutputValue {
         let tree = OutputValue::from_yaml(node);
         for e in tree.exprs() {
             self.compiled

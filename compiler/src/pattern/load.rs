@@ -76,7 +76,7 @@ pub fn load(ctx: &mut Ctx<'_>, root: &Yaml) -> Option<YamlPattern> {
         .and_then(|c| phase::confidence(ctx, c, names));
     let fallback = f.value("fallback").and_then(|fb| phase::fallback(ctx, fb));
     let output = match f.get("output") {
-        Some(o) => Spanned::new(ctx.output_value(o, "output"), o.span),
+        Some(o) => Spanned::new(ctx.typed_value(o, "output"), o.span),
         None => Spanned::new(OutputValue::Literal(Value::Null), f.head()),
     };
     check_weights(

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::pattern::directives::Directive;
+use crate::plan::output::OutputValue;
 use crate::span::Span;
 
 /// A value with the span it came from.
@@ -213,7 +214,7 @@ pub enum StepOutput {
     /// A name for the step's record.
     Name(Spanned<String>),
     /// A mapping shaping the value (`$result` = the aggregated value).
-    Shape(Value),
+    Shape(OutputValue),
 }
 
 /// Step kinds.
@@ -225,8 +226,8 @@ pub enum StepKind {
         phase: Box<Phase>,
         /// True when `agents` came from the top level.
         inherited: bool,
-        /// `input`, as JSON.
-        input: Option<Value>,
+        /// `input`: the request input shape.
+        input: Option<OutputValue>,
         /// `instructions`: the task text.
         instructions: Option<String>,
     },
@@ -237,7 +238,7 @@ pub enum StepKind {
         /// The version range, if any.
         range: Option<String>,
         /// `input`.
-        input: Option<Value>,
+        input: Option<OutputValue>,
         /// Where it was found and its plan hash, once resolved.
         resolved: Option<Resolved>,
         /// Span of the `pattern` value.
@@ -282,13 +283,13 @@ pub enum StepKind {
     /// `assign`: each name with its value.
     Assign(crate::plan::settings::AssignValues),
     /// `default`: a record literal.
-    Default(Value),
+    Default(OutputValue),
     /// `escalate`.
     Escalate {
         /// `to`.
         to: Option<String>,
         /// `context`.
-        context: Option<Value>,
+        context: Option<OutputValue>,
     },
 }
 

@@ -9,6 +9,7 @@ use crate::pattern::ctx::{Ctx, SiteKind};
 use crate::pattern::model::{Case, Jump, Phase, Spanned, Step, StepKind, StepOutput};
 use crate::pattern::phase;
 use crate::pattern::yaml::Yaml;
+use crate::plan::output::OutputValue;
 use crate::plan::settings::{AssignValues, GateCondition, GateTest};
 use crate::span::Span;
 
@@ -159,7 +160,7 @@ fn step(
             ctx.define(name, o.span, "output");
             StepOutput::Name(Spanned::new(name.to_string(), o.span))
         }
-        _ => StepOutput::Shape(ctx.value_tree(o, &f.sub("output"))),
+        _ => StepOutput::Shape(ctx.typed_value(o, &f.sub("output"))),
     });
     let then = then_target(ctx, &f);
     let on_error = on_error(ctx, &f);
@@ -286,14 +287,14 @@ fn step_kind(
         }
         "default" => StepKind::Default(
             required(ctx, f, "value")
-                .map(|v| ctx.value_tree(v, &f.sub("value")))
-                .unwrap_or(Value::Null),
+                .map(|v| ctx.typed_value(v, &f.sub("value")))
+                .unwrap_or(OutputValue::Literal(Value::Null)),
         ),
         _ => StepKind::Escalate {
             to: ctx.cx.string(f, "to"),
             context: f
                 .get("context")
-                .map(|c| ctx.value_tree(c, &f.sub("context"))),
+                .map(|c| ctx.typed_value(c, &f.sub("context"))),
         },
     }
 }
@@ -381,7 +382,7 @@ fn agent_step(ctx: &mut Ctx<'_>, f: &Fields<'_>, top: &Phase) -> StepKind {
         aggregation: own.aggregation.or_else(|| top.aggregation.clone()),
         validation: own.validation.or_else(|| top.validation.clone()),
     });
-    let input = f.get("input").map(|i| ctx.value_tree(i, &f.sub("input")));
+    let input = f.get("input").map(|i| ctx.typed_value(i, &f.sub("input")));
     let instructions = ctx.cx.string(f, "instructions");
     StepKind::Agent {
         phase,
@@ -411,7 +412,7 @@ fn pattern_step(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> StepKind {
             None,
         );
     }
-    let input = f.get("input").map(|i| ctx.value_tree(i, &f.sub("input")));
+    let input = f.get("input").map(|i| ctx.typed_value(i, &f.sub("input")));
     let span = f.value("pattern").map_or(f.head(), |p| p.span);
     StepKind::Pattern {
         name,
@@ -650,18 +651,22 @@ fn batch_step(ctx: &mut Ctx<'_>, f: &Fields<'_>, top: &Phase, id: &str) -> StepK
 }
 
 fn assign_values(ctx: &mut Ctx<'_>, v: &Yaml, path: &str) -> AssignValues {
-    if let Some(entries) = ctx.cx.any_map(v, path) {
+    let entries = ctx.cx.any_map(v, path);
+    if let Some(entries) = entries {
         for (k, _) in entries {
             if let Some(name) = k.key_text() {
                 ctx.define(name, k.span, "value");
             }
         }
     }
-    match ctx.value_tree(v, path) {
-        Value::Object(m) => m.into_iter().collect(),
-        // Not a mapping: reported by `any_map` above.
-        _ => AssignValues::new(),
-    }
+    ctx.value_tree(v, path);
+    // Not a mapping: reported by `any_map` above. Each value is its own tree (a `$helper`
+    // name is a name here, as written).
+    entries
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, x)| (k.key_text().unwrap_or_default().to_string(), ctx.tree_of(x)))
+        .collect()
 }
 
 /// Checks every jump target names a step; reports the rest with a "did you mean".

@@ -278,7 +278,7 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
             ..
         } => {
             scan(&selection.to_json());
-            input.iter().for_each(&mut scan);
+            input.iter().for_each(|i| scan(&i.to_json()));
             task.iter().for_each(|t| scan(&Value::from(t.as_str())));
         }
         NodeKind::Group { matcher, .. } => scan(&Value::from(matcher.as_str())),
@@ -302,11 +302,10 @@ pub(crate) fn node_refs(kind: &NodeKind) -> Vec<String> {
             let _ = body;
         }
         NodeKind::Batch { items, .. } => scan(&Value::from(items.as_str())),
-        NodeKind::Assign { values } => values.values().for_each(&mut scan),
-        NodeKind::Const { value } => scan(value),
-        NodeKind::Output { value } => scan(&value.to_json()),
-        NodeKind::SubPattern { input, .. } => input.iter().for_each(&mut scan),
-        NodeKind::Escalate { context, .. } => context.iter().for_each(&mut scan),
+        NodeKind::Assign { values } => values.values().for_each(|v| scan(&v.to_json())),
+        NodeKind::Const { value } | NodeKind::Output { value } => scan(&value.to_json()),
+        NodeKind::SubPattern { input, .. } => input.iter().for_each(|i| scan(&i.to_json())),
+        NodeKind::Escalate { context, .. } => context.iter().for_each(|c| scan(&c.to_json())),
         _ => {}
     }
     out

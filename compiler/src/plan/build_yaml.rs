@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::pattern::model::{Agents, Jump, Phase, Step, StepKind, StepOutput, YamlPattern};
 use crate::plan::build::{Builder, PendingJump, input_node};
+use crate::plan::output::OutputValue;
 use crate::plan::settings::{
     AgentSelection, ConfidenceSettings, ExecutionSettings, ExecutionStrategy, ResolvedRef,
 };
@@ -110,7 +111,7 @@ fn phase(
     ph: &Phase,
     step: Option<&Step>,
     prefix: &str,
-    input: Option<Value>,
+    input: Option<OutputValue>,
     prev: &mut Vec<(NodeIndex, Edge)>,
 ) -> Option<NodeIndex> {
     let at = PhaseAt { step, prefix };
@@ -163,7 +164,7 @@ fn agents_node(
     ph: &Phase,
     a: &Agents,
     at: PhaseAt<'_>,
-    input: Option<Value>,
+    input: Option<OutputValue>,
     prev: &mut Vec<(NodeIndex, Edge)>,
 ) -> NodeIndex {
     let (task, inherited) = match at.step.map(|s| &s.kind) {
@@ -417,7 +418,7 @@ fn agent_step(
     b: &mut Builder,
     s: &Step,
     ph: &Phase,
-    input: Option<Value>,
+    input: Option<OutputValue>,
     node_id: String,
     prev: Vec<(NodeIndex, Edge)>,
 ) -> Built {
@@ -428,7 +429,9 @@ fn agent_step(
         None => {
             let n = b.add(
                 node_id,
-                NodeKind::Const { value: Value::Null },
+                NodeKind::Const {
+                    value: OutputValue::Literal(Value::Null),
+                },
                 Some(s.id.value.as_str()),
                 s.id.span,
             );

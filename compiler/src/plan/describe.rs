@@ -120,7 +120,7 @@ pub fn settings(kind: &NodeKind) -> Vec<String> {
             "sets: {}",
             values.keys().cloned().collect::<Vec<_>>().join(", ")
         )],
-        NodeKind::Const { value } => vec![format!("value: {}", text(value))],
+        NodeKind::Const { value } => vec![format!("value: {}", text(&value.to_json()))],
         NodeKind::SubPattern { name, range, .. } => vec![match range {
             Some(r) => format!("pattern: {name}@{r}"),
             None => format!("pattern: {name}"),

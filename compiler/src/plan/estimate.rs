@@ -10,7 +10,6 @@ use petgraph::Direction;
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::plan::settings::{
     AggregationStrategy, ConfidenceSettings, GateCondition, GateTest, Num,
@@ -203,11 +202,12 @@ pub fn compute(g: &mut Graph, a: Assumptions) {
                 .and_then(|x| body.graph.node_weight(x))
                 .and_then(|n| n.estimate),
             NodeKind::Const { value } => Some(Estimate::exact(
-                value
-                    .get("confidence")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0)
-                    .clamp(0.0, 1.0),
+                match value.field("confidence") {
+                    Some(crate::plan::output::OutputValue::Literal(c)) => c.as_f64(),
+                    _ => None,
+                }
+                .unwrap_or(0.0)
+                .clamp(0.0, 1.0),
             )),
             NodeKind::SubPattern { .. } => None,
         };

@@ -15,6 +15,7 @@
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use serde_json::{Map, Value, json};
 
+use crate::plan::output::OutputValue;
 use crate::plan::{Edge, Graph, Node, NodeKind, PLAN_VERSION, Plan, SourceKind, SubPlan, settings};
 use crate::span::Span;
 
@@ -189,8 +190,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
             ]
         }
         NodeKind::Assign { values } => vec![("values", settings::to_json(values))],
-        NodeKind::Const { value } => vec![("value", value.clone())],
-        NodeKind::Output { value } => vec![("value", value.to_json())],
+        NodeKind::Const { value } | NodeKind::Output { value } => vec![("value", value.to_json())],
         NodeKind::SubPattern {
             name,
             range,
@@ -203,7 +203,10 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
                 "resolved",
                 resolved.as_ref().map_or(Value::Null, settings::to_json),
             ),
-            ("input", input.clone().unwrap_or(Value::Null)),
+            (
+                "input",
+                input.as_ref().map_or(Value::Null, OutputValue::to_json),
+            ),
         ],
         NodeKind::Task { action, role, task } => {
             vec![
@@ -214,7 +217,10 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
         }
         NodeKind::Escalate { to, context } => vec![
             ("to", to.clone().into()),
-            ("context", context.clone().unwrap_or(Value::Null)),
+            (
+                "context",
+                context.as_ref().map_or(Value::Null, OutputValue::to_json),
+            ),
         ],
         NodeKind::Parallel | NodeKind::Sequence => Vec::new(),
     }
@@ -224,7 +230,7 @@ fn fields(plan: &Plan, k: &NodeKind) -> Vec<(&'static str, Value)> {
 fn optional_fields(
     task: &Option<String>,
     role: &Option<String>,
-    input: &Option<Value>,
+    input: &Option<OutputValue>,
     inherited: bool,
 ) -> Vec<(&'static str, Value)> {
     let mut v = Vec::new();
@@ -235,7 +241,7 @@ fn optional_fields(
         v.push(("role", r.clone().into()));
     }
     if let Some(i) = input {
-        v.push(("input", i.clone()));
+        v.push(("input", i.to_json()));
     }
     if inherited {
         v.push(("inherited", true.into()));

@@ -148,7 +148,7 @@ pub enum NodeKind {
         /// The org-chart role, if any.
         role: Option<String>,
         /// The request input (`input` of a step), if shaped.
-        input: Option<Value>,
+        input: Option<output::OutputValue>,
         /// True when a step inherits the top-level selection.
         inherited: bool,
     },
@@ -219,7 +219,7 @@ pub enum NodeKind {
     /// A constant record (a `default` step).
     Const {
         /// The record literal.
-        value: Value,
+        value: output::OutputValue,
     },
     /// A composed pattern.
     SubPattern {
@@ -230,7 +230,7 @@ pub enum NodeKind {
         /// Where it resolved.
         resolved: Option<settings::ResolvedRef>,
         /// The input it is given.
-        input: Option<Value>,
+        input: Option<output::OutputValue>,
     },
     /// An org-chart task (`assign review approve select`).
     Task {
@@ -246,7 +246,7 @@ pub enum NodeKind {
         /// `to`.
         to: Option<String>,
         /// Forwarded context.
-        context: Option<Value>,
+        context: Option<output::OutputValue>,
     },
     /// The top-level fallback.
     Fallback {

@@ -1,9 +1,11 @@
-//! A YAML `output` value (§1.9) as a typed tree: literals, `$` expressions, mappings and
+//! A free-form YAML value (§1.9) as a typed tree: literals, `$` expressions, mappings and
 //! lists, and the helper mappings `$template $switch $filter $map $formula $min $max
-//! $average $sum $all $any`. The loader builds it once from the YAML (every expression with
-//! its span, compiled: [`CompiledExpr`]); the plan carries it in its `Output` node, the Prism
-//! emitter translates it and the executor evaluates it, so none of them reads the output as
-//! JSON or parses an expression again.
+//! $average $sum $all $any`. The `output`, step input and output shapes, `default` record
+//! literals, `assign` values, `escalate` contexts, pipeline entry inputs and the top-level
+//! fallback value all take this form. The loader builds it once from the YAML (every
+//! expression with its span, compiled: [`CompiledExpr`]); the plan carries it in its nodes,
+//! the Prism emitter translates it and the executor evaluates it, so none of them reads such
+//! a value as JSON or parses an expression again.
 //!
 //! The tree keeps what was written: it serializes back to the same JSON (keys in written
 //! order), which is what the plan's JSON form shows. Shapes the checker rejects (a helper
@@ -207,15 +209,13 @@ impl OutputValue {
         .value(node)
     }
 
-    /// The value of a JSON value (no spans), its expressions compiled.
+    /// The value of a JSON value (no spans), its expressions compiled: for values the plan
+    /// builder makes itself and settings read from their checked JSON.
     pub fn from_json(v: &Value) -> Self {
-        OutputValue::from_json_with(v, &mut CompiledExpr::compile)
-    }
-
-    /// [`OutputValue::from_json`], compiling each expression text with `compile` (the
-    /// executor's cache of compiled texts).
-    pub fn from_json_with(v: &Value, compile: &mut dyn FnMut(&str) -> CompiledExpr) -> Self {
-        Builder { compile }.value(v)
+        Builder {
+            compile: &mut CompiledExpr::compile,
+        }
+        .value(v)
     }
 
     /// The value as the JSON it was read from.

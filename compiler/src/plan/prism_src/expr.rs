@@ -257,19 +257,8 @@ fn pad(depth: usize) -> String {
     "  ".repeat(depth)
 }
 
-/// A YAML value written as JSON (a step's output shape, a record literal, …) as a Prism
-/// expression: read as an output value (§1.9) and translated by [`tree`].
-pub(super) fn value(
-    v: &Value,
-    names: &Names,
-    bare: Bare<'_>,
-    w: &mut Writer,
-    depth: usize,
-) -> String {
-    tree(&OutputValue::from_json(v), names, bare, w, depth)
-}
-
-/// An output value (§1.9) as a Prism expression.
+/// A free-form value (§1.9: the output, a step's input or output shape, a record literal, …)
+/// as a Prism expression.
 pub(super) fn tree(
     v: &OutputValue,
     names: &Names,
@@ -482,21 +471,27 @@ mod tests {
         let mut w = Writer::default();
         let v = serde_json::json!({"$template": "Hi {{$input.name}}!"});
         assert_eq!(
-            value(&v, &n, Bare::Keep, &mut w, 0),
+            tree(&OutputValue::from_json(&v), &n, Bare::Keep, &mut w, 0),
             "`Hi ${hole(input.name)}!`"
         );
         let v = serde_json::json!({"$filter": {"items": "$vote.list", "condition": "type == 'x'"}});
         assert_eq!(
-            value(&v, &n, Bare::Keep, &mut w, 0),
+            tree(&OutputValue::from_json(&v), &n, Bare::Keep, &mut w, 0),
             "asItems(vote.value?.list).filter((item, index) => (item?.type == 'x'))"
         );
         let v = serde_json::json!({"$min": ["$vote.confidence", 1]});
         assert_eq!(
-            value(&v, &n, Bare::Keep, &mut w, 0),
+            tree(&OutputValue::from_json(&v), &n, Bare::Keep, &mut w, 0),
             "stat(\"min\", [vote.confidence, 1])"
         );
         assert_eq!(
-            value(&serde_json::json!("$$5"), &n, Bare::Keep, &mut w, 0),
+            tree(
+                &OutputValue::from_json(&serde_json::json!("$$5")),
+                &n,
+                Bare::Keep,
+                &mut w,
+                0
+            ),
             "\"\\$5\""
         );
     }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::expr::{Bare, Names, paren, translate, value};
+use super::expr::{Bare, Names, paren, translate, tree};
 use super::yaml::{
     Ctx, STEP_FIELDS, aggregation_fields, bound_names, declare, describe_aggregation, groups,
     phase_record, request, selection, validation_check,
@@ -109,7 +109,7 @@ fn set_record(
     if let Some(StepOutput::Shape(shape)) = &s.output {
         let mut names = ctx.names.clone();
         names.record("result", id.clone(), false, fields.clone());
-        let v = value(shape, &names, Bare::Keep, w, 0);
+        let v = tree(shape, &names, Bare::Keep, w, 0);
         w.line(format!("{id}.value = {v}"));
     }
     let maybe = !decl.starts_with("const");
@@ -180,13 +180,13 @@ fn step_body(ctx: &mut Ctx<'_>, s: &Step, w: &mut Writer, decl: &str) {
         } => batch_step(ctx, s, items, task, *concurrency, &id, w, decl),
         StepKind::Assign(values) => assign_step(ctx, s, values, id, w, decl),
         StepKind::Default(v) => {
-            let e = value(v, &ctx.names, Bare::Keep, w, 0);
+            let e = tree(v, &ctx.names, Bare::Keep, w, 0);
             w.line(format!("{decl}{id} = recordLiteral({e})"));
             set_record(ctx, s, &id, decl, false, w, Vec::new());
         }
         StepKind::Escalate { to, context } => {
             let c = context.as_ref().map_or("null".to_string(), |c| {
-                value(c, &ctx.names, Bare::Keep, w, 0)
+                tree(c, &ctx.names, Bare::Keep, w, 0)
             });
             w.line(format!(
                 "escalate({{target: {}, reason: {}, context: {c}}})",
@@ -211,7 +211,7 @@ fn pattern_step(ctx: &mut Ctx<'_>, s: &Step, name: &str, id: &str, w: &mut Write
     });
     let (path, input) = resolved.unwrap_or_default();
     let input = input.map_or("null".to_string(), |i| {
-        value(&i, &ctx.names, Bare::Keep, w, 0)
+        tree(&i, &ctx.names, Bare::Keep, w, 0)
     });
     w.line(format!(
         "{decl}{id} = await runPattern({}, {}, {input}, {})",
@@ -350,7 +350,7 @@ fn assign_step(
 ) {
     let mut parts = Vec::new();
     for (k, v) in values {
-        let e = value(v, &ctx.names, Bare::Keep, w, 0);
+        let e = tree(v, &ctx.names, Bare::Keep, w, 0);
         let name = ident(k);
         w.line(format!("{decl}{name} = {{value: {e}, confidence: 1}}"));
         ctx.names.record(k, name.clone(), false, Vec::new());

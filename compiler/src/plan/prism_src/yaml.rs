@@ -4,12 +4,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::expr::{Bare, Names, paren, template, translate, tree, value};
+use super::expr::{Bare, Names, paren, template, translate, tree};
 use super::{Writer, compact, ident, key, string};
 use crate::pattern::model::{
     Fallback, Jump, Phase, Step, StepKind, StepOutput, Validation, YamlPattern, alias_of,
 };
 use crate::plan::Plan;
+use crate::plan::output::OutputValue;
 use crate::plan::settings::{ExecutionSettings, ExecutionStrategy};
 
 /// The fields every agent step record has.
@@ -219,8 +220,9 @@ fn fallback_when(ctx: &Ctx<'_>, f: &Fallback, w: &mut Writer) -> Option<String> 
                 "// fallback: when `{}`, the output is the fallback value",
                 cond.replace('\n', " ")
             ));
-            let v = value(
-                f.settings.value.as_ref().unwrap_or(&Value::Null),
+            let null = OutputValue::Literal(Value::Null);
+            let v = tree(
+                f.settings.value.as_ref().unwrap_or(&null),
                 &ctx.names,
                 Bare::Keep,
                 w,
@@ -484,7 +486,7 @@ pub(super) fn request(s: Option<&Step>, ph: &Phase, names: &Names, w: &mut Write
                 Some(t) => parts.push(format!("task: {}", string(t))),
             }
             if let Some(shape) = input {
-                parts.push(format!("input: {}", value(shape, names, Bare::Keep, w, 1)));
+                parts.push(format!("input: {}", tree(shape, names, Bare::Keep, w, 1)));
             }
         }
     }

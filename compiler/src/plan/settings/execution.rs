@@ -1,7 +1,5 @@
 //! `execution` (§1.4): how an agent group dispatches.
 
-use serde_json::Value;
-
 settings_enum! {
     /// How the agents of a group are called.
     pub enum ExecutionStrategy {
@@ -42,7 +40,7 @@ settings_struct! {
         /// `capability` the entry's agent must have.
         capability: String = "capability",
         /// `input`: the request input shape, free-form (its strings may be expressions).
-        input: Value = "input",
+        input: crate::plan::output::OutputValue = "input",
         /// `output`: a name for the entry's answer.
         output: String = "output",
     }

@@ -105,6 +105,13 @@ impl Setting for Value {
     }
 }
 
+/// A free-form value whose strings may be expressions, typed and compiled once.
+impl Setting for crate::plan::output::OutputValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        Ok(crate::plan::output::OutputValue::from_json(v))
+    }
+}
+
 impl<T: Setting> Setting for Vec<T> {
     fn from_json(v: &Value) -> Result<Self, String> {
         match v {

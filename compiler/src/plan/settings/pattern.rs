@@ -1,7 +1,6 @@
 //! The pattern-level settings: `confidence` (§1.7) and the top-level `fallback` (§1.8).
 
 use indexmap::IndexMap;
-use serde_json::Value;
 
 use super::Num;
 
@@ -36,9 +35,9 @@ settings_struct! {
         action: String = "action",
         /// `target` of an escalation (`human`).
         target: String = "target",
-        /// `value`: the output of a `default`; free-form (any JSON value, its strings may be
-        /// expressions).
-        value: Value = "value",
+        /// `value`: the output of a `default`; free-form (any value, its strings may be
+        /// expressions), typed and compiled when the plan is built.
+        value: crate::plan::output::OutputValue = "value",
         /// `maxRetries` of a retry (3).
         max_retries: u64 = "maxRetries",
     }

@@ -83,6 +83,6 @@ impl Serialize for GateCondition {
     }
 }
 
-/// An `assign` step's `values`: each name with its value, in written order. A value is free-form:
-/// a `$…` expression, or any JSON value with expressions in its strings.
-pub type AssignValues = IndexMap<String, Value>;
+/// An `assign` step's `values`: each name with its value, in written order, typed and compiled
+/// when the plan is built. A value is free-form: a `$…` expression, or any other value.
+pub type AssignValues = IndexMap<String, crate::plan::output::OutputValue>;
