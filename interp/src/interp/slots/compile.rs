@@ -572,6 +572,28 @@ impl Compiler {
     ) -> C<St> {
         let mut body_names = Vec::new();
         layout::body(body, &mut body_names);
+        self.c_loop(init, cond, update, body_names, |c, head| {
+            Some(St::For {
+                scope: head.scope,
+                init: head.init,
+                cond: head.cond,
+                update: head.update,
+                body: Box::new(c.stmt(body)?),
+                body_span: body.span,
+            })
+        })
+    }
+
+    /// The scope and head of a C-style `for` or `uncertain for`: the scope holds the names the
+    /// head and `body_names` bind; `build` makes the loop from the compiled head.
+    fn c_loop(
+        &mut self,
+        init: Option<&Stmt>,
+        cond: Option<&Expr>,
+        update: Option<&Expr>,
+        body_names: Vec<Name>,
+        build: impl FnOnce(&mut Self, LoopHead) -> C<St>,
+    ) -> C<St> {
         let names = self.for_scope(init, cond, update, body_names);
         let r = self.enter(names);
         let built = (|| {
@@ -579,14 +601,13 @@ impl Compiler {
                 Some(i) => Some(Box::new(self.stmt(i)?)),
                 None => None,
             };
-            Some(St::For {
+            let head = LoopHead {
                 scope: r,
                 init,
                 cond: self.opt_expr(cond)?,
                 update: self.opt_expr(update)?,
-                body: Box::new(self.stmt(body)?),
-                body_span: body.span,
-            })
+            };
+            build(self, head)
         })();
         self.leave(r);
         built
@@ -659,24 +680,16 @@ impl Compiler {
         {
             layout::block(b, &mut body_names);
         }
-        let names = self.for_scope(init, cond, update, body_names);
-        let r = self.enter(names);
-        let built = (|| {
-            let init = match init {
-                Some(i) => Some(Box::new(self.stmt(i)?)),
-                None => None,
-            };
+        self.c_loop(init, cond, update, body_names, |c, head| {
             Some(St::UncertainFor {
-                scope: r,
-                init,
-                cond: self.opt_expr(cond)?,
-                update: self.opt_expr(update)?,
-                branches: self.branches(branches)?,
+                scope: head.scope,
+                init: head.init,
+                cond: head.cond,
+                update: head.update,
+                branches: c.branches(branches)?,
                 span,
             })
-        })();
-        self.leave(r);
-        built
+        })
     }
 
     /// `try`/`catch`/`finally`; the `catch` clause has a scope of its own.
@@ -1013,6 +1026,14 @@ impl Compiler {
             span,
         })
     }
+}
+
+/// The compiled head of a C-style loop (see [`Compiler::c_loop`]).
+struct LoopHead {
+    scope: Range,
+    init: Option<Box<St>>,
+    cond: Option<Ex>,
+    update: Option<Ex>,
 }
 
 #[cfg(test)]
